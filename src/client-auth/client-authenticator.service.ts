@@ -1,0 +1,67 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
+import { CLIENT_ID_PATTERN, type OAuthClient } from '../clients/oauth-client.entity.js';
+import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { OAuth2Config } from '../oauth2-config.js';
+import { describeStorageError } from './storage-error.js';
+
+const MAX_CLIENT_ID_LENGTH = 80;
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Checks a client's credentials against storage (RFC 6749 §2.3.1). Every failure is the same 401
+ * invalid_client, and an unknown client costs the same hash work as a known one, so neither the body nor the
+ * timing tells which client ids exist.
+ */
+@Injectable()
+export class ClientAuthenticator {
+  private readonly logger = new Logger('OAuth2');
+
+  constructor(
+    private readonly clients: OAuthClientRepository,
+    private readonly hasher: ClientSecretHasher,
+    private readonly config: OAuth2Config,
+  ) {}
+
+  /** The authenticated client, or an OAuth2Error. `clientSecret` undefined means the client sent none. */
+  async authenticate(clientId: string, clientSecret: string | undefined): Promise<OAuthClient> {
+    const client = await this.find(clientId);
+    const secret = clientSecret ?? '';
+    if (!client) {
+      await this.hasher.verifyDummy(secret);
+      throw this.invalidClient();
+    }
+    if (client.clientSecret === null) {
+      // A public client (§2.1) has nothing to check a secret against: sending one is a failed authentication.
+      if (clientSecret !== undefined) {
+        await this.hasher.verifyDummy(secret);
+        throw this.invalidClient();
+      }
+      if (!this.config.allowPublicClients) {
+        // §4.4: the client credentials grant is for confidential clients only.
+        throw OAuth2Error.unauthorizedClient('The client is not allowed to use this grant type');
+      }
+      return client;
+    }
+    if (clientSecret === undefined || !(await this.hasher.verify(secret, client.clientSecret))) {
+      throw this.invalidClient();
+    }
+    return client;
+  }
+
+  private async find(clientId: string): Promise<OAuthClient | null> {
+    // No stored client can have such an id (Appendix A.1, VARCHAR(80)): spare the database the query.
+    if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
+    try {
+      return await this.clients.findById(clientId);
+    } catch (error) {
+      this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
+      throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
+    }
+  }
+
+  private invalidClient(): OAuth2Error {
+    return OAuth2Error.invalidClient(this.config.realm);
+  }
+}

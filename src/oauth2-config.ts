@@ -1,0 +1,52 @@
+import { DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REALM } from './oauth2.constants.js';
+import type { OAuth2CustomClaims, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import { resolveSigningKeys, type SigningKeys } from './token/signing-keys.js';
+
+/** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
+const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * The module options checked and completed once at start-up, so a misconfiguration fails the boot with a clear
+ * message instead of the first request. Internal: inject the raw options with `@InjectOAuth2Options()`.
+ */
+export class OAuth2Config {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly accessTokenLifetime: number;
+  readonly allowCredentialsInRequestBody: boolean;
+  readonly allowPublicClients: boolean;
+  readonly allowAccessTokenInBody: boolean;
+  readonly realm: string;
+  readonly customClaims: OAuth2CustomClaims | undefined;
+  readonly keys: SigningKeys;
+
+  constructor(options: OAuth2ModuleOptions) {
+    if (!options || typeof options.issuer !== 'string' || options.issuer.trim() === '') {
+      throw new Error('OAuth2Module: `issuer` is required');
+    }
+    this.issuer = options.issuer;
+    const audience = options.audience ?? options.issuer;
+    this.audience = Array.isArray(audience) ? [...audience] : [audience];
+    if (
+      this.audience.length === 0 ||
+      this.audience.some((a) => typeof a !== 'string' || a === '')
+    ) {
+      throw new Error('OAuth2Module: `audience` must be a non-empty string or list of strings');
+    }
+    this.accessTokenLifetime = options.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME;
+    if (!Number.isSafeInteger(this.accessTokenLifetime) || this.accessTokenLifetime < 1) {
+      throw new Error(
+        'OAuth2Module: `accessTokenLifetime` must be a positive whole number of seconds',
+      );
+    }
+    this.allowCredentialsInRequestBody = options.allowCredentialsInRequestBody ?? true;
+    this.allowPublicClients = options.allowPublicClients ?? false;
+    this.allowAccessTokenInBody = options.allowAccessTokenInBody ?? false;
+    this.realm = options.realm ?? DEFAULT_REALM;
+    if (!REALM_CHARS.test(this.realm)) {
+      throw new Error('OAuth2Module: `realm` must be printable ASCII without `"` or `\\`');
+    }
+    this.customClaims = options.customClaims;
+    this.keys = resolveSigningKeys(options.signing);
+  }
+}

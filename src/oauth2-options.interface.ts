@@ -1,0 +1,105 @@
+import type { KeyObject } from 'node:crypto';
+import type { FactoryProvider, ExistingProvider, Type, ValueProvider } from '@nestjs/common';
+import type { OAuthClient } from './clients/oauth-client.entity.js';
+import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
+
+/** Key material: a PEM or secret string, a Buffer, or a `KeyObject`. */
+export type OAuth2KeyInput = string | Buffer | KeyObject;
+
+/** HMAC signing: the resource servers must hold the same secret. */
+export interface OAuth2HmacSigningOptions {
+  algorithm: 'HS256' | 'HS384' | 'HS512';
+  /**
+   * The shared secret, at least as long as the hash output (RFC 7518 §3.2: 32 bytes for HS256). A string is
+   * taken as UTF-8 bytes.
+   */
+  secret: OAuth2KeyInput;
+  /** `kid` header value. @default none */
+  keyId?: string;
+}
+
+/**
+ * Asymmetric signing: only the authorization server holds the private key; resource servers verify with the
+ * public key and cannot mint tokens. Recommended for anything beyond a single process.
+ */
+export interface OAuth2AsymmetricSigningOptions {
+  algorithm:
+    'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+  /** PEM (PKCS#8 or traditional) or a private `KeyObject`. */
+  privateKey: OAuth2KeyInput;
+  /** The matching public key. @default derived from `privateKey` */
+  publicKey?: OAuth2KeyInput;
+  /** `kid` header value. @default the RFC 7638 JWK thumbprint of the public key */
+  keyId?: string;
+}
+
+export type OAuth2SigningOptions = OAuth2HmacSigningOptions | OAuth2AsymmetricSigningOptions;
+
+/** What a custom-claims hook is told about the token being issued. */
+export interface OAuth2ClaimsContext {
+  client: OAuthClient;
+  /** The granted scopes (after RFC 6749 §3.3 narrowing). */
+  scopes: readonly string[];
+}
+
+/** Extra claims to add to an access token; registered claims are ours and cannot be overridden. */
+export type OAuth2CustomClaims = (
+  context: OAuth2ClaimsContext,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** Options of `OAuth2Module.forRoot()`, or what a `forRootAsync()` factory returns. */
+export interface OAuth2ModuleOptions {
+  /** The issuer identifier, written to `iss` and required on every token the guard accepts (RFC 9068 §2.2). */
+  issuer: string;
+  /** How tokens are signed and verified. */
+  signing: OAuth2SigningOptions;
+  /** The `aud` claim; the guard requires one of these values. @default the issuer */
+  audience?: string | string[];
+  /** Access token lifetime in seconds (`expires_in`, `exp - iat`). @default 3600 */
+  accessTokenLifetime?: number;
+  /**
+   * Accept `client_id` + `client_secret` in the form body (RFC 6749 §2.3.1 allows it; HTTP Basic is the
+   * recommended method). @default true
+   */
+  allowCredentialsInRequestBody?: boolean;
+  /**
+   * Issue tokens to public clients (stored secret null) identified by `client_id` alone. RFC 6749 §4.4 restricts
+   * the client credentials grant to confidential clients, so this is an opt-in for seed compatibility.
+   * @default false
+   */
+  allowPublicClients?: boolean;
+  /**
+   * Let the guard accept `access_token` in a form-encoded POST body (RFC 6750 §2.2). A query-string token
+   * (§2.3) is never accepted. @default false
+   */
+  allowAccessTokenInBody?: boolean;
+  /** The realm of `WWW-Authenticate` challenges. @default 'Service' */
+  realm?: string;
+  /** Adds claims to every access token. @default none */
+  customClaims?: OAuth2CustomClaims;
+}
+
+/** A replacement for the client storage: a class, or a provider without `provide`. */
+export type OAuth2ClientRepositoryProvider =
+  | Type<OAuthClientRepository>
+  | Omit<FactoryProvider<OAuthClientRepository>, 'provide'>
+  | Omit<ValueProvider<OAuthClientRepository>, 'provide'>
+  | Omit<ExistingProvider<OAuthClientRepository>, 'provide'>;
+
+/**
+ * Module-level settings of forRoot/forRootAsync. They shape routes and imports, which Nest fixes before any
+ * async factory runs, so they are given next to the options rather than by the factory.
+ */
+export interface OAuth2ModuleExtras {
+  /** Path of the token endpoint. @default 'oauth2/token' */
+  tokenPath?: string;
+  /**
+   * Client storage. Given, the module imports no TypeORM feature module and needs no DataSource.
+   * @default the TypeORM `OAuthClient` repository
+   */
+  clientRepository?: OAuth2ClientRepositoryProvider;
+  /** Name of the TypeORM DataSource holding `oauth_clients`. @default the default DataSource */
+  dataSource?: string;
+  /** Register the module globally, so `OAuth2Guard` works in every module. @default false */
+  isGlobal?: boolean;
+}

@@ -1,0 +1,21 @@
+/** Injection token of the options given to `OAuth2Module.forRoot()` / `forRootAsync()`. */
+export const OAUTH2_MODULE_OPTIONS = 'OAUTH2:MODULE_OPTIONS';
+
+/**
+ * Passport keeps one process-wide strategy registry: namespaced names keep ours from replacing a host app's own
+ * `'basic'` strategy (and theirs from replacing ours).
+ */
+export const OAUTH2_CLIENT_BASIC_STRATEGY = 'oauth2-client-basic';
+export const OAUTH2_CLIENT_BODY_STRATEGY = 'oauth2-client-body';
+
+export const OAUTH2_SCOPES_METADATA = 'OAUTH2:SCOPES';
+export const OAUTH2_PUBLIC_METADATA = 'OAUTH2:PUBLIC';
+
+export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+
+export const DEFAULT_TOKEN_PATH = 'oauth2/token';
+export const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
+export const DEFAULT_REALM = 'Service';
+
+/** RFC 6749 §5.1: token endpoint responses must not be cached, errors included. */
+export const NO_STORE_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;

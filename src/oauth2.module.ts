@@ -1,0 +1,104 @@
+import { Inject, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { ClientAuthGuard } from './client-auth/client-auth.guard.js';
+import { ClientAuthenticator } from './client-auth/client-authenticator.service.js';
+import { ClientBasicStrategy } from './client-auth/client-basic.strategy.js';
+import { ClientBodyStrategy } from './client-auth/client-body.strategy.js';
+import { ClientSecretHasher } from './clients/client-secret.hasher.js';
+import { OAuthClient } from './clients/oauth-client.entity.js';
+import { OAuthClientRepository } from './clients/oauth-client.repository.js';
+import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
+import { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter.js';
+import { OAuth2Config } from './oauth2-config.js';
+import { DEFAULT_TOKEN_PATH, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import {
+  ConfigurableOAuth2Module,
+  OAUTH2_ASYNC_OPTIONS_TYPE,
+  OAUTH2_OPTIONS_TYPE,
+} from './oauth2.module-definition.js';
+import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import { OAuth2Guard } from './resource/oauth2.guard.js';
+import { TokenRequestGuard } from './token/token-request.guard.js';
+import { createTokenController } from './token/token.controller.js';
+import { createJwtService, TokenService } from './token/token.service.js';
+
+/** Injects the options given to forRoot/forRootAsync. */
+export const InjectOAuth2Options = (): ParameterDecorator & PropertyDecorator =>
+  Inject(OAUTH2_MODULE_OPTIONS);
+
+/**
+ * The OAuth 2.0 client credentials authorization server: the token endpoint, the Passport client
+ * authentication strategies, client storage, the token service and the RFC 6750 bearer guard.
+ *
+ * ```ts
+ * OAuth2Module.forRoot({ issuer: 'https://auth.example.com', signing: { algorithm: 'ES256', privateKey } })
+ * ```
+ */
+@Module({})
+export class OAuth2Module extends ConfigurableOAuth2Module {
+  static override forRoot(options: typeof OAUTH2_OPTIONS_TYPE): DynamicModule {
+    return withParts(super.forRoot(options), options);
+  }
+
+  static override forRootAsync(options: typeof OAUTH2_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withParts(super.forRootAsync(options), options);
+  }
+}
+
+function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
+  const usesTypeOrm = extras.clientRepository === undefined;
+  return {
+    ...definition,
+    global: extras.isGlobal ?? false,
+    imports: [
+      ...(definition.imports ?? []),
+      ...(usesTypeOrm ? [TypeOrmModule.forFeature([OAuthClient], extras.dataSource)] : []),
+    ],
+    controllers: [createTokenController(extras.tokenPath ?? DEFAULT_TOKEN_PATH)],
+    providers: [
+      ...(definition.providers ?? []),
+      {
+        provide: OAuth2Config,
+        useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),
+        inject: [OAUTH2_MODULE_OPTIONS],
+      },
+      { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
+      clientRepositoryProvider(extras),
+      ClientSecretHasher,
+      ClientAuthenticator,
+      ClientBasicStrategy,
+      ClientBodyStrategy,
+      ClientAuthGuard,
+      TokenRequestGuard,
+      TokenService,
+      OAuth2Guard,
+      { provide: APP_FILTER, useClass: OAuth2ExceptionFilter },
+    ],
+    exports: [
+      ...(definition.exports ?? []),
+      OAuth2Config,
+      OAuthClientRepository,
+      ClientSecretHasher,
+      TokenService,
+      OAuth2Guard,
+    ],
+  };
+}
+
+function clientRepositoryProvider({ clientRepository, dataSource }: OAuth2ModuleExtras): Provider {
+  if (clientRepository === undefined) {
+    return {
+      provide: OAuthClientRepository,
+      useFactory: (repository: Repository<OAuthClient>) =>
+        new TypeOrmOAuthClientRepository(repository),
+      inject: [getRepositoryToken(OAuthClient, dataSource)],
+    };
+  }
+  if (typeof clientRepository === 'function') {
+    return { provide: OAuthClientRepository, useClass: clientRepository };
+  }
+  return { provide: OAuthClientRepository, ...clientRepository } as Provider;
+}

@@ -1,0 +1,17 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { OAuthPrincipal as Principal } from '../token/access-token.interface.js';
+import { principalOf } from './oauth2.guard.js';
+
+/**
+ * The caller OAuth2Guard authenticated, or one of its fields: `@OAuthPrincipal() principal: OAuthPrincipal`,
+ * `@OAuthPrincipal('clientId') clientId: string`.
+ */
+export const OAuthPrincipal = createParamDecorator(
+  (field: keyof Principal | undefined, context: ExecutionContext) => {
+    const principal = principalOf(context.switchToHttp().getRequest());
+    return field ? principal?.[field] : principal;
+  },
+);
+
+/** Who called a protected route (the same name as the decorator, so one import serves both). */
+export type OAuthPrincipal = Principal;

@@ -1,0 +1,9 @@
+import { SetMetadata } from '@nestjs/common';
+import { OAUTH2_PUBLIC_METADATA } from '../oauth2.constants.js';
+
+/**
+ * Exempts a route or controller from OAuth2Guard, for an app that installs the guard globally. The token
+ * endpoint carries it: clients call it without an access token.
+ */
+export const OAuth2Public = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(OAUTH2_PUBLIC_METADATA, true);

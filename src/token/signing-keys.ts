@@ -1,0 +1,114 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  KeyObject,
+  type JsonWebKey,
+} from 'node:crypto';
+import type { OAuth2KeyInput, OAuth2SigningOptions } from '../oauth2-options.interface.js';
+
+export type OAuth2SigningAlgorithm = OAuth2SigningOptions['algorithm'];
+
+/**
+ * Key material resolved once at start-up. jsonwebtoken re-parses a string or PEM key on every call, which makes
+ * signing and verifying dozens of times slower than with a ready `KeyObject`.
+ */
+export interface SigningKeys {
+  algorithm: OAuth2SigningAlgorithm;
+  signingKey: KeyObject;
+  verificationKey: KeyObject;
+  keyId?: string;
+}
+
+const HMAC_MIN_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
+const EC_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
+const RSA_MIN_BITS = 2048;
+
+export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
+  if (!signing || typeof signing !== 'object') {
+    throw new Error('OAuth2Module: `signing` is required');
+  }
+  if ('secret' in signing) {
+    const minBytes = HMAC_MIN_BYTES[signing.algorithm];
+    if (!minBytes)
+      throw new Error(`OAuth2Module: unsupported signing algorithm ${signing.algorithm}`);
+    const key = toSecretKey(signing.secret);
+    // RFC 7518 §3.2: a key of the same size as the hash output or larger.
+    if ((key.symmetricKeySize ?? 0) < minBytes) {
+      throw new Error(
+        `OAuth2Module: an ${signing.algorithm} secret needs at least ${minBytes} bytes`,
+      );
+    }
+    return {
+      algorithm: signing.algorithm,
+      signingKey: key,
+      verificationKey: key,
+      keyId: signing.keyId,
+    };
+  }
+  const { algorithm } = signing;
+  const privateKey = toKey(signing.privateKey, 'private');
+  const publicKey = signing.publicKey
+    ? toKey(signing.publicKey, 'public')
+    : createPublicKey(privateKey);
+  checkKeyFitsAlgorithm(privateKey, algorithm);
+  checkKeyFitsAlgorithm(publicKey, algorithm);
+  return {
+    algorithm,
+    signingKey: privateKey,
+    verificationKey: publicKey,
+    keyId: signing.keyId ?? jwkThumbprint(publicKey),
+  };
+}
+
+function toSecretKey(input: OAuth2KeyInput): KeyObject {
+  if (input instanceof KeyObject) {
+    if (input.type !== 'secret')
+      throw new Error('OAuth2Module: an HMAC secret must be a secret key');
+    return input;
+  }
+  return createSecretKey(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+}
+
+function toKey(input: OAuth2KeyInput, type: 'private' | 'public'): KeyObject {
+  if (input instanceof KeyObject) {
+    if (input.type !== type) throw new Error(`OAuth2Module: expected a ${type} key`);
+    return input;
+  }
+  try {
+    return type === 'private' ? createPrivateKey(input) : createPublicKey(input);
+  } catch {
+    // The parser's message may quote key material: say only what was wrong.
+    throw new Error(`OAuth2Module: the ${type} signing key could not be read (expected PEM)`);
+  }
+}
+
+function checkKeyFitsAlgorithm(key: KeyObject, algorithm: OAuth2SigningAlgorithm): void {
+  const family = algorithm.slice(0, 2);
+  const details = key.asymmetricKeyDetails ?? {};
+  if (family === 'ES') {
+    const curve = EC_CURVES[algorithm as keyof typeof EC_CURVES];
+    if (key.asymmetricKeyType !== 'ec' || details.namedCurve !== curve) {
+      throw new Error(`OAuth2Module: ${algorithm} needs an EC key on curve ${curve}`);
+    }
+    return;
+  }
+  const rsaTypes = family === 'PS' ? ['rsa', 'rsa-pss'] : ['rsa'];
+  if (
+    !rsaTypes.includes(key.asymmetricKeyType ?? '') ||
+    (details.modulusLength ?? 0) < RSA_MIN_BITS
+  ) {
+    throw new Error(`OAuth2Module: ${algorithm} needs an RSA key of at least ${RSA_MIN_BITS} bits`);
+  }
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256) of a public key: a stable `kid` that needs no configuration. */
+export function jwkThumbprint(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey;
+  const members =
+    jwk.kty === 'EC'
+      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+      : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}

@@ -1,0 +1,46 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { CLIENT_CREDENTIALS_GRANT } from '../oauth2.constants.js';
+import { formParameter, readFormBody, type OAuth2HttpRequest } from './form-request.js';
+
+/** The token request parameters this server reads (RFC 6749 §4.4.2), checked for shape. */
+export interface TokenRequestParameters {
+  grantType: typeof CLIENT_CREDENTIALS_GRANT;
+  scope?: string;
+}
+
+const TOKEN_REQUEST = Symbol('oauth2.tokenRequest');
+/** Every parameter the endpoint defines; each may appear once (§3.2). Unknown ones are ignored. */
+const DEFINED_PARAMETERS = ['grant_type', 'scope', 'client_id', 'client_secret'] as const;
+const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([CLIENT_CREDENTIALS_GRANT]);
+
+/**
+ * First check of a token request, before any client authentication: a form body, no repeated parameter,
+ * and a grant type this server supports (names compare exactly: §3.2 and §4.4.2 define them case-sensitive).
+ */
+@Injectable()
+export class TokenRequestGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
+    const body = readFormBody(request);
+    for (const name of DEFINED_PARAMETERS) formParameter(body, name);
+
+    const grantType = formParameter(body, 'grant_type');
+    if (grantType === undefined) {
+      throw OAuth2Error.invalidRequest('The grant_type parameter is missing');
+    }
+    if (!SUPPORTED_GRANTS.has(grantType)) throw OAuth2Error.unsupportedGrantType();
+    const parameters: TokenRequestParameters = {
+      grantType: CLIENT_CREDENTIALS_GRANT,
+      scope: formParameter(body, 'scope'),
+    };
+    request[TOKEN_REQUEST] = parameters;
+    return true;
+  }
+}
+
+export function tokenRequestOf(request: object): TokenRequestParameters {
+  const parameters = (request as Record<symbol, TokenRequestParameters | undefined>)[TOKEN_REQUEST];
+  if (!parameters) throw new Error('TokenRequestGuard did not run for this request');
+  return parameters;
+}

@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import type { OAuthClient } from '../clients/oauth-client.entity.js';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { OAuth2Config } from '../oauth2-config.js';
+import type {
+  OAuthAccessTokenClaims,
+  OAuthPrincipal,
+  OAuthTokenResponse,
+} from './access-token.interface.js';
+import { parseScope } from './scope.js';
+
+/** Claims the library sets itself; a custom-claims hook cannot replace them. */
+const REGISTERED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'client_id',
+  'scope',
+]);
+/** RFC 9068 §4: `typ` is `at+jwt`, or the full media type; media types compare case-insensitively. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+
+interface DecodedToken {
+  header: { typ?: unknown; crit?: unknown };
+  payload: Record<string, unknown>;
+}
+
+/** Builds the JwtService the module signs and verifies with, around keys resolved once at start-up. */
+export function createJwtService(config: OAuth2Config): JwtService {
+  const { algorithm, signingKey, verificationKey, keyId } = config.keys;
+  return new JwtService({
+    privateKey: signingKey,
+    publicKey: verificationKey,
+    signOptions: { algorithm, keyid: keyId },
+    verifyOptions: {
+      // Only the configured algorithm, and only our keys: nothing in the token's header chooses either.
+      algorithms: [algorithm],
+      issuer: config.issuer,
+      audience: config.audience as [string, ...string[]],
+    },
+  });
+}
+
+/** Issues and verifies JWT access tokens in the RFC 9068 profile. */
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly config: OAuth2Config,
+  ) {}
+
+  /** Issues an access token for the client with the granted scopes (RFC 6749 §4.4.3, §5.1). */
+  async issue(client: OAuthClient, scopes: readonly string[]): Promise<OAuthTokenResponse> {
+    const { config } = this;
+    const payload: Record<string, unknown> = {};
+    if (config.customClaims) {
+      const extra = await config.customClaims({ client, scopes });
+      for (const [name, value] of Object.entries(extra ?? {})) {
+        if (!REGISTERED_CLAIMS.has(name)) payload[name] = value;
+      }
+    }
+    payload.client_id = client.clientId;
+    const scope = scopes.join(' ');
+    if (scope) payload.scope = scope;
+
+    const accessToken = this.jwt.sign(payload, {
+      header: { alg: config.keys.algorithm, typ: 'at+jwt' },
+      issuer: config.issuer,
+      subject: client.userId ?? client.clientId,
+      audience: config.audience.length === 1 ? config.audience[0] : [...config.audience],
+      expiresIn: config.accessTokenLifetime,
+      jwtid: randomUUID(),
+    });
+    const response: OAuthTokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: config.accessTokenLifetime,
+    };
+    if (scope) response.scope = scope;
+    return response;
+  }
+
+  /**
+   * Verifies an access token (RFC 9068 §4): signature with the configured key and algorithm only, `typ`,
+   * `iss`, `aud`, `exp`, and the claims the profile requires. Throws an RFC 6750 invalid_token error.
+   */
+  async verify(token: string): Promise<OAuthPrincipal> {
+    let decoded: DecodedToken;
+    try {
+      decoded = this.jwt.verify<DecodedToken>(token, { complete: true });
+    } catch (error) {
+      const expired = error instanceof Error && error.name === 'TokenExpiredError';
+      throw this.invalidToken(expired ? 'The access token expired' : 'The access token is invalid');
+    }
+    const { header, payload } = decoded;
+    const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
+    // RFC 7515 §4.1.11: a critical extension we do not understand makes the token invalid.
+    if (
+      !ACCESS_TOKEN_TYPES.has(typ) ||
+      header.crit !== undefined ||
+      !isAccessTokenClaims(payload)
+    ) {
+      throw this.invalidToken('The access token is invalid');
+    }
+    return {
+      clientId: payload.client_id,
+      subject: payload.sub,
+      scopes: parseScope(payload.scope),
+      claims: payload,
+    };
+  }
+
+  private invalidToken(description: string): OAuth2Error {
+    return OAuth2Error.invalidToken(this.config.realm, description);
+  }
+}
+
+function isAccessTokenClaims(payload: Record<string, unknown>): payload is OAuthAccessTokenClaims {
+  return (
+    typeof payload.sub === 'string' &&
+    typeof payload.client_id === 'string' &&
+    typeof payload.jti === 'string' &&
+    typeof payload.exp === 'number' &&
+    typeof payload.iat === 'number' &&
+    (payload.scope === undefined || typeof payload.scope === 'string')
+  );
+}

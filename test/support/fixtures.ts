@@ -1,0 +1,116 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type ModuleMetadata,
+} from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  InMemoryOAuthClientRepository,
+  OAuth2Module,
+  OAuthClient,
+  type OAuth2ModuleExtras,
+  type OAuth2ModuleOptions,
+} from '../../src/index.js';
+import { es256 } from './keys.js';
+import { ResourceController } from './resource.controller.js';
+
+export const ISSUER = 'https://auth.test.example';
+
+export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth2ModuleOptions {
+  return {
+    issuer: ISSUER,
+    signing: { algorithm: 'ES256', privateKey: es256.privateKey },
+    ...overrides,
+  };
+}
+
+const sqliteRoot = (): DynamicModule =>
+  TypeOrmModule.forRoot({
+    type: 'better-sqlite3',
+    database: ':memory:',
+    entities: [OAuthClient],
+    synchronize: true,
+  });
+
+const TEST_OPTIONS = Symbol('TEST_OPTIONS');
+
+@Injectable()
+class TestOptionsFactory {
+  constructor(@Inject(TEST_OPTIONS) private readonly options: OAuth2ModuleOptions) {}
+
+  createOAuth2Options(): OAuth2ModuleOptions {
+    return this.options;
+  }
+}
+
+@Module({})
+class TestOptionsModule {
+  static with(options: OAuth2ModuleOptions): DynamicModule {
+    return {
+      module: TestOptionsModule,
+      providers: [{ provide: TEST_OPTIONS, useValue: options }],
+      exports: [TEST_OPTIONS],
+    };
+  }
+}
+
+/** One way of wiring the module into an app; the e2e suite runs over each. */
+export interface AppFixture {
+  name: string;
+  metadata(options: OAuth2ModuleOptions, extras?: OAuth2ModuleExtras): ModuleMetadata;
+}
+
+export const fixtures: AppFixture[] = [
+  {
+    name: 'forRoot',
+    metadata: (options, extras) => ({
+      imports: [sqliteRoot(), OAuth2Module.forRoot({ ...options, ...extras })],
+      controllers: [ResourceController],
+    }),
+  },
+  {
+    name: 'forRootAsync useFactory',
+    metadata: (options, extras) => ({
+      imports: [
+        sqliteRoot(),
+        OAuth2Module.forRootAsync({
+          ...extras,
+          imports: [TestOptionsModule.with(options)],
+          inject: [TEST_OPTIONS],
+          useFactory: async (injected: OAuth2ModuleOptions) => injected,
+        }),
+      ],
+      controllers: [ResourceController],
+    }),
+  },
+  {
+    name: 'forRootAsync useClass',
+    metadata: (options, extras) => ({
+      imports: [
+        sqliteRoot(),
+        OAuth2Module.forRootAsync({
+          ...extras,
+          imports: [TestOptionsModule.with(options)],
+          useClass: TestOptionsFactory,
+        }),
+      ],
+      controllers: [ResourceController],
+    }),
+  },
+  {
+    // No TypeORM anywhere in this app: the module must start without a DataSource.
+    name: 'custom repository',
+    metadata: (options, extras) => ({
+      imports: [
+        OAuth2Module.forRoot({
+          ...options,
+          ...extras,
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+        }),
+      ],
+      controllers: [ResourceController],
+    }),
+  },
+];
