@@ -1,5 +1,7 @@
 /** Injection token of the options given to `OAuth2Module.forRoot()` / `forRootAsync()`. */
 export const OAUTH2_MODULE_OPTIONS = 'OAUTH2:MODULE_OPTIONS';
+/** Injection token of the token endpoint's path (the `tokenPath` extra). */
+export const OAUTH2_TOKEN_PATH = 'OAUTH2:TOKEN_PATH';
 
 /**
  * Passport keeps one process-wide strategy registry: namespaced names keep ours from replacing a host app's own

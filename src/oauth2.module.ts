@@ -13,7 +13,11 @@ import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter.js';
 import { OAuth2Config } from './oauth2-config.js';
-import { DEFAULT_TOKEN_PATH, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import {
+  DEFAULT_TOKEN_PATH,
+  OAUTH2_MODULE_OPTIONS,
+  OAUTH2_TOKEN_PATH,
+} from './oauth2.constants.js';
 import {
   ConfigurableOAuth2Module,
   OAUTH2_ASYNC_OPTIONS_TYPE,
@@ -50,6 +54,7 @@ export class OAuth2Module extends ConfigurableOAuth2Module {
 
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
   const usesTypeOrm = extras.clientRepository === undefined;
+  const tokenPath = extras.tokenPath ?? DEFAULT_TOKEN_PATH;
   return {
     ...definition,
     global: extras.isGlobal ?? false,
@@ -57,9 +62,10 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
       ...(definition.imports ?? []),
       ...(usesTypeOrm ? [TypeOrmModule.forFeature([OAuthClient], extras.dataSource)] : []),
     ],
-    controllers: [createTokenController(extras.tokenPath ?? DEFAULT_TOKEN_PATH)],
+    controllers: [createTokenController(tokenPath)],
     providers: [
       ...(definition.providers ?? []),
+      { provide: OAUTH2_TOKEN_PATH, useValue: tokenPath },
       {
         provide: OAuth2Config,
         useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),

@@ -1,23 +1,79 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Injectable } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Inject,
+  Injectable,
+  Optional,
+} from '@nestjs/common';
+import { BaseExceptionFilter, HttpAdapterHost, type AbstractHttpAdapter } from '@nestjs/core';
+import { NO_STORE_HEADERS, OAUTH2_TOKEN_PATH } from '../oauth2.constants.js';
 import { OAuth2Error } from './oauth2-error.js';
 
 /**
- * Renders an OAuth2Error: its status, its headers (`WWW-Authenticate`, `Allow`, `Retry-After`) and the JSON body
- * of RFC 6749 §5.2 / RFC 6750 §3. Registered app-wide by OAuth2Module, so the bearer guard answers correctly
- * even when it runs as a global guard; it catches nothing but OAuth2Error.
+ * Matches what Nest makes of a body parser's refusal (too large, too many parameters, unreadable): an
+ * HttpException whose cause is an http-errors error with a `type` such as 'entity.too.large'. These are thrown
+ * before routing, so only an app-wide filter sees them.
  */
-@Catch(OAuth2Error)
-@Injectable()
-export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Error> {
-  constructor(protected readonly adapterHost: HttpAdapterHost) {}
+class BodyParserRefusal {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (!(value instanceof HttpException)) return false;
+    const cause = value.cause as { type?: unknown; statusCode?: unknown } | undefined;
+    return typeof cause?.type === 'string' && typeof cause.statusCode === 'number';
+  }
+}
 
-  catch(error: OAuth2Error, host: ArgumentsHost): void {
+/** Writes an OAuth2Error: status, headers and the JSON body of RFC 6749 §5.2 / RFC 6750 §3. */
+export function renderOAuth2Error(
+  adapter: AbstractHttpAdapter,
+  response: unknown,
+  error: OAuth2Error,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): void {
+  for (const [name, value] of Object.entries({ ...extraHeaders, ...error.headers })) {
+    adapter.setHeader(response, name, value);
+  }
+  adapter.reply(response, error.body, error.getStatus());
+}
+
+/**
+ * Registered app-wide by OAuth2Module, so the bearer guard answers correctly even as a global guard. It
+ * catches OAuth2Error, and a body parser's refusal of a token request (which happens before routing); a body
+ * parser's refusal elsewhere gets Nest's usual answer.
+ */
+@Catch(OAuth2Error, BodyParserRefusal)
+@Injectable()
+export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Error | HttpException> {
+  private readonly tokenPathSuffix: string | undefined;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(OAUTH2_TOKEN_PATH) tokenPath?: string,
+  ) {
+    this.tokenPathSuffix =
+      tokenPath === undefined ? undefined : `/${tokenPath.replace(/^\/+|\/+$/g, '')}`;
+  }
+
+  catch(error: OAuth2Error | HttpException, host: ArgumentsHost): void {
     const adapter = this.adapterHost.httpAdapter;
-    const response = host.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(error.headers)) {
-      adapter.setHeader(response, name, value);
+    const http = host.switchToHttp();
+    if (error instanceof OAuth2Error) {
+      renderOAuth2Error(adapter, http.getResponse(), error);
+    } else if (this.isTokenRequest(adapter.getRequestUrl(http.getRequest()))) {
+      const refusal = OAuth2Error.invalidRequest(
+        'The request body could not be read',
+        error.getStatus(),
+      );
+      renderOAuth2Error(adapter, http.getResponse(), refusal, NO_STORE_HEADERS);
+    } else {
+      new BaseExceptionFilter(adapter).catch(error, host);
     }
-    adapter.reply(response, error.body, error.getStatus());
+  }
+
+  private isTokenRequest(url: string): boolean {
+    if (this.tokenPathSuffix === undefined) return false;
+    const path = url.split('?', 1)[0].replace(/\/+$/, '');
+    return path.endsWith(this.tokenPathSuffix);
   }
 }

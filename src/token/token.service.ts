@@ -37,7 +37,8 @@ export function createJwtService(config: OAuth2Config): JwtService {
   return new JwtService({
     privateKey: signingKey,
     publicKey: verificationKey,
-    signOptions: { algorithm, keyid: keyId },
+    // jsonwebtoken refuses an explicit undefined keyid.
+    signOptions: keyId === undefined ? { algorithm } : { algorithm, keyid: keyId },
     verifyOptions: {
       // Only the configured algorithm, and only our keys: nothing in the token's header chooses either.
       algorithms: [algorithm],

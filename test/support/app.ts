@@ -1,11 +1,16 @@
-import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../../src/index.js';
 
-/** Builds and starts a Nest app on Express for a test, with Nest's own logging off. */
-export async function startApp(metadata: ModuleMetadata): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+/** Builds and starts a Nest app on Express for a test; logging is off unless a logger is given. */
+export async function startApp(
+  metadata: ModuleMetadata,
+  logger?: LoggerService,
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule(metadata)
+    .setLogger(logger ?? silentLogger)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: logger ?? false });
   await app.init();
   return app;
 }
@@ -35,3 +40,5 @@ export async function seedClients(app: INestApplication, clients: SeedClient[]):
 
 export const basic = (id: string, secret: string): string =>
   'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
+
+const silentLogger: LoggerService = { log() {}, error() {}, warn() {} };

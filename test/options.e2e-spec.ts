@@ -1,0 +1,361 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import {
+  Controller,
+  Get,
+  Module,
+  UseGuards,
+  type INestApplication,
+  type LoggerService,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { generateKeyPairSync } from 'node:crypto';
+import request from 'supertest';
+import {
+  InMemoryOAuthClientRepository,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuth2Public,
+  OAuthClientRepository,
+  type OAuth2ModuleExtras,
+  type OAuth2ModuleOptions,
+} from '../src/index.js';
+import { seedClients, startApp } from './support/app.js';
+import { testOptions } from './support/fixtures.js';
+import { decodeJwt } from './support/jwt.js';
+import {
+  basicHeader,
+  CLIENTS,
+  expectInvalidClient,
+  expectTokenError,
+  tokenRequest,
+} from './support/oauth.js';
+import { ResourceController } from './support/resource.controller.js';
+
+const GRANT = 'grant_type=client_credentials';
+const TEST_BASIC = basicHeader('testclient', 'testpass');
+
+/** An app with in-memory clients: these suites are about options, not storage. */
+async function appWith(
+  options: Partial<OAuth2ModuleOptions> = {},
+  extras: OAuth2ModuleExtras = {},
+  logger?: LoggerService,
+): Promise<INestApplication> {
+  const app = await startApp(
+    {
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(options),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+          ...extras,
+        }),
+      ],
+      controllers: [ResourceController],
+    },
+    logger,
+  );
+  await seedClients(app, Object.values(CLIENTS));
+  return app;
+}
+
+/** Records every log line, to prove nothing secret is logged. */
+class RecordingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  private record = (...parts: unknown[]) => void this.lines.push(parts.map(String).join(' '));
+  log = this.record;
+  error = this.record;
+  warn = this.record;
+  debug = this.record;
+  verbose = this.record;
+}
+
+let app: INestApplication | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+describe('allowCredentialsInRequestBody: false', () => {
+  test('body credentials are refused with 401 invalid_client; Basic still works', async () => {
+    app = await appWith({ allowCredentialsInRequestBody: false });
+    expectInvalidClient(
+      await tokenRequest(app).send(`${GRANT}&client_id=testclient&client_secret=testpass`),
+    );
+    expect((await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT)).status).toBe(200);
+  });
+});
+
+describe('allowPublicClients: true', () => {
+  test('a public client gets a token with client_id alone', async () => {
+    app = await appWith({ allowPublicClients: true });
+    const res = await tokenRequest(app).send(`${GRANT}&client_id=public-client`);
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('reports:read');
+    expect(decodeJwt(res.body.access_token).payload).toMatchObject({
+      client_id: 'public-client',
+      sub: 'public-client',
+    });
+  });
+
+  test('a public client that sends a secret, or a confidential client without one, fails', async () => {
+    app = await appWith({ allowPublicClients: true });
+    expectInvalidClient(
+      await tokenRequest(app).send(`${GRANT}&client_id=public-client&client_secret=x`),
+    );
+    expectInvalidClient(
+      await tokenRequest(app).set('Authorization', basicHeader('public-client', 'x')).send(GRANT),
+    );
+    expectInvalidClient(await tokenRequest(app).send(`${GRANT}&client_id=testclient`));
+  });
+
+  test('public clients identify themselves even when body credentials are off', async () => {
+    app = await appWith({ allowPublicClients: true, allowCredentialsInRequestBody: false });
+    expect((await tokenRequest(app).send(`${GRANT}&client_id=public-client`)).status).toBe(200);
+  });
+});
+
+describe('issuer settings', () => {
+  test('token path, realm, audience, lifetime and custom claims', async () => {
+    app = await appWith(
+      {
+        realm: 'Reports API',
+        audience: ['https://api-a.example', 'https://api-b.example'],
+        accessTokenLifetime: 120,
+        customClaims: ({ client, scopes }) => ({
+          tenant: 'acme',
+          granted: scopes.length,
+          owner: client.userId,
+          iss: 'https://evil.example',
+          sub: 'someone-else',
+          scope: 'admin',
+        }),
+      },
+      { tokenPath: 'auth/token' },
+    );
+    expect((await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT)).status).toBe(404);
+
+    const res = await tokenRequest(app, '/auth/token').set('Authorization', TEST_BASIC).send(GRANT);
+    expect(res.status).toBe(200);
+    expect(res.body.expires_in).toBe(120);
+    const { payload } = decodeJwt(res.body.access_token);
+    expect(payload).toMatchObject({
+      aud: ['https://api-a.example', 'https://api-b.example'],
+      tenant: 'acme',
+      granted: 2,
+      owner: null,
+      iss: 'https://auth.test.example',
+      sub: 'testclient',
+      scope: 'reports:read reports:write',
+    });
+    expect(payload.exp).toBe((payload.iat as number) + 120);
+
+    expectInvalidClient(await tokenRequest(app, '/auth/token').send(GRANT), 'Reports API');
+    const guarded = await request(app.getHttpServer()).get('/api/whoami');
+    expect(guarded.headers['www-authenticate']).toBe('Bearer realm="Reports API"');
+    const ok = await request(app.getHttpServer())
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(ok.status).toBe(200);
+  });
+
+  test('a custom-claims hook that throws is a 500 server_error without details', async () => {
+    const logger = new RecordingLogger();
+    app = await appWith(
+      {
+        customClaims: () => {
+          throw new Error('tenant lookup failed for secret-tenant');
+        },
+      },
+      {},
+      logger,
+    );
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expectTokenError(res, 500, 'server_error');
+    expect(res.text).not.toContain('secret-tenant');
+  });
+
+  test.each([
+    ['HS256', { algorithm: 'HS256', secret: 'a-32-byte-long-shared-secret-key!' }],
+    [
+      'RS256',
+      {
+        algorithm: 'RS256',
+        privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      },
+    ],
+    [
+      'ES384',
+      {
+        algorithm: 'ES384',
+        privateKey: generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey,
+      },
+    ],
+  ] as const)('%s tokens are issued and accepted', async (algorithm, signing) => {
+    app = await appWith({ signing });
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expect(decodeJwt(res.body.access_token).header).toMatchObject({
+      alg: algorithm,
+      typ: 'at+jwt',
+    });
+    const ok = await request(app.getHttpServer())
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(ok.status).toBe(200);
+  });
+
+  test.each([
+    [
+      'a short HS256 secret',
+      { signing: { algorithm: 'HS256', secret: 'short' } },
+      /at least 32 bytes/,
+    ],
+    ['no issuer', { issuer: '' }, /issuer/],
+    ['a zero lifetime', { accessTokenLifetime: 0 }, /accessTokenLifetime/],
+    ['a realm with a quote', { realm: 'a"b' }, /realm/],
+  ] as const)('%s fails the boot with a clear message', async (_name, options, message) => {
+    await expect(appWith(options as Partial<OAuth2ModuleOptions>)).rejects.toThrow(message);
+  });
+});
+
+describe('storage failure', () => {
+  class BrokenRepository extends InMemoryOAuthClientRepository {
+    override async findById(): Promise<never> {
+      const error = new Error(
+        'connect ECONNREFUSED db.internal.example:5432 SELECT client_secret FROM oauth_clients WHERE client_id = testclient',
+      ) as Error & { code: string };
+      error.code = 'ECONNREFUSED';
+      throw error;
+    }
+  }
+
+  test('is a 503 server_error with Retry-After; no SQL, host or secret in the body or the log', async () => {
+    const logger = new RecordingLogger();
+    app = await startApp(
+      {
+        imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
+      },
+      logger,
+    );
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expectTokenError(res, 503, 'server_error');
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    const everything = res.text + logger.lines.join('\n');
+    for (const leak of ['SELECT', 'db.internal', 'testpass', TEST_BASIC.slice(6)]) {
+      expect(everything).not.toContain(leak);
+    }
+    expect(logger.lines.some((line) => line.includes('ECONNREFUSED'))).toBe(true);
+  });
+
+  test('a repository given as a class is used through the OAuthClientRepository token', async () => {
+    app = await startApp({
+      imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
+    });
+    expect(app.get(OAuthClientRepository)).toBeInstanceOf(BrokenRepository);
+  });
+});
+
+describe('allowAccessTokenInBody: true (RFC 6750 §2.2)', () => {
+  test('a form-encoded POST body token is accepted; header plus body is refused', async () => {
+    app = await appWith({ allowAccessTokenInBody: true });
+    const { access_token: token } = (
+      await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT)
+    ).body;
+    const server = app.getHttpServer();
+
+    expect(
+      (await request(server).post('/api/reports').type('form').send(`access_token=${token}`))
+        .status,
+    ).toBe(201);
+    const both = await request(server)
+      .post('/api/reports')
+      .set('Authorization', `Bearer ${token}`)
+      .type('form')
+      .send(`access_token=${token}`);
+    expect(both.status).toBe(400);
+    expect(both.body.error).toBe('invalid_request');
+    const repeated = await request(server)
+      .post('/api/reports')
+      .type('form')
+      .send(`access_token=${token}&access_token=${token}`);
+    expect(repeated.status).toBe(400);
+    // Only form bodies count: a JSON body's access_token is not a bearer token.
+    const json = await request(server).post('/api/reports').send({ access_token: token });
+    expect(json.status).toBe(401);
+  });
+});
+
+describe('as a global guard', () => {
+  @Controller('open')
+  class OpenController {
+    @Get('public')
+    @OAuth2Public()
+    open() {
+      return { open: true };
+    }
+
+    @Get('default')
+    guardedByDefault() {
+      return { open: false };
+    }
+  }
+
+  test('protects every route but the token endpoint and @OAuth2Public() ones', async () => {
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+        }),
+      ],
+      controllers: [OpenController],
+      providers: [{ provide: APP_GUARD, useClass: OAuth2Guard }],
+    });
+    await seedClients(app, [CLIENTS.test]);
+    const server = app.getHttpServer();
+    expect((await request(server).get('/open/public')).status).toBe(200);
+    expect((await request(server).get('/open/default')).status).toBe(401);
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expect(res.status).toBe(200);
+    const ok = await request(server)
+      .get('/open/default')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('isGlobal', () => {
+  @Controller('feature')
+  @UseGuards(OAuth2Guard)
+  class FeatureController {
+    @Get()
+    get() {
+      return { ok: true };
+    }
+  }
+
+  @Module({ controllers: [FeatureController] })
+  class FeatureModule {}
+
+  test('the guard works in a module that does not import OAuth2Module', async () => {
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+          isGlobal: true,
+        }),
+        FeatureModule,
+      ],
+    });
+    await seedClients(app, [CLIENTS.test]);
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    const server = app.getHttpServer();
+    expect((await request(server).get('/feature')).status).toBe(401);
+    expect(
+      (
+        await request(server)
+          .get('/feature')
+          .set('Authorization', `Bearer ${res.body.access_token}`)
+      ).status,
+    ).toBe(200);
+  });
+});

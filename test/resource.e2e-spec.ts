@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { createSecretKey, createPublicKey, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { seedClients, startApp } from './support/app.js';
+import { fixtures, ISSUER, testOptions } from './support/fixtures.js';
+import { signRaw, unsignedJwt } from './support/jwt.js';
+import { es256, otherEs256, pem } from './support/keys.js';
+import { basicHeader, CLIENTS, tokenRequest } from './support/oauth.js';
+
+const CHALLENGE = 'Bearer realm="Service"';
+
+/** Claims of a token as the module would issue it, for hand-made variants. */
+const claims = (overrides: Record<string, unknown> = {}) => {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: ISSUER,
+    sub: 'testclient',
+    aud: ISSUER,
+    client_id: 'testclient',
+    scope: 'reports:read reports:write',
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  };
+};
+
+describe.each(fixtures)('bearer guard ($name)', (fixture) => {
+  let app: INestApplication;
+  let token: string;
+  let readOnlyToken: string;
+
+  const get = (path: string) => request(app.getHttpServer()).get(path);
+  const withToken = (value: string, path = '/api/whoami') =>
+    get(path).set('Authorization', `Bearer ${value}`);
+
+  const expectInvalidToken = (res: request.Response) => {
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer realm="Service", error="invalid_token", error_description="[^"]+"$/,
+    );
+    expect(res.body.error).toBe('invalid_token');
+  };
+
+  beforeAll(async () => {
+    app = await startApp(fixture.metadata(testOptions()));
+    await seedClients(app, [CLIENTS.test]);
+    const res = await tokenRequest(app)
+      .set('Authorization', basicHeader('testclient', 'testpass'))
+      .send('grant_type=client_credentials');
+    token = res.body.access_token;
+    const narrow = await tokenRequest(app)
+      .set('Authorization', basicHeader('testclient', 'testpass'))
+      .send('grant_type=client_credentials&scope=reports:read');
+    readOnlyToken = narrow.body.access_token;
+  });
+  afterAll(() => app.close());
+
+  test('a valid token reaches the route, with the principal', async () => {
+    const res = await withToken(token);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      client_id: 'testclient',
+      sub: 'testclient',
+      scope: 'reports:read reports:write',
+    });
+  });
+
+  test('the Bearer scheme name is case-insensitive', async () => {
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await get('/api/whoami').set('Authorization', `${scheme} ${token}`);
+      expect(res.status).toBe(200);
+    }
+  });
+
+  test('no token: 401 with a bare challenge, no error attribute (RFC 6750 §3.1)', async () => {
+    const res = await get('/api/whoami');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+    expect(res.text).toBe('');
+  });
+
+  test('another scheme counts as no token', async () => {
+    const res = await get('/api/whoami').set(
+      'Authorization',
+      basicHeader('testclient', 'testpass'),
+    );
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+  });
+
+  test('a token in the query string is never honoured (RFC 6750 §2.3, RFC 9700 §4.3.2)', async () => {
+    const res = await get(`/api/whoami?access_token=${token}`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+  });
+
+  test('a form-body token is ignored unless enabled', async () => {
+    const res = await request(app.getHttpServer())
+      .post('/api/reports')
+      .type('form')
+      .send(`access_token=${token}`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(CHALLENGE);
+  });
+
+  test.each([
+    ['no credentials', 'Bearer'],
+    ['two tokens', `Bearer ${'a'.repeat(10)} ${'b'.repeat(10)}`],
+    ['characters outside b64token', 'Bearer abc,def'],
+    ['two spaces', 'Bearer  abc'],
+    ['an empty header', ''],
+  ])('a malformed header (%s) is a 400 invalid_request', async (_name, header) => {
+    const res = await get('/api/whoami').set('Authorization', header);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer realm="Service", error="invalid_request"/,
+    );
+  });
+
+  describe('invalid tokens are a 401 invalid_token', () => {
+    test('signed by another key', async () => {
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt' }, claims(), otherEs256.privateKey)),
+      );
+    });
+
+    test('a tampered payload', async () => {
+      const [header, , signature] = token.split('.');
+      const payload = Buffer.from(JSON.stringify(claims({ scope: 'admin' }))).toString('base64url');
+      expectInvalidToken(await withToken(`${header}.${payload}.${signature}`));
+    });
+
+    test('expired', async () => {
+      const past = Math.floor(Date.now() / 1000) - 7200;
+      const res = await withToken(
+        signRaw({ typ: 'at+jwt' }, claims({ iat: past, exp: past + 60 }), es256.privateKey),
+      );
+      expectInvalidToken(res);
+      expect(res.body.error_description).toMatch(/expired/);
+    });
+
+    test('alg none', async () => {
+      expectInvalidToken(await withToken(unsignedJwt(claims())));
+    });
+
+    test('HS256 keyed with our public key (algorithm confusion)', async () => {
+      const hmacKey = createSecretKey(Buffer.from(pem(createPublicKey(es256.privateKey))));
+      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, claims(), hmacKey, 'HS256')));
+    });
+
+    test('another algorithm with the right key family (ES384)', async () => {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt' }, claims(), p384.privateKey, 'ES384')),
+      );
+    });
+
+    test('a key offered in the header is not used', async () => {
+      const jwk = createPublicKey(otherEs256.privateKey).export({ format: 'jwk' });
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt', jwk }, claims(), otherEs256.privateKey)),
+      );
+    });
+
+    test('wrong issuer', async () => {
+      expectInvalidToken(
+        await withToken(
+          signRaw({ typ: 'at+jwt' }, claims({ iss: 'https://evil.example' }), es256.privateKey),
+        ),
+      );
+    });
+
+    test('wrong audience', async () => {
+      expectInvalidToken(
+        await withToken(
+          signRaw({ typ: 'at+jwt' }, claims({ aud: 'https://other.example' }), es256.privateKey),
+        ),
+      );
+    });
+
+    test('typ other than at+jwt (an ID token or plain JWT)', async () => {
+      expectInvalidToken(await withToken(signRaw({ typ: 'JWT' }, claims(), es256.privateKey)));
+      expectInvalidToken(await withToken(signRaw({}, claims(), es256.privateKey)));
+    });
+
+    test('typ application/at+jwt is accepted (RFC 9068 §4)', async () => {
+      const res = await withToken(
+        signRaw({ typ: 'application/AT+JWT' }, claims(), es256.privateKey),
+      );
+      expect(res.status).toBe(200);
+    });
+
+    test('without exp or client_id', async () => {
+      const { exp: _exp, ...noExp } = claims();
+      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noExp, es256.privateKey)));
+      const { client_id: _clientId, ...noClient } = claims();
+      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noClient, es256.privateKey)));
+    });
+
+    test('garbage', async () => {
+      expectInvalidToken(await withToken('abc.def.ghi'));
+      expectInvalidToken(await withToken('abc'));
+    });
+  });
+
+  describe('scopes', () => {
+    test('a token with the required scope passes', async () => {
+      const res = await withToken(readOnlyToken, '/api/reports');
+      expect(res.status).toBe(200);
+      expect(res.body.client_id).toBe('testclient');
+    });
+
+    test('a missing scope is a 403 insufficient_scope naming the required scope', async () => {
+      const res = await request(app.getHttpServer())
+        .post('/api/reports')
+        .set('Authorization', `Bearer ${readOnlyToken}`);
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('insufficient_scope');
+      expect(res.headers['www-authenticate']).toMatch(
+        /^Bearer realm="Service", error="insufficient_scope", error_description="[^"]+", scope="reports:write"$/,
+      );
+    });
+
+    test('the full token reaches the write route', async () => {
+      const res = await request(app.getHttpServer())
+        .post('/api/reports')
+        .set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(201);
+    });
+  });
+});

@@ -1,0 +1,37 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+export interface DecodedJwt {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+}
+
+export const decodeJwt = (token: string): DecodedJwt => {
+  const [header, payload] = token
+    .split('.', 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+  return { header, payload };
+};
+
+/** Verifies a token the way an independent resource server would, with only the public key. */
+export const verifyWithPublicKey = (token: string, privateKey: KeyObject) =>
+  jwt.verify(token, createPublicKey(privateKey), { algorithms: ['ES256'] });
+
+/** Signs arbitrary header and claims, for tokens the guard must refuse. */
+export function signRaw(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: KeyObject,
+  algorithm: jwt.Algorithm = 'ES256',
+): string {
+  return jwt.sign(payload, key, {
+    algorithm,
+    header: { alg: algorithm, ...header } as jwt.JwtHeader,
+  });
+}
+
+/** An unsigned token (`alg: none`). */
+export const unsignedJwt = (payload: Record<string, unknown>, typ = 'at+jwt'): string =>
+  [{ alg: 'none', typ }, payload]
+    .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
+    .join('.') + '.';
