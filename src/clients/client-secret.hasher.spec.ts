@@ -1,0 +1,149 @@
+import { beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { ClientSecretHasher } from './client-secret.hasher.js';
+
+/** `$scrypt$ln=15,r=8,p=1$<22 chars of salt>$<32 chars of key>` (PHC string format, unpadded base64). */
+const PHC = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
+
+describe('ClientSecretHasher', () => {
+  const hasher = new ClientSecretHasher();
+  let stored: string;
+
+  beforeAll(async () => {
+    stored = await hasher.hash('testpass');
+  });
+
+  test('RFC 7914 scrypt in PHC format: $scrypt$ln=15,r=8,p=1$salt$key', () => {
+    expect(stored).toMatch(PHC);
+    expect(hasher.isHash(stored)).toBe(true);
+  });
+
+  test('fits the seed schema: client_secret VARCHAR(80)', () => {
+    expect(stored.length).toBe(77);
+    expect(stored.length).toBeLessThanOrEqual(80);
+  });
+
+  test('RFC 8018 §4.1: salted, two hashes of one secret differ', async () => {
+    const again = await hasher.hash('testpass');
+    expect(again).not.toBe(stored);
+    expect(again.split('$')[3]).not.toBe(stored.split('$')[3]);
+    expect(await hasher.verify('testpass', again)).toBe(true);
+  });
+
+  test('RFC 6749 §2.3.1: verify accepts the right secret', async () => {
+    expect(await hasher.verify('testpass', stored)).toBe(true);
+  });
+
+  test.each(['testpasS', 'testpas', 'testpass ', '', 'TESTPASS'])(
+    'RFC 6749 §2.3.1: verify refuses a wrong secret %j',
+    async (secret) => {
+      expect(await hasher.verify(secret, stored)).toBe(false);
+    },
+  );
+
+  test('a tampered key is refused', async () => {
+    const parts = stored.split('$');
+    // ['', 'scrypt', params, salt, key]
+    const key = parts[4];
+    const flipped = (key[0] === 'A' ? 'B' : 'A') + key.slice(1);
+    const tampered = [...parts.slice(0, 4), flipped].join('$');
+    expect(tampered).not.toBe(stored);
+    expect(hasher.isHash(tampered)).toBe(true);
+    expect(await hasher.verify('testpass', tampered)).toBe(false);
+  });
+
+  test('a tampered salt is refused', async () => {
+    const parts = stored.split('$');
+    const salt = parts[3];
+    const flipped = (salt[0] === 'A' ? 'B' : 'A') + salt.slice(1);
+    const tampered = [...parts.slice(0, 3), flipped, parts[4]].join('$');
+    expect(tampered).not.toBe(stored);
+    expect(hasher.isHash(tampered)).toBe(true);
+    expect(await hasher.verify('testpass', tampered)).toBe(false);
+  });
+
+  test.each([
+    ['a lower cost', 'ln=14,r=8,p=1'],
+    ['another block size', 'ln=15,r=4,p=1'],
+    ['another parallelism', 'ln=15,r=8,p=2'],
+    ['a cost below the floor', 'ln=9,r=8,p=1'],
+    ['a cost above the ceiling', 'ln=21,r=8,p=1'],
+    ['r = 0', 'ln=15,r=0,p=1'],
+    ['p = 0', 'ln=15,r=8,p=0'],
+    ['r above the ceiling', 'ln=15,r=33,p=1'],
+    ['p above the ceiling', 'ln=15,r=8,p=17'],
+  ])('tampered parameters (%s) are refused without a throw', async (_name, params) => {
+    await expect(hasher.verify('testpass', stored.replace('ln=15,r=8,p=1', params))).resolves.toBe(
+      false,
+    );
+  });
+
+  test.each([
+    ['empty', ''],
+    ['garbage', 'not a hash'],
+    ['plain text secret', 'testpass'],
+    ['bcrypt', '$2y$10$abcdefghijklmnopqrstuuJ9nLq8VZ7r8xV9y1uJHk0mH8b1oK2e2'],
+    [
+      'wrong algorithm',
+      '$argon2id$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ],
+    ['short key', '$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAA'],
+    [
+      'padded base64',
+      '$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ],
+    [
+      'trailing data',
+      `$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$`,
+    ],
+    [
+      'params reordered',
+      '$scrypt$r=8,ln=15,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ],
+  ])('an unreadable stored value (%s) is false, never a throw', async (_name, value) => {
+    expect(hasher.isHash(value)).toBe(false);
+    await expect(hasher.verify('testpass', value)).resolves.toBe(false);
+  });
+
+  test('tampered stored value with a trailing newline is refused', async () => {
+    expect(hasher.isHash(`${stored}\n`)).toBe(false);
+    expect(await hasher.verify('testpass', `${stored}\n`)).toBe(false);
+  });
+
+  test('generate(): 256 random bits, 43 characters of base64url', () => {
+    const secret = hasher.generate();
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(secret, 'base64url').length).toBe(32);
+  });
+
+  test('generate(): unique', () => {
+    const secrets = new Set(Array.from({ length: 200 }, () => hasher.generate()));
+    expect(secrets.size).toBe(200);
+  });
+
+  test('verifyDummy() returns false and reuses one dummy hash', async () => {
+    const dummy = new ClientSecretHasher();
+    const hash = jest.spyOn(dummy, 'hash');
+    const verify = jest.spyOn(dummy, 'verify');
+    expect(await dummy.verifyDummy('testpass')).toBe(false);
+    expect(await dummy.verifyDummy('')).toBe(false);
+    expect(hash).toHaveBeenCalledTimes(1);
+    // It does the same scrypt work as a real verification (RFC 6819 §5.1.4.2.2: no timing oracle).
+    expect(verify).toHaveBeenCalledTimes(2);
+    expect(verify.mock.calls[0][0]).toBe('testpass');
+    expect(verify.mock.calls[0][1]).toMatch(PHC);
+  });
+
+  test('a unicode secret round-trips (hashed as UTF-8)', async () => {
+    const secret = 'pässwörd 🔑 密码';
+    const hashed = await hasher.hash(secret);
+    expect(hashed).toMatch(PHC);
+    expect(await hasher.verify(secret, hashed)).toBe(true);
+    // NFD form of the same text is other bytes, so another secret.
+    expect(await hasher.verify(secret.normalize('NFD'), hashed)).toBe(false);
+  });
+
+  test('a generated secret round-trips', async () => {
+    const secret = hasher.generate();
+    expect(await hasher.verify(secret, await hasher.hash(secret))).toBe(true);
+  });
+});

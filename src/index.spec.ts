@@ -1,0 +1,64 @@
+import { describe, expect, test } from '@jest/globals';
+import * as api from './index.js';
+
+/**
+ * The runtime public surface. Adding or removing an export is an API change: update this list on purpose,
+ * never to make the test pass. Type-only exports leave nothing at runtime and are not listed.
+ */
+const RUNTIME_EXPORTS = [
+  'ClientSecretHasher',
+  'InMemoryOAuthClientRepository',
+  'InjectOAuth2Options',
+  'OAUTH2_CLIENT_BASIC_STRATEGY',
+  'OAUTH2_CLIENT_BODY_STRATEGY',
+  'OAUTH2_MODULE_OPTIONS',
+  'OAuth2Error',
+  'OAuth2ExceptionFilter',
+  'OAuth2Guard',
+  'OAuth2Module',
+  'OAuth2Public',
+  'OAuthClient',
+  'OAuthClientRepository',
+  'OAuthPrincipal',
+  'Scopes',
+  'TokenService',
+  'TypeOrmOAuthClientRepository',
+];
+
+describe('public API (src/index.ts)', () => {
+  test('exports exactly the documented runtime names', () => {
+    expect(Object.keys(api).sort()).toEqual(RUNTIME_EXPORTS);
+  });
+
+  test('no export is undefined (a re-export of a type-only or missing name)', () => {
+    const undefinedExports = Object.entries(api)
+      .filter(([, value]) => value === undefined)
+      .map(([name]) => name);
+    expect(undefinedExports).toEqual([]);
+  });
+
+  test('the public constants keep their values (tokens and passport strategy names are wire-stable)', () => {
+    expect(api.OAUTH2_MODULE_OPTIONS).toBe('OAUTH2:MODULE_OPTIONS');
+    expect(api.OAUTH2_CLIENT_BASIC_STRATEGY).toBe('oauth2-client-basic');
+    expect(api.OAUTH2_CLIENT_BODY_STRATEGY).toBe('oauth2-client-body');
+  });
+
+  test('internals stay internal', () => {
+    const names = Object.keys(api);
+    for (const internal of [
+      'OAuth2Config',
+      'ClientAuthenticator',
+      'ClientAuthGuard',
+      'TokenController',
+      'TokenRequestGuard',
+      'createJwtService',
+      'resolveSigningKeys',
+      'parseBasicAuthorization',
+      'readClientCredentials',
+      'grantScopes',
+      'SCOPE_PATTERN',
+    ]) {
+      expect([internal, names.includes(internal)]).toEqual([internal, false]);
+    }
+  });
+});
