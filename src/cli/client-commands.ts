@@ -1,0 +1,152 @@
+import { validate } from 'class-validator';
+import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../index.js';
+import { CliError } from './cli-error.js';
+
+/** The grant this server issues tokens for, and the default of `client create --grant-types`. */
+const CLIENT_CREDENTIALS = 'client_credentials';
+
+/** A client as the CLI shows it: every column but the secret's hash, names as on the wire. */
+export interface ClientView {
+  client_id: string;
+  client_type: 'confidential' | 'public';
+  /** null: the client may use every grant. */
+  grant_types: string[] | null;
+  scope: string | null;
+  user_id: string | null;
+  redirect_uri: string | null;
+}
+
+export interface CreateClientInput {
+  clientId?: string;
+  secret?: string;
+  isPublic?: boolean;
+  grantTypes?: string;
+  scope?: string;
+  userId?: string;
+  redirectUri?: string;
+}
+
+/** The outcome of a command that set a secret: `secret` is set only when the CLI generated it. */
+export interface SecretResult {
+  client: ClientView;
+  secret?: string;
+  warnings: string[];
+}
+
+/** The flag each entity property comes from, so a validation message names what the user typed. */
+const FLAGS: Readonly<Record<string, string>> = {
+  clientId: '--id',
+  clientSecret: '--secret',
+  grantTypes: '--grant-types',
+  scope: '--scope',
+  userId: '--user-id',
+  redirectUri: '--redirect-uri',
+};
+
+/** Client management over any OAuthClientRepository; secrets are stored only as hashes. */
+export class ClientCommands {
+  constructor(
+    private readonly repository: OAuthClientRepository,
+    private readonly hasher: ClientSecretHasher,
+  ) {}
+
+  async create(input: CreateClientInput): Promise<SecretResult> {
+    const clientId = checkCreateInput(input);
+    const client = OAuthClient.create({
+      clientId,
+      grantTypes: input.grantTypes ?? CLIENT_CREDENTIALS,
+      scope: input.scope ?? null,
+      userId: input.userId ?? null,
+      redirectUri: input.redirectUri ?? null,
+    });
+    await validateClient(client);
+    if (await this.repository.findById(client.clientId)) {
+      throw new CliError(`client '${client.clientId}' already exists`);
+    }
+
+    const generated =
+      input.isPublic || input.secret !== undefined ? undefined : this.hasher.generate();
+    const secret = input.isPublic ? undefined : (input.secret ?? generated);
+    client.clientSecret = secret === undefined ? null : await this.hasher.hash(secret);
+    await this.repository.save(client);
+
+    const warnings: string[] = [];
+    if (!(client.grantTypes ?? '').split(' ').includes(CLIENT_CREDENTIALS)) {
+      warnings.push(
+        `the grant types do not include ${CLIENT_CREDENTIALS}, the only grant this server issues tokens for`,
+      );
+    }
+    if (input.isPublic) {
+      warnings.push(
+        'a public client gets tokens only when the server sets allowPublicClients (RFC 6749 §4.4 reserves this grant for confidential clients)',
+      );
+    }
+    return { client: viewOf(client), secret: generated, warnings };
+  }
+
+  async list(): Promise<ClientView[]> {
+    return (await this.repository.list()).map(viewOf);
+  }
+
+  async show(clientId: string): Promise<ClientView> {
+    return viewOf(await this.find(clientId));
+  }
+
+  async rotateSecret(clientId: string): Promise<SecretResult & { secret: string }> {
+    const client = await this.find(clientId);
+    if (client.clientSecret === null) {
+      throw new CliError(`client '${clientId}' is a public client and has no secret to rotate`);
+    }
+    const secret = this.hasher.generate();
+    client.clientSecret = await this.hasher.hash(secret);
+    await this.repository.save(client);
+    return { client: viewOf(client), secret, warnings: [] };
+  }
+
+  async delete(clientId: string): Promise<void> {
+    if (!(await this.repository.delete(clientId))) throw unknownClient(clientId);
+  }
+
+  private async find(clientId: string): Promise<OAuthClient> {
+    const client = await this.repository.findById(clientId);
+    if (!client) throw unknownClient(clientId);
+    return client;
+  }
+}
+
+/** The checks of `client create` that need no database; returns the client id. */
+export function checkCreateInput(input: CreateClientInput): string {
+  if (input.clientId === undefined) throw CliError.usage("'client create' needs --id <id>");
+  if (input.secret !== undefined && input.isPublic) {
+    throw CliError.usage('--secret and --public cannot be used together');
+  }
+  if (input.secret === '') throw new CliError('--secret must not be empty');
+  return input.clientId;
+}
+
+export function viewOf(client: OAuthClient): ClientView {
+  return {
+    client_id: client.clientId,
+    client_type: client.clientSecret === null ? 'public' : 'confidential',
+    grant_types: client.grantTypes === null ? null : client.grantTypes.split(/\s+/).filter(Boolean),
+    scope: client.scope,
+    user_id: client.userId,
+    redirect_uri: client.redirectUri,
+  };
+}
+
+/** Runs the entity's class-validator rules; every broken rule is named, on one line. */
+async function validateClient(client: OAuthClient): Promise<void> {
+  const errors = await validate(client);
+  if (errors.length === 0) return;
+  const problems = errors.map((error) => {
+    const flag = FLAGS[error.property] ?? error.property;
+    const messages = Object.values(error.constraints ?? {});
+    return `${flag}: ${messages.join(', ') || 'invalid value'}`;
+  });
+  throw new CliError(`invalid client: ${problems.join('; ')}`);
+}
+
+function unknownClient(clientId: string): CliError {
+  return new CliError(`no client with id '${clientId}'`);
+}

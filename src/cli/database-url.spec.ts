@@ -1,0 +1,113 @@
+import { describe, expect, test } from '@jest/globals';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OAuthClient } from '../index.js';
+import {
+  DatabaseUrlError,
+  databaseOptionsFromUrl,
+  DEFAULT_DATABASE_URL,
+  redactDatabaseUrl,
+  redactPassword,
+} from './database-url.js';
+
+describe('databaseOptionsFromUrl', () => {
+  test('sqlite:<relative path> is resolved from cwd and its folder is created', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'oauth2-dburl-'));
+    try {
+      const options = databaseOptionsFromUrl('sqlite:./nested/dir/clients.sqlite', cwd);
+      expect(options).toEqual({
+        type: 'better-sqlite3',
+        database: join(cwd, 'nested/dir/clients.sqlite'),
+        entities: [OAuthClient],
+        synchronize: true,
+      });
+      expect(existsSync(join(cwd, 'nested/dir'))).toBe(true);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('sqlite:<absolute path> is kept', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'oauth2-dburl-'));
+    try {
+      const file = join(cwd, 'abs', 'x.sqlite');
+      expect(databaseOptionsFromUrl(`sqlite:${file}`, '/nowhere')).toMatchObject({
+        database: file,
+      });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('sqlite::memory: is an in-memory database', () => {
+    expect(databaseOptionsFromUrl('sqlite::memory:')).toMatchObject({
+      type: 'better-sqlite3',
+      database: ':memory:',
+    });
+  });
+
+  test('the default is ./data/oauth2.sqlite', () => {
+    expect(DEFAULT_DATABASE_URL).toBe('sqlite:./data/oauth2.sqlite');
+    const cwd = mkdtempSync(join(tmpdir(), 'oauth2-dburl-'));
+    try {
+      expect(databaseOptionsFromUrl(undefined, cwd)).toMatchObject({
+        database: join(cwd, 'data', 'oauth2.sqlite'),
+      });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    ['postgres://u:p@db.example:5432/oauth', 'postgres'],
+    ['postgresql://u:p@db.example/oauth', 'postgres'],
+    ['POSTGRES://db.example/oauth', 'postgres'],
+    ['mysql://u:p@db.example:3306/oauth', 'mysql'],
+    ['mariadb://u:p@db.example/oauth', 'mariadb'],
+  ])('%s → type %s with the url', (url, type) => {
+    expect(databaseOptionsFromUrl(url)).toEqual({
+      type,
+      url,
+      entities: [OAuthClient],
+      synchronize: true,
+    });
+  });
+
+  test.each([
+    ['redis://u:hunter2@cache/0', /scheme 'redis:' is not supported/],
+    ['just-a-path.sqlite', /has no scheme/],
+    ['sqlite:', /needs a file path/],
+    ['sqlite:///var/db.sqlite', /write sqlite:<path>/],
+    ['postgres:///db', /no host name/],
+    ['mysql://u:hunter2@[bad/db', /not a valid URL/],
+  ])('%s is refused with a clear message that holds no password', (url, message) => {
+    let error: unknown;
+    try {
+      databaseOptionsFromUrl(url);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(DatabaseUrlError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+});
+
+describe('password redaction', () => {
+  test('redactDatabaseUrl hides the password only', () => {
+    expect(redactDatabaseUrl('postgres://app:s3cr%40t@db:5432/oauth?ssl=true')).toBe(
+      'postgres://app:***@db:5432/oauth?ssl=true',
+    );
+    expect(redactDatabaseUrl('postgres://app@db/oauth')).toBe('postgres://app@db/oauth');
+    expect(redactDatabaseUrl('sqlite:./data/x.sqlite')).toBe('sqlite:./data/x.sqlite');
+  });
+
+  test('redactPassword removes the raw and the decoded password from a message', () => {
+    const url = 'mysql://app:s3cr%40t@db/oauth';
+    expect(redactPassword('login s3cr@t failed for mysql://app:s3cr%40t@db/oauth', url)).toBe(
+      'login *** failed for mysql://app:***@db/oauth',
+    );
+    expect(redactPassword('nothing to hide', 'sqlite::memory:')).toBe('nothing to hide');
+  });
+});

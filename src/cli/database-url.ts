@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { OAuthClient } from '../index.js';
+
+/** Where the CLI and the example app keep their clients when DATABASE_URL is not set. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/oauth2.sqlite';
+
+/**
+ * How the `oauth_clients` table comes to exist. The one place to change when migrations replace
+ * `synchronize`.
+ */
+const SCHEMA_OPTIONS = { synchronize: true } as const;
+
+const ENTITIES = [OAuthClient];
+const SUPPORTED = 'sqlite:<path>, postgres://, postgresql://, mysql:// or mariadb://';
+
+/** A DATABASE_URL that cannot be used; its message never holds the URL's password. */
+export class DatabaseUrlError extends Error {
+  override readonly name = 'DatabaseUrlError';
+}
+
+/**
+ * TypeORM DataSource options for a `DATABASE_URL`:
+ * - `sqlite:<path>`: better-sqlite3; a relative path is resolved from `cwd` and its folder is created;
+ *   `sqlite::memory:` is an in-memory database;
+ * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package);
+ * - `mysql://…`: MySQL, `mariadb://…`: MariaDB (both need the `mysql2` package).
+ */
+export function databaseOptionsFromUrl(
+  url: string = DEFAULT_DATABASE_URL,
+  cwd: string = process.cwd(),
+): DataSourceOptions {
+  const options = parseDatabaseUrl(url, cwd);
+  if (options.type === 'better-sqlite3' && options.database !== ':memory:') {
+    mkdirSync(dirname(options.database), { recursive: true });
+  }
+  return options;
+}
+
+/** Throws the DatabaseUrlError that `databaseOptionsFromUrl` would, without touching the file system. */
+export function checkDatabaseUrl(url: string): void {
+  parseDatabaseUrl(url, process.cwd());
+}
+
+function parseDatabaseUrl(url: string, cwd: string): DataSourceOptions {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'sqlite':
+      return { type: 'better-sqlite3', database: sqlitePath(url, cwd), ...common() };
+    case 'postgres':
+    case 'postgresql':
+      return { type: 'postgres', url: checkedServerUrl(url), ...common() };
+    case 'mysql':
+      return { type: 'mysql', url: checkedServerUrl(url), ...common() };
+    case 'mariadb':
+      // Same driver as mysql; the type turns on TypeORM's MariaDB feature detection.
+      return { type: 'mariadb', url: checkedServerUrl(url), ...common() };
+    case undefined:
+      throw new DatabaseUrlError(`DATABASE_URL has no scheme: expected ${SUPPORTED}`);
+    default:
+      throw new DatabaseUrlError(
+        `DATABASE_URL scheme '${scheme}:' is not supported: expected ${SUPPORTED}`,
+      );
+  }
+}
+
+/** The URL with its password replaced by `***`, fit for a log line. */
+export function redactDatabaseUrl(url: string): string {
+  const password = passwordOf(url);
+  return password ? url.split(`:${password}@`).join(':***@') : url;
+}
+
+/** The message with any occurrence of the URL's password (raw or decoded) replaced by `***`. */
+export function redactPassword(message: string, url: string | undefined): string {
+  const password = url === undefined ? undefined : passwordOf(url);
+  if (!password) return message;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // A malformed escape: only the raw form can appear.
+  }
+  return [password, decoded].reduce((text, secret) => text.split(secret).join('***'), message);
+}
+
+function common() {
+  return { entities: ENTITIES, ...SCHEMA_OPTIONS };
+}
+
+function sqlitePath(url: string, cwd: string): string {
+  const path = url.slice('sqlite:'.length);
+  if (path === ':memory:') return path;
+  if (path === '') throw new DatabaseUrlError('DATABASE_URL sqlite: needs a file path');
+  // sqlite://x and sqlite:///x mean different things to different tools: ask for the plain form.
+  if (path.startsWith('//')) {
+    throw new DatabaseUrlError(
+      'DATABASE_URL: write sqlite:<path>, e.g. sqlite:./data/oauth2.sqlite or sqlite:/var/lib/oauth2.sqlite',
+    );
+  }
+  return resolve(cwd, path);
+}
+
+function checkedServerUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new DatabaseUrlError('DATABASE_URL is not a valid URL');
+  }
+  if (parsed.hostname === '') throw new DatabaseUrlError('DATABASE_URL has no host name');
+  return url;
+}
+
+/** The password part of scheme://user:password@host…, as written (still percent-encoded). */
+function passwordOf(url: string): string | undefined {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*:([^/?#]*)@/.exec(url);
+  return match?.[1] || undefined;
+}

@@ -1,0 +1,31 @@
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import { ExampleConfig } from './example-config.js';
+
+export interface ExampleAppOptions {
+  /** Where a relative DATABASE_URL path and OAUTH2_SIGNING_KEY_FILE are resolved from. @default process.cwd() */
+  cwd?: string;
+  /** Folder of the development signing key. @default <cwd>/data */
+  dataDir?: string;
+  /** Nest's logger, or false for none. @default Nest's console logger */
+  logger?: LoggerService | false;
+}
+
+/**
+ * Builds the example app from environment variables, without listening: `main.ts` listens on PORT, a test
+ * calls `init()` or `listen(0)`; `app.get(ExampleConfig)` gives the settings in use. A bad variable rejects
+ * with an ExampleConfigError (a DatabaseUrlError for DATABASE_URL) before Nest starts.
+ */
+export async function createExampleApp(
+  env: Readonly<Record<string, string | undefined>>,
+  options: ExampleAppOptions = {},
+): Promise<INestApplication> {
+  const config = new ExampleConfig(env, options);
+  return NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+    // Rethrow start-up errors to the caller instead of aborting the process.
+    abortOnError: false,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+}

@@ -1,0 +1,125 @@
+import { describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ExampleConfig, ExampleConfigError } from './example-config.js';
+
+const PEM = '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n';
+
+function refused(env: Record<string, string>): string {
+  try {
+    new ExampleConfig(env, { cwd: '/srv/app' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ExampleConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('ExampleConfig', () => {
+  test('defaults', () => {
+    const config = new ExampleConfig({}, { cwd: '/srv/app' });
+    expect({ ...config }).toEqual({
+      cwd: '/srv/app',
+      port: 3000,
+      databaseUrl: 'sqlite:./data/oauth2.sqlite',
+      issuer: 'http://localhost:3000',
+      accessTokenLifetime: undefined,
+      allowCredentialsInRequestBody: true,
+      allowPublicClients: false,
+      signing: { algorithm: 'ES256', devKeyFile: '/srv/app/data/dev-signing-key.pem' },
+    });
+  });
+
+  test('every variable is read', () => {
+    const config = new ExampleConfig(
+      {
+        PORT: '8080',
+        DATABASE_URL: 'postgres://db/oauth',
+        OAUTH2_ISSUER: 'https://auth.example',
+        OAUTH2_ACCESS_TOKEN_LIFETIME: '600',
+        OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'false',
+        OAUTH2_ALLOW_PUBLIC_CLIENTS: 'TRUE',
+        OAUTH2_SIGNING_ALGORITHM: 'hs384',
+        OAUTH2_HMAC_SECRET: 's'.repeat(48),
+      },
+      { cwd: '/srv/app', dataDir: '/var/lib/example' },
+    );
+    expect({ ...config }).toMatchObject({
+      port: 8080,
+      databaseUrl: 'postgres://db/oauth',
+      issuer: 'https://auth.example',
+      accessTokenLifetime: 600,
+      allowCredentialsInRequestBody: false,
+      allowPublicClients: true,
+      signing: { algorithm: 'HS384', secret: 's'.repeat(48) },
+    });
+  });
+
+  test('the issuer follows PORT; empty variables count as unset', () => {
+    const config = new ExampleConfig({ PORT: '4000', OAUTH2_ISSUER: '', DATABASE_URL: '' });
+    expect(config.issuer).toBe('http://localhost:4000');
+    expect(config.databaseUrl).toBe('sqlite:./data/oauth2.sqlite');
+  });
+
+  test('the dev key goes to the data folder given', () => {
+    const config = new ExampleConfig({}, { cwd: '/srv/app', dataDir: 'state' });
+    expect(config.signing).toEqual({
+      algorithm: 'ES256',
+      devKeyFile: '/srv/app/state/dev-signing-key.pem',
+    });
+  });
+
+  test('OAUTH2_SIGNING_KEY, with literal \\n escapes turned into new lines', () => {
+    const config = new ExampleConfig({
+      OAUTH2_SIGNING_ALGORITHM: 'RS256',
+      OAUTH2_SIGNING_KEY: PEM.replace(/\n/g, '\\n'),
+    });
+    expect(config.signing).toEqual({ algorithm: 'RS256', privateKey: PEM });
+  });
+
+  test('OAUTH2_SIGNING_KEY_FILE is read, relative to cwd', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'oauth2-config-'));
+    try {
+      writeFileSync(join(cwd, 'key.pem'), PEM);
+      const config = new ExampleConfig({ OAUTH2_SIGNING_KEY_FILE: 'key.pem' }, { cwd });
+      expect(config.signing).toEqual({ algorithm: 'ES256', privateKey: PEM });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, "PORT must be a whole number from 0 to 65535, not 'abc'"],
+    [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535, not '70000'"],
+    [{ PORT: '-1' }, 'PORT must be a whole number'],
+    [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '0' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole number'],
+    [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '1.5' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole'],
+    [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '1h' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole'],
+    [
+      { OAUTH2_ALLOW_PUBLIC_CLIENTS: 'yes' },
+      "OAUTH2_ALLOW_PUBLIC_CLIENTS must be true or false, not 'yes'",
+    ],
+    [
+      { OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'off' },
+      'OAUTH2_ALLOW_CREDENTIALS_IN_BODY must be true or false',
+    ],
+    [{ OAUTH2_SIGNING_ALGORITHM: 'none' }, 'OAUTH2_SIGNING_ALGORITHM must be one of ES256,'],
+    [
+      { OAUTH2_SIGNING_ALGORITHM: 'HS256' },
+      'OAUTH2_SIGNING_ALGORITHM HS256 needs OAUTH2_HMAC_SECRET',
+    ],
+    [
+      { OAUTH2_SIGNING_ALGORITHM: 'HS256', OAUTH2_HMAC_SECRET: 'x', OAUTH2_SIGNING_KEY: PEM },
+      'HS256 signs with OAUTH2_HMAC_SECRET',
+    ],
+    [{ OAUTH2_HMAC_SECRET: 'x' }, 'OAUTH2_HMAC_SECRET is for HS256/HS384/HS512'],
+    [{ OAUTH2_SIGNING_KEY: PEM, OAUTH2_SIGNING_KEY_FILE: '/k.pem' }, 'not both'],
+    [
+      { OAUTH2_SIGNING_KEY_FILE: '/nonexistent/k.pem' },
+      'OAUTH2_SIGNING_KEY_FILE /nonexistent/k.pem cannot be read (ENOENT)',
+    ],
+  ])('%j is refused', (env, message) => {
+    expect(refused(env)).toContain(message);
+  });
+});

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { OAuth2SigningOptions } from '../index.js';
+import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
+
+export type SigningAlgorithm = OAuth2SigningOptions['algorithm'];
+
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+const ASYMMETRIC_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const;
+const DEFAULT_PORT = 3000;
+const DEFAULT_ALGORITHM = 'ES256';
+const DEV_KEY_FILE_NAME = 'dev-signing-key.pem';
+
+/** Where the signing key comes from: configured key material, or a development key kept on disk. */
+export type ExampleSigningSource =
+  | { algorithm: (typeof HMAC_ALGORITHMS)[number]; secret: string }
+  | { algorithm: (typeof ASYMMETRIC_ALGORITHMS)[number]; privateKey: string }
+  | { algorithm: (typeof ASYMMETRIC_ALGORITHMS)[number]; devKeyFile: string };
+
+/** An environment variable with a value the example app cannot use. */
+export class ExampleConfigError extends Error {
+  override readonly name = 'ExampleConfigError';
+}
+
+/**
+ * The example app's settings, read once from the environment so that a bad value stops the start with a
+ * message naming the variable. Also the DI token the module factories inject.
+ */
+export class ExampleConfig {
+  /** PORT. @default 3000 */
+  readonly port: number;
+  /** DATABASE_URL. @default sqlite:./data/oauth2.sqlite */
+  readonly databaseUrl: string;
+  /** OAUTH2_ISSUER. @default http://localhost:<port> */
+  readonly issuer: string;
+  /** OAUTH2_ACCESS_TOKEN_LIFETIME, in seconds. @default the module's (3600) */
+  readonly accessTokenLifetime: number | undefined;
+  /** OAUTH2_ALLOW_CREDENTIALS_IN_BODY. @default true */
+  readonly allowCredentialsInRequestBody: boolean;
+  /** OAUTH2_ALLOW_PUBLIC_CLIENTS. @default false */
+  readonly allowPublicClients: boolean;
+  /** OAUTH2_SIGNING_ALGORITHM with OAUTH2_SIGNING_KEY, OAUTH2_SIGNING_KEY_FILE or OAUTH2_HMAC_SECRET. */
+  readonly signing: ExampleSigningSource;
+  /** Where a relative sqlite path is resolved from. */
+  readonly cwd: string;
+
+  constructor(
+    env: Readonly<Record<string, string | undefined>>,
+    { cwd = process.cwd(), dataDir = join(cwd, 'data') }: { cwd?: string; dataDir?: string } = {},
+  ) {
+    const read = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+    this.cwd = cwd;
+    this.port = integer(read, 'PORT', 0, 65535) ?? DEFAULT_PORT;
+    this.databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
+    checkDatabaseUrl(this.databaseUrl);
+    this.issuer = read('OAUTH2_ISSUER') ?? `http://localhost:${this.port}`;
+    this.accessTokenLifetime = integer(read, 'OAUTH2_ACCESS_TOKEN_LIFETIME', 1, 2 ** 31 - 1);
+    this.allowCredentialsInRequestBody = boolean(read, 'OAUTH2_ALLOW_CREDENTIALS_IN_BODY') ?? true;
+    this.allowPublicClients = boolean(read, 'OAUTH2_ALLOW_PUBLIC_CLIENTS') ?? false;
+    this.signing = signingSource(read, cwd, resolve(cwd, dataDir, DEV_KEY_FILE_NAME));
+  }
+}
+
+type Read = (name: string) => string | undefined;
+
+function integer(read: Read, name: string, min: number, max: number): number | undefined {
+  const text = read(name);
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ExampleConfigError(
+      `${name} must be a whole number from ${min} to ${max}, not '${text}'`,
+    );
+  }
+  return value;
+}
+
+function boolean(read: Read, name: string): boolean | undefined {
+  const text = read(name);
+  if (text === undefined) return undefined;
+  switch (text.toLowerCase()) {
+    case 'true':
+    case '1':
+      return true;
+    case 'false':
+    case '0':
+      return false;
+    default:
+      throw new ExampleConfigError(`${name} must be true or false, not '${text}'`);
+  }
+}
+
+function signingSource(read: Read, cwd: string, devKeyFile: string): ExampleSigningSource {
+  const algorithm = (read('OAUTH2_SIGNING_ALGORITHM') ?? DEFAULT_ALGORITHM).toUpperCase();
+  const key = read('OAUTH2_SIGNING_KEY');
+  const keyFile = read('OAUTH2_SIGNING_KEY_FILE');
+  const secret = read('OAUTH2_HMAC_SECRET');
+
+  if (isOneOf(HMAC_ALGORITHMS, algorithm)) {
+    if (key !== undefined || keyFile !== undefined) {
+      throw new ExampleConfigError(
+        `${algorithm} signs with OAUTH2_HMAC_SECRET; OAUTH2_SIGNING_KEY and OAUTH2_SIGNING_KEY_FILE are for asymmetric algorithms`,
+      );
+    }
+    // A shared secret must be the same on every resource server: it is never made up here.
+    if (secret === undefined) {
+      throw new ExampleConfigError(
+        `OAUTH2_SIGNING_ALGORITHM ${algorithm} needs OAUTH2_HMAC_SECRET`,
+      );
+    }
+    return { algorithm, secret };
+  }
+  if (!isOneOf(ASYMMETRIC_ALGORITHMS, algorithm)) {
+    throw new ExampleConfigError(
+      `OAUTH2_SIGNING_ALGORITHM must be one of ${[...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS].join(', ')}`,
+    );
+  }
+  if (secret !== undefined) {
+    throw new ExampleConfigError(
+      `OAUTH2_HMAC_SECRET is for HS256/HS384/HS512; ${algorithm} signs with OAUTH2_SIGNING_KEY or OAUTH2_SIGNING_KEY_FILE`,
+    );
+  }
+  if (key !== undefined && keyFile !== undefined) {
+    throw new ExampleConfigError('set OAUTH2_SIGNING_KEY or OAUTH2_SIGNING_KEY_FILE, not both');
+  }
+  if (key !== undefined) {
+    // .env files and container settings often carry a PEM on one line with literal \n escapes.
+    return { algorithm, privateKey: key.includes('\n') ? key : key.replace(/\\n/g, '\n') };
+  }
+  if (keyFile !== undefined) {
+    try {
+      return { algorithm, privateKey: readFileSync(resolve(cwd, keyFile), 'utf8') };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ExampleConfigError(`OAUTH2_SIGNING_KEY_FILE ${keyFile} cannot be read (${code})`);
+    }
+  }
+  return { algorithm, devKeyFile };
+}
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}

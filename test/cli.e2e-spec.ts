@@ -1,0 +1,488 @@
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  jest,
+  test,
+} from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { ClientSecretHasher, InMemoryOAuthClientRepository, OAuthClient } from '../src/index.js';
+import {
+  readClientRows,
+  runCapturing,
+  tempDir,
+  type CliResult,
+  type StoredClientRow,
+} from './support/cli.js';
+
+const hasher = new ClientSecretHasher();
+const SECRET_LINE = /^Client secret: (\S+)$/m;
+const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
+
+let dir: ReturnType<typeof tempDir>;
+let databaseUrl: string;
+
+/** The CLI against this test's SQLite file. */
+const cli = (...argv: string[]): Promise<CliResult> =>
+  runCapturing(argv, { DATABASE_URL: databaseUrl }, dir.path);
+
+const rows = (): Promise<StoredClientRow[]> => readClientRows(databaseUrl, dir.path);
+const row = async (clientId: string): Promise<StoredClientRow | undefined> =>
+  (await rows()).find((r) => r.client_id === clientId);
+
+/** An expected failure: the exit status, one line on stderr, nothing on stdout, no stack trace. */
+function expectFailure(result: CliResult, code: number, message: RegExp): void {
+  expect(result.code).toBe(code);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(/^nest-oauth2: .+\n$/);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** Nothing the CLI writes may hold a secret's hash. */
+function expectNoHash(result: CliResult): void {
+  expect(result.stdout + result.stderr).not.toContain('$scrypt$');
+}
+
+beforeAll(() => {
+  dir = tempDir('oauth2-cli-');
+});
+afterAll(() => dir.remove());
+
+let counter = 0;
+beforeEach(() => {
+  // A fresh database file per test, in a folder the CLI must create.
+  databaseUrl = `sqlite:./db-${++counter}/clients.sqlite`;
+});
+
+describe('client create', () => {
+  test('generates a secret, prints it once and stores only its scrypt hash', async () => {
+    const result = await cli('client', 'create', '--id', 'svc', '--scope', 'reports:read x');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain("Created confidential client 'svc'.");
+    expect(result.stdout).toContain(STORE_IT_NOW);
+    const secret = SECRET_LINE.exec(result.stdout)?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(result.stdout.split(secret!).length).toBe(2);
+    expectNoHash(result);
+
+    expect(existsSync(join(dir.path, `db-${counter}`, 'clients.sqlite'))).toBe(true);
+    const stored = await row('svc');
+    expect(stored).toEqual({
+      client_id: 'svc',
+      client_secret: expect.stringMatching(/^\$scrypt\$/),
+      redirect_uri: null,
+      grant_types: 'client_credentials',
+      scope: 'reports:read x',
+      user_id: null,
+    });
+    expect(stored!.client_secret).not.toContain(secret!);
+    await expect(hasher.verify(secret!, stored!.client_secret!)).resolves.toBe(true);
+    await expect(hasher.verify(secret! + 'x', stored!.client_secret!)).resolves.toBe(false);
+  });
+
+  test('--json gives the client and the generated secret', async () => {
+    const result = await cli(
+      'client',
+      'create',
+      '--id',
+      'svc',
+      '--grant-types',
+      'client_credentials',
+      '--scope',
+      'a b',
+      '--user-id',
+      'user-7',
+      '--redirect-uri',
+      'https://app.example/cb',
+      '--json',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const body = JSON.parse(result.stdout);
+    expect(body).toEqual({
+      client_id: 'svc',
+      client_type: 'confidential',
+      grant_types: ['client_credentials'],
+      scope: 'a b',
+      user_id: 'user-7',
+      redirect_uri: 'https://app.example/cb',
+      client_secret: expect.any(String),
+    });
+    expectNoHash(result);
+    const stored = await row('svc');
+    expect(stored).toMatchObject({ user_id: 'user-7', redirect_uri: 'https://app.example/cb' });
+    await expect(hasher.verify(body.client_secret, stored!.client_secret!)).resolves.toBe(true);
+  });
+
+  test('--secret is hashed and never echoed', async () => {
+    const result = await cli('client', 'create', '--id', 'legacy', '--secret', 'testpass');
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('testpass');
+    expect(result.stdout).not.toMatch(SECRET_LINE);
+    expectNoHash(result);
+    const stored = await row('legacy');
+    expect(stored!.client_secret).toMatch(/^\$scrypt\$/);
+    expect(stored!.client_secret).not.toContain('testpass');
+    await expect(hasher.verify('testpass', stored!.client_secret!)).resolves.toBe(true);
+
+    const json = await cli('client', 'create', '--id', 'legacy2', '--secret=-dash', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).not.toHaveProperty('client_secret');
+    await expect(hasher.verify('-dash', (await row('legacy2'))!.client_secret!)).resolves.toBe(
+      true,
+    );
+  });
+
+  test('--public stores no secret and warns that the server must allow public clients', async () => {
+    const result = await cli('client', 'create', '--id', 'spa', '--public', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      client_id: 'spa',
+      client_type: 'public',
+      grant_types: ['client_credentials'],
+      scope: null,
+      user_id: null,
+      redirect_uri: null,
+    });
+    expect(result.stderr).toMatch(/^nest-oauth2: warning: .*allowPublicClients/);
+    expect((await row('spa'))!.client_secret).toBeNull();
+  });
+
+  test('grant types without client_credentials are stored, with a warning', async () => {
+    const result = await cli(
+      'client',
+      'create',
+      '--id',
+      'web',
+      '--grant-types',
+      'authorization_code',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning: the grant types do not include client_credentials/);
+    expect((await row('web'))!.grant_types).toBe('authorization_code');
+  });
+
+  test('a duplicate id is refused and the stored client is untouched', async () => {
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'first')).code).toBe(0);
+    const before = await row('svc');
+    const result = await cli('client', 'create', '--id', 'svc', '--secret', 'second');
+    expectFailure(result, 1, /client 'svc' already exists/);
+    expect(await row('svc')).toEqual(before);
+  });
+
+  test.each([
+    [['--scope', 'a "b'], /--scope: scope must be space-separated RFC 6749 §3\.3 scope tokens/],
+    [['--scope', 'a  b'], /--scope: /],
+    [['--scope', ''], /--scope: /],
+    [
+      ['--grant-types', 'client_credentials \\x'],
+      /--grant-types: grant_types must be space-separated/,
+    ],
+    [['--user-id', 'u'.repeat(81)], /--user-id: /],
+  ])('%j breaks the entity rules: exit 1, nothing stored', async (flags, message) => {
+    const result = await cli('client', 'create', '--id', 'svc', ...flags);
+    expectFailure(result, 1, message);
+    expect(result.stderr).toMatch(/^nest-oauth2: invalid client: /);
+    expect(await rows()).toEqual([]);
+  });
+
+  test.each([
+    ['bad\tid', /--id: client_id must be printable ASCII/],
+    ['x'.repeat(81), /--id: /],
+  ])('client id %j is refused', async (clientId, message) => {
+    expectFailure(await cli('client', 'create', '--id', clientId), 1, message);
+  });
+
+  test('an empty --secret is refused', async () => {
+    expectFailure(
+      await cli('client', 'create', '--id', 'svc', '--secret', ''),
+      1,
+      /--secret must not be empty/,
+    );
+  });
+
+  test.each([
+    [['client', 'create'], /'client create' needs --id <id>/],
+    [['client', 'create', '--id'], /option '--id' needs a value/],
+    [['client', 'create', '--id', '--json'], /option '--id' needs a value/],
+    [['client', 'create', '--id', 'x', '--secret', 's', '--public'], /--secret and --public/],
+    [['client', 'create', '--id', 'a', '--id', 'b'], /'--id' is given more than once/],
+    [['client', 'create', '--id', 'a', '--public=yes'], /'--public' takes no value/],
+    [['client', 'create', '--id', 'a', '--colour', 'red'], /unknown option '--colour'/],
+    [['client', 'create', '--id', 'a', 'extra'], /unexpected argument 'extra'/],
+  ])('usage error %j: exit 2, no database touched', async (argv, message) => {
+    const result = await cli(...argv);
+    expectFailure(result, 2, message);
+    expect(result.stderr).toContain('(see nest-oauth2 --help)');
+    expect(existsSync(join(dir.path, `db-${counter}`))).toBe(false);
+  });
+});
+
+describe('client list / show', () => {
+  beforeEach(async () => {
+    expect((await cli('client', 'create', '--id', 'zeta', '--secret', 'zz')).code).toBe(0);
+    expect(
+      (
+        await cli(
+          'client',
+          'create',
+          '--id',
+          'alpha',
+          '--public',
+          '--scope',
+          'reports:read',
+          '--user-id',
+          'u-1',
+        )
+      ).code,
+    ).toBe(0);
+  });
+
+  test('list shows id, type, grant types, scope and user id, ordered by id', async () => {
+    const result = await cli('client', 'list');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^CLIENT ID\s+TYPE\s+GRANT TYPES\s+SCOPE\s+USER ID$/);
+    expect(lines[1]).toMatch(/^alpha\s+public\s+client_credentials\s+reports:read\s+u-1$/);
+    expect(lines[2]).toMatch(/^zeta\s+confidential\s+client_credentials\s+-\s+-$/);
+    expectNoHash(result);
+  });
+
+  test('list --json', async () => {
+    const result = await cli('client', 'list', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      {
+        client_id: 'alpha',
+        client_type: 'public',
+        grant_types: ['client_credentials'],
+        scope: 'reports:read',
+        user_id: 'u-1',
+        redirect_uri: null,
+      },
+      {
+        client_id: 'zeta',
+        client_type: 'confidential',
+        grant_types: ['client_credentials'],
+        scope: null,
+        user_id: null,
+        redirect_uri: null,
+      },
+    ]);
+    expectNoHash(result);
+  });
+
+  test('show <id> and show <id> --json', async () => {
+    const result = await cli('client', 'show', 'zeta');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^client_id:\s+zeta$/m);
+    expect(result.stdout).toMatch(/^client_type:\s+confidential$/m);
+    expect(result.stdout).toMatch(/^grant_types:\s+client_credentials$/m);
+    expect(result.stdout).not.toContain('zz');
+    expectNoHash(result);
+
+    const json = await cli('client', 'show', '--json', 'alpha');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ client_id: 'alpha', client_type: 'public' });
+  });
+
+  test('show of an unknown id: exit 1', async () => {
+    expectFailure(await cli('client', 'show', 'nobody'), 1, /no client with id 'nobody'/);
+  });
+
+  test.each([
+    [['client', 'show'], /'client show' needs a client id/],
+    [['client', 'show', 'a', 'b'], /unexpected argument 'b'/],
+    [['client', 'list', '--scope', 'x'], /unknown option '--scope' for 'client list'/],
+    [['client', 'list', 'x'], /unexpected argument 'x'/],
+  ])('usage error %j: exit 2', async (argv, message) => {
+    expectFailure(await cli(...argv), 2, message);
+  });
+});
+
+test('list of an empty database', async () => {
+  const human = await cli('client', 'list');
+  expect(human).toEqual({ code: 0, stdout: 'No clients.\n', stderr: '' });
+  const json = await cli('client', 'list', '--json');
+  expect(JSON.parse(json.stdout)).toEqual([]);
+});
+
+describe('client rotate-secret', () => {
+  test('replaces the secret: the new one works, the old one no longer does', async () => {
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    const result = await cli('client', 'rotate-secret', 'svc');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Replaced the secret of client 'svc'.");
+    expect(result.stdout).toContain(STORE_IT_NOW);
+    expectNoHash(result);
+    const secret = SECRET_LINE.exec(result.stdout)![1];
+    const stored = (await row('svc'))!.client_secret!;
+    expect(stored).toMatch(/^\$scrypt\$/);
+    await expect(hasher.verify(secret, stored)).resolves.toBe(true);
+    await expect(hasher.verify('old-secret', stored)).resolves.toBe(false);
+
+    const json = await cli('client', 'rotate-secret', 'svc', '--json');
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.stdout);
+    expect(body).toMatchObject({ client_id: 'svc', client_type: 'confidential' });
+    expect(body.client_secret).not.toBe(secret);
+    await expect(
+      hasher.verify(body.client_secret, (await row('svc'))!.client_secret!),
+    ).resolves.toBe(true);
+  });
+
+  test('a public client has no secret to rotate', async () => {
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    expectFailure(await cli('client', 'rotate-secret', 'spa'), 1, /'spa' is a public client/);
+    expect((await row('spa'))!.client_secret).toBeNull();
+  });
+
+  test('unknown id: exit 1', async () => {
+    expectFailure(await cli('client', 'rotate-secret', 'nobody'), 1, /no client with id 'nobody'/);
+  });
+});
+
+describe('client delete', () => {
+  test('deletes the client; a second delete fails', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expect((await cli('client', 'create', '--id', 'keep')).code).toBe(0);
+    const result = await cli('client', 'delete', 'svc');
+    expect(result).toEqual({ code: 0, stdout: "Deleted client 'svc'.\n", stderr: '' });
+    expect((await rows()).map((r) => r.client_id)).toEqual(['keep']);
+    expectFailure(await cli('client', 'delete', 'svc'), 1, /no client with id 'svc'/);
+    expectFailure(await cli('client', 'show', 'svc'), 1, /no client with id 'svc'/);
+  });
+
+  test('--json', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    const result = await cli('client', 'delete', 'svc', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ client_id: 'svc', deleted: true });
+  });
+
+  test('an id starting with a dash goes after --', async () => {
+    expect((await cli('client', 'create', '--id=-odd')).code).toBe(0);
+    expect((await cli('client', 'delete', '--', '-odd')).code).toBe(0);
+    expect(await rows()).toEqual([]);
+  });
+});
+
+describe('command line', () => {
+  test.each([
+    [['--help']],
+    [['-h']],
+    [['client', 'create', '--help']],
+    [['client', 'bogus', '-h']],
+  ])('%j prints the usage', async (argv) => {
+    const result = await cli(...argv);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^Usage: nest-oauth2 <command> \[options\]/);
+    for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
+      expect(result.stdout).toContain(`client ${command}`);
+    }
+    expect(result.stdout).toContain('--json');
+  });
+
+  test.each([
+    [[], /missing command \(client\)/],
+    [['clients'], /unknown command 'clients'/],
+    [['client'], /missing 'client' command \(create, list, show, rotate-secret, delete\)/],
+    [['client', 'remove', 'x'], /unknown command 'client remove'/],
+    [['client', 'list', '-x'], /unknown option '-x'/],
+    [['client', 'list', '--json=false'], /'--json' takes no value/],
+  ])('%j: exit 2', async (argv, message) => {
+    expectFailure(await cli(...argv), 2, message);
+  });
+});
+
+describe('database', () => {
+  test('an unsupported DATABASE_URL: exit 1, one line, no password', async () => {
+    const result = await runCapturing(
+      ['client', 'list'],
+      { DATABASE_URL: 'redis://admin:hunter2@cache/0' },
+      dir.path,
+    );
+    expectFailure(result, 1, /DATABASE_URL scheme 'redis:' is not supported/);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
+  test('a database that cannot be opened: exit 1, the password redacted', async () => {
+    // No pg driver is installed here, and none would reach port 1: either way opening fails.
+    const result = await runCapturing(
+      ['client', 'list'],
+      { DATABASE_URL: 'postgres://admin:hunter2@127.0.0.1:1/oauth' },
+      dir.path,
+    );
+    expectFailure(
+      result,
+      1,
+      /cannot open the database postgres:\/\/admin:\*\*\*@127\.0\.0\.1:1\/oauth: /,
+    );
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
+  test('without DATABASE_URL the clients go to ./data/oauth2.sqlite', async () => {
+    const cwd = tempDir('oauth2-cli-default-');
+    try {
+      expect((await runCapturing(['client', 'create', '--id', 'd'], {}, cwd.path)).code).toBe(0);
+      expect(existsSync(join(cwd.path, 'data', 'oauth2.sqlite'))).toBe(true);
+      const listed = await runCapturing(
+        ['client', 'list', '--json'],
+        { DATABASE_URL: '' },
+        cwd.path,
+      );
+      expect(JSON.parse(listed.stdout).map((c: { client_id: string }) => c.client_id)).toEqual([
+        'd',
+      ]);
+    } finally {
+      cwd.remove();
+    }
+  });
+
+  describe('the DataSource is closed on every exit', () => {
+    let destroy: ReturnType<typeof jest.spyOn>;
+    beforeEach(() => {
+      destroy = jest.spyOn(DataSource.prototype, 'destroy');
+    });
+    afterEach(() => destroy.mockRestore());
+
+    test.each([
+      [['client', 'list'], 0],
+      [['client', 'show', 'nobody'], 1],
+    ])('%j', async (argv, code) => {
+      expect((await cli(...argv)).code).toBe(code);
+      expect(destroy).toHaveBeenCalledTimes(1);
+    });
+
+    test('a usage error opens no database', async () => {
+      expect((await cli('client', 'frob')).code).toBe(2);
+      expect(destroy).not.toHaveBeenCalled();
+    });
+  });
+
+  test('a repository can be given instead of DATABASE_URL', async () => {
+    const repository = new InMemoryOAuthClientRepository([
+      OAuthClient.create({ clientId: 'mem', clientSecret: await hasher.hash('s') }),
+    ]);
+    const result = await runCapturing(
+      ['client', 'rotate-secret', 'mem'],
+      { DATABASE_URL: 'redis://never-opened' },
+      dir.path,
+      { repository },
+    );
+    expect(result.code).toBe(0);
+    const secret = SECRET_LINE.exec(result.stdout)![1];
+    const stored = (await repository.findById('mem'))!.clientSecret!;
+    await expect(hasher.verify(secret, stored)).resolves.toBe(true);
+  });
+});

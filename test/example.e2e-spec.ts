@@ -1,0 +1,380 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { createExampleApp } from '../src/example/create-example-app.js';
+import { ExampleConfigError } from '../src/example/example-config.js';
+import { basic } from './support/app.js';
+import { runCapturing, tempDir } from './support/cli.js';
+import {
+  decodeJwt,
+  startExample,
+  verifiesEs256,
+  verifiesHs256,
+  type RunningExample,
+} from './support/example.js';
+
+const DEMO_SCOPE = 'reports:read reports:write';
+const SEEDED = /created the demo client testclient \/ testpass/;
+
+let dir: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  dir = tempDir('oauth2-example-');
+});
+afterAll(() => dir.remove());
+
+let folders = 0;
+/** A fresh folder inside the test's temp dir. */
+const folder = (): string => join(dir.path, `run-${++folders}`);
+
+const running: RunningExample[] = [];
+async function start(env: Record<string, string>, dataDir = folder()): Promise<RunningExample> {
+  const example = await startExample(env, { cwd: dir.path, dataDir });
+  running.push(example);
+  return example;
+}
+async function stop(example: RunningExample): Promise<void> {
+  running.splice(running.indexOf(example), 1);
+  await example.app.close();
+}
+afterEach(async () => {
+  for (const example of running.splice(0)) await example.app.close();
+});
+
+async function token(
+  server: RunningExample['server'],
+  form: Record<string, string> = {},
+  auth: string | null = basic('testclient', 'testpass'),
+): Promise<request.Response> {
+  const req = request(server).post('/oauth2/token').type('form');
+  if (auth !== null) req.set('Authorization', auth);
+  return req.send({ grant_type: 'client_credentials', ...form });
+}
+
+describe('the seed flow (sqlite::memory:)', () => {
+  let example: RunningExample;
+  beforeAll(async () => {
+    example = await startExample(
+      { DATABASE_URL: 'sqlite::memory:' },
+      { cwd: dir.path, dataDir: folder() },
+    );
+  });
+  afterAll(() => example.app.close());
+
+  test('HTTP Basic → token → /api/whoami', async () => {
+    const res = await token(example.server);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: DEMO_SCOPE,
+    });
+    const { header, payload } = decodeJwt(res.body.access_token);
+    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    expect(payload).toMatchObject({ iss: 'http://localhost:0', client_id: 'testclient' });
+
+    const who = await request(example.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(who.status).toBe(200);
+    expect(who.body).toEqual({ client_id: 'testclient', sub: 'testclient', scope: DEMO_SCOPE });
+  });
+
+  test('credentials in the body → token', async () => {
+    const res = await token(
+      example.server,
+      { client_id: 'testclient', client_secret: 'testpass' },
+      null,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('Bearer');
+    const who = await request(example.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(who.status).toBe(200);
+    expect(who.body.client_id).toBe('testclient');
+  });
+
+  test('a wrong secret gets no token', async () => {
+    const res = await token(example.server, {}, basic('testclient', 'wrong'));
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('invalid_client');
+  });
+
+  test('reports:read lists, reports:write creates', async () => {
+    const access = (await token(example.server)).body.access_token as string;
+    const created = await request(example.server)
+      .post('/api/reports')
+      .set('Authorization', `Bearer ${access}`)
+      .send({ title: 'Q3 revenue' });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      id: expect.any(Number),
+      title: 'Q3 revenue',
+      created_by: 'testclient',
+      created_at: expect.any(String),
+    });
+    const listed = await request(example.server)
+      .get('/api/reports')
+      .set('Authorization', `Bearer ${access}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.reports).toContainEqual(created.body);
+
+    const invalid = await request(example.server)
+      .post('/api/reports')
+      .set('Authorization', `Bearer ${access}`)
+      .send({ title: '' });
+    expect(invalid.status).toBe(400);
+  });
+
+  test('a token narrowed to reports:read cannot write', async () => {
+    const res = await token(example.server, { scope: 'reports:read' });
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('reports:read');
+    const auth = `Bearer ${res.body.access_token}`;
+    expect(
+      (await request(example.server).get('/api/reports').set('Authorization', auth)).status,
+    ).toBe(200);
+    const write = await request(example.server)
+      .post('/api/reports')
+      .set('Authorization', auth)
+      .send({ title: 'x' });
+    expect(write.status).toBe(403);
+    expect(write.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+
+  test('no token, or a forged one, is refused', async () => {
+    const none = await request(example.server).get('/api/whoami');
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer realm=/);
+    const access = (await token(example.server)).body.access_token as string;
+    const [h, p] = access.split('.');
+    const forged = await request(example.server)
+      .get('/api/reports')
+      .set('Authorization', `Bearer ${h}.${p}.AAAA`);
+    expect(forged.status).toBe(401);
+  });
+
+  test('the demo client and the dev key are logged, never a hash', () => {
+    const text = example.logger.text();
+    expect(text).toMatch(SEEDED);
+    expect(text).toMatch(/Generated a development ES256 signing key .*for development only/);
+    expect(text).not.toContain('$scrypt$');
+  });
+});
+
+describe('the development signing key', () => {
+  test('is created with mode 0600 and reused on restart', async () => {
+    const dataDir = folder();
+    const keyFile = join(dataDir, 'dev-signing-key.pem');
+    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+
+    const first = await start(env, dataDir);
+    expect(existsSync(keyFile)).toBe(true);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const pem = readFileSync(keyFile, 'utf8');
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const issued = (await token(first.server)).body.access_token as string;
+    expect(verifiesEs256(issued, createPublicKey(pem))).toBe(true);
+    expect(first.logger.text()).toMatch(/warn \[SigningKey\] Generated a development ES256/);
+    await stop(first);
+
+    const second = await start(env, dataDir);
+    expect(readFileSync(keyFile, 'utf8')).toBe(pem);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(second.logger.text()).toMatch(
+      /warn \[SigningKey\] Using the development ES256 signing key .*for development only/,
+    );
+    // A token of the first run is still good: the same key signs and verifies.
+    const who = await request(second.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${issued}`);
+    expect(who.status).toBe(200);
+    expect(who.body.client_id).toBe('testclient');
+  });
+
+  test('a key of another algorithm is replaced', async () => {
+    const dataDir = folder();
+    await stop(await start({ DATABASE_URL: 'sqlite::memory:' }, dataDir));
+    const keyFile = join(dataDir, 'dev-signing-key.pem');
+    const es256Pem = readFileSync(keyFile, 'utf8');
+
+    const rs = await start(
+      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_ALGORITHM: 'RS256' },
+      dataDir,
+    );
+    const pem = readFileSync(keyFile, 'utf8');
+    expect(pem).not.toBe(es256Pem);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(createPublicKey(pem).asymmetricKeyType).toBe('rsa');
+    expect(rs.logger.text()).toMatch(/holds no RS256 key: replacing it/);
+    const res = await token(rs.server);
+    expect(decodeJwt(res.body.access_token).header.alg).toBe('RS256');
+  });
+
+  test('is not made when OAUTH2_SIGNING_KEY is set', async () => {
+    const dataDir = folder();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const example = await start(
+      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_KEY: pem },
+      dataDir,
+    );
+    expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);
+    expect(example.logger.text()).not.toMatch(/development/);
+    const res = await token(example.server);
+    expect(verifiesEs256(res.body.access_token, publicKey)).toBe(true);
+  });
+
+  test('is not made when OAUTH2_SIGNING_KEY_FILE is set', async () => {
+    const dataDir = folder();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const keyFile = join(dir.path, `es384-${folders}.pem`);
+    writeFileSync(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const example = await start(
+      {
+        DATABASE_URL: 'sqlite::memory:',
+        OAUTH2_SIGNING_ALGORITHM: 'ES384',
+        OAUTH2_SIGNING_KEY_FILE: keyFile,
+      },
+      dataDir,
+    );
+    expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);
+    const res = await token(example.server);
+    expect(decodeJwt(res.body.access_token).header.alg).toBe('ES384');
+    const who = await request(example.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(who.status).toBe(200);
+    expect(publicKey.asymmetricKeyDetails?.namedCurve).toBe('secp384r1');
+  });
+
+  test('HS256 signs with OAUTH2_HMAC_SECRET', async () => {
+    const secret = 'an-hmac-secret-of-at-least-32-bytes!';
+    const example = await start({
+      DATABASE_URL: 'sqlite::memory:',
+      OAUTH2_SIGNING_ALGORITHM: 'HS256',
+      OAUTH2_HMAC_SECRET: secret,
+    });
+    const res = await token(example.server);
+    expect(decodeJwt(res.body.access_token).header.alg).toBe('HS256');
+    expect(verifiesHs256(res.body.access_token, secret)).toBe(true);
+  });
+});
+
+describe('the demo client', () => {
+  test('is created on an empty table only, once', async () => {
+    const dataDir = folder();
+    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    const first = await start(env, dataDir);
+    expect(first.logger.text()).toMatch(SEEDED);
+    await stop(first);
+
+    const second = await start(env, dataDir);
+    expect(second.logger.text()).not.toMatch(/demo client/);
+    expect((await token(second.server)).status).toBe(200);
+    await stop(second);
+
+    const listed = await runCapturing(['client', 'list', '--json'], env, dir.path);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ client_id: 'testclient', scope: DEMO_SCOPE }),
+    ]);
+  });
+
+  test('is not created next to a client made with the CLI', async () => {
+    const dataDir = folder();
+    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    const created = await runCapturing(
+      [
+        'client',
+        'create',
+        '--id',
+        'own',
+        '--secret',
+        'own-secret',
+        '--scope',
+        'reports:read',
+        '--json',
+      ],
+      env,
+      dir.path,
+    );
+    expect(created.code).toBe(0);
+
+    const example = await start(env, dataDir);
+    expect(example.logger.text()).not.toMatch(/demo client/);
+    const demo = await token(example.server);
+    expect(demo.status).toBe(401);
+    const own = await token(example.server, {}, basic('own', 'own-secret'));
+    expect(own.status).toBe(200);
+    expect(own.body.scope).toBe('reports:read');
+  });
+});
+
+describe('settings from the environment', () => {
+  test('issuer, lifetime and no credentials in the body', async () => {
+    const example = await start({
+      DATABASE_URL: 'sqlite::memory:',
+      OAUTH2_ISSUER: 'https://auth.example.test',
+      OAUTH2_ACCESS_TOKEN_LIFETIME: '60',
+      OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'false',
+    });
+    const res = await token(example.server);
+    expect(res.status).toBe(200);
+    expect(res.body.expires_in).toBe(60);
+    const { payload } = decodeJwt(res.body.access_token);
+    expect(payload).toMatchObject({
+      iss: 'https://auth.example.test',
+      aud: 'https://auth.example.test',
+    });
+    expect((payload.exp as number) - (payload.iat as number)).toBe(60);
+
+    const body = await token(
+      example.server,
+      { client_id: 'testclient', client_secret: 'testpass' },
+      null,
+    );
+    expect(body.status).toBe(401);
+    expect(body.body.error).toBe('invalid_client');
+  });
+
+  test.each([
+    [{ PORT: 'http' }, /^PORT must be a whole number/],
+    [
+      { OAUTH2_ALLOW_PUBLIC_CLIENTS: 'maybe' },
+      /^OAUTH2_ALLOW_PUBLIC_CLIENTS must be true or false/,
+    ],
+    [
+      { OAUTH2_ACCESS_TOKEN_LIFETIME: '-5' },
+      /^OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole number/,
+    ],
+    [
+      { DATABASE_URL: 'mongodb://u:hunter2@db/x' },
+      /^DATABASE_URL scheme 'mongodb:' is not supported/,
+    ],
+  ])('%j stops the start with a clear error', async (env, message) => {
+    const dataDir = folder();
+    const started = createExampleApp(env, { cwd: dir.path, dataDir, logger: false });
+    await expect(started).rejects.toThrow(message);
+    await started.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  test('the config error is an ExampleConfigError', async () => {
+    await expect(
+      createExampleApp({ OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'nope' }, { logger: false }),
+    ).rejects.toBeInstanceOf(ExampleConfigError);
+  });
+
+  test('an unreadable OAUTH2_SIGNING_KEY stops the start', async () => {
+    await expect(
+      createExampleApp(
+        { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_KEY: 'not a key' },
+        { cwd: dir.path, dataDir: folder(), logger: false },
+      ),
+    ).rejects.toThrow(/signing key could not be read/);
+  });
+});

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { databaseOptionsFromUrl } from '../../src/cli/database-url.js';
+import { runCli, type CliDependencies } from '../../src/cli/run-cli.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temporary folder; `remove()` deletes it with everything in it. */
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Runs the CLI in-process the way main.ts does, capturing what it writes. */
+export async function runCapturing(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+  dependencies?: CliDependencies,
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(
+    argv,
+    { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env, cwd },
+    dependencies,
+  );
+  return { code, stdout, stderr };
+}
+
+export interface StoredClientRow {
+  client_id: string;
+  client_secret: string | null;
+  redirect_uri: string | null;
+  grant_types: string | null;
+  scope: string | null;
+  user_id: string | null;
+}
+
+/** The rows of `oauth_clients` as stored, read with plain SQL around the library's own code. */
+export async function readClientRows(databaseUrl: string, cwd: string): Promise<StoredClientRow[]> {
+  const dataSource = new DataSource({
+    ...databaseOptionsFromUrl(databaseUrl, cwd),
+    entities: [],
+    synchronize: false,
+  });
+  await dataSource.initialize();
+  try {
+    return await dataSource.query('SELECT * FROM oauth_clients ORDER BY client_id');
+  } finally {
+    await dataSource.destroy();
+  }
+}
