@@ -175,6 +175,24 @@ describe('parseBasicAuthorization', () => {
   });
 });
 
+describe('parseBasicAuthorization: canonical base64 (RFC 4648 §3.5)', () => {
+  test.each([
+    ['one pad character, non-zero unused bits', 'Basic YWI6Y2R='],
+    ['two pad characters, non-zero unused bits', 'Basic YWI6Yx=='],
+  ])('%s is a 400 invalid_request', (_name, header) => {
+    let thrown: unknown;
+    try {
+      parseBasicAuthorization(header);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(OAuth2Error);
+    expect((thrown as OAuth2Error).error).toBe('invalid_request');
+    expect((thrown as OAuth2Error).getStatus()).toBe(400);
+    expect((thrown as OAuth2Error).description).toBe('The Basic credentials are not valid base64');
+  });
+});
+
 describe('decodeFormComponent', () => {
   test.each([
     ['plain', 'plain'],

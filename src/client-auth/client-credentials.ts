@@ -13,7 +13,6 @@ export interface PresentedCredentials {
 export type MissingCredentials = 'none' | 'unsupported-scheme' | 'body-disallowed';
 
 const AUTH_PARAM_SCHEME = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: (.*))?$/s;
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -40,12 +39,15 @@ export function parseBasicAuthorization(
   if (!match) throw OAuth2Error.invalidRequest('The Authorization header is malformed');
   if (match[1].toLowerCase() !== 'basic') return undefined;
   const token = match[2] ?? '';
-  if (token === '' || !STRICT_BASE64.test(token)) {
+  const bytes = Buffer.from(token, 'base64');
+  // Node's decoder skips what it cannot read; a round trip to the same text proves canonical base64
+  // (RFC 4648 §3.5: padding present, no stray characters, unused bits zero).
+  if (token === '' || bytes.toString('base64') !== token) {
     throw OAuth2Error.invalidRequest('The Basic credentials are not valid base64');
   }
   let userPass: string;
   try {
-    userPass = utf8.decode(Buffer.from(token, 'base64'));
+    userPass = utf8.decode(bytes);
   } catch {
     throw OAuth2Error.invalidRequest('The Basic credentials are not valid UTF-8');
   }

@@ -147,3 +147,14 @@ describe('ClientSecretHasher', () => {
     expect(await hasher.verify(secret, await hasher.hash(secret))).toBe(true);
   });
 });
+
+describe('stored cost is bounded', () => {
+  test.each([
+    ['N·r beyond 64 MiB', '$scrypt$ln=17,r=8,p=1$'],
+    ['p above 4', '$scrypt$ln=10,r=8,p=9$'],
+  ])('%s is refused without running scrypt', async (_name, prefix) => {
+    const hasher = new ClientSecretHasher();
+    const stored = `${prefix}${'A'.repeat(22)}$${'A'.repeat(32)}`;
+    expect(await hasher.verify('secret', stored)).toBe(false);
+  });
+});

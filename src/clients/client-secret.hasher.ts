@@ -4,6 +4,7 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 /** scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, tens of milliseconds; RFC 7914, OWASP's minimum tier). */
 const DEFAULT_COST = { ln: 15, r: 8, p: 1 } as const;
 const SALT_BYTES = 16;
+const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
 /**
  * 192-bit derived key: with the salt and parameters the PHC string is 77 characters, so it fits the seed's
  * client_secret VARCHAR(80) and a legacy table can be upgraded in place.
@@ -58,7 +59,8 @@ export class ClientSecretHasher {
     const match = PHC_SCRYPT.exec(stored);
     if (!match) return false;
     const [ln, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
-    if (ln < 10 || ln > 20 || r < 1 || r > 32 || p < 1 || p > 16) return false;
+    // A stored value must not be able to demand unbounded work or memory (128·N·r bytes).
+    if (ln < 10 || r < 1 || p < 1 || p > 4 || 128 * 2 ** ln * r > MAX_SCRYPT_MEMORY) return false;
     const expected = Buffer.from(match[5], 'base64');
     const actual = await scryptAsync(
       secret,

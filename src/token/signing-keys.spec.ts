@@ -6,6 +6,7 @@ import {
   generateKeyPairSync,
   KeyObject,
   type JsonWebKey,
+  type KeyPairKeyObjectResult,
 } from 'node:crypto';
 import type { OAuth2SigningOptions } from '../oauth2-options.interface.js';
 import { jwkThumbprint, resolveSigningKeys } from './signing-keys.js';
@@ -147,10 +148,10 @@ describe('resolveSigningKeys', () => {
       );
     });
 
-    test('RFC 7518 §3.4: an explicit public key on the wrong curve is refused', () => {
+    test('RFC 7518 §3.4: an explicit public key on the wrong curve is refused (it cannot match)', () => {
       expect(() =>
         resolve({ algorithm: 'ES256', privateKey: p256.privateKey, publicKey: p384.publicKey }),
-      ).toThrow(new Error('OAuth2Module: ES256 needs an EC key on curve prime256v1'));
+      ).toThrow(new Error('OAuth2Module: publicKey does not match privateKey'));
     });
   });
 
@@ -184,7 +185,7 @@ describe('resolveSigningKeys', () => {
           privateKey: rsa2048.privateKey,
           publicKey: rsa1024.publicKey,
         }),
-      ).toThrow(new Error('OAuth2Module: RS256 needs an RSA key of at least 2048 bits'));
+      ).toThrow(new Error('OAuth2Module: publicKey does not match privateKey'));
     });
   });
 
@@ -294,5 +295,44 @@ describe('resolveSigningKeys', () => {
         resolve({ algorithm: 'ES256', privateKey: p256.privateKey, keyId: '2024-01' }).keyId,
       ).toBe('2024-01');
     });
+  });
+});
+
+describe('asymmetric configuration mistakes fail the boot', () => {
+  const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // @types/node 20 lacks the hashAlgorithm overload; Node 20 supports it.
+  const pss = (generateKeyPairSync as (type: string, options: object) => KeyPairKeyObjectResult)(
+    'rsa-pss',
+    { modulusLength: 2048, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 },
+  );
+  const resolve = (signing: unknown) => resolveSigningKeys(signing as OAuth2SigningOptions);
+
+  test.each(['HS256', 'none', 'RS1', 'EdDSA'])(
+    'RFC 7518 §3.1: algorithm %s with a privateKey is refused',
+    (algorithm) => {
+      expect(() => resolve({ algorithm, privateKey: rsa2048.privateKey })).toThrow(
+        /^OAuth2Module: unsupported signing algorithm/,
+      );
+    },
+  );
+
+  test('an RSA-PSS-only key is refused with a clear message (no JWK export, so no RFC 7638 kid)', () => {
+    expect(() => resolve({ algorithm: 'PS256', privateKey: pss.privateKey })).toThrow(
+      /^OAuth2Module: PS256 needs an RSA key/,
+    );
+  });
+
+  test('a plain RSA key serves PS256', () => {
+    expect(resolve({ algorithm: 'PS256', privateKey: rsa2048.privateKey }).algorithm).toBe('PS256');
+  });
+
+  test('a publicKey that does not match privateKey is refused', () => {
+    expect(() =>
+      resolve({
+        algorithm: 'RS256',
+        privateKey: rsa2048.privateKey,
+        publicKey: otherRsa.publicKey,
+      }),
+    ).toThrow('OAuth2Module: publicKey does not match privateKey');
   });
 });

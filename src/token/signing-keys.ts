@@ -24,6 +24,9 @@ export interface SigningKeys {
 const HMAC_MIN_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
 const EC_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
 const RSA_MIN_BITS = 2048;
+const ASYMMETRIC_ALGORITHM = /^(?:RS|PS|ES)(?:256|384|512)$/;
+
+const spki = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
 
 export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
   if (!signing || typeof signing !== 'object') {
@@ -48,12 +51,16 @@ export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
     };
   }
   const { algorithm } = signing;
+  if (!ASYMMETRIC_ALGORITHM.test(algorithm)) {
+    throw new Error(`OAuth2Module: unsupported signing algorithm ${String(algorithm)}`);
+  }
   const privateKey = toKey(signing.privateKey, 'private');
-  const publicKey = signing.publicKey
-    ? toKey(signing.publicKey, 'public')
-    : createPublicKey(privateKey);
   checkKeyFitsAlgorithm(privateKey, algorithm);
-  checkKeyFitsAlgorithm(publicKey, algorithm);
+  const derived = createPublicKey(privateKey);
+  const publicKey = signing.publicKey ? toKey(signing.publicKey, 'public') : derived;
+  if (!spki(publicKey).equals(spki(derived))) {
+    throw new Error('OAuth2Module: publicKey does not match privateKey');
+  }
   return {
     algorithm,
     signingKey: privateKey,
@@ -94,11 +101,9 @@ function checkKeyFitsAlgorithm(key: KeyObject, algorithm: OAuth2SigningAlgorithm
     }
     return;
   }
-  const rsaTypes = family === 'PS' ? ['rsa', 'rsa-pss'] : ['rsa'];
-  if (
-    !rsaTypes.includes(key.asymmetricKeyType ?? '') ||
-    (details.modulusLength ?? 0) < RSA_MIN_BITS
-  ) {
+  // A plain RSA key serves RS* and PS* alike. Keys restricted to RSA-PSS are refused: Node cannot export them
+  // as a JWK (so no RFC 7638 kid), and their hash restrictions could clash with the algorithm.
+  if (key.asymmetricKeyType !== 'rsa' || (details.modulusLength ?? 0) < RSA_MIN_BITS) {
     throw new Error(`OAuth2Module: ${algorithm} needs an RSA key of at least ${RSA_MIN_BITS} bits`);
   }
 }
