@@ -51,7 +51,7 @@ async function appWith(
       ],
       controllers: [ResourceController],
     },
-    logger,
+    { logger },
   );
   await seedClients(app, Object.values(CLIENTS));
   return app;
@@ -233,7 +233,7 @@ describe('storage failure', () => {
       {
         imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
       },
-      logger,
+      { logger },
     );
     const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
     expectTokenError(res, 503, 'server_error');

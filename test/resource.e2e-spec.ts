@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createSecretKey, createPublicKey, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { seedClients, startApp } from './support/app.js';
-import { fixtures, ISSUER, testOptions } from './support/fixtures.js';
+import { seedClients } from './support/app.js';
+import { ISSUER } from './support/fixtures.js';
+import { appCases, useApp } from './support/matrix.js';
 import { signRaw, unsignedJwt } from './support/jwt.js';
 import { es256, otherEs256, pem } from './support/keys.js';
 import { basicHeader, CLIENTS, tokenRequest } from './support/oauth.js';
@@ -26,7 +27,8 @@ const claims = (overrides: Record<string, unknown> = {}) => {
   };
 };
 
-describe.each(fixtures)('bearer guard ($name)', (fixture) => {
+describe.each(appCases)('bearer guard ($name)', (appCase) => {
+  const getApp = useApp(appCase);
   let app: INestApplication;
   let token: string;
   let readOnlyToken: string;
@@ -44,7 +46,7 @@ describe.each(fixtures)('bearer guard ($name)', (fixture) => {
   };
 
   beforeAll(async () => {
-    app = await startApp(fixture.metadata(testOptions()));
+    app = getApp();
     await seedClients(app, [CLIENTS.test]);
     const res = await tokenRequest(app)
       .set('Authorization', basicHeader('testclient', 'testpass'))
@@ -55,7 +57,6 @@ describe.each(fixtures)('bearer guard ($name)', (fixture) => {
       .send('grant_type=client_credentials&scope=reports:read');
     readOnlyToken = narrow.body.access_token;
   });
-  afterAll(() => app.close());
 
   test('a valid token reaches the route, with the principal', async () => {
     const res = await withToken(token);

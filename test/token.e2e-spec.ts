@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ClientSecretHasher, OAuthClientRepository } from '../src/index.js';
-import { seedClients, startApp } from './support/app.js';
-import { fixtures, ISSUER, testOptions } from './support/fixtures.js';
+import { seedClients } from './support/app.js';
+import { ISSUER } from './support/fixtures.js';
+import { appCases, useApp } from './support/matrix.js';
 import { decodeJwt, verifyWithPublicKey } from './support/jwt.js';
 import { es256 } from './support/keys.js';
 import {
@@ -18,14 +19,14 @@ import {
 const GRANT = 'grant_type=client_credentials';
 const TEST_BASIC = basicHeader('testclient', 'testpass');
 
-describe.each(fixtures)('token endpoint ($name)', (fixture) => {
+describe.each(appCases)('token endpoint ($name)', (appCase) => {
+  const getApp = useApp(appCase);
   let app: INestApplication;
 
   beforeAll(async () => {
-    app = await startApp(fixture.metadata(testOptions()));
+    app = getApp();
     await seedClients(app, Object.values(CLIENTS));
   });
-  afterAll(() => app.close());
 
   describe('success (RFC 6749 §4.4.3, §5.1)', () => {
     test('HTTP Basic, as the seed curl does it', async () => {

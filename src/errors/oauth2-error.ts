@@ -60,6 +60,16 @@ export class OAuth2Error extends HttpException {
     return new OAuth2Error('invalid_request', description, status);
   }
 
+  /**
+   * A body the platform refused to read. Too large stays a 413 (RFC 9110 §15.5.14); anything else (an
+   * unsupported media type, a parse failure) is the invalid_request 400 of §5.2.
+   */
+  static unreadableBody(platformStatus: number): OAuth2Error {
+    return platformStatus === HttpStatus.PAYLOAD_TOO_LARGE
+      ? OAuth2Error.invalidRequest('The request body is too large', HttpStatus.PAYLOAD_TOO_LARGE)
+      : OAuth2Error.invalidRequest('The request body could not be read');
+  }
+
   /** §5.2: a failed client authentication is a 401 with a challenge for the scheme the client can use. */
   static invalidClient(realm: string): OAuth2Error {
     return new OAuth2Error(

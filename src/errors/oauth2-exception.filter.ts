@@ -12,15 +12,21 @@ import { NO_STORE_HEADERS, OAUTH2_TOKEN_PATH } from '../oauth2.constants.js';
 import { OAuth2Error } from './oauth2-error.js';
 
 /**
- * Matches what Nest makes of a body parser's refusal (too large, too many parameters, unreadable): an
- * HttpException whose cause is an http-errors error with a `type` such as 'entity.too.large'. These are thrown
+ * Matches what Nest makes of a platform's refusal to read a body: an HttpException caused by body-parser's
+ * http-errors (`type` 'entity.too.large', 'parameters.too.many', 'entity.parse.failed', …) on Express, or by a
+ * Fastify content-type parser error (`FST_ERR_CTP_*`: too large, unsupported media type, …). Both happen
  * before routing, so only an app-wide filter sees them.
  */
 class BodyParserRefusal {
   static [Symbol.hasInstance](value: unknown): boolean {
     if (!(value instanceof HttpException)) return false;
-    const cause = value.cause as { type?: unknown; statusCode?: unknown } | undefined;
-    return typeof cause?.type === 'string' && typeof cause.statusCode === 'number';
+    const cause = value.cause as
+      { type?: unknown; code?: unknown; statusCode?: unknown } | undefined;
+    if (typeof cause?.statusCode !== 'number') return false;
+    return (
+      typeof cause.type === 'string' ||
+      (typeof cause.code === 'string' && cause.code.startsWith('FST_ERR_CTP_'))
+    );
   }
 }
 
@@ -61,10 +67,7 @@ export class OAuth2ExceptionFilter implements ExceptionFilter<OAuth2Error | Http
     if (error instanceof OAuth2Error) {
       renderOAuth2Error(adapter, http.getResponse(), error);
     } else if (this.isTokenRequest(adapter.getRequestUrl(http.getRequest()))) {
-      const refusal = OAuth2Error.invalidRequest(
-        'The request body could not be read',
-        error.getStatus(),
-      );
+      const refusal = OAuth2Error.unreadableBody(error.getStatus());
       renderOAuth2Error(adapter, http.getResponse(), refusal, NO_STORE_HEADERS);
     } else {
       new BaseExceptionFilter(adapter).catch(error, host);

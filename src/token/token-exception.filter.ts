@@ -34,7 +34,7 @@ export class TokenExceptionFilter implements ExceptionFilter {
   private toOAuth2Error(error: unknown): OAuth2Error {
     if (error instanceof OAuth2Error) return error;
     if (error instanceof HttpException && error.getStatus() < HttpStatus.INTERNAL_SERVER_ERROR) {
-      return OAuth2Error.invalidRequest('The request could not be read', error.getStatus());
+      return OAuth2Error.unreadableBody(error.getStatus());
     }
     this.logger.error(
       `Token request failed: ${error instanceof Error ? error.name : 'unknown error'}`,

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { CLIENT_CREDENTIALS_GRANT } from '../oauth2.constants.js';
 import { formParameter, readFormBody, type OAuth2HttpRequest } from './form-request.js';
@@ -13,6 +13,12 @@ const TOKEN_REQUEST = Symbol('oauth2.tokenRequest');
 /** Every parameter the endpoint defines; each may appear once (§3.2). Unknown ones are ignored. */
 const DEFINED_PARAMETERS = ['grant_type', 'scope', 'client_id', 'client_secret'] as const;
 const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([CLIENT_CREDENTIALS_GRANT]);
+/**
+ * A token request is a few hundred bytes. The platform's own body limit (Express 100 kB, Fastify 1 MiB)
+ * applies first; these bound what the endpoint accepts on any platform.
+ */
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_PARAMETERS = 100;
 
 /**
  * First check of a token request, before any client authentication: a form body, no repeated parameter,
@@ -23,6 +29,7 @@ export class TokenRequestGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
     const body = readFormBody(request);
+    checkShape(request, body);
     for (const name of DEFINED_PARAMETERS) formParameter(body, name);
 
     const grantType = formParameter(body, 'grant_type');
@@ -36,6 +43,24 @@ export class TokenRequestGuard implements CanActivate {
     };
     request[TOKEN_REQUEST] = parameters;
     return true;
+  }
+}
+
+function checkShape(request: OAuth2HttpRequest, body: Record<string, unknown>): void {
+  const declared = Number(request.headers['content-length']);
+  const keys = Object.keys(body);
+  if (declared > MAX_BODY_BYTES || keys.length > MAX_PARAMETERS) {
+    throw OAuth2Error.invalidRequest('The request body is too large', HttpStatus.PAYLOAD_TOO_LARGE);
+  }
+  for (const key of keys) {
+    // `scope[]=a` or `scope[x]=a`: Express's parser makes these an array or object of `scope`, Fastify's
+    // keeps the bracketed name. Either way it is a malformed defined parameter.
+    const bracket = key.indexOf('[');
+    if (bracket > 0 && (DEFINED_PARAMETERS as readonly string[]).includes(key.slice(0, bracket))) {
+      throw OAuth2Error.invalidRequest(
+        `The ${key.slice(0, bracket)} parameter is repeated or malformed`,
+      );
+    }
   }
 }
 

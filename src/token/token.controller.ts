@@ -1,6 +1,9 @@
 import {
-  All,
   Controller,
+  Delete,
+  Get,
+  Patch,
+  Put,
   Header,
   HttpCode,
   HttpStatus,
@@ -66,9 +69,26 @@ export class TokenController {
   @Header('Pragma', NO_STORE_HEADERS.Pragma)
   options(): void {}
 
-  /** RFC 9110 §15.5.6: any other method is a 405 that names the allowed one. */
-  @All()
-  methodNotAllowed(): never {
+  // RFC 9110 §15.5.6: another method is a 405 that names the allowed one. One handler per method, since
+  // Fastify refuses a catch-all route next to POST on the same path; HEAD follows GET on both platforms.
+
+  @Get()
+  get(): never {
+    throw OAuth2Error.methodNotAllowed(ALLOW);
+  }
+
+  @Put()
+  put(): never {
+    throw OAuth2Error.methodNotAllowed(ALLOW);
+  }
+
+  @Patch()
+  patch(): never {
+    throw OAuth2Error.methodNotAllowed(ALLOW);
+  }
+
+  @Delete()
+  delete(): never {
     throw OAuth2Error.methodNotAllowed(ALLOW);
   }
 }

@@ -1,17 +1,36 @@
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../../src/index.js';
 
-/** Builds and starts a Nest app on Express for a test; logging is off unless a logger is given. */
+export type Platform = 'express' | 'fastify';
+
+export interface StartOptions {
+  platform?: Platform;
+  /** Where Nest logs; nowhere unless given. */
+  logger?: LoggerService;
+}
+
+/** Builds and starts a Nest app for a test, on Express unless told otherwise. */
 export async function startApp(
   metadata: ModuleMetadata,
-  logger?: LoggerService,
+  { platform = 'express', logger }: StartOptions = {},
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata)
     .setLogger(logger ?? silentLogger)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: logger ?? false });
+  const appOptions = { logger: logger ?? (false as const) };
+  if (platform === 'express') {
+    const app = moduleRef.createNestApplication(appOptions);
+    await app.init();
+    return app;
+  }
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    new FastifyAdapter(),
+    appOptions,
+  );
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 

@@ -6,6 +6,7 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
   OAuth2Module,
@@ -15,6 +16,8 @@ import {
 } from '../../src/index.js';
 import { es256 } from './keys.js';
 import { ResourceController } from './resource.controller.js';
+
+const SQLITE: DataSourceOptions = { type: 'better-sqlite3', database: ':memory:' };
 
 export const ISSUER = 'https://auth.test.example';
 
@@ -26,13 +29,8 @@ export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth
   };
 }
 
-const sqliteRoot = (): DynamicModule =>
-  TypeOrmModule.forRoot({
-    type: 'better-sqlite3',
-    database: ':memory:',
-    entities: [OAuthClient],
-    synchronize: true,
-  });
+const typeOrmRoot = (database: DataSourceOptions): DynamicModule =>
+  TypeOrmModule.forRoot({ ...database, entities: [OAuthClient], synchronize: true });
 
 const TEST_OPTIONS = Symbol('TEST_OPTIONS');
 
@@ -59,22 +57,30 @@ class TestOptionsModule {
 /** One way of wiring the module into an app; the e2e suite runs over each. */
 export interface AppFixture {
   name: string;
-  metadata(options: OAuth2ModuleOptions, extras?: OAuth2ModuleExtras): ModuleMetadata;
+  /** Whether the app keeps its clients in the TypeORM database. */
+  usesDatabase: boolean;
+  metadata(
+    options: OAuth2ModuleOptions,
+    extras?: OAuth2ModuleExtras,
+    database?: DataSourceOptions,
+  ): ModuleMetadata;
 }
 
 export const fixtures: AppFixture[] = [
   {
     name: 'forRoot',
-    metadata: (options, extras) => ({
-      imports: [sqliteRoot(), OAuth2Module.forRoot({ ...options, ...extras })],
+    usesDatabase: true,
+    metadata: (options, extras, database = SQLITE) => ({
+      imports: [typeOrmRoot(database), OAuth2Module.forRoot({ ...options, ...extras })],
       controllers: [ResourceController],
     }),
   },
   {
     name: 'forRootAsync useFactory',
-    metadata: (options, extras) => ({
+    usesDatabase: true,
+    metadata: (options, extras, database = SQLITE) => ({
       imports: [
-        sqliteRoot(),
+        typeOrmRoot(database),
         OAuth2Module.forRootAsync({
           ...extras,
           imports: [TestOptionsModule.with(options)],
@@ -87,9 +93,10 @@ export const fixtures: AppFixture[] = [
   },
   {
     name: 'forRootAsync useClass',
-    metadata: (options, extras) => ({
+    usesDatabase: true,
+    metadata: (options, extras, database = SQLITE) => ({
       imports: [
-        sqliteRoot(),
+        typeOrmRoot(database),
         OAuth2Module.forRootAsync({
           ...extras,
           imports: [TestOptionsModule.with(options)],
@@ -102,6 +109,7 @@ export const fixtures: AppFixture[] = [
   {
     // No TypeORM anywhere in this app: the module must start without a DataSource.
     name: 'custom repository',
+    usesDatabase: false,
     metadata: (options, extras) => ({
       imports: [
         OAuth2Module.forRoot({

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSourceOptions } from 'typeorm';
+
+/** One app's own empty schema (PostgreSQL) or database (MariaDB), so runs never see each other's rows. */
+export interface IsolatedDatabase {
+  options: DataSourceOptions;
+  drop(): Promise<void>;
+}
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres' | 'mysql';
+  create(): Promise<IsolatedDatabase>;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+const uniqueName = () => `oauth2_test_${randomBytes(6).toString('hex')}`;
+
+const sqlite: TestDatabase = {
+  name: 'sqlite',
+  async create() {
+    return { options: { type: 'better-sqlite3', database: ':memory:' }, drop: async () => {} };
+  },
+};
+
+function postgres(url: string): TestDatabase {
+  return {
+    name: 'postgres',
+    async create() {
+      const { default: pg } = await import('pg');
+      const schema = uniqueName();
+      const admin = async (sql: string) => {
+        const client = new pg.Client({
+          connectionString: url,
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        });
+        await client.connect();
+        try {
+          await client.query(sql);
+        } finally {
+          await client.end();
+        }
+      };
+      await admin(`CREATE SCHEMA "${schema}"`);
+      return {
+        options: { type: 'postgres', url, schema, connectTimeoutMS: CONNECT_TIMEOUT_MS },
+        drop: () => admin(`DROP SCHEMA "${schema}" CASCADE`),
+      };
+    },
+  };
+}
+
+function mysql(url: string): TestDatabase {
+  return {
+    name: 'mysql',
+    async create() {
+      const { default: mysql2 } = await import('mysql2/promise');
+      const database = uniqueName();
+      const admin = async (sql: string) => {
+        const connection = await mysql2.createConnection({
+          uri: url,
+          connectTimeout: CONNECT_TIMEOUT_MS,
+        });
+        try {
+          await connection.query(sql);
+        } finally {
+          await connection.end();
+        }
+      };
+      await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
+      const parsed = new URL(url);
+      return {
+        options: {
+          type: 'mysql',
+          host: parsed.hostname,
+          port: Number(parsed.port || 3306),
+          username: decodeURIComponent(parsed.username),
+          password: decodeURIComponent(parsed.password),
+          database,
+          connectTimeout: CONNECT_TIMEOUT_MS,
+        },
+        drop: () => admin(`DROP DATABASE \`${database}\``),
+      };
+    },
+  };
+}
+
+/**
+ * SQLite always; PostgreSQL and MariaDB/MySQL when their variable is set. A set variable whose server cannot
+ * be reached fails the suite in create(): it never skips.
+ */
+export const databases: TestDatabase[] = [
+  sqlite,
+  ...(process.env.OAUTH2_TEST_POSTGRES_URL ? [postgres(process.env.OAUTH2_TEST_POSTGRES_URL)] : []),
+  ...(process.env.OAUTH2_TEST_MYSQL_URL ? [mysql(process.env.OAUTH2_TEST_MYSQL_URL)] : []),
+];
+
+export const sqliteDatabase = sqlite;

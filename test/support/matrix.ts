@@ -1,0 +1,61 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import type { OAuth2ModuleOptions } from '../../src/index.js';
+import { startApp, type Platform } from './app.js';
+import { databases, type IsolatedDatabase, type TestDatabase } from './databases.js';
+import { fixtures, testOptions, type AppFixture } from './fixtures.js';
+
+export interface AppCase {
+  name: string;
+  fixture: AppFixture;
+  platform: Platform;
+  database: TestDatabase;
+}
+
+const platforms: Platform[] = ['express', 'fastify'];
+/** On the real databases the storage-backed fixtures that differ in wiring: forRoot and forRootAsync. */
+const REAL_DATABASE_FIXTURES = new Set(['forRoot', 'forRootAsync useFactory']);
+
+/**
+ * Every way the e2e suites run: each fixture on each platform over SQLite, and the forRoot / forRootAsync
+ * fixtures on each platform over every real database the environment enables.
+ */
+export const appCases: AppCase[] = databases.flatMap((database) =>
+  platforms.flatMap((platform) =>
+    fixtures
+      .filter(
+        (fixture) =>
+          database.name === 'sqlite' ||
+          (fixture.usesDatabase && REAL_DATABASE_FIXTURES.has(fixture.name)),
+      )
+      .map((fixture) => ({
+        name: `${fixture.name}, ${platform}, ${database.name}`,
+        fixture,
+        platform,
+        database,
+      })),
+  ),
+);
+
+/** Starts the case's app before the suite (in its own schema or database) and tears both down after. */
+export function useApp(
+  appCase: AppCase,
+  options: Partial<OAuth2ModuleOptions> = {},
+): () => INestApplication {
+  let app: INestApplication | undefined;
+  let database: IsolatedDatabase | undefined;
+  beforeAll(async () => {
+    database = appCase.fixture.usesDatabase ? await appCase.database.create() : undefined;
+    app = await startApp(appCase.fixture.metadata(testOptions(options), {}, database?.options), {
+      platform: appCase.platform,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+  return () => {
+    if (!app) throw new Error('the app did not start');
+    return app;
+  };
+}
