@@ -7,6 +7,7 @@ import * as api from './index.js';
  */
 const RUNTIME_EXPORTS = [
   'ClientSecretHasher',
+  'DEFAULT_CLIENT_TABLE',
   'InMemoryOAuthClientRepository',
   'InjectOAuth2Options',
   'OAUTH2_CLIENT_BASIC_STRATEGY',
@@ -23,6 +24,7 @@ const RUNTIME_EXPORTS = [
   'Scopes',
   'TokenService',
   'TypeOrmOAuthClientRepository',
+  'oauthClientEntity',
 ];
 
 describe('public API (src/index.ts)', () => {

@@ -16,11 +16,19 @@ export type {
   OAuth2ClientRepositoryProvider,
 } from './oauth2-options.interface.js';
 
-export { OAuthClient } from './clients/oauth-client.entity.js';
+export {
+  OAuthClient,
+  oauthClientEntity,
+  DEFAULT_CLIENT_TABLE,
+} from './clients/oauth-client.entity.js';
 export { OAuthClientRepository } from './clients/oauth-client.repository.js';
 export { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 export { InMemoryOAuthClientRepository } from './clients/in-memory-client.repository.js';
 export { ClientSecretHasher } from './clients/client-secret.hasher.js';
+export type {
+  ClientSecretHasherOptions,
+  StoredSecretKind,
+} from './clients/client-secret.hasher.js';
 
 export { TokenService } from './token/token.service.js';
 export type { OAuthAccessTokenClaims, OAuthTokenResponse } from './token/access-token.interface.js';

@@ -3,6 +3,7 @@ import type { OAuth2CustomClaims, OAuth2ModuleOptions } from './oauth2-options.i
 import { resolveSigningKeys, type SigningKeys } from './token/signing-keys.js';
 
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
+const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /**
@@ -18,6 +19,8 @@ export class OAuth2Config {
   readonly allowAccessTokenInBody: boolean;
   readonly realm: string;
   readonly customClaims: OAuth2CustomClaims | undefined;
+  readonly legacyPlaintextSecrets: boolean;
+  readonly storageTimeout: number;
   readonly keys: SigningKeys;
 
   constructor(options: OAuth2ModuleOptions) {
@@ -47,6 +50,13 @@ export class OAuth2Config {
       throw new Error('OAuth2Module: `realm` must be printable ASCII without `"` or `\\`');
     }
     this.customClaims = options.customClaims;
+    this.legacyPlaintextSecrets = options.legacyPlaintextSecrets ?? false;
+    this.storageTimeout = options.storageTimeout ?? DEFAULT_STORAGE_TIMEOUT_MS;
+    if (!Number.isSafeInteger(this.storageTimeout) || this.storageTimeout < 1) {
+      throw new Error(
+        'OAuth2Module: `storageTimeout` must be a positive whole number of milliseconds',
+      );
+    }
     this.keys = resolveSigningKeys(options.signing);
   }
 }

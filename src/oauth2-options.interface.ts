@@ -77,6 +77,24 @@ export interface OAuth2ModuleOptions {
   realm?: string;
   /** Adds claims to every access token. @default none */
   customClaims?: OAuth2CustomClaims;
+  /**
+   * Accept rows whose client_secret is still plaintext, as the seed (oauth2-server-php, yii2-oauth2-server)
+   * stored them: compared in constant time, then rewritten as a hash on the first successful authentication.
+   * Off, a plaintext row simply fails authentication. @default false
+   */
+  legacyPlaintextSecrets?: boolean;
+  /**
+   * A server-side secret (32+ bytes) keying the digests of generated client secrets; keep it out of the
+   * database. The CLI needs the same value (`OAUTH2_SECRET_PEPPER`). @default none
+   */
+  secretPepper?: string | Buffer;
+  /** Former peppers whose digests are still accepted, for rotation. @default none */
+  previousSecretPeppers?: Array<string | Buffer>;
+  /**
+   * How long a client lookup may take, in milliseconds, before the token endpoint answers 503: a database
+   * that hangs must not hold requests open. @default 5000
+   */
+  storageTimeout?: number;
 }
 
 /** A replacement for the client storage: a class, or a provider without `provide`. */
@@ -100,6 +118,10 @@ export interface OAuth2ModuleExtras {
   clientRepository?: OAuth2ClientRepositoryProvider;
   /** Name of the TypeORM DataSource holding `oauth_clients`. @default the default DataSource */
   dataSource?: string;
+  /** Table of the TypeORM client storage (an existing seed table keeps its name). @default 'oauth_clients' */
+  tableName?: string;
+  /** Prefix of that table's name, as yii2-oauth2-server's `tablePrefix`. @default '' */
+  tablePrefix?: string;
   /** Register the module globally, so `OAuth2Guard` works in every module. @default false */
   isGlobal?: boolean;
 }

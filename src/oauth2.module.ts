@@ -8,7 +8,11 @@ import { ClientAuthenticator } from './client-auth/client-authenticator.service.
 import { ClientBasicStrategy } from './client-auth/client-basic.strategy.js';
 import { ClientBodyStrategy } from './client-auth/client-body.strategy.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
-import { OAuthClient } from './clients/oauth-client.entity.js';
+import {
+  DEFAULT_CLIENT_TABLE,
+  oauthClientEntity,
+  type OAuthClient,
+} from './clients/oauth-client.entity.js';
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter.js';
@@ -53,6 +57,9 @@ export class OAuth2Module extends ConfigurableOAuth2Module {
 }
 
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
+  const entity = oauthClientEntity(
+    (extras.tablePrefix ?? '') + (extras.tableName ?? DEFAULT_CLIENT_TABLE),
+  );
   const usesTypeOrm = extras.clientRepository === undefined;
   const tokenPath = extras.tokenPath ?? DEFAULT_TOKEN_PATH;
   return {
@@ -60,7 +67,7 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     global: extras.isGlobal ?? false,
     imports: [
       ...(definition.imports ?? []),
-      ...(usesTypeOrm ? [TypeOrmModule.forFeature([OAuthClient], extras.dataSource)] : []),
+      ...(usesTypeOrm ? [TypeOrmModule.forFeature([entity], extras.dataSource)] : []),
     ],
     controllers: [createTokenController(tokenPath)],
     providers: [
@@ -72,8 +79,16 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
         inject: [OAUTH2_MODULE_OPTIONS],
       },
       { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
-      clientRepositoryProvider(extras),
-      ClientSecretHasher,
+      clientRepositoryProvider(extras, entity),
+      {
+        provide: ClientSecretHasher,
+        useFactory: (options: OAuth2ModuleOptions) =>
+          new ClientSecretHasher({
+            pepper: options.secretPepper,
+            previousPeppers: options.previousSecretPeppers,
+          }),
+        inject: [OAUTH2_MODULE_OPTIONS],
+      },
       ClientAuthenticator,
       ClientBasicStrategy,
       ClientBodyStrategy,
@@ -94,13 +109,16 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
   };
 }
 
-function clientRepositoryProvider({ clientRepository, dataSource }: OAuth2ModuleExtras): Provider {
+function clientRepositoryProvider(
+  { clientRepository, dataSource }: OAuth2ModuleExtras,
+  entity: typeof OAuthClient,
+): Provider {
   if (clientRepository === undefined) {
     return {
       provide: OAuthClientRepository,
       useFactory: (repository: Repository<OAuthClient>) =>
         new TypeOrmOAuthClientRepository(repository),
-      inject: [getRepositoryToken(OAuthClient, dataSource)],
+      inject: [getRepositoryToken(entity, dataSource)],
     };
   }
   if (typeof clientRepository === 'function') {

@@ -64,10 +64,17 @@ export class ClientCommands {
       throw new CliError(`client '${client.clientId}' already exists`);
     }
 
-    const generated =
-      input.isPublic || input.secret !== undefined ? undefined : this.hasher.generate();
-    const secret = input.isPublic ? undefined : (input.secret ?? generated);
-    client.clientSecret = secret === undefined ? null : await this.hasher.hash(secret);
+    // A generated secret (256 random bits) gets the fast keyed digest; a chosen one needs scrypt.
+    let generated: string | undefined;
+    if (input.isPublic) {
+      client.clientSecret = null;
+    } else if (input.secret !== undefined) {
+      client.clientSecret = await this.hasher.hash(input.secret);
+    } else {
+      const created = this.hasher.createSecret();
+      generated = created.secret;
+      client.clientSecret = created.hash;
+    }
     await this.repository.save(client);
 
     const warnings: string[] = [];
@@ -97,8 +104,8 @@ export class ClientCommands {
     if (client.clientSecret === null) {
       throw new CliError(`client '${clientId}' is a public client and has no secret to rotate`);
     }
-    const secret = this.hasher.generate();
-    client.clientSecret = await this.hasher.hash(secret);
+    const { secret, hash } = this.hasher.createSecret();
+    client.clientSecret = hash;
     await this.repository.save(client);
     return { client: viewOf(client), secret, warnings: [] };
   }

@@ -61,7 +61,8 @@ export const USAGE = `Usage: nest-oauth2 <command> [options]
 
 Manages the OAuth 2.0 clients in the database that DATABASE_URL names: sqlite:<path>
 (default ${DEFAULT_DATABASE_URL}), postgres://…, postgresql://…, mysql://… or mariadb://….
-Secrets are stored as scrypt hashes; a generated secret is shown once and cannot be shown again.
+A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered with OAUTH2_SECRET_PEPPER when
+set), a chosen one (--secret) as a scrypt hash; a generated secret is shown once and cannot be shown again.
 
 Commands:
   client create --id <id> [--secret <secret> | --public] [--grant-types <list>]
@@ -114,7 +115,13 @@ export async function runCli(
       ({ repository, close } = await openRepository(databaseUrl, io.cwd ?? process.cwd()));
     }
     await run(
-      new ClientCommands(repository, dependencies.hasher ?? new ClientSecretHasher()),
+      new ClientCommands(
+        repository,
+        dependencies.hasher ??
+          new ClientSecretHasher({
+            pepper: (io.env ?? process.env).OAUTH2_SECRET_PEPPER || undefined,
+          }),
+      ),
       new Output(io, command.json),
     );
     status = 0;

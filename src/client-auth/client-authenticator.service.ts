@@ -9,10 +9,14 @@ import { describeStorageError } from './storage-error.js';
 const MAX_CLIENT_ID_LENGTH = 80;
 const STORAGE_RETRY_AFTER_SECONDS = 5;
 
+class StorageTimeout extends Error {
+  override readonly name = 'StorageTimeout';
+}
+
 /**
  * Checks a client's credentials against storage (RFC 6749 §2.3.1). Every failure is the same 401
- * invalid_client, and an unknown client costs the same hash work as a known one, so neither the body nor the
- * timing tells which client ids exist.
+ * invalid_client, and an unknown client costs a secret verification like a known one, so neither the body nor
+ * the timing tells which client ids exist.
  */
 @Injectable()
 export class ClientAuthenticator {
@@ -44,20 +48,66 @@ export class ClientAuthenticator {
       }
       return client;
     }
-    if (clientSecret === undefined || !(await this.hasher.verify(secret, client.clientSecret))) {
+    if (clientSecret === undefined || !(await this.verifySecret(client, clientSecret))) {
       throw this.invalidClient();
     }
     return client;
   }
 
+  private async verifySecret(client: OAuthClient, secret: string): Promise<boolean> {
+    const stored = client.clientSecret!;
+    if (this.hasher.isHash(stored)) return this.hasher.verify(secret, stored);
+    if (!this.config.legacyPlaintextSecrets) {
+      await this.hasher.verifyDummy(secret);
+      return false;
+    }
+    if (!this.hasher.verifyPlaintext(secret, stored)) return false;
+    await this.upgradeLegacySecret(client, stored, secret);
+    return true;
+  }
+
+  /**
+   * Rewrites a plaintext row as a hash. Compare-and-set on the old value: when concurrent requests race, one
+   * write wins and the others find the row already changed, and every one of them still succeeds. A failed
+   * write is logged and retried on the next authentication; it never fails this one.
+   */
+  private async upgradeLegacySecret(
+    client: OAuthClient,
+    stored: string,
+    secret: string,
+  ): Promise<void> {
+    try {
+      const upgraded = await this.clients.updateSecret(
+        client.clientId,
+        stored,
+        await this.hasher.hash(secret),
+      );
+      if (upgraded) {
+        this.logger.log(
+          `Client ${JSON.stringify(client.clientId)}: plaintext secret replaced by a hash`,
+        );
+      }
+    } catch (error) {
+      this.logger.warn(
+        `Could not upgrade a plaintext client secret: ${describeStorageError(error)}`,
+      );
+    }
+  }
+
   private async find(clientId: string): Promise<OAuthClient | null> {
     // No stored client can have such an id (Appendix A.1, VARCHAR(80)): spare the database the query.
     if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StorageTimeout()), this.config.storageTimeout);
+    });
     try {
-      return await this.clients.findById(clientId);
+      return await Promise.race([this.clients.findById(clientId), timeout]);
     } catch (error) {
       this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
       throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -3,6 +3,8 @@ import { ClientSecretHasher } from './client-secret.hasher.js';
 
 /** `$scrypt$ln=15,r=8,p=1$<22 chars of salt>$<32 chars of key>` (PHC string format, unpadded base64). */
 const PHC = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
+/** `$hmac-sha256$k=<pepper id>$<43 chars of MAC>`. */
+const HMAC = /^\$hmac-sha256\$k=[A-Za-z0-9_-]{1,8}\$[A-Za-z0-9+/]{43}$/;
 
 describe('ClientSecretHasher', () => {
   const hasher = new ClientSecretHasher();
@@ -120,17 +122,18 @@ describe('ClientSecretHasher', () => {
     expect(secrets.size).toBe(200);
   });
 
-  test('verifyDummy() returns false and reuses one dummy hash', async () => {
+  test('verifyDummy() returns false and reuses one dummy digest', async () => {
     const dummy = new ClientSecretHasher();
-    const hash = jest.spyOn(dummy, 'hash');
+    const digest = jest.spyOn(dummy, 'digestGenerated');
     const verify = jest.spyOn(dummy, 'verify');
     expect(await dummy.verifyDummy('testpass')).toBe(false);
     expect(await dummy.verifyDummy('')).toBe(false);
-    expect(hash).toHaveBeenCalledTimes(1);
-    // It does the same scrypt work as a real verification (RFC 6819 §5.1.4.2.2: no timing oracle).
+    expect(digest).toHaveBeenCalledTimes(1);
+    // The work of verifying a generated secret (RFC 6819 §5.1.4.2.2: no timing oracle), cheap enough that
+    // made-up client ids cannot exhaust the CPU.
     expect(verify).toHaveBeenCalledTimes(2);
     expect(verify.mock.calls[0][0]).toBe('testpass');
-    expect(verify.mock.calls[0][1]).toMatch(PHC);
+    expect(verify.mock.calls[0][1]).toMatch(HMAC);
   });
 
   test('a unicode secret round-trips (hashed as UTF-8)', async () => {
@@ -156,5 +159,64 @@ describe('stored cost is bounded', () => {
     const hasher = new ClientSecretHasher();
     const stored = `${prefix}${'A'.repeat(22)}$${'A'.repeat(32)}`;
     expect(await hasher.verify('secret', stored)).toBe(false);
+  });
+});
+
+describe('generated secrets: keyed digest', () => {
+  const pepper = 'a pepper of at least thirty-two bytes';
+
+  test('createSecret(): a 43-character secret and an HMAC digest that fits VARCHAR(80)', async () => {
+    const hasher = new ClientSecretHasher();
+    const { secret, hash } = hasher.createSecret();
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(hash).toMatch(/^\$hmac-sha256\$k=0\$[A-Za-z0-9+/]{43}$/);
+    expect(hash.length).toBeLessThanOrEqual(80);
+    expect(hasher.kindOf(hash)).toBe('hmac');
+    expect(await hasher.verify(secret, hash)).toBe(true);
+    expect(await hasher.verify(secret + 'x', hash)).toBe(false);
+  });
+
+  test('with a pepper, the digest names it and needs it', async () => {
+    const peppered = new ClientSecretHasher({ pepper });
+    const { secret, hash } = peppered.createSecret();
+    expect(hash).toMatch(/^\$hmac-sha256\$k=[A-Za-z0-9_-]{8}\$/);
+    expect(await peppered.verify(secret, hash)).toBe(true);
+    expect(await new ClientSecretHasher().verify(secret, hash)).toBe(false);
+    expect(await new ClientSecretHasher({ pepper: pepper + '!' }).verify(secret, hash)).toBe(false);
+  });
+
+  test('pepper rotation: digests made with a previous pepper still verify', async () => {
+    const old = new ClientSecretHasher({ pepper });
+    const { secret, hash } = old.createSecret();
+    const rotated = new ClientSecretHasher({
+      pepper: 'the next pepper, also thirty-two bytes',
+      previousPeppers: [pepper],
+    });
+    expect(await rotated.verify(secret, hash)).toBe(true);
+    expect(rotated.createSecret().hash.slice(0, 24)).not.toBe(hash.slice(0, 24));
+  });
+
+  test('unpeppered digests keep verifying once a pepper is configured', async () => {
+    const { secret, hash } = new ClientSecretHasher().createSecret();
+    expect(await new ClientSecretHasher({ pepper }).verify(secret, hash)).toBe(true);
+  });
+
+  test('a short pepper is refused', () => {
+    expect(() => new ClientSecretHasher({ pepper: 'short' })).toThrow(/at least 32 bytes/);
+  });
+
+  test('kindOf tells hashes from legacy plaintext', async () => {
+    const hasher = new ClientSecretHasher();
+    expect(hasher.kindOf(await hasher.hash('x'))).toBe('scrypt');
+    expect(hasher.kindOf('testpass')).toBe('unknown');
+    expect(hasher.isHash('testpass')).toBe(false);
+  });
+
+  test('verifyPlaintext compares exactly', () => {
+    const hasher = new ClientSecretHasher();
+    expect(hasher.verifyPlaintext('testpass', 'testpass')).toBe(true);
+    expect(hasher.verifyPlaintext('testpass', 'testpas')).toBe(false);
+    expect(hasher.verifyPlaintext('Testpass', 'testpass')).toBe(false);
+    expect(hasher.verifyPlaintext('', '')).toBe(true);
   });
 });

@@ -1,5 +1,11 @@
-import { Injectable } from '@nestjs/common';
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  scrypt,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, tens of milliseconds; RFC 7914, OWASP's minimum tier). */
 const DEFAULT_COST = { ln: 15, r: 8, p: 1 } as const;
@@ -12,6 +18,11 @@ const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
 const KEY_BYTES = 24;
 const PHC_SCRYPT =
   /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{32})$/;
+const PHC_HMAC = /^\$hmac-sha256\$k=([A-Za-z0-9_-]{1,16})\$([A-Za-z0-9+/]{43})$/;
+/** Key id of the HMAC format when no pepper is configured (the key is then empty). */
+const NO_PEPPER = '0';
+const GENERATED_SECRET_BYTES = 32;
+const MIN_PEPPER_BYTES = 32;
 
 function scryptAsync(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -28,20 +39,80 @@ function costOptions(ln: number, r: number, p: number): ScryptOptions {
 
 const b64 = (buffer: Buffer) => buffer.toString('base64').replace(/=+$/, '');
 
-/**
- * Hashes and verifies client secrets. Stored form: a PHC string
- * `$scrypt$ln=15,r=8,p=1$<salt>$<key>`, self-describing so the cost can rise without breaking stored rows.
- * scrypt runs on libuv's thread pool and never blocks the event loop.
- */
-@Injectable()
-export class ClientSecretHasher {
-  private dummyHash?: Promise<string>;
+/** Options of ClientSecretHasher. */
+export interface ClientSecretHasherOptions {
+  /**
+   * A server-side secret (at least 32 bytes) keying the digest of generated secrets, kept out of the
+   * database: a stolen table alone then cannot even confirm a guessed secret. @default none
+   */
+  pepper?: string | Buffer;
+  /** Former peppers, still accepted for digests made with them (rotation). @default none */
+  previousPeppers?: ReadonlyArray<string | Buffer>;
+}
 
-  /** A new secret: 256 random bits, base64url (43 characters). */
-  generate(): string {
-    return randomBytes(32).toString('base64url');
+/** Which kind of stored value a client secret column holds. */
+export type StoredSecretKind = 'scrypt' | 'hmac' | 'unknown';
+
+interface Pepper {
+  id: string;
+  key: Buffer;
+}
+
+function pepperOf(input: string | Buffer): Pepper {
+  const key = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  if (key.length < MIN_PEPPER_BYTES) {
+    throw new Error(`ClientSecretHasher: a pepper needs at least ${MIN_PEPPER_BYTES} bytes`);
+  }
+  // The id names the pepper in stored digests without revealing it.
+  const id = createHash('sha256').update(key).digest('base64url').slice(0, 8);
+  return { id, key };
+}
+
+/**
+ * Hashes and verifies client secrets, in self-describing PHC-style strings of at most 80 characters:
+ *
+ * - `$hmac-sha256$k=<pepper id>$<mac>` for secrets the library generates (256 random bits): no amount of
+ *   stretching adds to that entropy, so a keyed digest is as safe as a KDF and verifies in microseconds.
+ * - `$scrypt$ln=15,r=8,p=1$<salt>$<key>` for secrets a person chose, which need a memory-hard KDF. scrypt
+ *   runs on libuv's thread pool, not the event loop.
+ *
+ * Every comparison is constant-time.
+ */
+export class ClientSecretHasher {
+  private readonly pepper: Pepper | undefined;
+  private readonly peppers: ReadonlyMap<string, Buffer>;
+  private dummyHash?: string;
+
+  constructor(options: ClientSecretHasherOptions = {}) {
+    this.pepper = options.pepper === undefined ? undefined : pepperOf(options.pepper);
+    const all = [
+      ...(this.pepper ? [this.pepper] : []),
+      ...(options.previousPeppers ?? []).map(pepperOf),
+    ];
+    this.peppers = new Map([
+      [NO_PEPPER, Buffer.alloc(0)],
+      ...all.map((p) => [p.id, p.key] as const),
+    ]);
   }
 
+  /** A new secret: 256 random bits, base64url (43 characters). Store it with `digestGenerated()`. */
+  generate(): string {
+    return randomBytes(GENERATED_SECRET_BYTES).toString('base64url');
+  }
+
+  /** A new secret and its stored form, in one step. */
+  createSecret(): { secret: string; hash: string } {
+    const secret = this.generate();
+    return { secret, hash: this.digestGenerated(secret) };
+  }
+
+  /** The stored form of a secret from `generate()`: a keyed digest. Never use it for a chosen secret. */
+  digestGenerated(secret: string): string {
+    const id = this.pepper?.id ?? NO_PEPPER;
+    return `$hmac-sha256$k=${id}$${b64(this.mac(this.peppers.get(id)!, secret))}`;
+  }
+
+  /** The stored form of a secret a person chose: scrypt. */
   async hash(secret: string): Promise<string> {
     const { ln, r, p } = DEFAULT_COST;
     const salt = randomBytes(SALT_BYTES);
@@ -49,13 +120,27 @@ export class ClientSecretHasher {
     return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
   }
 
-  /** Whether a stored value is in a format this hasher reads. */
+  /** What a stored value is: one of our hash formats, or anything else (a legacy plaintext secret). */
+  kindOf(stored: string): StoredSecretKind {
+    if (PHC_HMAC.test(stored)) return 'hmac';
+    if (PHC_SCRYPT.test(stored)) return 'scrypt';
+    return 'unknown';
+  }
+
+  /** Whether a stored value is in one of our hash formats. */
   isHash(stored: string): boolean {
-    return PHC_SCRYPT.test(stored);
+    return this.kindOf(stored) !== 'unknown';
   }
 
   /** Constant-time check of a presented secret against a stored hash; false for anything unreadable. */
   async verify(secret: string, stored: string): Promise<boolean> {
+    const hmac = PHC_HMAC.exec(stored);
+    if (hmac) {
+      const key = this.peppers.get(hmac[1]);
+      return (
+        key !== undefined && timingSafeEqual(this.mac(key, secret), Buffer.from(hmac[2], 'base64'))
+      );
+    }
     const match = PHC_SCRYPT.exec(stored);
     if (!match) return false;
     const [ln, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
@@ -71,12 +156,26 @@ export class ClientSecretHasher {
   }
 
   /**
-   * Does the work of a real verification and returns false: used for unknown clients, so the response time
-   * does not tell which client ids exist.
+   * Constant-time comparison with a legacy plaintext secret (the seed stored them so). Both sides are
+   * digested first, so neither the length nor the content of the stored secret shows in the timing.
+   */
+  verifyPlaintext(secret: string, stored: string): boolean {
+    const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+    return timingSafeEqual(digest(secret), digest(stored));
+  }
+
+  /**
+   * Does the work of verifying a generated secret, and returns false: used for unknown clients, so the
+   * response does not tell which client ids exist, at a cost a flood of made-up ids cannot turn into a
+   * denial of service.
    */
   async verifyDummy(secret: string): Promise<false> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
-    await this.verify(secret, await this.dummyHash);
+    this.dummyHash ??= this.digestGenerated(this.generate());
+    await this.verify(secret, this.dummyHash);
     return false;
+  }
+
+  private mac(key: Buffer, secret: string): Buffer {
+    return createHmac('sha256', key).update(secret, 'utf8').digest();
   }
 }

@@ -28,6 +28,13 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
     this.clients.set(client.clientId, OAuthClient.create(client));
   }
 
+  async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+    const client = this.clients.get(clientId);
+    if (client?.clientSecret !== expected) return false;
+    client.clientSecret = next;
+    return true;
+  }
+
   async delete(clientId: string): Promise<boolean> {
     return this.clients.delete(clientId);
   }

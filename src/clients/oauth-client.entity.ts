@@ -72,3 +72,28 @@ export class OAuthClient {
     });
   }
 }
+
+/** The seed's table name, and the default. */
+export const DEFAULT_CLIENT_TABLE = 'oauth_clients';
+/** A plain SQL identifier: it goes into DDL and queries unquoted by some drivers. */
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const entities = new Map<string, typeof OAuthClient>([[DEFAULT_CLIENT_TABLE, OAuthClient]]);
+
+/**
+ * The OAuthClient entity mapped to another table (a legacy `yii_oauth_clients`, say): a subclass with the same
+ * columns, one per table name, so `entities: [oauthClientEntity('x')]` and the module agree on the class.
+ */
+export function oauthClientEntity(table: string = DEFAULT_CLIENT_TABLE): typeof OAuthClient {
+  if (!TABLE_NAME.test(table)) {
+    throw new Error(`OAuth2Module: ${JSON.stringify(table)} is not a valid table name`);
+  }
+  let entity = entities.get(table);
+  if (!entity) {
+    @Entity({ name: table })
+    class OAuthClientOfTable extends OAuthClient {}
+    Object.defineProperty(OAuthClientOfTable, 'name', { value: `OAuthClient(${table})` });
+    entity = OAuthClientOfTable;
+    entities.set(table, entity);
+  }
+  return entity;
+}

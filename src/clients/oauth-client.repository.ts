@@ -16,6 +16,12 @@ export abstract class OAuthClientRepository {
   /** Inserts the client, or replaces the one with the same id. */
   abstract save(client: OAuthClient): Promise<void>;
 
+  /**
+   * Replaces the stored secret only if it still equals `expected` (compare-and-set), so concurrent upgrades
+   * of a legacy secret cannot overwrite each other. True when this call changed the row.
+   */
+  abstract updateSecret(clientId: string, expected: string, next: string): Promise<boolean>;
+
   /** Deletes the client; false when there was none. */
   abstract delete(clientId: string): Promise<boolean>;
 }

@@ -17,7 +17,15 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   }
 
   async save(client: OAuthClient): Promise<void> {
-    await this.repository.save(OAuthClient.create(client));
+    await this.repository.save(this.repository.create(OAuthClient.create(client)));
+  }
+
+  async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+    const result = await this.repository.update(
+      { clientId, clientSecret: expected },
+      { clientSecret: next },
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   async delete(clientId: string): Promise<boolean> {
