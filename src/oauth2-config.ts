@@ -1,9 +1,14 @@
 import { DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REALM } from './oauth2.constants.js';
-import type { OAuth2CustomClaims, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import type {
+  OAuth2ClientCacheOptions,
+  OAuth2CustomClaims,
+  OAuth2ModuleOptions,
+  OAuth2SecretVerificationOptions,
+} from './oauth2-options.interface.js';
 import { resolveSigningKeys, type SigningKeys } from './token/signing-keys.js';
 
-/** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
+/** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /**
@@ -21,6 +26,8 @@ export class OAuth2Config {
   readonly customClaims: OAuth2CustomClaims | undefined;
   readonly legacyPlaintextSecrets: boolean;
   readonly storageTimeout: number;
+  readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
+  readonly secretVerification: Readonly<Required<OAuth2SecretVerificationOptions>>;
   readonly keys: SigningKeys;
 
   constructor(options: OAuth2ModuleOptions) {
@@ -57,6 +64,30 @@ export class OAuth2Config {
         'OAuth2Module: `storageTimeout` must be a positive whole number of milliseconds',
       );
     }
+    this.clientCache = wholeNumbers('clientCache', { ttl: 5, max: 10_000 }, options.clientCache);
+    this.secretVerification = wholeNumbers(
+      'secretVerification',
+      { cacheTtl: 300, cacheMax: 10_000, maxConcurrentKdf: 4, maxQueuedKdf: 32 },
+      options.secretVerification,
+    );
+    if (this.secretVerification.maxConcurrentKdf < 1 || this.clientCache.max < 1) {
+      throw new Error('OAuth2Module: `maxConcurrentKdf` and `clientCache.max` must be at least 1');
+    }
     this.keys = resolveSigningKeys(options.signing);
   }
+}
+
+/** Defaults completed with the given values, each a whole number ≥ 0. */
+function wholeNumbers<T extends Record<string, number>>(
+  name: string,
+  defaults: T,
+  given: Partial<T> | undefined,
+): T {
+  const merged = { ...defaults, ...given };
+  for (const [key, value] of Object.entries(merged)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new Error(`OAuth2Module: \`${name}.${key}\` must be a whole number of at least 0`);
+    }
+  }
+  return merged;
 }

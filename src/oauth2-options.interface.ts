@@ -95,6 +95,37 @@ export interface OAuth2ModuleOptions {
    * that hangs must not hold requests open. @default 5000
    */
   storageTimeout?: number;
+  /** The client lookup cache in front of the repository. */
+  clientCache?: OAuth2ClientCacheOptions;
+  /** How secrets hashed with a KDF (chosen, not generated) are verified. */
+  secretVerification?: OAuth2SecretVerificationOptions;
+}
+
+export interface OAuth2ClientCacheOptions {
+  /**
+   * Seconds a looked-up client (or an unknown id) is kept; 0 turns the cache off. The module's own writes
+   * evict at once; a change made elsewhere (the CLI) shows within this time. @default 5
+   */
+  ttl?: number;
+  /** Clients kept at most. @default 10000 */
+  max?: number;
+}
+
+export interface OAuth2SecretVerificationOptions {
+  /**
+   * Seconds a successful KDF verification is remembered (keyed by a digest of client id, presented secret and
+   * stored hash, so a rotated secret never matches); 0 turns it off. @default 300
+   */
+  cacheTtl?: number;
+  /** Verified credentials remembered at most. @default 10000 */
+  cacheMax?: number;
+  /** KDF verifications running at once (scrypt uses libuv's thread pool, 4 threads by default). @default 4 */
+  maxConcurrentKdf?: number;
+  /**
+   * KDF verifications waiting for a slot. Past it, a token request is shed at once with 503 and
+   * Retry-After instead of queueing behind a flood of wrong secrets. @default 32
+   */
+  maxQueuedKdf?: number;
 }
 
 /** A replacement for the client storage: a class, or a provider without `provide`. */

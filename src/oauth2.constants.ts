@@ -1,5 +1,7 @@
 /** Injection token of the options given to `OAuth2Module.forRoot()` / `forRootAsync()`. */
 export const OAUTH2_MODULE_OPTIONS = 'OAUTH2:MODULE_OPTIONS';
+/** Internal token of the configured client storage, before the lookup cache wraps it. */
+export const OAUTH2_CLIENT_STORE = 'OAUTH2:CLIENT_STORE';
 /** Injection token of the token endpoint's path (the `tokenPath` extra). */
 export const OAUTH2_TOKEN_PATH = 'OAUTH2:TOKEN_PATH';
 

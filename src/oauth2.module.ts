@@ -15,10 +15,13 @@ import {
 } from './clients/oauth-client.entity.js';
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
+import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
+import { SecretVerifier } from './client-auth/secret-verifier.js';
 import { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter.js';
 import { OAuth2Config } from './oauth2-config.js';
 import {
   DEFAULT_TOKEN_PATH,
+  OAUTH2_CLIENT_STORE,
   OAUTH2_MODULE_OPTIONS,
   OAUTH2_TOKEN_PATH,
 } from './oauth2.constants.js';
@@ -79,7 +82,26 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
         inject: [OAUTH2_MODULE_OPTIONS],
       },
       { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
-      clientRepositoryProvider(extras, entity),
+      clientStoreProvider(extras, entity),
+      {
+        provide: OAuthClientRepository,
+        useFactory: (store: OAuthClientRepository, config: OAuth2Config) =>
+          config.clientCache.ttl > 0
+            ? new CachingOAuthClientRepository(store, config.clientCache)
+            : store,
+        inject: [OAUTH2_CLIENT_STORE, OAuth2Config],
+      },
+      {
+        provide: SecretVerifier,
+        useFactory: (hasher: ClientSecretHasher, { secretVerification: options }: OAuth2Config) =>
+          new SecretVerifier(hasher, {
+            cacheTtl: options.cacheTtl,
+            cacheSize: options.cacheMax,
+            maxConcurrentKdf: options.maxConcurrentKdf,
+            maxQueuedKdf: options.maxQueuedKdf,
+          }),
+        inject: [ClientSecretHasher, OAuth2Config],
+      },
       {
         provide: ClientSecretHasher,
         useFactory: (options: OAuth2ModuleOptions) =>
@@ -109,20 +131,20 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
   };
 }
 
-function clientRepositoryProvider(
+function clientStoreProvider(
   { clientRepository, dataSource }: OAuth2ModuleExtras,
   entity: typeof OAuthClient,
 ): Provider {
   if (clientRepository === undefined) {
     return {
-      provide: OAuthClientRepository,
+      provide: OAUTH2_CLIENT_STORE,
       useFactory: (repository: Repository<OAuthClient>) =>
         new TypeOrmOAuthClientRepository(repository),
       inject: [getRepositoryToken(entity, dataSource)],
     };
   }
   if (typeof clientRepository === 'function') {
-    return { provide: OAuthClientRepository, useClass: clientRepository };
+    return { provide: OAUTH2_CLIENT_STORE, useClass: clientRepository };
   }
-  return { provide: OAuthClientRepository, ...clientRepository } as Provider;
+  return { provide: OAUTH2_CLIENT_STORE, ...clientRepository } as Provider;
 }

@@ -245,11 +245,13 @@ describe('storage failure', () => {
     expect(logger.lines.some((line) => line.includes('ECONNREFUSED'))).toBe(true);
   });
 
-  test('a repository given as a class is used through the OAuthClientRepository token', async () => {
+  test('a repository given as a class is what OAuthClientRepository reads through', async () => {
     app = await startApp({
       imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
     });
-    expect(app.get(OAuthClientRepository)).toBeInstanceOf(BrokenRepository);
+    await expect(app.get(OAuthClientRepository).findById('testclient')).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
   });
 });
 
@@ -357,5 +359,42 @@ describe('isGlobal', () => {
           .set('Authorization', `Bearer ${res.body.access_token}`)
       ).status,
     ).toBe(200);
+  });
+});
+
+describe('KDF-hashed secrets under load', () => {
+  test('a flood of wrong secrets is shed with 503 and Retry-After; a verified client keeps getting tokens', async () => {
+    app = await appWith({ secretVerification: { maxConcurrentKdf: 1, maxQueuedKdf: 2 } });
+    // testclient's secret was chosen (seeded with scrypt): its first success pays the KDF and is remembered.
+    expect((await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT)).status).toBe(200);
+
+    const flood = Array.from({ length: 30 }, (_, i) =>
+      tokenRequest(app!)
+        .set('Authorization', basicHeader('testclient', `wrong-${i}`))
+        .send(GRANT),
+    );
+    const legit = Array.from({ length: 10 }, () =>
+      tokenRequest(app!).set('Authorization', TEST_BASIC).send(GRANT),
+    );
+    const [flooded, served] = await Promise.all([Promise.all(flood), Promise.all(legit)]);
+
+    expect(served.map((res) => res.status)).toEqual(Array(10).fill(200));
+    const shed = flooded.filter((res) => res.status === 503);
+    expect(shed.length).toBeGreaterThan(0);
+    for (const res of shed) {
+      expectTokenError(res, 503, 'server_error');
+      expect(res.headers['retry-after']).toBe('1');
+    }
+    for (const res of flooded.filter((r) => r.status !== 503)) expectInvalidClient(res);
+  });
+
+  test('concurrent first requests of a client share one KDF derivation', async () => {
+    app = await appWith({ secretVerification: { maxConcurrentKdf: 1, maxQueuedKdf: 0 } });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        tokenRequest(app!).set('Authorization', TEST_BASIC).send(GRANT),
+      ),
+    );
+    expect(results.map((res) => res.status)).toEqual(Array(8).fill(200));
   });
 });

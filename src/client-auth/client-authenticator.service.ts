@@ -4,10 +4,13 @@ import { CLIENT_ID_PATTERN, type OAuthClient } from '../clients/oauth-client.ent
 import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { KdfBusyError } from './kdf-limiter.js';
+import { SecretVerifier } from './secret-verifier.js';
 import { describeStorageError } from './storage-error.js';
 
 const MAX_CLIENT_ID_LENGTH = 80;
 const STORAGE_RETRY_AFTER_SECONDS = 5;
+const KDF_RETRY_AFTER_SECONDS = 1;
 
 class StorageTimeout extends Error {
   override readonly name = 'StorageTimeout';
@@ -25,6 +28,7 @@ export class ClientAuthenticator {
   constructor(
     private readonly clients: OAuthClientRepository,
     private readonly hasher: ClientSecretHasher,
+    private readonly verifier: SecretVerifier,
     private readonly config: OAuth2Config,
   ) {}
 
@@ -56,7 +60,14 @@ export class ClientAuthenticator {
 
   private async verifySecret(client: OAuthClient, secret: string): Promise<boolean> {
     const stored = client.clientSecret!;
-    if (this.hasher.isHash(stored)) return this.hasher.verify(secret, stored);
+    if (this.hasher.isHash(stored)) {
+      try {
+        return await this.verifier.verify(client.clientId, secret, stored);
+      } catch (error) {
+        if (error instanceof KdfBusyError) throw OAuth2Error.busy(KDF_RETRY_AFTER_SECONDS);
+        throw error;
+      }
+    }
     if (!this.config.legacyPlaintextSecrets) {
       await this.hasher.verifyDummy(secret);
       return false;
@@ -77,11 +88,8 @@ export class ClientAuthenticator {
     secret: string,
   ): Promise<void> {
     try {
-      const upgraded = await this.clients.updateSecret(
-        client.clientId,
-        stored,
-        await this.hasher.hash(secret),
-      );
+      const hash = await this.verifier.derive(() => this.hasher.hash(secret));
+      const upgraded = await this.clients.updateSecret(client.clientId, stored, hash);
       if (upgraded) {
         this.logger.log(
           `Client ${JSON.stringify(client.clientId)}: plaintext secret replaced by a hash`,

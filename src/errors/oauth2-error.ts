@@ -117,6 +117,16 @@ export class OAuth2Error extends HttpException {
     );
   }
 
+  /** Shed load (too much key-derivation work queued): the client should retry shortly. */
+  static busy(retryAfterSeconds: number): OAuth2Error {
+    return new OAuth2Error(
+      'server_error',
+      'The server is busy, retry later',
+      HttpStatus.SERVICE_UNAVAILABLE,
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+
   static serverError(): OAuth2Error {
     return new OAuth2Error(
       'server_error',

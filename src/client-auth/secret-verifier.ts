@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
+import { KdfLimiter } from './kdf-limiter.js';
+
+export interface SecretVerifierOptions {
+  /** How long a successful KDF verification is remembered, in seconds; 0 turns the cache off. */
+  cacheTtl: number;
+  /** How many verified credentials are remembered at most. */
+  cacheSize: number;
+  /** Concurrent KDF verifications. */
+  maxConcurrentKdf: number;
+  /** KDF verifications allowed to wait for a slot; past that, requests are shed. */
+  maxQueuedKdf: number;
+}
+
+/**
+ * Verifies presented secrets against stored hashes so that a legitimate client pays the KDF once, not per
+ * token, and a flood of wrong secrets cannot starve the process:
+ *
+ * - keyed digests (generated secrets) are checked directly: microseconds;
+ * - a KDF hash (chosen secrets) is checked once, then the success is remembered under a digest of client id,
+ *   presented secret and stored hash, so a new stored hash (rotation) or another secret never hits it;
+ *   concurrent checks of the same credentials share one derivation;
+ * - KDF work runs under a KdfLimiter, which refuses work past its queue (KdfBusyError).
+ *
+ * The cache holds digests and booleans only, never a secret.
+ */
+export class SecretVerifier {
+  private readonly verified: LRUCache<string, true> | undefined;
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly limiter: KdfLimiter;
+
+  constructor(
+    private readonly hasher: ClientSecretHasher,
+    options: SecretVerifierOptions,
+  ) {
+    this.verified =
+      options.cacheTtl > 0
+        ? new LRUCache({ max: options.cacheSize, ttl: options.cacheTtl * 1000 })
+        : undefined;
+    this.limiter = new KdfLimiter(options.maxConcurrentKdf, options.maxQueuedKdf);
+  }
+
+  async verify(clientId: string, secret: string, stored: string): Promise<boolean> {
+    if (this.hasher.kindOf(stored) !== 'scrypt') return this.hasher.verify(secret, stored);
+    const key = credentialKey(clientId, secret, stored);
+    if (this.verified?.get(key)) return true;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.limiter.run(() => this.hasher.verify(secret, stored));
+      this.inFlight.set(key, pending);
+      pending.then(
+        (ok) => {
+          this.inFlight.delete(key);
+          if (ok) this.verified?.set(key, true);
+        },
+        () => this.inFlight.delete(key),
+      );
+    }
+    return pending;
+  }
+
+  /** Runs a KDF derivation (hashing a legacy secret) under the same bound. */
+  derive<T>(work: () => Promise<T>): Promise<T> {
+    return this.limiter.run(work);
+  }
+}
+
+/** Length-prefixed fields, so no two different triples share a key. */
+function credentialKey(clientId: string, secret: string, stored: string): string {
+  const hash = createHash('sha256');
+  for (const field of [clientId, secret, stored]) {
+    hash.update(`${Buffer.byteLength(field)}:`).update(field);
+  }
+  return hash.digest('base64url');
+}

@@ -1,0 +1,82 @@
+import { describe, expect, jest, test } from '@jest/globals';
+import { CachingOAuthClientRepository } from './caching-client.repository.js';
+import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
+import { OAuthClient } from './oauth-client.entity.js';
+
+const setup = () => {
+  const inner = new InMemoryOAuthClientRepository([
+    OAuthClient.create({ clientId: 'svc', clientSecret: 'h1', scope: 'a' }),
+  ]);
+  const findById = jest.spyOn(inner, 'findById');
+  return {
+    inner,
+    findById,
+    cached: new CachingOAuthClientRepository(inner, { ttl: 60, max: 100 }),
+  };
+};
+
+describe('CachingOAuthClientRepository', () => {
+  test('a hot client is read from storage once', async () => {
+    const { cached, findById } = setup();
+    expect((await cached.findById('svc'))?.scope).toBe('a');
+    expect((await cached.findById('svc'))?.scope).toBe('a');
+    expect(findById).toHaveBeenCalledTimes(1);
+  });
+
+  test('unknown ids are cached too', async () => {
+    const { cached, findById } = setup();
+    expect(await cached.findById('nobody')).toBeNull();
+    expect(await cached.findById('nobody')).toBeNull();
+    expect(findById).toHaveBeenCalledTimes(1);
+  });
+
+  test('its own writes evict at once', async () => {
+    const { cached } = setup();
+    await cached.findById('svc');
+    expect(await cached.updateSecret('svc', 'h1', 'h2')).toBe(true);
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
+    await cached.save(OAuthClient.create({ clientId: 'svc', clientSecret: 'h3' }));
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h3');
+    await cached.findById('new');
+    await cached.save(OAuthClient.create({ clientId: 'new' }));
+    expect(await cached.findById('new')).not.toBeNull();
+    expect(await cached.delete('svc')).toBe(true);
+    expect(await cached.findById('svc')).toBeNull();
+  });
+
+  test('callers get copies: changing one does not change the cache', async () => {
+    const { cached } = setup();
+    const client = await cached.findById('svc');
+    client!.scope = 'changed';
+    expect((await cached.findById('svc'))?.scope).toBe('a');
+  });
+
+  test('concurrent lookups share one storage read', async () => {
+    const { cached, findById } = setup();
+    await Promise.all(Array.from({ length: 5 }, () => cached.findById('svc')));
+    expect(findById).toHaveBeenCalledTimes(1);
+  });
+
+  test('a lookup that overlaps a write is not cached', async () => {
+    const { inner, cached, findById } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    findById.mockImplementationOnce(async () => {
+      await gate;
+      return OAuthClient.create({ clientId: 'svc', clientSecret: 'stale' });
+    });
+    const lookup = cached.findById('svc');
+    await cached.updateSecret('svc', 'h1', 'fresh');
+    release();
+    expect((await lookup)?.clientSecret).toBe('stale');
+    expect((await cached.findById('svc'))?.clientSecret).toBe('fresh');
+    expect((await inner.findById('svc'))?.clientSecret).toBe('fresh');
+  });
+
+  test('a storage error is not cached', async () => {
+    const { cached, findById } = setup();
+    findById.mockRejectedValueOnce(new Error('down'));
+    await expect(cached.findById('svc')).rejects.toThrow('down');
+    expect((await cached.findById('svc'))?.scope).toBe('a');
+  });
+});
