@@ -109,19 +109,19 @@ export class OAuth2Error extends HttpException {
 
   /** Storage unreachable: the client may retry (RFC 9110 §10.2.3 Retry-After). */
   static temporarilyUnavailable(retryAfterSeconds: number): OAuth2Error {
-    return new OAuth2Error(
-      'server_error',
-      'The service is temporarily unavailable, retry later',
-      HttpStatus.SERVICE_UNAVAILABLE,
-      { 'Retry-After': String(retryAfterSeconds) },
-    );
+    return OAuth2Error.retryLater('The service is temporarily unavailable', retryAfterSeconds);
   }
 
   /** Shed load (too much key-derivation work queued): the client should retry shortly. */
   static busy(retryAfterSeconds: number): OAuth2Error {
+    return OAuth2Error.retryLater('The server is busy', retryAfterSeconds);
+  }
+
+  /** RFC 6749 §5.2 has no code for "unavailable"; server_error with a 503 and Retry-After says it. */
+  private static retryLater(reason: string, retryAfterSeconds: number): OAuth2Error {
     return new OAuth2Error(
       'server_error',
-      'The server is busy, retry later',
+      `${reason}, retry later`,
       HttpStatus.SERVICE_UNAVAILABLE,
       { 'Retry-After': String(retryAfterSeconds) },
     );
