@@ -24,6 +24,7 @@ const RUNTIME_EXPORTS = [
   'Scopes',
   'TokenService',
   'TypeOrmOAuthClientRepository',
+  'oauth2Migrations',
   'oauthClientEntity',
 ];
 

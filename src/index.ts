@@ -30,6 +30,10 @@ export type {
   StoredSecretKind,
 } from './clients/client-secret.hasher.js';
 
+export { oauth2Migrations } from './migrations/oauth2-migrations.js';
+export type { OAuth2MigrationsOptions } from './migrations/oauth2-migrations.js';
+export type { OAuth2MigrationClass } from './migrations/create-client-table.migration.js';
+
 export { TokenService } from './token/token.service.js';
 export type { OAuthAccessTokenClaims, OAuthTokenResponse } from './token/access-token.interface.js';
 

@@ -61,16 +61,20 @@ function mysql(url: string): TestDatabase {
           connectTimeout: CONNECT_TIMEOUT_MS,
         });
         try {
-          await connection.query(sql);
+          const [rows] = await connection.query(sql);
+          return rows;
         } finally {
           await connection.end();
         }
       };
+      // TypeORM reads MariaDB's information_schema right only when told it is MariaDB (type 'mysql' takes its
+      // `DEFAULT NULL` for the string 'NULL', so even a synchronized schema never matches its entities).
+      const [{ version }] = (await admin('SELECT VERSION() AS version')) as [{ version: string }];
       await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
       const parsed = new URL(url);
       return {
         options: {
-          type: 'mysql',
+          type: /mariadb/i.test(version) ? 'mariadb' : 'mysql',
           host: parsed.hostname,
           port: Number(parsed.port || 3306),
           username: decodeURIComponent(parsed.username),
@@ -78,7 +82,7 @@ function mysql(url: string): TestDatabase {
           database,
           connectTimeout: CONNECT_TIMEOUT_MS,
         },
-        drop: () => admin(`DROP DATABASE \`${database}\``),
+        drop: async () => void (await admin(`DROP DATABASE \`${database}\``)),
       };
     },
   };

@@ -9,6 +9,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
+  oauth2Migrations,
   OAuth2Module,
   OAuthClient,
   type OAuth2ModuleExtras,
@@ -29,8 +30,14 @@ export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth
   };
 }
 
+/** The schema comes from the module's migrations, so every e2e suite runs them. */
 const typeOrmRoot = (database: DataSourceOptions): DynamicModule =>
-  TypeOrmModule.forRoot({ ...database, entities: [OAuthClient], synchronize: true });
+  TypeOrmModule.forRoot({
+    ...database,
+    entities: [OAuthClient],
+    migrations: oauth2Migrations(),
+    migrationsRun: true,
+  });
 
 const TEST_OPTIONS = Symbol('TEST_OPTIONS');
 

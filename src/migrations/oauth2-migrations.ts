@@ -1,0 +1,39 @@
+import { DEFAULT_CLIENT_TABLE, oauthClientEntity } from '../clients/oauth-client.entity.js';
+import {
+  createClientTableMigration,
+  type OAuth2MigrationClass,
+} from './create-client-table.migration.js';
+
+/** Which table `oauth2Migrations()` manages: the same extras as the module's. */
+export interface OAuth2MigrationsOptions {
+  /** Table of the clients. @default 'oauth_clients' */
+  tableName?: string;
+  /** Prefix of that table's name. @default '' */
+  tablePrefix?: string;
+}
+
+const byTable = new Map<string, readonly OAuth2MigrationClass[]>();
+
+/**
+ * The module's TypeORM migrations for one client table, oldest first, for the `migrations` option of a
+ * DataSource (next to the app's own) or `nest-oauth2 migrate`. Give the same `tableName`/`tablePrefix` as to
+ * `OAuth2Module`. Each call for one table returns the same classes, so listing them twice cannot make TypeORM
+ * see two migrations.
+ *
+ * ```ts
+ * TypeOrmModule.forRoot({ ..., migrations: [...oauth2Migrations(), ...ownMigrations], migrationsRun: true })
+ * ```
+ */
+export function oauth2Migrations({
+  tableName = DEFAULT_CLIENT_TABLE,
+  tablePrefix = '',
+}: OAuth2MigrationsOptions = {}): OAuth2MigrationClass[] {
+  const table = tablePrefix + tableName;
+  oauthClientEntity(table); // the same check of the name as the module's
+  let migrations = byTable.get(table);
+  if (!migrations) {
+    migrations = [createClientTableMigration(table)];
+    byTable.set(table, migrations);
+  }
+  return [...migrations];
+}
