@@ -19,4 +19,17 @@ export default tseslint.config(
     files: ['src/cli/**', 'src/example/**', 'bench/**', 'test/**', '*.js'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // The benchmark is plain ESM JavaScript run by Node: its globals are Node's.
+    files: ['bench/**/*.mjs'],
+    languageOptions: {
+      globals: {
+        Buffer: 'readonly',
+        URLSearchParams: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
 );

@@ -1,0 +1,130 @@
+// The load generator: a long-lived child of bench/run.mjs, pinned to its own core, that runs autocannon jobs sent
+// over IPC. A job is one or more concurrent streams (a flood and a legitimate client run side by side) and,
+// optionally, probes: single requests from other clients sent at intervals during the job. Latency is recorded
+// here per response with microsecond resolution (autocannon's own histogram keeps whole milliseconds).
+import { request } from 'node:http';
+import autocannon from 'autocannon';
+import { cpuSince, cpuSnapshot } from './cpu.mjs';
+
+class Samples {
+  constructor() {
+    this.values = new Float64Array(1 << 16);
+    this.length = 0;
+  }
+  add(value) {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+  percentile(p) {
+    if (this.length === 0) return undefined;
+    const sorted = this.values.subarray(0, this.length).sort();
+    return sorted[Math.min(this.length - 1, Math.floor((p / 100) * this.length))];
+  }
+}
+
+function runStream(stream, duration) {
+  const latencies = new Samples();
+  const statuses = {};
+  let counter = 0;
+  const options = {
+    url: stream.url,
+    method: stream.method ?? 'GET',
+    headers: stream.headers ?? {},
+    body: stream.body,
+    connections: stream.connections,
+    duration,
+    pipelining: 1,
+    timeout: 10,
+    ...(stream.overallRate ? { overallRate: stream.overallRate } : {}),
+  };
+  if (stream.wrongSecretFor) {
+    // Every request a different wrong secret for the same client: nothing can cache its way out of the KDF.
+    const prefix = `${stream.wrongSecretFor}:wrong-${process.pid}-`;
+    options.requests = [
+      {
+        setupRequest(req) {
+          const authorization = 'Basic ' + Buffer.from(prefix + counter++).toString('base64');
+          return { ...req, headers: { ...req.headers, authorization } };
+        },
+      },
+    ];
+  }
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => {
+      if (error) return reject(error);
+      const ok = Object.entries(statuses)
+        .filter(([code]) => code.startsWith('2'))
+        .reduce((sum, [, n]) => sum + n, 0);
+      const responses = Object.values(statuses).reduce((a, b) => a + b, 0);
+      resolve({
+        name: stream.name,
+        seconds: result.duration,
+        responses,
+        ok,
+        okPerSecond: ok / result.duration,
+        p50: latencies.percentile(50),
+        p99: latencies.percentile(99),
+        statuses,
+        errors: result.errors,
+        timeouts: result.timeouts,
+      });
+    });
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+      if (statusCode >= 200 && statusCode < 300) latencies.add(responseTime);
+    });
+  });
+}
+
+function probeOnce({ url, headers, body }) {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', headers, agent: false, timeout: 15_000 }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          retryAfter: res.headers['retry-after'],
+        }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error) => resolve({ status: 0, error: error.message }));
+    req.end(body);
+  });
+}
+
+async function runProbes(probes, signal) {
+  const results = [];
+  await new Promise((resolve) => setTimeout(resolve, probes.startDelayMs ?? 1000));
+  for (const probe of probes.requests) {
+    if (signal.stopped) break;
+    results.push({ name: probe.name, ...(await probeOnce(probe)) });
+    await new Promise((resolve) => setTimeout(resolve, probes.intervalMs ?? 1000));
+  }
+  return results;
+}
+
+async function runJob(job) {
+  const pids = { server: job.serverPid, load: process.pid, bench: process.ppid };
+  const before = cpuSnapshot(pids);
+  const signal = { stopped: false };
+  const probing = job.probes ? runProbes(job.probes, signal) : Promise.resolve(undefined);
+  const streams = await Promise.all(job.streams.map((stream) => runStream(stream, job.duration)));
+  signal.stopped = true;
+  const cpu = cpuSince(before, pids);
+  return { streams, probes: await probing, cpu };
+}
+
+process.on('message', (job) => {
+  runJob(job).then(
+    (result) => process.send({ id: job.id, result }),
+    (error) => process.send({ id: job.id, error: error?.stack ?? String(error) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,657 @@
+// npm run bench: measures, in one bounded run on loopback, our token endpoint and guarded route against bare
+// node:http + node:crypto references and against peers, and writes bench/results/latest.{md,json}.
+// Method and options: bench/README.md. A benchmark, never a test: it asserts nothing and exits 0 unless it broke.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemCpuSeconds } from './lib/cpu.mjs';
+import { generateKeyMaterial } from './lib/keys.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { CORES, nextMessage, setUpPinning, spawnNode, stopChild } from './lib/processes.mjs';
+import { printTable, renderMarkdown } from './lib/report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const QUICK = process.env.BENCH_QUICK === '1';
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const DEFAULT_ALG = process.env.BENCH_DEFAULT_ALG ?? 'ES256';
+const ALGORITHMS = [
+  ...new Set(QUICK ? [DEFAULT_ALG, 'HS256'] : [DEFAULT_ALG, 'HS256', 'ES256', 'RS256']),
+];
+const TIMING = QUICK
+  ? { warmup: 1, duration: 3, soak: 15, soakChunk: 5, coldProbes: 2 }
+  : { warmup: 2, duration: 8, soak: 60, soakChunk: 10, coldProbes: 6 };
+const CONNECTIONS = 32;
+const FLOOD_CONNECTIONS = 128;
+const LEGIT_RATE = 50;
+/** How long to wait for other work on the machine to settle before starting. */
+const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT ?? 60);
+/** The whole run stops itself past this, whatever is still going. */
+const DEADLINE_MS = (QUICK ? 5 : 15) * 60_000;
+
+const ISSUER = 'https://auth.bench.example';
+const AUDIENCE = 'https://api.bench.example';
+const CLIENT_SCOPE = 'bench:read bench:write';
+const TOKEN_BODY = 'grant_type=client_credentials&scope=bench%3Aread';
+const FORM = 'application/x-www-form-urlencoded';
+
+const servers = {
+  reference: (mode, algorithm) => ({ script: 'servers/reference.mjs', args: [mode], algorithm }),
+  nest: (platform, mode, algorithm, moduleOptions = {}) => ({
+    script: 'servers/nest.mjs',
+    args: [platform, mode],
+    algorithm,
+    moduleOptions,
+    ours: mode === 'oauth',
+  }),
+  oidc: (algorithm) => ({ script: 'servers/oidc-provider.mjs', algorithm }),
+  jmondi: () => ({ script: 'servers/jmondi.mjs', algorithm: 'HS256' }),
+};
+
+/** The run's scenarios, ordered so that each ratio's two sides are measured close together in time. */
+function scenarios() {
+  const list = [
+    {
+      id: 'http-hello',
+      label: 'load ceiling: node:http constant JSON',
+      server: servers.reference('hello'),
+      kind: 'hello',
+      path: '/',
+    },
+    {
+      id: 'nest-fastify-hello',
+      label: 'Nest+Fastify hello (no OAuth)',
+      server: servers.nest('fastify', 'hello'),
+      kind: 'hello',
+      path: '/api/hello',
+      ref: 'http-hello',
+    },
+    {
+      id: 'nest-express-hello',
+      label: 'Nest+Express hello (no OAuth)',
+      server: servers.nest('express', 'hello'),
+      kind: 'hello',
+      path: '/api/hello',
+      ref: 'http-hello',
+    },
+  ];
+  for (const alg of ALGORITHMS) {
+    list.push(
+      {
+        id: `ref-issue-${alg}`,
+        label: `reference issuer ${alg} (node:http+crypto)`,
+        server: servers.reference('oauth', alg),
+        kind: 'issue',
+      },
+      {
+        id: `ours-fastify-issue-${alg}`,
+        label: `ours Fastify token ${alg}`,
+        server: servers.nest('fastify', 'oauth', alg),
+        kind: 'issue',
+        ref: `ref-issue-${alg}`,
+      },
+      {
+        id: `oidc-issue-${alg}`,
+        label: `oidc-provider token ${alg} (JWT AT)`,
+        server: servers.oidc(alg),
+        kind: 'issue',
+        ref: `ours-fastify-issue-${alg}`,
+        peer: true,
+      },
+      {
+        id: `ref-verify-${alg}`,
+        label: `reference verifier ${alg} (node:http+crypto)`,
+        server: servers.reference('oauth', alg),
+        kind: 'verify',
+      },
+      {
+        id: `ours-fastify-verify-${alg}`,
+        label: `ours Fastify guarded route ${alg}`,
+        server: servers.nest('fastify', 'oauth', alg),
+        kind: 'verify',
+        ref: `ref-verify-${alg}`,
+      },
+    );
+    if (alg === DEFAULT_ALG || alg === 'HS256') {
+      list.push(
+        {
+          id: `ours-express-issue-${alg}`,
+          label: `ours Express token ${alg}`,
+          server: servers.nest('express', 'oauth', alg),
+          kind: 'issue',
+          ref: `ref-issue-${alg}`,
+        },
+        {
+          id: `ours-express-verify-${alg}`,
+          label: `ours Express guarded route ${alg}`,
+          server: servers.nest('express', 'oauth', alg),
+          kind: 'verify',
+          ref: `ref-verify-${alg}`,
+        },
+      );
+    }
+    if (alg === 'HS256') {
+      list.push({
+        id: 'jmondi-issue-HS256',
+        label: '@jmondi/oauth2-server token HS256 (Express)',
+        server: servers.jmondi(),
+        kind: 'issue',
+        ref: 'ours-express-issue-HS256',
+        peer: true,
+      });
+    }
+  }
+  const base = `ours-fastify-issue-${DEFAULT_ALG}`;
+  list.push(
+    {
+      id: 'ours-fastify-issue-no-client-cache',
+      label: `ours Fastify token ${DEFAULT_ALG}, client cache off (SQLite per request)`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG, { clientCache: { ttl: 0 } }),
+      kind: 'issue',
+      ref: base,
+    },
+    {
+      id: 'kdf-cold',
+      label: `ours Fastify token ${DEFAULT_ALG}, KDF secret, cold (verification cache off)`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG, {
+        secretVerification: { cacheTtl: 0 },
+      }),
+      kind: 'issue',
+      client: 'kdf',
+      connections: 8,
+      ref: base,
+    },
+    {
+      id: 'kdf-warm',
+      label: `ours Fastify token ${DEFAULT_ALG}, KDF secret, warm cache`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
+      kind: 'issue',
+      client: 'kdf',
+      ref: base,
+    },
+    {
+      id: 'kdf-flood',
+      label: `ours Fastify ${DEFAULT_ALG}: wrong-secret flood on a KDF client`,
+      server: {
+        ...servers.nest('fastify', 'oauth', DEFAULT_ALG),
+        coldKdfClients: TIMING.coldProbes,
+      },
+      kind: 'flood',
+      ref: base,
+    },
+    {
+      id: 'soak',
+      label: `ours Fastify token ${DEFAULT_ALG}, ${TIMING.soak} s soak`,
+      server: { ...servers.nest('fastify', 'oauth', DEFAULT_ALG), execArgv: ['--expose-gc'] },
+      kind: 'soak',
+    },
+  );
+  return ONLY ? list.filter((s) => ONLY.test(s.id)) : list;
+}
+
+const formEncode = (value) => encodeURIComponent(value).replace(/%20/g, '+');
+const basic = ({ clientId, clientSecret }) =>
+  'Basic ' + Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
+
+function tokenRequest(ready, credentials) {
+  return {
+    url: `http://127.0.0.1:${ready.port}${ready.tokenPath ?? '/oauth2/token'}`,
+    method: 'POST',
+    headers: { authorization: basic(credentials), 'content-type': FORM },
+    body: ready.tokenBody ?? TOKEN_BODY,
+  };
+}
+
+async function fetchToken(ready, credentials) {
+  const { url, ...init } = tokenRequest(ready, credentials);
+  const response = await fetch(url, init);
+  const body = await response.json().catch(() => ({}));
+  if (response.status !== 200 || !body.access_token) {
+    throw new Error(`token request answered ${response.status} ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
+}
+
+/** Sends one request of the stream and requires a 2xx: a misconfigured scenario fails before it is measured. */
+async function checkStream(stream) {
+  const response = await fetch(stream.url, {
+    method: stream.method,
+    headers: stream.headers,
+    body: stream.body,
+  });
+  const text = await response.text();
+  if (response.status >= 300)
+    throw new Error(
+      `${stream.method ?? 'GET'} ${stream.url} answered ${response.status} ${text.slice(0, 200)}`,
+    );
+}
+
+class Bench {
+  constructor() {
+    this.pinned = setUpPinning();
+    this.keys = generateKeyMaterial();
+    this.pepper = randomBytes(32).toString('base64url');
+    this.load = spawnNode(join(here, 'lib/load-worker.mjs'), {
+      core: CORES.load,
+      pinned: this.pinned,
+    });
+    this.jobs = 0;
+    this.rows = [];
+    this.notes = [];
+  }
+
+  job(spec) {
+    const id = ++this.jobs;
+    const timeoutMs = (spec.duration + 30) * 1000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`load job ${id} did not finish`)), timeoutMs);
+      const onMessage = (message) => {
+        if (message?.id !== id) return;
+        clearTimeout(timer);
+        this.load.off('message', onMessage);
+        if (message.error) reject(new Error(message.error));
+        else resolve(message.result);
+      };
+      this.load.on('message', onMessage);
+      this.load.send({ id, ...spec });
+    });
+  }
+
+  async startServer(server) {
+    const config = {
+      keys: this.keys,
+      pepper: this.pepper,
+      algorithm: server.algorithm ?? DEFAULT_ALG,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      scope: CLIENT_SCOPE,
+      moduleOptions: server.moduleOptions ?? {},
+      coldKdfClients: server.coldKdfClients ?? 0,
+    };
+    const execArgv = [...(server.execArgv ?? [])];
+    if (PROFILE && server.ours) {
+      execArgv.push('--cpu-prof', '--cpu-prof-dir', join(here, 'results/profiles'));
+    }
+    const child = spawnNode(join(here, server.script), {
+      args: server.args,
+      execArgv,
+      env: { BENCH_SERVER_CONFIG: JSON.stringify(config) },
+      core: CORES.server,
+      pinned: this.pinned,
+    });
+    try {
+      return { child, ready: await nextMessage(child, 'ready', 60_000) };
+    } catch (error) {
+      await stopChild(child);
+      throw error;
+    }
+  }
+
+  async memory(child, gc = true) {
+    const reply = nextMessage(child, 'mem', 10_000);
+    child.send({ cmd: 'mem', gc });
+    return reply;
+  }
+
+  /** Warm-up then measurement of one stream; one table row. */
+  async measure(scenario, child, stream) {
+    await checkStream(stream);
+    await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: [stream] });
+    const { streams, cpu } = await this.job({
+      serverPid: child.pid,
+      duration: TIMING.duration,
+      streams: [stream],
+    });
+    this.rows.push(row(scenario, streams[0], cpu));
+  }
+
+  async runScenario(scenario) {
+    const { child, ready } = await this.startServer(scenario.server);
+    try {
+      const connections = scenario.connections ?? CONNECTIONS;
+      switch (scenario.kind) {
+        case 'hello':
+          return await this.measure(scenario, child, {
+            name: scenario.id,
+            url: `http://127.0.0.1:${ready.port}${scenario.path}`,
+            connections,
+          });
+        case 'issue': {
+          const credentials = scenario.client === 'kdf' ? ready.kdf[0] : ready.credentials;
+          return await this.measure(scenario, child, {
+            name: scenario.id,
+            ...tokenRequest(ready, credentials),
+            connections,
+          });
+        }
+        case 'verify': {
+          const token = await fetchToken(ready, ready.credentials);
+          const stream = {
+            name: scenario.id,
+            url: `http://127.0.0.1:${ready.port}/api/whoami`,
+            headers: { authorization: `Bearer ${token}` },
+            connections,
+          };
+          return await this.measure(scenario, child, stream);
+        }
+        case 'flood':
+          return await this.flood(scenario, child, ready);
+        case 'soak':
+          return await this.soak(scenario, child, ready);
+      }
+    } finally {
+      await stopChild(child);
+    }
+  }
+
+  /**
+   * Two legitimate clients at a modest rate (the KDF client whose verification is cached, and a generated-secret
+   * client) side by side with a flood of wrong secrets for the KDF client from many connections; meanwhile
+   * clients whose KDF secret was never verified (cold) each try once, a second apart.
+   */
+  async flood(scenario, child, ready) {
+    const [kdf, ...cold] = ready.kdf;
+    const legit = [
+      {
+        name: 'legit KDF client (warm)',
+        ...tokenRequest(ready, kdf),
+        connections: 2,
+        overallRate: LEGIT_RATE,
+      },
+      {
+        name: 'legit generated-secret client',
+        ...tokenRequest(ready, ready.credentials),
+        connections: 2,
+        overallRate: LEGIT_RATE,
+      },
+    ];
+    for (const stream of legit) await checkStream(stream);
+    await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: legit });
+    const floodStream = {
+      name: `flood: wrong secrets, ${FLOOD_CONNECTIONS} connections`,
+      ...tokenRequest(ready, kdf),
+      connections: FLOOD_CONNECTIONS,
+      wrongSecretFor: kdf.clientId,
+    };
+    const probes = {
+      startDelayMs: 1000,
+      intervalMs: 1000,
+      requests: cold.map((c) => ({ name: c.clientId, ...tokenRequest(ready, c) })),
+    };
+    const {
+      streams,
+      probes: probed,
+      cpu,
+    } = await this.job({
+      serverPid: child.pid,
+      duration: TIMING.duration,
+      streams: [...legit, floodStream],
+      probes,
+    });
+    for (const stream of streams) {
+      const r = row(
+        {
+          ...scenario,
+          label: stream.name.startsWith('flood') ? stream.name : `flood: ${stream.name}`,
+          ref: undefined,
+        },
+        stream,
+        cpu,
+      );
+      r.note = stream.name.startsWith('legit')
+        ? `success ${percent(stream.ok, stream.responses + stream.errors)}`
+        : `statuses ${statusMix(stream.statuses)}`;
+      this.rows.push(r);
+    }
+    this.floodResult = {
+      legit: streams.slice(0, 2).map((s) => ({
+        name: s.name,
+        successRate: s.ok / Math.max(1, s.responses + s.errors + s.timeouts),
+        ...s,
+      })),
+      flood: streams[2],
+      coldProbes: probed,
+      cpu,
+    };
+  }
+
+  /** Issuance for TIMING.soak seconds in chunks, with RSS and post-GC heap sampled between them. */
+  async soak(scenario, child, ready) {
+    const stream = {
+      name: scenario.id,
+      ...tokenRequest(ready, ready.credentials),
+      connections: CONNECTIONS,
+    };
+    await checkStream(stream);
+    const idle = await this.memory(child);
+    await this.job({ serverPid: child.pid, duration: 5, streams: [stream] });
+    const samples = [{ second: 0, ...(await this.memory(child)) }];
+    const chunks = [];
+    for (let second = TIMING.soakChunk; second <= TIMING.soak; second += TIMING.soakChunk) {
+      const { streams, cpu } = await this.job({
+        serverPid: child.pid,
+        duration: TIMING.soakChunk,
+        streams: [stream],
+      });
+      chunks.push({
+        second,
+        okPerSecond: streams[0].okPerSecond,
+        p99: streams[0].p99,
+        non2xx: streams[0].responses - streams[0].ok,
+        cpu: cpu.server,
+      });
+      samples.push({ second, ...(await this.memory(child)) });
+    }
+    const first = samples[0];
+    const last = samples.at(-1);
+    const mb = (bytes) => bytes / 2 ** 20;
+    const rssGrowth = mb(last.rss - first.rss);
+    const heapGrowth = mb(last.heapUsed - first.heapUsed);
+    this.soakResult = {
+      seconds: TIMING.soak,
+      idle,
+      samples,
+      chunks,
+      rssGrowthMiB: rssGrowth,
+      heapGrowthMiB: heapGrowth,
+      // Noise: a few MiB of RSS from allocator and JIT, a couple of MiB of post-GC heap.
+      stable: rssGrowth < Math.max(8, mb(first.rss) * 0.1) && heapGrowth < 3,
+    };
+  }
+
+  async close() {
+    this.load.disconnect();
+  }
+}
+
+function row(scenario, stream, cpu) {
+  return {
+    id: scenario.id,
+    label: scenario.label,
+    ref: scenario.ref,
+    peer: scenario.peer ?? false,
+    okPerSecond: stream.okPerSecond,
+    p50: stream.p50,
+    p99: stream.p99,
+    responses: stream.responses,
+    non2xx: stream.responses - stream.ok,
+    errors: stream.errors + stream.timeouts,
+    statuses: stream.statuses,
+    cpu,
+  };
+}
+
+const percent = (part, whole) =>
+  `${((100 * part) / Math.max(1, whole)).toFixed(part === whole ? 0 : 2)}%`;
+const statusMix = (statuses) =>
+  Object.entries(statuses)
+    .map(([code, n]) => `${code}×${n}`)
+    .join(' ');
+
+/** The issue's targets, each with the numbers it was judged on. */
+function evaluateTargets(rows, bench) {
+  const rate = (id) => rows.find((r) => r.id === id)?.okPerSecond;
+  const targets = [];
+  for (const alg of ALGORITHMS) {
+    const check = (name, ours, theirs, min) => {
+      const [a, b] = [rate(ours), rate(theirs)];
+      if (a === undefined || b === undefined) return;
+      targets.push({
+        name: `${name} (${alg})`,
+        ratio: a / b,
+        min,
+        met: a / b >= min,
+        detail: `${a.toFixed(0)} vs ${b.toFixed(0)} req/s`,
+      });
+    };
+    check(
+      'guarded route, Fastify ≥ 80% of node:http verifier',
+      `ours-fastify-verify-${alg}`,
+      `ref-verify-${alg}`,
+      0.8,
+    );
+    check(
+      'token issuance, Fastify ≥ 75% of node:http issuer',
+      `ours-fastify-issue-${alg}`,
+      `ref-issue-${alg}`,
+      0.75,
+    );
+    check('token issuance ≥ 2× oidc-provider', `ours-fastify-issue-${alg}`, `oidc-issue-${alg}`, 2);
+  }
+  if (bench.floodResult) {
+    const worst = Math.min(...bench.floodResult.legit.map((l) => l.successRate));
+    targets.push({
+      name: 'legitimate clients during a wrong-secret flood: 100% success',
+      ratio: worst,
+      min: 1,
+      met: worst === 1,
+      detail: bench.floodResult.legit
+        .map(
+          (l) =>
+            `${l.name} ${percent(l.ok, l.responses + l.errors + l.timeouts)} of ${l.responses + l.errors + l.timeouts}`,
+        )
+        .join('; '),
+    });
+  }
+  if (bench.soakResult) {
+    const s = bench.soakResult;
+    targets.push({
+      name: `memory flat over a ${s.seconds} s issuance soak`,
+      met: s.stable,
+      detail: `RSS ${(s.samples[0].rss / 2 ** 20).toFixed(1)} → ${(s.samples.at(-1).rss / 2 ** 20).toFixed(1)} MiB, post-GC heap ${(s.samples[0].heapUsed / 2 ** 20).toFixed(1)} → ${(s.samples.at(-1).heapUsed / 2 ** 20).toFixed(1)} MiB`,
+    });
+  }
+  return targets;
+}
+
+/** CPUs' worth of work the rest of the machine does, over `seconds`. */
+async function foreignLoad(seconds) {
+  const before = systemCpuSeconds();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const after = systemCpuSeconds();
+  return before && after ? (after.busy - before.busy) / seconds : 0;
+}
+
+/**
+ * Other work on two cores skews every number: wait a bounded time for it to stop, and record what was seen.
+ * The per-row CPU columns still show any interference during the run.
+ */
+async function waitForQuiet() {
+  let load = await foreignLoad(2);
+  const waitUntil = Date.now() + QUIET_WAIT_S * 1000;
+  if (load > 0.25)
+    console.log(
+      `bench: the machine is busy (${load.toFixed(2)} CPUs in use); waiting up to ${QUIET_WAIT_S} s`,
+    );
+  while (load > 0.25 && Date.now() < waitUntil) load = await foreignLoad(5);
+  if (load > 0.25)
+    console.log(`bench: still busy (${load.toFixed(2)} CPUs in use): numbers will be noisy`);
+  return Number(load.toFixed(2));
+}
+
+async function main() {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    console.error(`bench: past its ${DEADLINE_MS / 60_000} min deadline, stopping`);
+    process.exit(2);
+  }, DEADLINE_MS);
+  deadline.unref();
+
+  const busyAtStart = await waitForQuiet();
+  const machine = { ...describeMachine(), busyAtStart };
+  const bench = new Bench();
+  machine.pinning = bench.pinned
+    ? `server on CPU ${CORES.server}, load generator and orchestrator on CPU ${CORES.load} (taskset)`
+    : 'none (taskset missing or a single CPU): server and load generator share the machine';
+  const list = scenarios();
+  console.log(
+    `bench: ${list.length} scenarios, ${TIMING.warmup} s warm-up + ${TIMING.duration} s each${QUICK ? ' (quick)' : ''}; ${machine.pinning}`,
+  );
+  const failures = [];
+  try {
+    for (const scenario of list) {
+      process.stdout.write(`  ${scenario.label} … `);
+      const t0 = Date.now();
+      try {
+        await bench.runScenario(scenario);
+        const last = bench.rows.at(-1);
+        console.log(
+          scenario.kind === 'soak'
+            ? `done (${((Date.now() - t0) / 1000).toFixed(0)} s)`
+            : `${last?.okPerSecond.toFixed(0)} req/s`,
+        );
+      } catch (error) {
+        console.log('FAILED');
+        console.error(error?.stack ?? String(error));
+        failures.push({ id: scenario.id, error: String(error?.message ?? error).split('\n')[0] });
+      }
+    }
+  } finally {
+    await bench.close();
+  }
+  machine.loadAverageAtEnd = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+  machine.elapsedSeconds = Math.round((Date.now() - started) / 1000);
+
+  const rows = bench.rows;
+  for (const r of rows) {
+    const reference = rows.find((x) => x.id === r.ref);
+    if (reference) r.ratio = r.okPerSecond / reference.okPerSecond;
+  }
+  const results = {
+    command: QUICK ? 'BENCH_QUICK=1 npm run bench' : 'npm run bench',
+    machine,
+    settings: {
+      quick: QUICK,
+      defaultAlgorithm: DEFAULT_ALG,
+      algorithms: ALGORITHMS,
+      connections: CONNECTIONS,
+      floodConnections: FLOOD_CONNECTIONS,
+      legitRate: LEGIT_RATE,
+      ...TIMING,
+    },
+    rows,
+    flood: bench.floodResult,
+    soak: bench.soakResult,
+    targets: evaluateTargets(rows, bench),
+    failures,
+  };
+  printTable(results);
+  const out = join(here, 'results');
+  mkdirSync(out, { recursive: true });
+  const name = QUICK ? 'quick' : ONLY ? 'partial' : 'latest';
+  writeFileSync(join(out, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(out, `${name}.md`), renderMarkdown(results));
+  console.log(
+    `\nbench: wrote bench/results/${name}.md and ${name}.json in ${machine.elapsedSeconds} s`,
+  );
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error?.stack ?? String(error));
+  process.exit(1);
+});

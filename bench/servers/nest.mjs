@@ -1,0 +1,143 @@
+// The library under test, wired as an application would wire it: OAuth2Module.forRoot() with TypeORM on a SQLite
+// file (better-sqlite3), clients stored through the module's own repository and hasher, and a resource route
+// guarded by OAuth2Guard with a required scope. Mode `hello` is the same Nest app without the module: the
+// framework's own ceiling on this machine. Plain JavaScript, so decorators are applied with Reflect.decorate.
+//
+//   node bench/servers/nest.mjs <fastify|express> <oauth|hello>
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  ClientSecretHasher,
+  OAuth2Guard,
+  OAuth2Module,
+  OAuthClient,
+  OAuthClientRepository,
+  OAuthPrincipal,
+  Scopes,
+} from '../../dist/index.js';
+import { signingOptions } from '../lib/keys.mjs';
+import { benchConfig, dieOn, reportReady, serveIpc } from '../lib/server-ipc.mjs';
+
+const [platform = 'fastify', mode = 'oauth'] = process.argv.slice(2);
+const config = benchConfig();
+
+function decorateMethod(target, name, decorators) {
+  const descriptor = Object.getOwnPropertyDescriptor(target.prototype, name);
+  Object.defineProperty(
+    target.prototype,
+    name,
+    Reflect.decorate(decorators, target.prototype, name, descriptor),
+  );
+}
+
+class HelloController {
+  hello() {
+    return { ok: true };
+  }
+}
+decorateMethod(HelloController, 'hello', [Get('hello')]);
+Reflect.decorate([Controller('api')], HelloController);
+
+/** What the example app's /api/whoami does, behind a scope. */
+class WhoamiController {
+  whoami(principal) {
+    return {
+      client_id: principal.clientId,
+      sub: principal.subject,
+      scope: principal.scopes.join(' '),
+    };
+  }
+}
+OAuthPrincipal()(WhoamiController.prototype, 'whoami', 0);
+Reflect.defineMetadata('design:paramtypes', [Object], WhoamiController.prototype, 'whoami');
+decorateMethod(WhoamiController, 'whoami', [Get('whoami'), Scopes('bench:read')]);
+Reflect.decorate([Controller('api'), UseGuards(OAuth2Guard)], WhoamiController);
+
+const dataDir = mode === 'oauth' ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
+
+function appModule() {
+  class AppModule {}
+  const metadata =
+    mode === 'hello'
+      ? { controllers: [HelloController] }
+      : {
+          imports: [
+            TypeOrmModule.forRoot({
+              type: 'better-sqlite3',
+              database: join(dataDir, 'clients.sqlite'),
+              entities: [OAuthClient],
+              synchronize: true,
+            }),
+            OAuth2Module.forRoot({
+              issuer: config.issuer,
+              audience: config.audience,
+              signing: signingOptions(config.keys, config.algorithm),
+              secretPepper: Buffer.from(config.pepper, 'base64url'),
+              ...config.moduleOptions,
+            }),
+          ],
+          controllers: [WhoamiController],
+        };
+  Reflect.decorate([Module(metadata)], AppModule);
+  return AppModule;
+}
+
+async function createApp() {
+  const options = { logger: false };
+  if (platform === 'express') return NestFactory.create(appModule(), options);
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+  return NestFactory.create(appModule(), new FastifyAdapter(), options);
+}
+
+/** Registers the bench's clients in the database, the way the CLI or an admin tool would. */
+async function seed(app) {
+  const clients = app.get(OAuthClientRepository);
+  const hasher = app.get(ClientSecretHasher);
+  const scope = config.scope;
+  const grantTypes = 'client_credentials';
+  const generated = hasher.createSecret();
+  await clients.save(
+    OAuthClient.create({
+      clientId: 'bench-client',
+      clientSecret: generated.hash,
+      grantTypes,
+      scope,
+    }),
+  );
+  const credentials = { clientId: 'bench-client', clientSecret: generated.secret };
+  // Chosen secrets, stored with the KDF: one the flood targets, others that stay cold until probed.
+  const kdf = [];
+  for (let i = 0; i < 1 + (config.coldKdfClients ?? 0); i++) {
+    const clientId = i === 0 ? 'bench-kdf' : `bench-kdf-cold-${i}`;
+    const clientSecret = `chosen passphrase number ${i}`;
+    await clients.save(
+      OAuthClient.create({
+        clientId,
+        clientSecret: await hasher.hash(clientSecret),
+        grantTypes,
+        scope,
+      }),
+    );
+    kdf.push({ clientId, clientSecret });
+  }
+  return { credentials, kdf };
+}
+
+async function main() {
+  const app = await createApp();
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address();
+  const seeded = mode === 'oauth' ? await seed(app) : {};
+  reportReady(port, seeded);
+  serveIpc(async () => {
+    await app.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+dieOn(main());
