@@ -155,11 +155,13 @@ function scenarios() {
     {
       id: 'kdf-cold',
       label: `ours Fastify token ${DEFAULT_ALG}, KDF secret, cold (verification cache off)`,
-      server: servers.nest('fastify', 'oauth', DEFAULT_ALG, {
-        secretVerification: { cacheTtl: 0 },
-      }),
+      // Requests rotate over 16 clients, so no two in flight share (and deduplicate) one derivation.
+      server: {
+        ...servers.nest('fastify', 'oauth', DEFAULT_ALG, { secretVerification: { cacheTtl: 0 } }),
+        kdfClients: 16,
+      },
       kind: 'issue',
-      client: 'kdf',
+      client: 'kdf-rotating',
       connections: 8,
       ref: base,
     },
@@ -176,7 +178,7 @@ function scenarios() {
       label: `ours Fastify ${DEFAULT_ALG}: wrong-secret flood on a KDF client`,
       server: {
         ...servers.nest('fastify', 'oauth', DEFAULT_ALG),
-        coldKdfClients: TIMING.coldProbes,
+        kdfClients: 1 + TIMING.coldProbes,
       },
       kind: 'flood',
       ref: base,
@@ -268,7 +270,7 @@ class Bench {
       audience: AUDIENCE,
       scope: CLIENT_SCOPE,
       moduleOptions: server.moduleOptions ?? {},
-      coldKdfClients: server.coldKdfClients ?? 0,
+      kdfClients: server.kdfClients ?? 1,
     };
     const execArgv = [...(server.execArgv ?? [])];
     if (PROFILE && server.ours) {
@@ -319,12 +321,10 @@ class Bench {
             connections,
           });
         case 'issue': {
-          const credentials = scenario.client === 'kdf' ? ready.kdf[0] : ready.credentials;
-          return await this.measure(scenario, child, {
-            name: scenario.id,
-            ...tokenRequest(ready, credentials),
-            connections,
-          });
+          const credentials = scenario.client?.startsWith('kdf') ? ready.kdf[0] : ready.credentials;
+          const stream = { name: scenario.id, ...tokenRequest(ready, credentials), connections };
+          if (scenario.client === 'kdf-rotating') stream.authorizations = ready.kdf.map(basic);
+          return await this.measure(scenario, child, stream);
         }
         case 'verify': {
           const token = await fetchToken(ready, ready.credentials);

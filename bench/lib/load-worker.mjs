@@ -41,7 +41,18 @@ function runStream(stream, duration) {
     timeout: 10,
     ...(stream.overallRate ? { overallRate: stream.overallRate } : {}),
   };
-  if (stream.wrongSecretFor) {
+  if (stream.authorizations) {
+    // Credentials in turn, one per request.
+    const { authorizations } = stream;
+    options.requests = [
+      {
+        setupRequest(req) {
+          const authorization = authorizations[counter++ % authorizations.length];
+          return { ...req, headers: { ...req.headers, authorization } };
+        },
+      },
+    ];
+  } else if (stream.wrongSecretFor) {
     // Every request a different wrong secret for the same client: nothing can cache its way out of the KDF.
     const prefix = `${stream.wrongSecretFor}:wrong-${process.pid}-`;
     options.requests = [

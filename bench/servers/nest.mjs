@@ -110,10 +110,10 @@ async function seed(app) {
     }),
   );
   const credentials = { clientId: 'bench-client', clientSecret: generated.secret };
-  // Chosen secrets, stored with the KDF: one the flood targets, others that stay cold until probed.
+  // Chosen secrets, stored with the KDF (scrypt): as many clients as the scenario asks for.
   const kdf = [];
-  for (let i = 0; i < 1 + (config.coldKdfClients ?? 0); i++) {
-    const clientId = i === 0 ? 'bench-kdf' : `bench-kdf-cold-${i}`;
+  for (let i = 0; i < Math.max(1, config.kdfClients ?? 1); i++) {
+    const clientId = i === 0 ? 'bench-kdf' : `bench-kdf-${i}`;
     const clientSecret = `chosen passphrase number ${i}`;
     await clients.save(
       OAuthClient.create({
