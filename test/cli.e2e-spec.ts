@@ -23,6 +23,7 @@ import {
 const hasher = new ClientSecretHasher();
 const SECRET_LINE = /^Client secret: (\S+)$/m;
 const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
+const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
 
 let dir: ReturnType<typeof tempDir>;
 let databaseUrl: string;
@@ -55,9 +56,16 @@ beforeAll(() => {
 afterAll(() => dir.remove());
 
 let counter = 0;
-beforeEach(() => {
-  // A fresh database file per test, in a folder the CLI must create.
-  databaseUrl = `sqlite:./db-${++counter}/clients.sqlite`;
+/** A database file no command has touched yet, in a folder the CLI must create. */
+const freshDatabase = (): string => `sqlite:./db-${++counter}/clients.sqlite`;
+beforeEach(async () => {
+  // A fresh, migrated database file per test.
+  databaseUrl = freshDatabase();
+  expect(await cli('migrate')).toEqual({
+    code: 0,
+    stdout: `Applied ${MIGRATION}\n`,
+    stderr: '',
+  });
 });
 
 describe('client create', () => {
@@ -218,6 +226,7 @@ describe('client create', () => {
     [['client', 'create', '--id', 'a', '--colour', 'red'], /unknown option '--colour'/],
     [['client', 'create', '--id', 'a', 'extra'], /unexpected argument 'extra'/],
   ])('usage error %j: exit 2, no database touched', async (argv, message) => {
+    databaseUrl = freshDatabase();
     const result = await cli(...argv);
     expectFailure(result, 2, message);
     expect(result.stderr).toContain('(see nest-oauth2 --help)');
@@ -390,13 +399,23 @@ describe('command line', () => {
     for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
       expect(result.stdout).toContain(`client ${command}`);
     }
+    expect(result.stdout).toContain('client hash-legacy-secrets Replace every plaintext secret');
+    expect(result.stdout).toMatch(/^ {2}migrate {20}Create or update the client table/m);
+    expect(result.stdout).toMatch(/^ {2}migrate --show {13}List the pending migrations/m);
+    expect(result.stdout).toContain(
+      '--table <name>          The client table (env OAUTH2_CLIENT_TABLE)',
+    );
+    expect(result.stdout).toContain('(env OAUTH2_TABLE_PREFIX)');
     expect(result.stdout).toContain('--json');
   });
 
   test.each([
-    [[], /missing command \(client\)/],
+    [[], /missing command \(migrate, client\)/],
     [['clients'], /unknown command 'clients'/],
-    [['client'], /missing 'client' command \(create, list, show, rotate-secret, delete\)/],
+    [
+      ['client'],
+      /missing 'client' command \(create, list, show, rotate-secret, delete, hash-legacy-secrets\)/,
+    ],
     [['client', 'remove', 'x'], /unknown command 'client remove'/],
     [['client', 'list', '-x'], /unknown option '-x'/],
     [['client', 'list', '--json=false'], /'--json' takes no value/],
@@ -434,6 +453,7 @@ describe('database', () => {
   test('without DATABASE_URL the clients go to ./data/oauth2.sqlite', async () => {
     const cwd = tempDir('oauth2-cli-default-');
     try {
+      expect((await runCapturing(['migrate'], {}, cwd.path)).code).toBe(0);
       expect((await runCapturing(['client', 'create', '--id', 'd'], {}, cwd.path)).code).toBe(0);
       expect(existsSync(join(cwd.path, 'data', 'oauth2.sqlite'))).toBe(true);
       const listed = await runCapturing(
@@ -484,5 +504,316 @@ describe('database', () => {
     const secret = SECRET_LINE.exec(result.stdout)![1];
     const stored = (await repository.findById('mem'))!.clientSecret!;
     await expect(hasher.verify(secret, stored)).resolves.toBe(true);
+  });
+});
+
+/** Runs raw SQL on this test's SQLite file, around the library's own code. */
+async function sql<T = unknown>(query: string, parameters: unknown[] = []): Promise<T> {
+  const dataSource = new DataSource({
+    type: 'better-sqlite3',
+    database: join(dir.path, databaseUrl.slice('sqlite:'.length)),
+  });
+  await dataSource.initialize();
+  try {
+    return await dataSource.query(query, parameters);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+describe('migrate', () => {
+  beforeEach(() => {
+    databaseUrl = freshDatabase();
+  });
+
+  test('applies the pending migrations once; then the database is up to date', async () => {
+    expect(await cli('migrate')).toEqual({ code: 0, stdout: `Applied ${MIGRATION}\n`, stderr: '' });
+    expect(await cli('migrate')).toEqual({
+      code: 0,
+      stdout: 'The database is up to date.\n',
+      stderr: '',
+    });
+    expect(await rows()).toEqual([]);
+    expect(await sql('SELECT name FROM migrations')).toEqual([{ name: MIGRATION }]);
+  });
+
+  test('--json', async () => {
+    const first = await cli('migrate', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ applied: [MIGRATION] });
+    expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ applied: [] });
+  });
+
+  test('--show lists what is pending and applies nothing', async () => {
+    expect(await cli('migrate', '--show')).toEqual({
+      code: 0,
+      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n`,
+      stderr: '',
+    });
+    expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
+      pending: [MIGRATION],
+    });
+    expect(await sql("SELECT name FROM sqlite_master WHERE type = 'table'")).toEqual([]);
+
+    expect((await cli('migrate')).code).toBe(0);
+    expect(await cli('migrate', '--show')).toEqual({
+      code: 0,
+      stdout: 'The database is up to date: no pending migrations.\n',
+      stderr: '',
+    });
+    expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({ pending: [] });
+  });
+
+  test('client commands on a database that was never migrated: exit 1, told to migrate', async () => {
+    for (const argv of [
+      ['client', 'list'],
+      ['client', 'create', '--id', 'svc'],
+      ['client', 'hash-legacy-secrets'],
+    ]) {
+      const result = await cli(...argv);
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `nest-oauth2: the database ${databaseUrl} has no table oauth_clients: run \`nest-oauth2 migrate\` first\n`,
+      });
+    }
+    // Nothing was created on the way.
+    expect(await sql("SELECT name FROM sqlite_master WHERE type = 'table'")).toEqual([]);
+  });
+
+  test('another table, by flags or by environment', async () => {
+    const byFlags = await cli('migrate', '--table', 'clients', '--table-prefix', 'yii_');
+    expect(byFlags).toEqual({
+      code: 0,
+      stdout: 'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n',
+      stderr: '',
+    });
+    const env = {
+      DATABASE_URL: databaseUrl,
+      OAUTH2_CLIENT_TABLE: 'clients',
+      OAUTH2_TABLE_PREFIX: 'yii_',
+    };
+    expect(await runCapturing(['migrate'], env, dir.path)).toEqual({
+      code: 0,
+      stdout: 'The database is up to date.\n',
+      stderr: '',
+    });
+    const created = await runCapturing(
+      ['client', 'create', '--id', 'svc', '--json'],
+      env,
+      dir.path,
+    );
+    expect(created.code).toBe(0);
+    expect(await sql<Array<{ client_id: string }>>('SELECT client_id FROM yii_clients')).toEqual([
+      { client_id: 'svc' },
+    ]);
+    // A flag wins over the environment.
+    const listed = await runCapturing(
+      ['client', 'list', '--table-prefix=', '--json'],
+      env,
+      dir.path,
+    );
+    expect(listed.stderr).toMatch(/has no table clients: run `nest-oauth2 migrate` first/);
+    // The default table was never created.
+    expectFailure(await cli('client', 'list'), 1, /has no table oauth_clients/);
+  });
+
+  test.each([
+    [['migrate', '--table', 'bad-name'], 2, "'bad-name' is not a valid table name (from --table"],
+    [['client', 'list', '--table-prefix', '1x_'], 2, "'1x_oauth_clients' is not a valid table"],
+    [['client', 'list', '--table='], 2, "'' is not a valid table name"],
+  ])('%j: a bad table name is refused before the database is opened', async (argv, code, text) => {
+    const result = await cli(...argv);
+    expectFailure(result, code, /letters, digits and _, at most 63 characters/);
+    expect(result.stderr).toContain(text);
+    expect(existsSync(join(dir.path, `db-${counter}`))).toBe(false);
+  });
+
+  test('a bad OAUTH2_CLIENT_TABLE: exit 1', async () => {
+    const result = await runCapturing(
+      ['client', 'list'],
+      { DATABASE_URL: databaseUrl, OAUTH2_CLIENT_TABLE: 'clients; DROP TABLE x' },
+      dir.path,
+    );
+    expectFailure(
+      result,
+      1,
+      /'clients; DROP TABLE x' is not a valid table name \(from OAUTH2_CLIENT_TABLE and OAUTH2_TABLE_PREFIX\)/,
+    );
+  });
+
+  test('a table in the way that is not a client table: exit 1, one line, nothing recorded', async () => {
+    await sql('CREATE TABLE oauth_clients (client_id VARCHAR(80) PRIMARY KEY)');
+    expectFailure(
+      await cli('migrate'),
+      1,
+      new RegExp(
+        `^nest-oauth2: migration failed: ${MIGRATION}: table oauth_clients already exists without ` +
+          'the column\\(s\\) client_secret, redirect_uri, grant_types, scope, user_id',
+      ),
+    );
+    expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
+      pending: [MIGRATION],
+    });
+  });
+
+  test.each([
+    [['migrate', 'now'], /unexpected argument 'now' for 'migrate'/],
+    [['migrate', '--id', 'x'], /unknown option '--id' for 'migrate'/],
+    [['migrate', '--show=yes'], /option '--show' takes no value/],
+    [['client', 'list', '--show'], /unknown option '--show' for 'client list'/],
+  ])('usage error %j: exit 2', async (argv, message) => {
+    expectFailure(await cli(...argv), 2, message);
+  });
+});
+
+describe('client hash-legacy-secrets', () => {
+  const SEED_DDL =
+    'client_id VARCHAR(80) NOT NULL PRIMARY KEY, client_secret VARCHAR(80), redirect_uri VARCHAR(2000), ' +
+    'grant_types VARCHAR(80), scope VARCHAR(4000), user_id VARCHAR(80)';
+
+  async function legacyTable(
+    table: string,
+    clients: Array<[string, string | null]>,
+    ddl = SEED_DDL,
+  ): Promise<void> {
+    databaseUrl = freshDatabase();
+    await sql(`CREATE TABLE ${table} (${ddl})`);
+    for (const [id, secret] of clients) {
+      await sql(`INSERT INTO ${table} (client_id, client_secret) VALUES (?, ?)`, [id, secret]);
+    }
+  }
+
+  const secrets = (table: string) =>
+    sql<Array<{ client_id: string; client_secret: string | null }>>(
+      `SELECT client_id, client_secret FROM ${table} ORDER BY client_id`,
+    );
+
+  test('hashes every plaintext secret in place and leaves hashes and public clients alone', async () => {
+    const scrypt = await hasher.hash('chosen');
+    const hmac = hasher.createSecret();
+    await legacyTable('oauth_clients', [
+      ['testclient', 'testpass'],
+      ['other', 'some secure & non-standard secret'],
+      ['public', null],
+      ['hashed', scrypt],
+      ['generated', hmac.hash],
+    ]);
+    const result = await cli('client', 'hash-legacy-secrets');
+    expect(result).toEqual({ code: 0, stdout: 'Hashed 2 plaintext client secrets.\n', stderr: '' });
+
+    const after = Object.fromEntries(
+      (await secrets('oauth_clients')).map((r) => [r.client_id, r.client_secret]),
+    );
+    expect(after).toEqual({
+      generated: hmac.hash,
+      hashed: scrypt,
+      other: expect.stringMatching(/^\$scrypt\$ln=15,r=8,p=1\$/),
+      public: null,
+      testclient: expect.stringMatching(/^\$scrypt\$ln=15,r=8,p=1\$/),
+    });
+    expect(after.testclient!.length).toBeLessThanOrEqual(80);
+    await expect(hasher.verify('testpass', after.testclient!)).resolves.toBe(true);
+    await expect(hasher.verify('testpas', after.testclient!)).resolves.toBe(false);
+    await expect(hasher.verify('some secure & non-standard secret', after.other!)).resolves.toBe(
+      true,
+    );
+
+    // A second pass finds nothing to do, and changes nothing.
+    expect(await cli('client', 'hash-legacy-secrets')).toEqual({
+      code: 0,
+      stdout: 'Hashed 0 plaintext client secrets.\n',
+      stderr: '',
+    });
+    expect(
+      Object.fromEntries(
+        (await secrets('oauth_clients')).map((r) => [r.client_id, r.client_secret]),
+      ),
+    ).toEqual(after);
+  });
+
+  test('--json gives counts only; no secret or hash is ever printed', async () => {
+    await legacyTable('oauth_clients', [['testclient', 'testpass']]);
+    const result = await cli('client', 'hash-legacy-secrets', '--json');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ hashed: 1, skipped: 0 });
+    expect(result.stdout).not.toContain('testpass');
+    expectNoHash(result);
+  });
+
+  test('a legacy table name, by flags; the table is used without migrations', async () => {
+    await legacyTable('yii_oauth_clients', [['testclient', 'testpass']]);
+    const result = await cli(
+      'client',
+      'hash-legacy-secrets',
+      '--table-prefix',
+      'yii_',
+      '--table',
+      'oauth_clients',
+    );
+    expect(result).toEqual({ code: 0, stdout: 'Hashed 1 plaintext client secret.\n', stderr: '' });
+    const [stored] = await secrets('yii_oauth_clients');
+    await expect(hasher.verify('testpass', stored.client_secret!)).resolves.toBe(true);
+    expect(await sql("SELECT name FROM sqlite_master WHERE name = 'migrations'")).toEqual([]);
+  });
+
+  test("yii2's client_secret VARCHAR(32) is too narrow for a hash: refused, nothing written", async () => {
+    await legacyTable(
+      'oauth_clients',
+      [['testclient', 'testpass']],
+      'client_id VARCHAR(32) NOT NULL PRIMARY KEY, client_secret VARCHAR(32), ' +
+        'redirect_uri VARCHAR(1000), grant_types VARCHAR(100), scope VARCHAR(1000), user_id INTEGER',
+    );
+    expectFailure(
+      await cli('client', 'hash-legacy-secrets'),
+      1,
+      /^nest-oauth2: oauth_clients\.client_secret holds at most 32 characters and a hash needs 80: widen it first \(VARCHAR\(255\), as the migrations create it\)\n$/,
+    );
+    expect(await secrets('oauth_clients')).toEqual([
+      { client_id: 'testclient', client_secret: 'testpass' },
+    ]);
+  });
+
+  test('a secret that changed meanwhile is skipped, never overwritten, and reported', async () => {
+    class RacingRepository extends InMemoryOAuthClientRepository {
+      override async updateSecret(clientId: string, expected: string, next: string) {
+        // The server upgraded this one between the read and the write.
+        if (clientId === 'raced')
+          await super.save(OAuthClient.create({ clientId, clientSecret: 'other' }));
+        return super.updateSecret(clientId, expected, next);
+      }
+    }
+    const repository = new RacingRepository([
+      OAuthClient.create({ clientId: 'raced', clientSecret: 'a' }),
+      OAuthClient.create({ clientId: 'plain', clientSecret: 'b' }),
+    ]);
+    const result = await runCapturing(['client', 'hash-legacy-secrets'], {}, dir.path, {
+      repository,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('Hashed 1 plaintext client secret.\n');
+    expect(result.stderr).toBe(
+      'nest-oauth2: warning: 1 secret(s) changed while this ran (a server upgrading them, say) and were left as they are; run the command again to check\n',
+    );
+    expect((await repository.findById('raced'))!.clientSecret).toBe('other');
+    await expect(
+      hasher.verify('b', (await repository.findById('plain'))!.clientSecret!),
+    ).resolves.toBe(true);
+
+    const json = await runCapturing(['client', 'hash-legacy-secrets', '--json'], {}, dir.path, {
+      repository: new RacingRepository([
+        OAuthClient.create({ clientId: 'raced', clientSecret: 'a' }),
+      ]),
+    });
+    expect(JSON.parse(json.stdout)).toEqual({ hashed: 0, skipped: 1 });
+  });
+
+  test('usage error: it takes no argument', async () => {
+    expectFailure(
+      await cli('client', 'hash-legacy-secrets', 'testclient'),
+      2,
+      /unexpected argument 'testclient' for 'client hash-legacy-secrets'/,
+    );
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { createExampleApp } from '../src/example/create-example-app.js';
 import { ExampleConfigError } from '../src/example/example-config.js';
 import { basic } from './support/app.js';
@@ -287,6 +288,7 @@ describe('the demo client', () => {
   test('is not created next to a client made with the CLI', async () => {
     const dataDir = folder();
     const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
     const created = await runCapturing(
       [
         'client',
@@ -376,5 +378,199 @@ describe('settings from the environment', () => {
         { cwd: dir.path, dataDir: folder(), logger: false },
       ),
     ).rejects.toThrow(/signing key could not be read/);
+  });
+});
+
+/** Raw SQL on a SQLite file, around the app's own code. */
+async function sqlite<T = unknown>(file: string, query: string, parameters: unknown[] = []) {
+  const dataSource = new DataSource({ type: 'better-sqlite3', database: file });
+  await dataSource.initialize();
+  try {
+    return (await dataSource.query(query, parameters)) as T;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
+
+describe('HTTP_PLATFORM=fastify', () => {
+  test('the seed flow on Fastify: Basic → token → /api/whoami and /api/reports', async () => {
+    const example = await start({ DATABASE_URL: 'sqlite::memory:', HTTP_PLATFORM: 'fastify' });
+    expect(example.app.getHttpAdapter().getType()).toBe('fastify');
+    const res = await token(example.server);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: DEMO_SCOPE,
+    });
+    const auth = `Bearer ${res.body.access_token}`;
+    const who = await request(example.server).get('/api/whoami').set('Authorization', auth);
+    expect(who.status).toBe(200);
+    expect(who.body).toEqual({ client_id: 'testclient', sub: 'testclient', scope: DEMO_SCOPE });
+    const created = await request(example.server)
+      .post('/api/reports')
+      .set('Authorization', auth)
+      .send({ title: 'on fastify' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ title: 'on fastify', created_by: 'testclient' });
+
+    const wrong = await token(example.server, {}, basic('testclient', 'wrong'));
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_client');
+    expect(wrong.headers['www-authenticate']).toBe('Basic realm="Service"');
+  });
+
+  test('Express is the default', async () => {
+    const example = await start({ DATABASE_URL: 'sqlite::memory:' });
+    expect(example.app.getHttpAdapter().getType()).toBe('express');
+  });
+});
+
+describe('the schema comes from the migrations', () => {
+  test('applied at the first start, not again at the next; the CLI needs no migrate after', async () => {
+    const dataDir = folder();
+    const file = join(dataDir, 'clients.sqlite');
+    const env = { DATABASE_URL: `sqlite:${file}` };
+    await stop(await start(env, dataDir));
+    const applied = await sqlite<Array<{ name: string }>>(file, 'SELECT name FROM migrations');
+    expect(applied).toEqual([{ name: MIGRATION }]);
+
+    await stop(await start(env, dataDir));
+    expect(await sqlite(file, 'SELECT name FROM migrations')).toEqual([{ name: MIGRATION }]);
+    expect(await runCapturing(['migrate', '--show'], env, dir.path)).toEqual({
+      code: 0,
+      stdout: 'The database is up to date: no pending migrations.\n',
+      stderr: '',
+    });
+    const listed = await runCapturing(['client', 'list', '--json'], env, dir.path);
+    expect(JSON.parse(listed.stdout).map((c: { client_id: string }) => c.client_id)).toEqual([
+      'testclient',
+    ]);
+  });
+
+  test('OAUTH2_CLIENT_TABLE and OAUTH2_TABLE_PREFIX name the table', async () => {
+    const dataDir = folder();
+    const file = join(dataDir, 'clients.sqlite');
+    const env = {
+      DATABASE_URL: `sqlite:${file}`,
+      OAUTH2_CLIENT_TABLE: 'clients',
+      OAUTH2_TABLE_PREFIX: 'app_',
+    };
+    const example = await start(env, dataDir);
+    expect((await token(example.server)).status).toBe(200);
+    const tables = await sqlite<Array<{ name: string }>>(
+      file,
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    );
+    expect(tables.map((t) => t.name)).toEqual(['app_clients', 'migrations']);
+    expect(await sqlite(file, 'SELECT client_id FROM app_clients')).toEqual([
+      { client_id: 'testclient' },
+    ]);
+    // The CLI reads the same variables.
+    const listed = await runCapturing(['client', 'list', '--json'], env, dir.path);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ client_id: 'testclient', scope: DEMO_SCOPE }),
+    ]);
+  });
+});
+
+describe('a legacy seed table (OAUTH2_LEGACY_PLAINTEXT_SECRETS)', () => {
+  const SEED_DDL =
+    'client_id VARCHAR(80) NOT NULL PRIMARY KEY, client_secret VARCHAR(80), redirect_uri VARCHAR(2000), ' +
+    'grant_types VARCHAR(80), scope VARCHAR(4000), user_id VARCHAR(80)';
+
+  async function legacyDatabase(): Promise<{ dataDir: string; file: string }> {
+    const dataDir = folder();
+    const file = join(dataDir, 'legacy.sqlite');
+    mkdirSync(dataDir, { recursive: true });
+    await sqlite(file, `CREATE TABLE yii_oauth_clients (${SEED_DDL})`);
+    await sqlite(
+      file,
+      "INSERT INTO yii_oauth_clients (client_id, client_secret, grant_types, scope) VALUES ('testclient', 'testpass', NULL, 'reports:read')",
+    );
+    return { dataDir, file };
+  }
+  const stored = async (file: string) =>
+    (
+      await sqlite<Array<{ client_secret: string }>>(
+        file,
+        "SELECT client_secret FROM yii_oauth_clients WHERE client_id = 'testclient'",
+      )
+    )[0].client_secret;
+
+  test('on: the plaintext secret works once and is stored hashed; the table is adopted', async () => {
+    const { dataDir, file } = await legacyDatabase();
+    const example = await start(
+      {
+        DATABASE_URL: `sqlite:${file}`,
+        OAUTH2_TABLE_PREFIX: 'yii_',
+        OAUTH2_LEGACY_PLAINTEXT_SECRETS: 'true',
+        HTTP_PLATFORM: 'fastify',
+      },
+      dataDir,
+    );
+    // The table held a client: no demo client was added.
+    expect(example.logger.text()).not.toMatch(/demo client/);
+    const first = await token(example.server);
+    expect(first.status).toBe(200);
+    expect(first.body.scope).toBe('reports:read');
+    const hash = await stored(file);
+    expect(hash).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$/);
+    expect(hash.length).toBeLessThanOrEqual(80);
+    expect((await token(example.server)).status).toBe(200);
+    expect(example.logger.text()).toContain(
+      'Client "testclient": plaintext secret replaced by a hash',
+    );
+    expect(example.logger.text()).not.toContain(hash);
+  });
+
+  test('off (the default): a plaintext row gets 401 invalid_client and stays as it is', async () => {
+    const { dataDir, file } = await legacyDatabase();
+    const example = await start(
+      { DATABASE_URL: `sqlite:${file}`, OAUTH2_TABLE_PREFIX: 'yii_' },
+      dataDir,
+    );
+    const res = await token(example.server);
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('invalid_client');
+    expect(await stored(file)).toBe('testpass');
+  });
+});
+
+describe('OAUTH2_SECRET_PEPPER', () => {
+  test('a secret the CLI generated with the pepper works only where the app has it', async () => {
+    const pepper = 'a pepper of at least thirty-two bytes!';
+    const dataDir = folder();
+    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
+    const created = await runCapturing(
+      ['client', 'create', '--id', 'svc', '--json'],
+      { ...env, OAUTH2_SECRET_PEPPER: pepper },
+      dir.path,
+    );
+    expect(created.code).toBe(0);
+    const secret = JSON.parse(created.stdout).client_secret as string;
+
+    const peppered = await start({ ...env, OAUTH2_SECRET_PEPPER: pepper }, dataDir);
+    expect((await token(peppered.server, {}, basic('svc', secret))).status).toBe(200);
+    await stop(peppered);
+
+    const without = await start(env, dataDir);
+    const refused = await token(without.server, {}, basic('svc', secret));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe('invalid_client');
+  });
+
+  test('a short pepper stops the start', async () => {
+    await expect(
+      createExampleApp(
+        { DATABASE_URL: 'sqlite::memory:', OAUTH2_SECRET_PEPPER: 'short' },
+        { cwd: dir.path, dataDir: folder(), logger: false },
+      ),
+    ).rejects.toThrow('OAUTH2_SECRET_PEPPER must be at least 32 bytes');
   });
 });

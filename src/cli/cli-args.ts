@@ -17,7 +17,12 @@ export interface ParsedCommand {
   json: boolean;
 }
 
-const COMMON_OPTIONS: Readonly<Record<string, OptionKind>> = { json: 'boolean', help: 'boolean' };
+const COMMON_OPTIONS: Readonly<Record<string, OptionKind>> = {
+  json: 'boolean',
+  help: 'boolean',
+  table: 'string',
+  'table-prefix': 'string',
+};
 
 /**
  * Reads `argv` for the command its leading words name. node:util parseArgs runs non-strict so that every
@@ -91,7 +96,7 @@ export function parseCommandLine(
   return { words, values, positionals: rest, json: values.json === true };
 }
 
-/** The longest run of leading positionals that names a command. */
+/** The command the leading positionals name: one word (`migrate`) or a group and a word (`client list`). */
 function commandName(
   positionals: readonly string[],
   commands: Readonly<Record<string, CommandSpec>>,
@@ -101,6 +106,7 @@ function commandName(
   const [group, sub] = positionals;
   if (group === undefined) throw CliError.usage(`missing command (${groups.join(', ')})`);
   if (!groups.includes(group)) throw CliError.usage(`unknown command '${group}'`);
+  if (names.includes(group)) return group;
   const subs = names
     .filter((name) => name.startsWith(`${group} `))
     .map((name) => name.slice(group.length + 1));

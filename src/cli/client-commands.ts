@@ -33,6 +33,14 @@ export interface SecretResult {
   warnings: string[];
 }
 
+/** The outcome of `client hash-legacy-secrets`: counts only, never a secret or a hash. */
+export interface LegacySecretsResult {
+  /** Plaintext secrets replaced by their hash. */
+  hashed: number;
+  /** Plaintext secrets that changed between reading and writing them, and were left alone. */
+  skipped: number;
+}
+
 /** The flag each entity property comes from, so a validation message names what the user typed. */
 const FLAGS: Readonly<Record<string, string>> = {
   clientId: '--id',
@@ -112,6 +120,23 @@ export class ClientCommands {
 
   async delete(clientId: string): Promise<void> {
     if (!(await this.repository.delete(clientId))) throw unknownClient(clientId);
+  }
+
+  /**
+   * One pass over the clients: every stored secret that is none of our hash formats is a legacy plaintext
+   * secret (oauth2-server-php, yii2-oauth2-server) and is replaced by its scrypt hash, so the client keeps
+   * its secret. Compare-and-set, as the server's own upgrade on login: a row that changed meanwhile is
+   * skipped, never overwritten.
+   */
+  async hashLegacySecrets(): Promise<LegacySecretsResult> {
+    const result: LegacySecretsResult = { hashed: 0, skipped: 0 };
+    for (const { clientId, clientSecret } of await this.repository.list()) {
+      if (clientSecret === null || this.hasher.kindOf(clientSecret) !== 'unknown') continue;
+      const hash = await this.hasher.hash(clientSecret);
+      if (await this.repository.updateSecret(clientId, clientSecret, hash)) result.hashed++;
+      else result.skipped++;
+    }
+    return result;
   }
 
   private async find(clientId: string): Promise<OAuthClient> {

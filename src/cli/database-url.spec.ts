@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OAuthClient } from '../index.js';
+import { oauth2Migrations, oauthClientEntity, OAuthClient } from '../index.js';
 import {
   DatabaseUrlError,
   databaseOptionsFromUrl,
@@ -20,7 +20,7 @@ describe('databaseOptionsFromUrl', () => {
         type: 'better-sqlite3',
         database: join(cwd, 'nested/dir/clients.sqlite'),
         entities: [OAuthClient],
-        synchronize: true,
+        migrations: oauth2Migrations(),
       });
       expect(existsSync(join(cwd, 'nested/dir'))).toBe(true);
     } finally {
@@ -70,8 +70,43 @@ describe('databaseOptionsFromUrl', () => {
       type,
       url,
       entities: [OAuthClient],
-      synchronize: true,
+      migrations: oauth2Migrations(),
     });
+  });
+
+  test('no synchronize: the schema comes from the migrations', () => {
+    const options = databaseOptionsFromUrl('sqlite::memory:');
+    expect(options.synchronize).toBeUndefined();
+    expect(options.migrationsRun).toBeUndefined();
+    expect(options.migrations).toHaveLength(1);
+  });
+
+  test('another table: its entity and its migrations', () => {
+    const options = databaseOptionsFromUrl('sqlite::memory:', '/', {
+      tableName: 'clients',
+      tablePrefix: 'yii_',
+    });
+    expect(options.entities).toEqual([oauthClientEntity('yii_clients')]);
+    expect(options.entities).not.toEqual([OAuthClient]);
+    expect(options.migrations).toEqual(
+      oauth2Migrations({ tableName: 'clients', tablePrefix: 'yii_' }),
+    );
+    expect(options.migrations).not.toEqual(oauth2Migrations());
+  });
+
+  test('postgres ?schema=<name> becomes the schema option and leaves the URL', () => {
+    expect(
+      databaseOptionsFromUrl('postgres://u:p@db.example/oauth?schema=auth&sslmode=require'),
+    ).toMatchObject({
+      type: 'postgres',
+      url: 'postgres://u:p@db.example/oauth?sslmode=require',
+      schema: 'auth',
+    });
+    expect(databaseOptionsFromUrl('postgres://db.example/oauth?schema=legacy')).toMatchObject({
+      url: 'postgres://db.example/oauth',
+      schema: 'legacy',
+    });
+    expect(databaseOptionsFromUrl('postgres://db.example/oauth')).not.toHaveProperty('schema');
   });
 
   test.each([
@@ -81,6 +116,7 @@ describe('databaseOptionsFromUrl', () => {
     ['sqlite:///var/db.sqlite', /write sqlite:<path>/],
     ['postgres:///db', /no host name/],
     ['mysql://u:hunter2@[bad/db', /not a valid URL/],
+    ['postgres://u:hunter2@db/x?schema=', /\?schema= needs a schema name/],
   ])('%s is refused with a clear message that holds no password', (url, message) => {
     let error: unknown;
     try {

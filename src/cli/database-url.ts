@@ -1,18 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { OAuthClient } from '../index.js';
+import {
+  DEFAULT_CLIENT_TABLE,
+  oauth2Migrations,
+  oauthClientEntity,
+  type OAuth2MigrationsOptions,
+} from '../index.js';
 
 /** Where the CLI and the example app keep their clients when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/oauth2.sqlite';
 
-/**
- * How the `oauth_clients` table comes to exist. The one place to change when migrations replace
- * `synchronize`.
- */
-const SCHEMA_OPTIONS = { synchronize: true } as const;
-
-const ENTITIES = [OAuthClient];
 const SUPPORTED = 'sqlite:<path>, postgres://, postgresql://, mysql:// or mariadb://';
 
 /** A DATABASE_URL that cannot be used; its message never holds the URL's password. */
@@ -24,14 +22,23 @@ export class DatabaseUrlError extends Error {
  * TypeORM DataSource options for a `DATABASE_URL`:
  * - `sqlite:<path>`: better-sqlite3; a relative path is resolved from `cwd` and its folder is created;
  *   `sqlite::memory:` is an in-memory database;
- * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package);
+ * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package); `?schema=<name>` picks the schema;
  * - `mysql://…`: MySQL, `mariadb://…`: MariaDB (both need the `mysql2` package).
+ *
+ * The options map the client entity to `tables` and list the module's migrations for it; nothing is
+ * synchronized: the schema comes from running the migrations.
  */
 export function databaseOptionsFromUrl(
   url: string = DEFAULT_DATABASE_URL,
   cwd: string = process.cwd(),
+  tables: OAuth2MigrationsOptions = {},
 ): DataSourceOptions {
-  const options = parseDatabaseUrl(url, cwd);
+  const table = (tables.tablePrefix ?? '') + (tables.tableName ?? DEFAULT_CLIENT_TABLE);
+  const options: DataSourceOptions = {
+    ...parseDatabaseUrl(url, cwd),
+    entities: [oauthClientEntity(table)],
+    migrations: oauth2Migrations(tables),
+  };
   if (options.type === 'better-sqlite3' && options.database !== ':memory:') {
     mkdirSync(dirname(options.database), { recursive: true });
   }
@@ -47,15 +54,17 @@ function parseDatabaseUrl(url: string, cwd: string): DataSourceOptions {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'sqlite':
-      return { type: 'better-sqlite3', database: sqlitePath(url, cwd), ...common() };
+      return { type: 'better-sqlite3', database: sqlitePath(url, cwd) };
     case 'postgres':
     case 'postgresql':
-      return { type: 'postgres', url: checkedServerUrl(url), ...common() };
+      return { type: 'postgres', ...postgresUrl(url, checkedServerUrl(url)) };
     case 'mysql':
-      return { type: 'mysql', url: checkedServerUrl(url), ...common() };
+      checkedServerUrl(url);
+      return { type: 'mysql', url };
     case 'mariadb':
+      checkedServerUrl(url);
       // Same driver as mysql; the type turns on TypeORM's MariaDB feature detection.
-      return { type: 'mariadb', url: checkedServerUrl(url), ...common() };
+      return { type: 'mariadb', url };
     case undefined:
       throw new DatabaseUrlError(`DATABASE_URL has no scheme: expected ${SUPPORTED}`);
     default:
@@ -84,10 +93,6 @@ export function redactPassword(message: string, url: string | undefined): string
   return [password, decoded].reduce((text, secret) => text.split(secret).join('***'), message);
 }
 
-function common() {
-  return { entities: ENTITIES, ...SCHEMA_OPTIONS };
-}
-
 function sqlitePath(url: string, cwd: string): string {
   const path = url.slice('sqlite:'.length);
   if (path === ':memory:') return path;
@@ -101,7 +106,7 @@ function sqlitePath(url: string, cwd: string): string {
   return resolve(cwd, path);
 }
 
-function checkedServerUrl(url: string): string {
+function checkedServerUrl(url: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -109,7 +114,16 @@ function checkedServerUrl(url: string): string {
     throw new DatabaseUrlError('DATABASE_URL is not a valid URL');
   }
   if (parsed.hostname === '') throw new DatabaseUrlError('DATABASE_URL has no host name');
-  return url;
+  return parsed;
+}
+
+/** `?schema=<name>` is ours, not the driver's: it becomes TypeORM's `schema` option. */
+function postgresUrl(url: string, parsed: URL): { url: string; schema?: string } {
+  const schema = parsed.searchParams.get('schema');
+  if (schema === null) return { url };
+  if (schema === '') throw new DatabaseUrlError('DATABASE_URL ?schema= needs a schema name');
+  parsed.searchParams.delete('schema');
+  return { url: parsed.href, schema };
 }
 
 /** The password part of scheme://user:password@host…, as written (still percent-encoded). */

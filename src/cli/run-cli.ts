@@ -1,9 +1,11 @@
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor, type Logger as TypeOrmLogger } from 'typeorm';
 import {
   ClientSecretHasher,
-  OAuthClient,
+  DEFAULT_CLIENT_TABLE,
   OAuthClientRepository,
+  oauthClientEntity,
   TypeOrmOAuthClientRepository,
+  type OAuth2MigrationsOptions,
 } from '../index.js';
 import { parseCommandLine, type CommandSpec, type ParsedCommand } from './cli-args.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
@@ -12,6 +14,7 @@ import {
   ClientCommands,
   type ClientView,
   type CreateClientInput,
+  type LegacySecretsResult,
   type SecretResult,
 } from './client-commands.js';
 import {
@@ -25,7 +28,10 @@ import {
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
-  /** Read for DATABASE_URL. @default process.env */
+  /**
+   * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_CLIENT_TABLE and OAUTH2_TABLE_PREFIX.
+   * @default process.env
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** Where a relative sqlite path is resolved from. @default process.cwd() */
   cwd?: string;
@@ -39,6 +45,7 @@ export interface CliDependencies {
 }
 
 const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  migrate: { options: { show: 'boolean' }, positionals: [] },
   'client create': {
     options: {
       id: 'string',
@@ -55,16 +62,25 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'client show': { options: {}, positionals: ['a client id'] },
   'client rotate-secret': { options: {}, positionals: ['a client id'] },
   'client delete': { options: {}, positionals: ['a client id'] },
+  'client hash-legacy-secrets': { options: {}, positionals: [] },
 };
+
+/** The narrowest client_secret column that holds every hash format (the seed's VARCHAR(80)). */
+const MIN_SECRET_COLUMN_WIDTH = 80;
 
 export const USAGE = `Usage: nest-oauth2 <command> [options]
 
 Manages the OAuth 2.0 clients in the database that DATABASE_URL names: sqlite:<path>
-(default ${DEFAULT_DATABASE_URL}), postgres://…, postgresql://…, mysql://… or mariadb://….
-A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered with OAUTH2_SECRET_PEPPER when
-set), a chosen one (--secret) as a scrypt hash; a generated secret is shown once and cannot be shown again.
+(default ${DEFAULT_DATABASE_URL}), postgres://…[?schema=<name>], postgresql://…, mysql://… or
+mariadb://…. A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered with
+OAUTH2_SECRET_PEPPER when set), a chosen one (--secret) as a scrypt hash; a generated secret is shown
+once and cannot be shown again.
 
 Commands:
+  migrate                    Create or update the client table: apply the module's pending
+                             migrations. Run it once before the client commands, and after
+                             an upgrade of the library.
+  migrate --show             List the pending migrations, applying nothing.
   client create --id <id> [--secret <secret> | --public] [--grant-types <list>]
                 [--scope <list>] [--user-id <id>] [--redirect-uri <uri>]
                              Register a client. Without --secret or --public a secret is
@@ -74,10 +90,15 @@ Commands:
   client show <id>           Show one client.
   client rotate-secret <id>  Give a confidential client a new generated secret, printed once.
   client delete <id>         Delete a client.
+  client hash-legacy-secrets Replace every plaintext secret (as oauth2-server-php and
+                             yii2-oauth2-server stored them) by its scrypt hash; the
+                             clients keep their secrets. Prints how many it hashed.
 
 Options:
-  --json      Print the result as JSON on stdout.
-  -h, --help  Show this help.
+  --table <name>          The client table (env OAUTH2_CLIENT_TABLE). Default: ${DEFAULT_CLIENT_TABLE}
+  --table-prefix <prefix> Prefix of its name, as yii2's tablePrefix (env OAUTH2_TABLE_PREFIX).
+  --json                  Print the result as JSON on stdout.
+  -h, --help              Show this help.
 
 Exit status: 0 on success, 1 when the command failed, 2 when the command line is wrong.
 `;
@@ -93,7 +114,9 @@ export async function runCli(
   io: CliIo,
   dependencies: CliDependencies = {},
 ): Promise<number> {
-  const databaseUrl = (io.env ?? process.env).DATABASE_URL || DEFAULT_DATABASE_URL;
+  const env = io.env ?? process.env;
+  const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const cwd = io.cwd ?? process.cwd();
   const fail = (error: unknown): number => {
     const usage = error instanceof CliError && error.exitCode === USAGE_EXIT_CODE;
     const hint = usage ? ' (see nest-oauth2 --help)' : '';
@@ -101,7 +124,7 @@ export async function runCli(
     return error instanceof CliError ? error.exitCode : 1;
   };
 
-  let close: (() => Promise<void>) | undefined;
+  let database: OpenDatabase | undefined;
   let status: number;
   try {
     const command = parseCommandLine(argv, COMMANDS);
@@ -109,27 +132,31 @@ export async function runCli(
       io.stdout(USAGE);
       return 0;
     }
-    const run = prepare(command);
-    let repository = dependencies.repository;
-    if (repository === undefined) {
-      ({ repository, close } = await openRepository(databaseUrl, io.cwd ?? process.cwd()));
-    }
-    await run(
-      new ClientCommands(
-        repository,
+    const tables = tableSettings(command, env);
+    const output = new Output(io, command.json);
+    if (command.words[0] === 'migrate') {
+      database = await openDatabase(databaseUrl, cwd, tables);
+      await migrate(database.dataSource, command.values.show === true, output);
+    } else {
+      const run = prepare(command);
+      let repository = dependencies.repository;
+      if (repository === undefined) {
+        database = await openDatabase(databaseUrl, cwd, tables);
+        repository = await clientRepository(database, {
+          hashesSecrets: command.words[1] === 'hash-legacy-secrets',
+        });
+      }
+      const hasher =
         dependencies.hasher ??
-          new ClientSecretHasher({
-            pepper: (io.env ?? process.env).OAUTH2_SECRET_PEPPER || undefined,
-          }),
-      ),
-      new Output(io, command.json),
-    );
+        new ClientSecretHasher({ pepper: env.OAUTH2_SECRET_PEPPER || undefined });
+      await run(new ClientCommands(repository, hasher), output);
+    }
     status = 0;
   } catch (error) {
     status = fail(error);
   }
   try {
-    await close?.();
+    await database?.dataSource.destroy();
   } catch (error) {
     status = Math.max(status, fail(error));
   }
@@ -166,30 +193,126 @@ function prepare({ words, values, positionals }: ParsedCommand): Run {
         await commands.delete(clientId);
         output.deleted(clientId);
       };
+    case 'hash-legacy-secrets':
+      return async (commands, output) => output.hashed(await commands.hashLegacySecrets());
     default:
       throw CliError.usage(`unknown command '${words.join(' ')}'`);
   }
 }
 
-async function openRepository(
+interface TableSettings extends Required<OAuth2MigrationsOptions> {
+  /** The full name: prefix and name. */
+  table: string;
+}
+
+/** --table/--table-prefix, else OAUTH2_CLIENT_TABLE/OAUTH2_TABLE_PREFIX, else the module's defaults. */
+function tableSettings(
+  { values }: ParsedCommand,
+  env: Readonly<Record<string, string | undefined>>,
+): TableSettings {
+  const flagName = values.table as string | undefined;
+  const flagPrefix = values['table-prefix'] as string | undefined;
+  const tableName = flagName ?? (env.OAUTH2_CLIENT_TABLE || DEFAULT_CLIENT_TABLE);
+  const tablePrefix = flagPrefix ?? (env.OAUTH2_TABLE_PREFIX || '');
+  const table = tablePrefix + tableName;
+  try {
+    if (tableName === '') throw new Error('empty');
+    oauthClientEntity(table);
+  } catch {
+    const message =
+      `'${table}' is not a valid table name (from ${flagName === undefined ? 'OAUTH2_CLIENT_TABLE' : '--table'}` +
+      ` and ${flagPrefix === undefined ? 'OAUTH2_TABLE_PREFIX' : '--table-prefix'}): ` +
+      'use letters, digits and _, at most 63 characters, not starting with a digit';
+    throw flagName === undefined && flagPrefix === undefined
+      ? new CliError(message)
+      : CliError.usage(message);
+  }
+  return { tableName, tablePrefix, table };
+}
+
+interface OpenDatabase {
+  dataSource: DataSource;
+  url: string;
+  table: string;
+}
+
+/** TypeORM's migration messages go to the console whatever `logging` says: the CLI prints its own. */
+const SILENT: TypeOrmLogger = {
+  logQuery() {},
+  logQueryError() {},
+  logQuerySlow() {},
+  logSchemaBuild() {},
+  logMigration() {},
+  log() {},
+};
+
+async function openDatabase(
   databaseUrl: string,
   cwd: string,
-): Promise<{ repository: OAuthClientRepository; close: () => Promise<void> }> {
-  const options = databaseOptionsFromUrl(databaseUrl, cwd);
+  tables: TableSettings,
+): Promise<OpenDatabase> {
+  const options = databaseOptionsFromUrl(databaseUrl, cwd, tables);
   let dataSource: DataSource;
   try {
     // The constructor loads the driver package, which may be missing.
-    dataSource = new DataSource(options);
+    dataSource = new DataSource({ ...options, logger: SILENT });
     await dataSource.initialize();
   } catch (error) {
     throw new CliError(
       `cannot open the database ${redactDatabaseUrl(databaseUrl)}: ${messageOf(error)}`,
     );
   }
-  return {
-    repository: new TypeOrmOAuthClientRepository(dataSource.getRepository(OAuthClient)),
-    close: () => dataSource.destroy(),
-  };
+  return { dataSource, url: databaseUrl, table: tables.table };
+}
+
+/** `migrate` and `migrate --show`: the module's migrations for the chosen table. */
+async function migrate(dataSource: DataSource, show: boolean, output: Output): Promise<void> {
+  if (show) {
+    // Reads TypeORM's migrations table without creating it.
+    const pending = await new MigrationExecutor(dataSource).getPendingMigrations();
+    return output.pending(pending.map((migration) => migration.name));
+  }
+  let applied: string[];
+  try {
+    // One transaction per migration: MySQL and MariaDB commit on DDL anyway.
+    applied = (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  } catch (error) {
+    throw new CliError(`migration failed: ${messageOf(error)}`);
+  }
+  output.migrated(applied);
+}
+
+/**
+ * The client table as a repository. The client commands never change the schema: a database without the
+ * table is one `migrate` has not prepared (or the wrong database), and saying so beats creating an empty
+ * table in it. A legacy table that exists is used as it is, migrated or not.
+ */
+async function clientRepository(
+  { dataSource, url, table }: OpenDatabase,
+  { hashesSecrets }: { hashesSecrets: boolean },
+): Promise<OAuthClientRepository> {
+  const queryRunner = dataSource.createQueryRunner();
+  try {
+    const found = await queryRunner.getTable(table);
+    if (!found) {
+      throw new CliError(
+        `the database ${redactDatabaseUrl(url)} has no table ${table}: run \`nest-oauth2 migrate\` first`,
+      );
+    }
+    const secretColumn = found.findColumnByName('client_secret');
+    if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
+    // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
+    const width = Number(secretColumn.length);
+    if (hashesSecrets && secretColumn.length && width < MIN_SECRET_COLUMN_WIDTH) {
+      throw new CliError(
+        `${table}.client_secret holds at most ${width} characters and a hash needs ` +
+          `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
+      );
+    }
+  } finally {
+    await queryRunner.release();
+  }
+  return new TypeOrmOAuthClientRepository(dataSource.getRepository(oauthClientEntity(table)));
 }
 
 /** Writes results for people, or as JSON with `--json`; warnings go to stderr either way. */
@@ -239,6 +362,34 @@ class Output {
           .join('  ')
           .trimEnd() + '\n',
       );
+    }
+  }
+
+  migrated(names: readonly string[]): void {
+    if (this.json) return this.writeJson({ applied: names });
+    if (names.length === 0) return this.io.stdout('The database is up to date.\n');
+    for (const name of names) this.io.stdout(`Applied ${name}\n`);
+  }
+
+  pending(names: readonly string[]): void {
+    if (this.json) return this.writeJson({ pending: names });
+    if (names.length === 0)
+      return this.io.stdout('The database is up to date: no pending migrations.\n');
+    this.io.stdout(`Pending (run \`nest-oauth2 migrate\`):\n`);
+    for (const name of names) this.io.stdout(`  ${name}\n`);
+  }
+
+  hashed({ hashed, skipped }: LegacySecretsResult): void {
+    if (this.json) return this.writeJson({ hashed, skipped });
+    this.io.stdout(
+      hashed === 1
+        ? 'Hashed 1 plaintext client secret.\n'
+        : `Hashed ${hashed} plaintext client secrets.\n`,
+    );
+    if (skipped > 0) {
+      this.warn([
+        `${skipped} secret(s) changed while this ran (a server upgrading them, say) and were left as they are; run the command again to check`,
+      ]);
     }
   }
 

@@ -23,11 +23,16 @@ class ExampleConfigModule {
 }
 
 export function createTypeOrmOptions(config: ExampleConfig): TypeOrmModuleOptions {
-  const options = databaseOptionsFromUrl(config.databaseUrl, config.cwd);
+  const options = databaseOptionsFromUrl(config.databaseUrl, config.cwd, {
+    tableName: config.tableName,
+    tablePrefix: config.tablePrefix,
+  });
   // Retrying helps a database server that is still starting; a SQLite file either opens or does not.
   const retryAttempts = options.type === 'better-sqlite3' ? 0 : 5;
   return {
     ...options,
+    // The client table comes from the module's migrations, applied (when pending) before the app serves.
+    migrationsRun: true,
     retryAttempts,
     retryDelay: 2000,
     // A missing driver package stays missing.
@@ -42,6 +47,8 @@ export function createOAuth2Options(config: ExampleConfig): OAuth2ModuleOptions 
     accessTokenLifetime: config.accessTokenLifetime,
     allowCredentialsInRequestBody: config.allowCredentialsInRequestBody,
     allowPublicClients: config.allowPublicClients,
+    legacyPlaintextSecrets: config.legacyPlaintextSecrets,
+    secretPepper: config.secretPepper,
   };
 }
 
@@ -72,6 +79,8 @@ export class AppModule {
           useFactory: createTypeOrmOptions,
         }),
         OAuth2Module.forRootAsync({
+          tableName: config.tableName,
+          tablePrefix: config.tablePrefix,
           imports: [configModule],
           inject: [ExampleConfig],
           useFactory: createOAuth2Options,

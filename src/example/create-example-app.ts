@@ -1,6 +1,7 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { ExampleConfig } from './example-config.js';
 
@@ -14,18 +15,29 @@ export interface ExampleAppOptions {
 }
 
 /**
- * Builds the example app from environment variables, without listening: `main.ts` listens on PORT, a test
- * calls `init()` or `listen(0)`; `app.get(ExampleConfig)` gives the settings in use. A bad variable rejects
- * with an ExampleConfigError (a DatabaseUrlError for DATABASE_URL) before Nest starts.
+ * Builds the example app from environment variables, on Express or (HTTP_PLATFORM=fastify) Fastify, without
+ * listening: `main.ts` listens on PORT, a test calls `init()` or `listen(0)`; `app.get(ExampleConfig)` gives
+ * the settings in use. A bad variable rejects with an ExampleConfigError (a DatabaseUrlError for
+ * DATABASE_URL) before Nest starts.
  */
 export async function createExampleApp(
   env: Readonly<Record<string, string | undefined>>,
   options: ExampleAppOptions = {},
 ): Promise<INestApplication> {
   const config = new ExampleConfig(env, options);
-  return NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
+  const appOptions = {
     // Rethrow start-up errors to the caller instead of aborting the process.
     abortOnError: false,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-  });
+  };
+  if (config.platform === 'fastify') {
+    // Loaded only when chosen: an Express app needs no Fastify installed.
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    return NestFactory.create<NestFastifyApplication>(
+      AppModule.forConfig(config),
+      new FastifyAdapter(),
+      appOptions,
+    );
+  }
+  return NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), appOptions);
 }

@@ -27,6 +27,11 @@ describe('ExampleConfig', () => {
       accessTokenLifetime: undefined,
       allowCredentialsInRequestBody: true,
       allowPublicClients: false,
+      tableName: 'oauth_clients',
+      tablePrefix: '',
+      legacyPlaintextSecrets: false,
+      secretPepper: undefined,
+      platform: 'express',
       signing: { algorithm: 'ES256', devKeyFile: '/srv/app/data/dev-signing-key.pem' },
     });
   });
@@ -42,6 +47,11 @@ describe('ExampleConfig', () => {
         OAUTH2_ALLOW_PUBLIC_CLIENTS: 'TRUE',
         OAUTH2_SIGNING_ALGORITHM: 'hs384',
         OAUTH2_HMAC_SECRET: 's'.repeat(48),
+        OAUTH2_CLIENT_TABLE: 'clients',
+        OAUTH2_TABLE_PREFIX: 'yii_',
+        OAUTH2_LEGACY_PLAINTEXT_SECRETS: 'true',
+        OAUTH2_SECRET_PEPPER: 'p'.repeat(32),
+        HTTP_PLATFORM: 'Fastify',
       },
       { cwd: '/srv/app', dataDir: '/var/lib/example' },
     );
@@ -52,6 +62,11 @@ describe('ExampleConfig', () => {
       accessTokenLifetime: 600,
       allowCredentialsInRequestBody: false,
       allowPublicClients: true,
+      tableName: 'clients',
+      tablePrefix: 'yii_',
+      legacyPlaintextSecrets: true,
+      secretPepper: 'p'.repeat(32),
+      platform: 'fastify',
       signing: { algorithm: 'HS384', secret: 's'.repeat(48) },
     });
   });
@@ -114,6 +129,20 @@ describe('ExampleConfig', () => {
       'HS256 signs with OAUTH2_HMAC_SECRET',
     ],
     [{ OAUTH2_HMAC_SECRET: 'x' }, 'OAUTH2_HMAC_SECRET is for HS256/HS384/HS512'],
+    [
+      { OAUTH2_LEGACY_PLAINTEXT_SECRETS: 'on' },
+      "OAUTH2_LEGACY_PLAINTEXT_SECRETS must be true or false, not 'on'",
+    ],
+    [{ HTTP_PLATFORM: 'koa' }, "HTTP_PLATFORM must be express or fastify, not 'koa'"],
+    [{ OAUTH2_SECRET_PEPPER: 'p'.repeat(31) }, 'OAUTH2_SECRET_PEPPER must be at least 32 bytes'],
+    [
+      { OAUTH2_CLIENT_TABLE: 'oauth-clients' },
+      "OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE 'oauth-clients' is not a valid table name",
+    ],
+    [
+      { OAUTH2_TABLE_PREFIX: '9_' },
+      "OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE '9_oauth_clients' is not a valid table name",
+    ],
     [{ OAUTH2_SIGNING_KEY: PEM, OAUTH2_SIGNING_KEY_FILE: '/k.pem' }, 'not both'],
     [
       { OAUTH2_SIGNING_KEY_FILE: '/nonexistent/k.pem' },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { OAuth2SigningOptions } from '../index.js';
+import { DEFAULT_CLIENT_TABLE, oauthClientEntity, type OAuth2SigningOptions } from '../index.js';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
 
 export type SigningAlgorithm = OAuth2SigningOptions['algorithm'];
@@ -20,6 +20,12 @@ const ASYMMETRIC_ALGORITHMS = [
 const DEFAULT_PORT = 3000;
 const DEFAULT_ALGORITHM = 'ES256';
 const DEV_KEY_FILE_NAME = 'dev-signing-key.pem';
+const PLATFORMS = ['express', 'fastify'] as const;
+/** What ClientSecretHasher asks of a pepper; checked here so the message names the variable. */
+const MIN_PEPPER_BYTES = 32;
+
+/** The HTTP platform Nest runs on. */
+export type ExamplePlatform = (typeof PLATFORMS)[number];
 
 /** Where the signing key comes from: configured key material, or a development key kept on disk. */
 export type ExampleSigningSource =
@@ -49,6 +55,16 @@ export class ExampleConfig {
   readonly allowCredentialsInRequestBody: boolean;
   /** OAUTH2_ALLOW_PUBLIC_CLIENTS. @default false */
   readonly allowPublicClients: boolean;
+  /** OAUTH2_CLIENT_TABLE: the client table, an existing seed table keeping its name. @default oauth_clients */
+  readonly tableName: string;
+  /** OAUTH2_TABLE_PREFIX: prefix of its name, as yii2's tablePrefix. @default '' */
+  readonly tablePrefix: string;
+  /** OAUTH2_LEGACY_PLAINTEXT_SECRETS: accept (and hash on use) the seed's plaintext secrets. @default false */
+  readonly legacyPlaintextSecrets: boolean;
+  /** OAUTH2_SECRET_PEPPER: keys the digests of generated secrets; the CLI needs the same. @default none */
+  readonly secretPepper: string | undefined;
+  /** HTTP_PLATFORM: express or fastify. @default express */
+  readonly platform: ExamplePlatform;
   /** OAUTH2_SIGNING_ALGORITHM with OAUTH2_SIGNING_KEY, OAUTH2_SIGNING_KEY_FILE or OAUTH2_HMAC_SECRET. */
   readonly signing: ExampleSigningSource;
   /** Where a relative sqlite path is resolved from. */
@@ -67,6 +83,20 @@ export class ExampleConfig {
     this.accessTokenLifetime = integer(read, 'OAUTH2_ACCESS_TOKEN_LIFETIME', 1, 2 ** 31 - 1);
     this.allowCredentialsInRequestBody = boolean(read, 'OAUTH2_ALLOW_CREDENTIALS_IN_BODY') ?? true;
     this.allowPublicClients = boolean(read, 'OAUTH2_ALLOW_PUBLIC_CLIENTS') ?? false;
+    this.tableName = read('OAUTH2_CLIENT_TABLE') ?? DEFAULT_CLIENT_TABLE;
+    this.tablePrefix = read('OAUTH2_TABLE_PREFIX') ?? '';
+    checkTableName(this.tablePrefix + this.tableName);
+    this.legacyPlaintextSecrets = boolean(read, 'OAUTH2_LEGACY_PLAINTEXT_SECRETS') ?? false;
+    this.secretPepper = read('OAUTH2_SECRET_PEPPER');
+    if (
+      this.secretPepper !== undefined &&
+      Buffer.byteLength(this.secretPepper, 'utf8') < MIN_PEPPER_BYTES
+    ) {
+      throw new ExampleConfigError(
+        `OAUTH2_SECRET_PEPPER must be at least ${MIN_PEPPER_BYTES} bytes`,
+      );
+    }
+    this.platform = platform(read);
     this.signing = signingSource(read, cwd, resolve(cwd, dataDir, DEV_KEY_FILE_NAME));
   }
 }
@@ -98,6 +128,26 @@ function boolean(read: Read, name: string): boolean | undefined {
     default:
       throw new ExampleConfigError(`${name} must be true or false, not '${text}'`);
   }
+}
+
+function checkTableName(table: string): void {
+  try {
+    oauthClientEntity(table);
+  } catch {
+    throw new ExampleConfigError(
+      `OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE '${table}' is not a valid table name: ` +
+        'use letters, digits and _, at most 63 characters, not starting with a digit',
+    );
+  }
+}
+
+function platform(read: Read): ExamplePlatform {
+  const text = read('HTTP_PLATFORM') ?? 'express';
+  const value = text.toLowerCase();
+  if (!isOneOf(PLATFORMS, value)) {
+    throw new ExampleConfigError(`HTTP_PLATFORM must be express or fastify, not '${text}'`);
+  }
+  return value;
 }
 
 function signingSource(read: Read, cwd: string, devKeyFile: string): ExampleSigningSource {
