@@ -60,6 +60,7 @@ describe('public API (src/index.ts)', () => {
       'readClientCredentials',
       'grantScopes',
       'SCOPE_PATTERN',
+      'createClientTableMigration',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }
