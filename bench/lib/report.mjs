@@ -171,7 +171,8 @@ export function renderMarkdown(results) {
     const mib = (b) => (b / 2 ** 20).toFixed(1);
     out.push(`## Memory over a ${k.seconds} s issuance soak`, '');
     out.push(
-      `Idle after start: RSS ${mib(k.idle.rss)} MiB, heap ${mib(k.idle.heapUsed)} MiB (after GC). Then 5 s of warm-up load, then:`,
+      `Idle after start: RSS ${mib(k.idle.rss)} MiB, heap ${mib(k.idle.heapUsed)} MiB. Then ` +
+        `${results.settings.soakWarmup} s of warm-up load, then chunks of load, each sample taken right after a full GC:`,
       '',
     );
     out.push(
@@ -186,7 +187,11 @@ export function renderMarkdown(results) {
     }
     out.push(
       '',
-      `Growth: RSS ${k.rssGrowthMiB.toFixed(1)} MiB, post-GC heap ${k.heapGrowthMiB.toFixed(1)} MiB: ${k.stable ? 'flat (within noise)' : '**growing**'}.`,
+      `Medians of the first and last thirds: RSS ${k.rssEarlyMiB.toFixed(1)} → ${k.rssLateMiB.toFixed(1)} MiB, ` +
+        `post-GC heap ${k.heapEarlyMiB.toFixed(1)} → ${k.heapLateMiB.toFixed(1)} MiB: ` +
+        (k.stable
+          ? 'flat (within noise: RSS under max(16 MiB, 10%), heap under 3 MiB).'
+          : '**growing** (noise: RSS under max(16 MiB, 10%), heap under 3 MiB).'),
       '',
     );
   }

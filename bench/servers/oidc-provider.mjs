@@ -53,6 +53,7 @@ async function main() {
     clientDefaults: { id_token_signed_response_alg: hmac ? 'ES256' : algorithm },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: scope.split(' '),
+    ttl: { ClientCredentials: 3600 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
