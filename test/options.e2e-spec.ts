@@ -15,6 +15,7 @@ import {
   OAuth2Guard,
   OAuth2Module,
   OAuth2Public,
+  OAuthClient,
   OAuthClientRepository,
   type OAuth2ModuleExtras,
   type OAuth2ModuleOptions,
@@ -396,5 +397,65 @@ describe('KDF-hashed secrets under load', () => {
       ),
     );
     expect(results.map((res) => res.status)).toEqual(Array(8).fill(200));
+  });
+});
+
+describe('two apps in one process', () => {
+  test("each app's token endpoint keeps its own settings (Passport's registry is process-wide)", async () => {
+    const strict = await appWith({ allowPublicClients: false });
+    const lenient = await appWith({ allowPublicClients: true });
+    try {
+      expectTokenError(
+        await tokenRequest(strict).send(`${GRANT}&client_id=public-client`),
+        400,
+        'unauthorized_client',
+      );
+      expect((await tokenRequest(lenient).send(`${GRANT}&client_id=public-client`)).status).toBe(
+        200,
+      );
+    } finally {
+      await lenient.close();
+      await strict.close();
+    }
+  });
+});
+
+describe('legacy plaintext secrets', () => {
+  /** A column too narrow for a hash, on a database that truncates instead of failing. */
+  class NarrowColumnRepository extends InMemoryOAuthClientRepository {
+    override updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+      return super.updateSecret(clientId, expected, next.slice(0, 32));
+    }
+  }
+
+  test('a hash the column would cut short is not kept: the client can still log in', async () => {
+    const logger = new RecordingLogger();
+    const repository = new NarrowColumnRepository([
+      OAuthClient.create({
+        clientId: 'legacy',
+        clientSecret: 'plain-secret',
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp(
+      {
+        imports: [
+          OAuth2Module.forRoot({
+            ...testOptions({ legacyPlaintextSecrets: true }),
+            clientRepository: { useValue: repository },
+          }),
+        ],
+      },
+      { logger },
+    );
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await tokenRequest(app)
+        .set('Authorization', basicHeader('legacy', 'plain-secret'))
+        .send(GRANT);
+      expect(res.status).toBe(200);
+    }
+    expect((await repository.findById('legacy'))?.clientSecret).toBe('plain-secret');
+    expect(logger.lines.some((line) => line.includes('cannot hold a hash'))).toBe(true);
+    expect(logger.lines.join('\n')).not.toContain('plain-secret');
   });
 });

@@ -10,6 +10,7 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { OAUTH2_CLIENT_BASIC_STRATEGY, OAUTH2_CLIENT_BODY_STRATEGY } from '../oauth2.constants.js';
 import type { OAuth2HttpRequest } from '../token/form-request.js';
+import { ClientAuthenticator } from './client-authenticator.service.js';
 import { readClientCredentials } from './client-credentials.js';
 import { OAUTH2_CLIENT_PROPERTY, setPresentedCredentials } from './presented-credentials.js';
 
@@ -31,13 +32,16 @@ export class ClientAuthGuard implements CanActivate {
     body: passportGuard(OAUTH2_CLIENT_BODY_STRATEGY),
   };
 
-  constructor(private readonly config: OAuth2Config) {}
+  constructor(
+    private readonly authenticator: ClientAuthenticator,
+    private readonly config: OAuth2Config,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
     const credentials = readClientCredentials(request, this.config.allowCredentialsInRequestBody);
     if (typeof credentials === 'string') throw OAuth2Error.invalidClient(this.config.realm);
-    setPresentedCredentials(request, credentials);
+    setPresentedCredentials(request, credentials, this.authenticator);
     try {
       await this.strategies[credentials.method].canActivate(context);
     } catch (error) {

@@ -87,14 +87,21 @@ export class ClientAuthenticator {
     stored: string,
     secret: string,
   ): Promise<void> {
+    const name = JSON.stringify(client.clientId);
     try {
       const hash = await this.verifier.derive(() => this.hasher.hash(secret));
-      const upgraded = await this.clients.updateSecret(client.clientId, stored, hash);
-      if (upgraded) {
-        this.logger.log(
-          `Client ${JSON.stringify(client.clientId)}: plaintext secret replaced by a hash`,
+      if (!(await this.clients.updateSecret(client.clientId, stored, hash))) return;
+      // A column narrower than the hash (yii2-oauth2-server made it VARCHAR(32)) is cut short silently by a
+      // non-strict MySQL, which would lock the client out: read back, and restore the plaintext if so.
+      const written = (await this.clients.findById(client.clientId))?.clientSecret;
+      if (written !== hash) {
+        if (written) await this.clients.updateSecret(client.clientId, written, stored);
+        this.logger.error(
+          `Client ${name}: the client_secret column cannot hold a hash (80 characters); the plaintext secret was kept. Widen the column.`,
         );
+        return;
       }
+      this.logger.log(`Client ${name}: plaintext secret replaced by a hash`);
     } catch (error) {
       this.logger.warn(
         `Could not upgrade a plaintext client secret: ${describeStorageError(error)}`,

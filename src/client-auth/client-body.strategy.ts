@@ -3,18 +3,16 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-custom';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAUTH2_CLIENT_BODY_STRATEGY } from '../oauth2.constants.js';
-import { ClientAuthenticator } from './client-authenticator.service.js';
-import { presentedCredentialsOf } from './presented-credentials.js';
+import { authenticatePresented } from './presented-credentials.js';
 
 /** `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1), or `client_id` alone (§3.2.1). */
 @Injectable()
 export class ClientBodyStrategy extends PassportStrategy(Strategy, OAUTH2_CLIENT_BODY_STRATEGY) {
-  constructor(private readonly authenticator: ClientAuthenticator) {
+  constructor() {
     super();
   }
 
   validate(request: object): Promise<OAuthClient> {
-    const { clientId, clientSecret } = presentedCredentialsOf(request);
-    return this.authenticator.authenticate(clientId, clientSecret);
+    return authenticatePresented(request);
   }
 }

@@ -73,7 +73,8 @@ export class TokenService {
     const accessToken = this.jwt.sign(payload, {
       header: { alg: config.keys.algorithm, typ: 'at+jwt' },
       issuer: config.issuer,
-      subject: client.userId ?? client.clientId,
+      // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2).
+      subject: String(client.userId ?? client.clientId),
       audience: config.audience.length === 1 ? config.audience[0] : [...config.audience],
       expiresIn: config.accessTokenLifetime,
       jwtid: randomUUID(),
