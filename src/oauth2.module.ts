@@ -87,7 +87,10 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
         provide: OAuthClientRepository,
         useFactory: (store: OAuthClientRepository, config: OAuth2Config) =>
           config.clientCache.ttl > 0
-            ? new CachingOAuthClientRepository(store, config.clientCache)
+            ? new CachingOAuthClientRepository(store, {
+                ...config.clientCache,
+                maxWait: config.storageTimeout,
+              })
             : store,
         inject: [OAUTH2_CLIENT_STORE, OAuth2Config],
       },

@@ -432,3 +432,38 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
     expectNothingLeaked();
   });
 });
+
+describe('outage: a lookup that never returns (stalled connection)', () => {
+  /** The first lookup of each client id hangs forever, as on a connection that stalled; later ones work. */
+  class StallingRepository extends InMemoryOAuthClientRepository {
+    private readonly stalled = new Set<string>();
+
+    override findById(clientId: string): Promise<OAuthClient | null> {
+      if (this.stalled.has(clientId)) return super.findById(clientId);
+      this.stalled.add(clientId);
+      return new Promise(() => {});
+    }
+  }
+
+  test('does not hold its client id hostage: the next request after storageTimeout gets a token', async () => {
+    const app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions({ storageTimeout: STORAGE_TIMEOUT_MS }),
+          clientRepository: { useValue: new StallingRepository() },
+        }),
+      ],
+    });
+    try {
+      await seedClients(app, [{ clientId: 'stalled', secret: 'stalled-secret' }]);
+      const send = () =>
+        tokenRequest(app)
+          .set('Authorization', basicHeader('stalled', 'stalled-secret'))
+          .send(GRANT);
+      expectTokenError(await send(), 503, 'server_error');
+      expect((await send()).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});

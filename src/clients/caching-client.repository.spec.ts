@@ -11,7 +11,7 @@ const setup = () => {
   return {
     inner,
     findById,
-    cached: new CachingOAuthClientRepository(inner, { ttl: 60, max: 100 }),
+    cached: new CachingOAuthClientRepository(inner, { ttl: 60, max: 100, maxWait: 50 }),
   };
 };
 
@@ -78,5 +78,16 @@ describe('CachingOAuthClientRepository', () => {
     findById.mockRejectedValueOnce(new Error('down'));
     await expect(cached.findById('svc')).rejects.toThrow('down');
     expect((await cached.findById('svc'))?.scope).toBe('a');
+  });
+
+  test('a lookup that hangs is not joined past maxWait: the client recovers once storage answers', async () => {
+    const { cached, findById } = setup();
+    findById.mockImplementationOnce(() => new Promise(() => {}));
+    const hung = cached.findById('svc');
+    expect(findById).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect((await cached.findById('svc'))?.scope).toBe('a');
+    expect(findById).toHaveBeenCalledTimes(2);
+    void hung;
   });
 });

@@ -6,6 +6,11 @@ interface Entry {
   client: OAuthClient | null;
 }
 
+interface Pending {
+  lookup: Promise<OAuthClient | null>;
+  startedAt: number;
+}
+
 /**
  * A short-lived, bounded cache in front of another repository, so a hot client does not cost a database round
  * trip per token. Its own writes evict at once; writes made elsewhere (the CLI in another process) show after
@@ -14,35 +19,44 @@ interface Entry {
  */
 export class CachingOAuthClientRepository extends OAuthClientRepository {
   private readonly cache: LRUCache<string, Entry>;
-  private readonly pending = new Map<string, Promise<OAuthClient | null>>();
+  private readonly pending = new Map<string, Pending>();
   /** Bumped by every write: a lookup that overlapped one does not cache its (possibly stale) result. */
   private writes = 0;
 
   constructor(
     readonly inner: OAuthClientRepository,
-    options: { ttl: number; max: number },
+    options: { ttl: number; max: number; maxWait: number },
   ) {
     super();
     this.cache = new LRUCache({ max: options.max, ttl: options.ttl * 1000 });
+    this.maxWait = options.maxWait;
   }
+
+  /**
+   * How long, in ms, a lookup in progress may be joined. A lookup that hangs (a database that accepted the
+   * query and never answers) must not hold its client id hostage once storage works again.
+   */
+  private readonly maxWait: number;
 
   async findById(clientId: string): Promise<OAuthClient | null> {
     const entry = this.cache.get(clientId);
     if (entry) return copy(entry.client);
-    let lookup = this.pending.get(clientId);
-    if (!lookup) {
+    const now = Date.now();
+    let pending = this.pending.get(clientId);
+    if (!pending || now - pending.startedAt > this.maxWait) {
       const writesBefore = this.writes;
-      lookup = this.inner.findById(clientId);
-      this.pending.set(clientId, lookup);
-      lookup.then(
-        (client) => {
-          this.pending.delete(clientId);
-          if (this.writes === writesBefore) this.cache.set(clientId, { client: copy(client) });
-        },
-        () => this.pending.delete(clientId),
-      );
+      const started: Pending = { lookup: this.inner.findById(clientId), startedAt: now };
+      pending = started;
+      this.pending.set(clientId, started);
+      const settle = () => {
+        if (this.pending.get(clientId) === started) this.pending.delete(clientId);
+      };
+      started.lookup.then((client) => {
+        settle();
+        if (this.writes === writesBefore) this.cache.set(clientId, { client: copy(client) });
+      }, settle);
     }
-    return copy(await lookup);
+    return copy(await pending.lookup);
   }
 
   list(): Promise<OAuthClient[]> {
