@@ -13,16 +13,28 @@ import { CORES, nextMessage, setUpPinning, spawnNode, stopChild } from './lib/pr
 import { printTable, renderMarkdown } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The algorithm the example app signs with when nothing is configured: what a new user gets. */
+async function exampleDefaultAlgorithm() {
+  try {
+    const { ExampleConfig } = await import('../dist/example/example-config.js');
+    return new ExampleConfig({}, { cwd: here }).signing.algorithm;
+  } catch {
+    return 'ES256';
+  }
+}
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const PROFILE = process.env.BENCH_PROFILE === '1';
-const DEFAULT_ALG = process.env.BENCH_DEFAULT_ALG ?? 'ES256';
+const DEFAULT_ALG = process.env.BENCH_DEFAULT_ALG ?? (await exampleDefaultAlgorithm());
 const ALGORITHMS = [
   ...new Set(QUICK ? [DEFAULT_ALG, 'HS256'] : [DEFAULT_ALG, 'HS256', 'ES256', 'RS256']),
 ];
 const TIMING = QUICK
-  ? { warmup: 1, duration: 3, soak: 15, soakWarmup: 5, soakChunk: 5, coldProbes: 2 }
-  : { warmup: 2, duration: 8, soak: 60, soakWarmup: 10, soakChunk: 5, coldProbes: 6 };
+  ? { warmup: 1, duration: 3, soak: 15, soakWarmup: 5, soakChunk: 5, coldProbes: 2, retries: 4 }
+  : { warmup: 2, duration: 8, soak: 60, soakWarmup: 10, soakChunk: 5, coldProbes: 6, retries: 12 };
+/** Other processes using more than this percent of a core during a measurement make it noisy. */
+const BUSY_PERCENT = 15;
 const CONNECTIONS = 32;
 const FLOOD_CONNECTIONS = 128;
 const LEGIT_RATE = 50;
@@ -240,6 +252,7 @@ class Bench {
       pinned: this.pinned,
     });
     this.jobs = 0;
+    this.retries = TIMING.retries;
     this.rows = [];
     this.notes = [];
   }
@@ -273,7 +286,7 @@ class Bench {
       kdfClients: server.kdfClients ?? 1,
     };
     const execArgv = [...(server.execArgv ?? [])];
-    if (PROFILE && server.ours) {
+    if (PROFILE) {
       execArgv.push('--cpu-prof', '--cpu-prof-dir', join(here, 'results/profiles'));
     }
     const child = spawnNode(join(here, server.script), {
@@ -297,16 +310,28 @@ class Bench {
     return reply;
   }
 
-  /** Warm-up then measurement of one stream; one table row. */
+  /**
+   * Warm-up then measurement of one stream; one table row. A measurement during which other processes took
+   * CPU is retried (twice at most, within a run-wide budget) after waiting for quiet; the cleanest attempt is
+   * kept, and its CPU columns show what interference remained.
+   */
   async measure(scenario, child, stream) {
     await checkStream(stream);
-    await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: [stream] });
-    const { streams, cpu } = await this.job({
-      serverPid: child.pid,
-      duration: TIMING.duration,
-      streams: [stream],
-    });
-    this.rows.push(row(scenario, streams[0], cpu));
+    let best;
+    for (let attempt = 1; ; attempt++) {
+      await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: [stream] });
+      const { streams, cpu } = await this.job({
+        serverPid: child.pid,
+        duration: TIMING.duration,
+        streams: [stream],
+      });
+      if (!best || (cpu.other ?? 0) < (best.cpu.other ?? 0))
+        best = { stream: streams[0], cpu, attempt };
+      if ((cpu.other ?? 0) <= BUSY_PERCENT || attempt === 3 || this.retries <= 0) break;
+      this.retries--;
+      await settle();
+    }
+    this.rows.push({ ...row(scenario, best.stream, best.cpu), attempt: best.attempt });
   }
 
   async runScenario(scenario) {
@@ -483,6 +508,10 @@ function row(scenario, stream, cpu) {
     ref: scenario.ref,
     peer: scenario.peer ?? false,
     okPerSecond: stream.okPerSecond,
+    costMicros:
+      cpu?.server === undefined || stream.ok === 0
+        ? undefined
+        : (cpu.server / 100 / stream.okPerSecond) * 1e6,
     p50: stream.p50,
     p99: stream.p99,
     responses: stream.responses,
@@ -503,17 +532,21 @@ const statusMix = (statuses) =>
 /** The issue's targets, each with the numbers it was judged on. */
 function evaluateTargets(rows, bench) {
   const rate = (id) => rows.find((r) => r.id === id)?.okPerSecond;
+  const cost = (id) => rows.find((r) => r.id === id)?.costMicros;
   const targets = [];
   for (const alg of ALGORITHMS) {
     const check = (name, ours, theirs, min) => {
       const [a, b] = [rate(ours), rate(theirs)];
       if (a === undefined || b === undefined) return;
+      const [costA, costB] = [cost(ours), cost(theirs)];
+      const byCost =
+        costA && costB ? `; by server CPU per request ${(costB / costA).toFixed(2)}` : '';
       targets.push({
         name: `${name} (${alg})`,
         ratio: a / b,
         min,
         met: a / b >= min,
-        detail: `${a.toFixed(0)} vs ${b.toFixed(0)} req/s`,
+        detail: `${a.toFixed(0)} vs ${b.toFixed(0)} req/s${byCost}`,
       });
     };
     check(

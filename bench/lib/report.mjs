@@ -4,7 +4,7 @@ const int = (n) => (n === undefined ? '—' : Math.round(n).toLocaleString('en-U
 const ms = (n) =>
   n === undefined ? '—' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0);
 const pct = (n) => (n === undefined ? '—' : `${Math.round(n)}`);
-const ratio = (n) => (n === undefined ? '' : `${n.toFixed(2)}×`);
+const ratio = (n) => (n === undefined ? '' : `${n.toFixed(n < 0.1 ? 3 : 2)}×`);
 
 /** A throughput row whose server used well under one core was limited by something else (see the README). */
 const SATURATED = 85;
@@ -32,6 +32,7 @@ function tableRows(results) {
       non2xx: int(r.non2xx),
       vs: r.ref ?? '',
       ratio: ratio(r.ratio),
+      cost: r.costMicros === undefined ? '—' : r.costMicros.toFixed(0),
       cpu: `${pct(r.cpu?.server)}/${pct(r.cpu?.load)}/${pct(r.cpu?.other)}`,
       note: flags.join('; '),
     };
@@ -46,6 +47,7 @@ const HEADERS = {
   non2xx: 'non-2xx',
   vs: 'vs',
   ratio: 'ratio',
+  cost: 'srv µs/req',
   cpu: 'CPU% srv/load/other',
   note: 'note',
 };
@@ -56,7 +58,7 @@ export function printTable(results) {
   const width = Object.fromEntries(
     keys.map((k) => [k, Math.max(HEADERS[k].length, ...rows.map((r) => String(r[k]).length))]),
   );
-  const numeric = new Set(['rps', 'p50', 'p99', 'non2xx', 'ratio', 'cpu']);
+  const numeric = new Set(['rps', 'p50', 'p99', 'non2xx', 'ratio', 'cost', 'cpu']);
   const line = (r) =>
     keys
       .map((k) =>
@@ -109,8 +111,9 @@ export function renderMarkdown(results) {
   out.push('## Results', '');
   out.push(
     "`2xx/s` counts successful responses only. `vs`/`ratio`: this row's 2xx/s divided by the named row's. " +
-      '`CPU%` is percent of one core used by the server, the load generator and everything else during the ' +
-      'measurement (100 = the server saturated its core).',
+      "`srv µs/req` is the server's CPU time per successful response, which other load on the machine disturbs " +
+      'far less than throughput. `CPU%` is percent of one core used by the server, the load generator and ' +
+      'everything else during the measurement (100 = the server saturated its core).',
     '',
   );
   const rows = tableRows(results);
