@@ -20,6 +20,7 @@ function tableRows(results) {
           .join(' '),
       );
     if (r.errors > 0) flags.push(`${r.errors} socket errors/timeouts`);
+    if (r.attempt > 1) flags.push(`attempt ${r.attempt} (earlier ones ran on a busy machine)`);
     if (!r.id.startsWith('kdf') && r.cpu?.server !== undefined && r.cpu.server < SATURATED) {
       flags.push('server not saturated');
     }
@@ -72,7 +73,7 @@ export function printTable(results) {
   console.log('\nTargets:');
   for (const t of results.targets) {
     console.log(
-      `  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.ratio === undefined ? '' : `${t.ratio.toFixed(2)} — `}${t.detail}`,
+      `  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.ratio === undefined ? '' : `${t.ratio.toFixed(3)} — `}${t.detail}`,
     );
   }
   for (const f of results.failures) console.log(`  FAILED scenario ${f.id}: ${f.error}`);
@@ -136,7 +137,7 @@ export function renderMarkdown(results) {
   out.push('| target | result | ratio | numbers |', '| --- | --- | ---: | --- |');
   for (const t of results.targets) {
     out.push(
-      `| ${t.name} | ${t.met ? 'met' : '**missed**'} | ${t.ratio === undefined ? '' : t.ratio.toFixed(2)} | ${t.detail} |`,
+      `| ${t.name} | ${t.met ? 'met' : '**missed**'} | ${t.ratio === undefined ? '' : t.ratio.toFixed(3)} | ${t.detail} |`,
     );
   }
   out.push('');
