@@ -2,13 +2,17 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import {
   Controller,
   Get,
+  HttpException,
   Module,
+  type CanActivate,
+  type ExecutionContext,
   UseGuards,
   type INestApplication,
   type LoggerService,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { generateKeyPairSync } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import {
   InMemoryOAuthClientRepository,
@@ -457,5 +461,101 @@ describe('legacy plaintext secrets', () => {
     expect((await repository.findById('legacy'))?.clientSecret).toBe('plain-secret');
     expect(logger.lines.some((line) => line.includes('cannot hold a hash'))).toBe(true);
     expect(logger.lines.join('\n')).not.toContain('plain-secret');
+  });
+});
+
+describe('the token endpoint behind other guards of the host app', () => {
+  class RateLimited implements CanActivate {
+    canActivate(context: ExecutionContext): boolean {
+      context.switchToHttp().getResponse().setHeader('Retry-After', '7');
+      throw new HttpException('Too Many Requests', 429);
+    }
+  }
+
+  test("a host rate limiter's 429 keeps its status and Retry-After, in an OAuth-shaped body", async () => {
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+        }),
+      ],
+      providers: [{ provide: APP_GUARD, useClass: RateLimited }],
+    });
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expectTokenError(res, 429, 'invalid_request');
+    expect(res.body.error_description).toBe('Too Many Requests');
+    expect(res.headers['retry-after']).toBe('7');
+  });
+});
+
+describe('a chunked body (no Content-Length)', () => {
+  test('is held to the same 64 KiB limit', async () => {
+    app = await appWith();
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/oauth2/token',
+          headers: {
+            authorization: TEST_BASIC,
+            'content-type': 'application/x-www-form-urlencoded',
+            'transfer-encoding': 'chunked',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.write(`${GRANT}&padding=`);
+      for (let i = 0; i < 9; i++) req.write('a'.repeat(10 * 1024));
+      req.end();
+    });
+    expect(status).toBe(413);
+  });
+});
+
+describe('legacy upgrade racing a rotation', () => {
+  /** Another writer rotates the secret right after our upgrade lands. */
+  class RotatedMeanwhile extends InMemoryOAuthClientRepository {
+    override async updateSecret(
+      clientId: string,
+      expected: string,
+      next: string,
+    ): Promise<boolean> {
+      const changed = await super.updateSecret(clientId, expected, next);
+      if (changed && next.startsWith('$scrypt$'))
+        await super.updateSecret(clientId, next, 'rotated-by-admin');
+      return changed;
+    }
+  }
+
+  test('the read-back leaves a concurrent rotation alone', async () => {
+    const repository = new RotatedMeanwhile([
+      OAuthClient.create({
+        clientId: 'legacy',
+        clientSecret: 'plain-secret',
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions({ legacyPlaintextSecrets: true }),
+          clientRepository: { useValue: repository },
+        }),
+      ],
+    });
+    const res = await tokenRequest(app)
+      .set('Authorization', basicHeader('legacy', 'plain-secret'))
+      .send(GRANT);
+    expect(res.status).toBe(200);
+    expect((await repository.findById('legacy'))?.clientSecret).toBe('rotated-by-admin');
   });
 });

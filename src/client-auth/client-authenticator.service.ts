@@ -95,7 +95,9 @@ export class ClientAuthenticator {
       // non-strict MySQL, which would lock the client out: read back, and restore the plaintext if so.
       const written = (await this.clients.findById(client.clientId))?.clientSecret;
       if (written !== hash) {
-        if (written) await this.clients.updateSecret(client.clientId, written, stored);
+        // Anything but a cut-off copy of our hash is a concurrent change (a rotation): leave it alone.
+        if (!written || !hash.startsWith(written)) return;
+        await this.clients.updateSecret(client.clientId, written, stored);
         this.logger.error(
           `Client ${name}: the client_secret column cannot hold a hash (80 characters); the plaintext secret was kept. Widen the column.`,
         );

@@ -91,3 +91,21 @@ describe('CachingOAuthClientRepository', () => {
     void hung;
   });
 });
+
+describe('CachingOAuthClientRepository and writes', () => {
+  test('a lookup issued after a delete does not join one begun before it', async () => {
+    const { cached, findById } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    findById.mockImplementationOnce(async () => {
+      await gate;
+      return OAuthClient.create({ clientId: 'svc', clientSecret: 'h1' });
+    });
+    const early = cached.findById('svc');
+    expect(await cached.delete('svc')).toBe(true);
+    expect(await cached.findById('svc')).toBeNull();
+    release();
+    expect((await early)?.clientId).toBe('svc');
+    expect(await cached.findById('svc')).toBeNull();
+  });
+});

@@ -76,14 +76,19 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
   }
 
   private async written<T>(clientId: string, write: Promise<T>): Promise<T> {
-    this.writes++;
-    this.cache.delete(clientId);
+    this.forget(clientId);
     try {
       return await write;
     } finally {
-      this.writes++;
-      this.cache.delete(clientId);
+      this.forget(clientId);
     }
+  }
+
+  /** A lookup begun before a write must neither be cached nor joined by a later request. */
+  private forget(clientId: string): void {
+    this.writes++;
+    this.cache.delete(clientId);
+    this.pending.delete(clientId);
   }
 }
 

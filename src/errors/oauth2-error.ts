@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { HttpException, HttpStatus } from '@nestjs/common';
 
 /**
@@ -68,6 +69,18 @@ export class OAuth2Error extends HttpException {
     return platformStatus === HttpStatus.PAYLOAD_TOO_LARGE
       ? OAuth2Error.invalidRequest('The request body is too large', HttpStatus.PAYLOAD_TOO_LARGE)
       : OAuth2Error.invalidRequest('The request body could not be read');
+  }
+
+  /**
+   * A refusal by something else on the route (a host app's rate limiter or guard), in an OAuth-shaped body
+   * that keeps its status. The description is the HTTP reason phrase, e.g. "Too Many Requests".
+   */
+  static refusedByHost(status: number): OAuth2Error {
+    const reason = (STATUS_CODES[status] ?? 'Request refused').replace(
+      /[^\x20\x21\x23-\x5B\x5D-\x7E]/g,
+      '',
+    );
+    return new OAuth2Error('invalid_request', reason, status);
   }
 
   /** §5.2: a failed client authentication is a 401 with a challenge for the scheme the client can use. */

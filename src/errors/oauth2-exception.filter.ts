@@ -17,7 +17,7 @@ import { OAuth2Error } from './oauth2-error.js';
  * Fastify content-type parser error (`FST_ERR_CTP_*`: too large, unsupported media type, …). Both happen
  * before routing, so only an app-wide filter sees them.
  */
-class BodyParserRefusal {
+export class BodyParserRefusal {
   static [Symbol.hasInstance](value: unknown): boolean {
     if (!(value instanceof HttpException)) return false;
     const cause = value.cause as

@@ -10,7 +10,8 @@ import { TokenService } from '../token/token.service.js';
 const PRINCIPAL = Symbol('oauth2.principal');
 /** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
 const BEARER_CREDENTIALS = /^[A-Za-z0-9\-._~+/]+=*$/;
-const AUTH_SCHEME = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: (.*))?$/s;
+/** RFC 9110 §11.4 / RFC 6750 §2.1: auth-scheme, then 1*SP before the credentials. */
+const AUTH_SCHEME = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s;
 
 /** The principal OAuth2Guard attached to the request, if it ran. */
 export function principalOf(request: object): OAuthPrincipal | undefined {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { renderOAuth2Error } from '../errors/oauth2-exception.filter.js';
+import { BodyParserRefusal, renderOAuth2Error } from '../errors/oauth2-exception.filter.js';
 import { NO_STORE_HEADERS } from '../oauth2.constants.js';
 
 /**
@@ -34,7 +34,10 @@ export class TokenExceptionFilter implements ExceptionFilter {
   private toOAuth2Error(error: unknown): OAuth2Error {
     if (error instanceof OAuth2Error) return error;
     if (error instanceof HttpException && error.getStatus() < HttpStatus.INTERNAL_SERVER_ERROR) {
-      return OAuth2Error.unreadableBody(error.getStatus());
+      if (error instanceof BodyParserRefusal) return OAuth2Error.unreadableBody(error.getStatus());
+      // Another guard of the host app (a rate limiter's 429, a 403): keep its status, and the headers it set
+      // (Retry-After), in an OAuth-shaped body.
+      return OAuth2Error.refusedByHost(error.getStatus());
     }
     this.logger.error(
       `Token request failed: ${error instanceof Error ? error.name : 'unknown error'}`,

@@ -47,9 +47,11 @@ export class TokenRequestGuard implements CanActivate {
 }
 
 function checkShape(request: OAuth2HttpRequest, body: Record<string, unknown>): void {
-  const declared = Number(request.headers['content-length']);
+  const declared = request.headers['content-length'];
   const keys = Object.keys(body);
-  if (declared > MAX_BODY_BYTES || keys.length > MAX_PARAMETERS) {
+  // Without Content-Length (a chunked body) measure what was parsed.
+  const size = declared === undefined ? parsedSize(body) : Number(declared);
+  if (size > MAX_BODY_BYTES || keys.length > MAX_PARAMETERS) {
     throw OAuth2Error.invalidRequest('The request body is too large', HttpStatus.PAYLOAD_TOO_LARGE);
   }
   for (const key of keys) {
@@ -62,6 +64,16 @@ function checkShape(request: OAuth2HttpRequest, body: Record<string, unknown>): 
       );
     }
   }
+}
+
+/** Bytes of the parsed names and values: a lower bound of the encoded body. */
+function parsedSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value !== 'object' || value === null) return 0;
+  let size = 0;
+  for (const [key, item] of Object.entries(value))
+    size += Buffer.byteLength(key) + parsedSize(item);
+  return size;
 }
 
 export function tokenRequestOf(request: object): TokenRequestParameters {
