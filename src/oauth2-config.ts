@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REALM } from './oauth2.constants.js';
 import type {
   OAuth2ClientCacheOptions,
@@ -67,7 +68,13 @@ export class OAuth2Config {
     this.clientCache = wholeNumbers('clientCache', { ttl: 5, max: 10_000 }, options.clientCache);
     this.secretVerification = wholeNumbers(
       'secretVerification',
-      { cacheTtl: 300, cacheMax: 10_000, maxConcurrentKdf: 4, maxQueuedKdf: 32 },
+      {
+        cacheTtl: 300,
+        cacheMax: 10_000,
+        // scrypt runs on libuv's pool (4 threads) but on the same cores as the event loop: leave it one.
+        maxConcurrentKdf: Math.min(4, Math.max(1, availableParallelism() - 1)),
+        maxQueuedKdf: 32,
+      },
       options.secretVerification,
     );
     if (this.secretVerification.maxConcurrentKdf < 1 || this.clientCache.max < 1) {

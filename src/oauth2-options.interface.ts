@@ -119,11 +119,15 @@ export interface OAuth2SecretVerificationOptions {
   cacheTtl?: number;
   /** Verified credentials remembered at most. @default 10000 */
   cacheMax?: number;
-  /** KDF verifications running at once (scrypt uses libuv's thread pool, 4 threads by default). @default 4 */
+  /**
+   * KDF verifications running at once. scrypt runs on libuv's thread pool, but on the same cores as the event
+   * loop, which must keep one. @default min(4, max(1, cores - 1))
+   */
   maxConcurrentKdf?: number;
   /**
    * KDF verifications waiting for a slot. Past it, a token request is shed at once with 503 and
-   * Retry-After instead of queueing behind a flood of wrong secrets. @default 32
+   * Retry-After instead of queueing behind a flood of wrong secrets. One client id may hold at most a quarter
+   * of the slots, so a flood against one client does not lock out the others. @default 32
    */
   maxQueuedKdf?: number;
 }

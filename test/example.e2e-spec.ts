@@ -74,7 +74,7 @@ describe('the seed flow (sqlite::memory:)', () => {
       scope: DEMO_SCOPE,
     });
     const { header, payload } = decodeJwt(res.body.access_token);
-    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
     expect(payload).toMatchObject({ iss: 'http://localhost:0', client_id: 'testclient' });
 
     const who = await request(example.server)
@@ -162,7 +162,7 @@ describe('the seed flow (sqlite::memory:)', () => {
   test('the demo client and the dev key are logged, never a hash', () => {
     const text = example.logger.text();
     expect(text).toMatch(SEEDED);
-    expect(text).toMatch(/Generated a development ES256 signing key .*for development only/);
+    expect(text).toMatch(/Generated a development RS256 signing key .*for development only/);
     expect(text).not.toContain('$scrypt$');
   });
 });
@@ -171,7 +171,10 @@ describe('the development signing key', () => {
   test('is created with mode 0600 and reused on restart', async () => {
     const dataDir = folder();
     const keyFile = join(dataDir, 'dev-signing-key.pem');
-    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    const env = {
+      DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}`,
+      OAUTH2_SIGNING_ALGORITHM: 'ES256',
+    };
 
     const first = await start(env, dataDir);
     expect(existsSync(keyFile)).toBe(true);
@@ -201,19 +204,20 @@ describe('the development signing key', () => {
     const dataDir = folder();
     await stop(await start({ DATABASE_URL: 'sqlite::memory:' }, dataDir));
     const keyFile = join(dataDir, 'dev-signing-key.pem');
-    const es256Pem = readFileSync(keyFile, 'utf8');
+    const rs256Pem = readFileSync(keyFile, 'utf8');
+    expect(createPublicKey(rs256Pem).asymmetricKeyType).toBe('rsa');
 
-    const rs = await start(
-      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_ALGORITHM: 'RS256' },
+    const es = await start(
+      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_ALGORITHM: 'ES256' },
       dataDir,
     );
     const pem = readFileSync(keyFile, 'utf8');
-    expect(pem).not.toBe(es256Pem);
+    expect(pem).not.toBe(rs256Pem);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(createPublicKey(pem).asymmetricKeyType).toBe('rsa');
-    expect(rs.logger.text()).toMatch(/holds no RS256 key: replacing it/);
-    const res = await token(rs.server);
-    expect(decodeJwt(res.body.access_token).header.alg).toBe('RS256');
+    expect(createPublicKey(pem).asymmetricKeyType).toBe('ec');
+    expect(es.logger.text()).toMatch(/holds no ES256 key: replacing it/);
+    const res = await token(es.server);
+    expect(decodeJwt(res.body.access_token).header.alg).toBe('ES256');
   });
 
   test('is not made when OAUTH2_SIGNING_KEY is set', async () => {
@@ -221,7 +225,11 @@ describe('the development signing key', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const example = await start(
-      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_KEY: pem },
+      {
+        DATABASE_URL: 'sqlite::memory:',
+        OAUTH2_SIGNING_ALGORITHM: 'ES256',
+        OAUTH2_SIGNING_KEY: pem,
+      },
       dataDir,
     );
     expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);

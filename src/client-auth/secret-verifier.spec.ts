@@ -74,7 +74,7 @@ describe('SecretVerifier', () => {
       maxQueuedKdf: 1,
     });
     const outcomes = await Promise.allSettled(
-      ['a', 'b', 'c', 'd'].map((guess) => verifier.verify('svc', guess, stored)),
+      ['a', 'b', 'c', 'd'].map((client) => verifier.verify(client, 'guess', stored)),
     );
     expect(outcomes.map((o) => o.status)).toEqual([
       'fulfilled',
@@ -95,5 +95,28 @@ describe('SecretVerifier', () => {
     } finally {
       verify.mockRestore();
     }
+  });
+});
+
+describe('SecretVerifier fairness', () => {
+  test('one client id may hold a quarter of the KDF slots: a flood against it leaves room for others', async () => {
+    const hasher = new ClientSecretHasher();
+    const stored = await hasher.hash('chosen secret');
+    const verifier = new SecretVerifier(hasher, {
+      ...options,
+      maxConcurrentKdf: 2,
+      maxQueuedKdf: 6,
+    });
+    const flood = ['a', 'b', 'c', 'd'].map((guess) => verifier.verify('target', guess, stored));
+    const other = verifier.verify('other', 'chosen secret', stored);
+    const outcomes = await Promise.allSettled(flood);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(KdfBusyError);
+    expect(await other).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
-import { KdfLimiter } from './kdf-limiter.js';
+import { KdfBusyError, KdfLimiter } from './kdf-limiter.js';
 
 export interface SecretVerifierOptions {
   /** How long a successful KDF verification is remembered, in seconds; 0 turns the cache off. */
@@ -30,6 +30,9 @@ export class SecretVerifier {
   private readonly verified: LRUCache<string, true> | undefined;
   private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly limiter: KdfLimiter;
+  /** KDF derivations each client id has running or queued, and the most it may have. */
+  private readonly perClient = new Map<string, number>();
+  private readonly perClientLimit: number;
 
   constructor(
     private readonly hasher: ClientSecretHasher,
@@ -40,6 +43,10 @@ export class SecretVerifier {
         ? new LRUCache({ max: options.cacheSize, ttl: options.cacheTtl * 1000 })
         : undefined;
     this.limiter = new KdfLimiter(options.maxConcurrentKdf, options.maxQueuedKdf);
+    this.perClientLimit = Math.max(
+      1,
+      Math.floor((options.maxConcurrentKdf + options.maxQueuedKdf) / 4),
+    );
   }
 
   async verify(clientId: string, secret: string, stored: string): Promise<boolean> {
@@ -48,7 +55,7 @@ export class SecretVerifier {
     if (this.verified?.get(key)) return true;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.limiter.run(() => this.hasher.verify(secret, stored));
+      pending = this.derivePerClient(clientId, () => this.hasher.verify(secret, stored));
       this.inFlight.set(key, pending);
       pending.then(
         (ok) => {
@@ -59,6 +66,21 @@ export class SecretVerifier {
       );
     }
     return pending;
+  }
+
+  /** A flood of guesses against one client id may use a quarter of the KDF slots, no more. */
+  private async derivePerClient<T>(clientId: string, work: () => Promise<T>): Promise<T> {
+    const held = this.perClient.get(clientId) ?? 0;
+    if (held >= this.perClientLimit)
+      throw new KdfBusyError('too much key derivation for one client');
+    this.perClient.set(clientId, held + 1);
+    try {
+      return await this.limiter.run(work);
+    } finally {
+      const left = (this.perClient.get(clientId) ?? 1) - 1;
+      if (left > 0) this.perClient.set(clientId, left);
+      else this.perClient.delete(clientId);
+    }
   }
 
   /** Runs a KDF derivation (hashing a legacy secret) under the same bound. */

@@ -32,7 +32,7 @@ describe('ExampleConfig', () => {
       legacyPlaintextSecrets: false,
       secretPepper: undefined,
       platform: 'express',
-      signing: { algorithm: 'ES256', devKeyFile: '/srv/app/data/dev-signing-key.pem' },
+      signing: { algorithm: 'RS256', devKeyFile: '/srv/app/data/dev-signing-key.pem' },
     });
   });
 
@@ -80,7 +80,7 @@ describe('ExampleConfig', () => {
   test('the dev key goes to the data folder given', () => {
     const config = new ExampleConfig({}, { cwd: '/srv/app', dataDir: 'state' });
     expect(config.signing).toEqual({
-      algorithm: 'ES256',
+      algorithm: 'RS256',
       devKeyFile: '/srv/app/state/dev-signing-key.pem',
     });
   });
@@ -97,7 +97,10 @@ describe('ExampleConfig', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'oauth2-config-'));
     try {
       writeFileSync(join(cwd, 'key.pem'), PEM);
-      const config = new ExampleConfig({ OAUTH2_SIGNING_KEY_FILE: 'key.pem' }, { cwd });
+      const config = new ExampleConfig(
+        { OAUTH2_SIGNING_ALGORITHM: 'ES256', OAUTH2_SIGNING_KEY_FILE: 'key.pem' },
+        { cwd },
+      );
       expect(config.signing).toEqual({ algorithm: 'ES256', privateKey: PEM });
     } finally {
       rmSync(cwd, { recursive: true, force: true });

@@ -18,7 +18,8 @@ const ASYMMETRIC_ALGORITHMS = [
   'PS512',
 ] as const;
 const DEFAULT_PORT = 3000;
-const DEFAULT_ALGORITHM = 'ES256';
+/** RS256: the cheapest asymmetric verification (the fleet's hot path) and RFC 9068's mandatory algorithm. */
+const DEFAULT_ALGORITHM = 'RS256';
 const DEV_KEY_FILE_NAME = 'dev-signing-key.pem';
 const PLATFORMS = ['express', 'fastify'] as const;
 /** What ClientSecretHasher asks of a pepper; checked here so the message names the variable. */
