@@ -19,8 +19,9 @@ import { createSeedTable, storedSecret } from './support/legacy.js';
 import {
   appendixBHeader,
   basicHeader,
-  expectInvalidClient,
+  GRANT,
   tokenRequest,
+  expectInvalidClient,
 } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
 
@@ -29,7 +30,6 @@ import { ResourceController } from './support/resource.controller.js';
  * migrations. The module is pointed at the table as it is, with `legacyPlaintextSecrets`.
  */
 
-const GRANT = 'grant_type=client_credentials';
 const SCRYPT = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
 const hasher = new ClientSecretHasher();
 

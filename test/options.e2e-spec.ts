@@ -30,14 +30,13 @@ import { decodeJwt } from './support/jwt.js';
 import {
   basicHeader,
   CLIENTS,
+  GRANT,
+  tokenRequest,
+  TEST_BASIC,
   expectInvalidClient,
   expectTokenError,
-  tokenRequest,
 } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
-
-const GRANT = 'grant_type=client_credentials';
-const TEST_BASIC = basicHeader('testclient', 'testpass');
 
 /** An app with in-memory clients: these suites are about options, not storage. */
 async function appWith(

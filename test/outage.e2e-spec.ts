@@ -15,7 +15,7 @@ import {
 import { seedClients, startApp, type Platform, type SeedClient } from './support/app.js';
 import { databases, type IsolatedDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
-import { basicHeader, expectTokenError, tokenRequest } from './support/oauth.js';
+import { basicHeader, GRANT, tokenRequest, expectTokenError } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -38,7 +38,6 @@ const TIMEOUT_SLACK_MS = 1500;
 const RECOVERY_DEADLINE_MS = 10_000;
 const MAX_RECOVERY_ATTEMPTS = 5;
 const REQUEST_DEADLINE_MS = 5000;
-const GRANT = 'grant_type=client_credentials';
 
 const STACK_FRAME = /^\s*at\s|\bat .*:\d+:\d+|\.[cm]?[jt]s:\d+/m;
 /** Fragments of what a driver error or a query would carry. */

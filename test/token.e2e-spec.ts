@@ -11,13 +11,12 @@ import {
   appendixBHeader,
   basicHeader,
   CLIENTS,
+  GRANT,
+  tokenRequest,
+  TEST_BASIC,
   expectInvalidClient,
   expectTokenError,
-  tokenRequest,
 } from './support/oauth.js';
-
-const GRANT = 'grant_type=client_credentials';
-const TEST_BASIC = basicHeader('testclient', 'testpass');
 
 describe.each(appCases)('token endpoint ($name)', (appCase) => {
   const getApp = useApp(appCase);

@@ -80,3 +80,8 @@ export function expectInvalidClient(res: Response, realm = 'Service'): void {
   expectTokenError(res, 401, 'invalid_client');
   expect(res.headers['www-authenticate']).toBe(`Basic realm="${realm}"`);
 }
+
+/** The seed's request body: `-d grant_type=client_credentials`. */
+export const GRANT = 'grant_type=client_credentials';
+/** `curl -u testclient:testpass`. */
+export const TEST_BASIC = basicHeader('testclient', 'testpass');
