@@ -6,15 +6,17 @@ import * as api from './index.js';
  * never to make the test pass. Type-only exports leave nothing at runtime and are not listed.
  */
 const RUNTIME_EXPORTS = [
+  'AccessTokenVerifier',
+  'AuthenticatedClient',
+  'ClientAuthGuard',
   'ClientSecretHasher',
   'DEFAULT_CLIENT_TABLE',
   'InMemoryOAuthClientRepository',
   'InjectOAuth2Options',
-  'OAUTH2_CLIENT_BASIC_STRATEGY',
-  'OAUTH2_CLIENT_BODY_STRATEGY',
   'OAUTH2_MODULE_OPTIONS',
+  'OAuth2Config',
   'OAuth2Error',
-  'OAuth2ExceptionFilter',
+  'OAuth2ErrorRenderer',
   'OAuth2Guard',
   'OAuth2Module',
   'OAuth2Public',
@@ -40,27 +42,34 @@ describe('public API (src/index.ts)', () => {
     expect(undefinedExports).toEqual([]);
   });
 
-  test('the public constants keep their values (tokens and passport strategy names are wire-stable)', () => {
+  test('the public constants keep their values (injection tokens are stable)', () => {
     expect(api.OAUTH2_MODULE_OPTIONS).toBe('OAUTH2:MODULE_OPTIONS');
-    expect(api.OAUTH2_CLIENT_BASIC_STRATEGY).toBe('oauth2-client-basic');
-    expect(api.OAUTH2_CLIENT_BODY_STRATEGY).toBe('oauth2-client-body');
+    expect(api.DEFAULT_CLIENT_TABLE).toBe('oauth_clients');
   });
 
   test('internals stay internal', () => {
     const names = Object.keys(api);
     for (const internal of [
-      'OAuth2Config',
       'ClientAuthenticator',
-      'ClientAuthGuard',
+      'ClientAuthMethods',
+      'ClientSecretBasicStrategy',
+      'ClientSecretPostStrategy',
+      'PublicClientStrategy',
+      'ClientCredentialsGrant',
       'TokenController',
-      'TokenRequestGuard',
+      'TokenExceptionFilter',
+      'TokenBodyRefusalFilter',
       'createJwtService',
       'resolveSigningKeys',
-      'parseBasicAuthorization',
-      'readClientCredentials',
+      'parseBasicCredentials',
+      'parseAuthorization',
+      'parseTokenRequest',
       'grantScopes',
       'SCOPE_PATTERN',
       'createClientTableMigration',
+      'clientTableName',
+      'MalformedRequestError',
+      'OAUTH2_CLIENT_STORE',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }

@@ -1,26 +1,29 @@
 export { OAuth2Module, InjectOAuth2Options } from './oauth2.module.js';
-export {
-  OAUTH2_MODULE_OPTIONS,
-  OAUTH2_CLIENT_BASIC_STRATEGY,
-  OAUTH2_CLIENT_BODY_STRATEGY,
-} from './oauth2.constants.js';
+export { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+export { OAuth2Config } from './oauth2-config.js';
 export type {
   OAuth2ModuleOptions,
   OAuth2ModuleExtras,
-  OAuth2SigningOptions,
-  OAuth2HmacSigningOptions,
-  OAuth2AsymmetricSigningOptions,
-  OAuth2KeyInput,
+  OAuth2ClientAuthMethod,
+  OAuth2ClientCacheOptions,
+  OAuth2SecretVerificationOptions,
   OAuth2CustomClaims,
   OAuth2ClaimsContext,
   OAuth2ClientRepositoryProvider,
 } from './oauth2-options.interface.js';
+export type {
+  OAuth2SigningOptions,
+  OAuth2HmacSigningOptions,
+  OAuth2AsymmetricSigningOptions,
+  OAuth2KeyInput,
+} from './keys/signing-options.interface.js';
 
 export {
   OAuthClient,
   oauthClientEntity,
   DEFAULT_CLIENT_TABLE,
 } from './clients/oauth-client.entity.js';
+export type { OAuth2ClientTableOptions } from './clients/oauth-client.entity.js';
 export { OAuthClientRepository } from './clients/oauth-client.repository.js';
 export { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 export { InMemoryOAuthClientRepository } from './clients/in-memory-client.repository.js';
@@ -34,14 +37,21 @@ export { oauth2Migrations } from './migrations/oauth2-migrations.js';
 export type { OAuth2MigrationsOptions } from './migrations/oauth2-migrations.js';
 export type { OAuth2MigrationClass } from './migrations/create-client-table.migration.js';
 
+export { ClientAuthGuard, AuthenticatedClient } from './client-auth/client-auth.guard.js';
+export type { OAuth2BuiltInAuthMethod } from './client-auth/client-auth-methods.js';
+export type { OAuth2HttpRequest } from './http/http-request.js';
+
 export { TokenService } from './token/token.service.js';
-export type { OAuthAccessTokenClaims, OAuthTokenResponse } from './token/access-token.interface.js';
+export type { OAuthTokenResponse } from './token/token-response.interface.js';
 
 export { OAuth2Guard } from './resource/oauth2.guard.js';
+export { AccessTokenVerifier } from './resource/access-token.verifier.js';
+export type { OAuthAccessTokenClaims } from './resource/access-token.interface.js';
 export { Scopes } from './resource/scopes.decorator.js';
 export { OAuthPrincipal } from './resource/oauth-principal.decorator.js';
 export { OAuth2Public } from './resource/oauth2-public.decorator.js';
 
 export { OAuth2Error } from './errors/oauth2-error.js';
-export type { OAuth2ErrorCode, OAuth2ErrorBody } from './errors/oauth2-error.js';
-export { OAuth2ExceptionFilter } from './errors/oauth2-exception.filter.js';
+export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';
+export { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
+export type { OAuth2ErrorSite } from './errors/oauth2-error.renderer.js';

@@ -1,7 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
-import { OAuth2Config } from './oauth2-config.js';
-import type { OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import { availableParallelism } from 'node:os';
+import {
+  ACCESS_TOKEN_LIFETIME_MAX,
+  checkAccessTokenLifetime,
+  OAuth2Config,
+} from './oauth2-config.js';
+import type { OAuth2ClientAuthMethod, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 
 const ISSUER = 'https://auth.example.com';
 const SECRET = 'x'.repeat(32);
@@ -9,6 +14,22 @@ const hs256 = { algorithm: 'HS256', secret: SECRET } as const;
 
 const config = (overrides: Partial<OAuth2ModuleOptions> = {}): OAuth2Config =>
   new OAuth2Config({ issuer: ISSUER, signing: hs256, ...overrides });
+/** Options a type would refuse, as a JavaScript caller or an env-built object may pass them. */
+const untyped = (overrides: Record<string, unknown>): OAuth2Config =>
+  config(overrides as Partial<OAuth2ModuleOptions>);
+const method = (fields: Partial<OAuth2ClientAuthMethod> = {}): OAuth2ClientAuthMethod => ({
+  name: 'tls_client_auth',
+  strategy: 'my-mtls',
+  isPresentIn: () => false,
+  ...fields,
+});
+const LIFETIME_ERROR = new Error(
+  'OAuth2Module: `accessTokenLifetime` must be a whole number of seconds from 1 to 2147483647',
+);
+const SHAPE_ERROR = new Error(
+  'OAuth2Module: each of `clientAuthMethods` needs a lower-case `name`, a Passport `strategy` and `isPresentIn()`',
+);
+const atLeastOne = (name: string) => new Error(`OAuth2Module: \`${name}\` must be at least 1`);
 
 describe('OAuth2Config', () => {
   test('defaults: lifetime 3600, body credentials allowed, no public clients, realm Service, audience = issuer', () => {
@@ -21,6 +42,24 @@ describe('OAuth2Config', () => {
     expect(c.allowAccessTokenInBody).toBe(false);
     expect(c.realm).toBe('Service');
     expect(c.customClaims).toBeUndefined();
+    expect(c.legacyPlaintextSecrets).toBe(false);
+    expect(c.secretPepper).toBeUndefined();
+    expect(c.previousSecretPeppers).toEqual([]);
+    expect(c.storageTimeoutMs).toBe(5000);
+    expect(c.clientAuthMethods).toEqual([]);
+    expect(c.clientCache).toEqual({ ttl: 5, max: 10_000 });
+    expect(c.secretVerification).toEqual({
+      cacheTtl: 300,
+      cacheMax: 10_000,
+      maxConcurrentKdf: Math.min(4, Math.max(1, availableParallelism() - 1)),
+      maxQueuedKdf: 32,
+    });
+  });
+
+  test('defaults: maxConcurrentKdf leaves the event loop a core, from 1 to 4', () => {
+    const { maxConcurrentKdf } = config().secretVerification;
+    expect(maxConcurrentKdf).toBeGreaterThanOrEqual(1);
+    expect(maxConcurrentKdf).toBeLessThanOrEqual(4);
   });
 
   test('every option is taken as given', () => {
@@ -33,6 +72,12 @@ describe('OAuth2Config', () => {
       allowAccessTokenInBody: true,
       realm: 'My API',
       customClaims,
+      legacyPlaintextSecrets: true,
+      secretPepper: 'p'.repeat(32),
+      previousSecretPeppers: ['q'.repeat(32)],
+      storageTimeoutMs: 250,
+      clientCache: { ttl: 0, max: 1 },
+      secretVerification: { cacheTtl: 0, cacheMax: 1, maxConcurrentKdf: 1, maxQueuedKdf: 0 },
     });
     expect(c.audience).toEqual(['https://api.example.com', 'https://other.example.com']);
     expect(c.accessTokenLifetime).toBe(60);
@@ -41,6 +86,34 @@ describe('OAuth2Config', () => {
     expect(c.allowAccessTokenInBody).toBe(true);
     expect(c.realm).toBe('My API');
     expect(c.customClaims).toBe(customClaims);
+    expect(c.legacyPlaintextSecrets).toBe(true);
+    expect(c.secretPepper).toBe('p'.repeat(32));
+    expect(c.previousSecretPeppers).toEqual(['q'.repeat(32)]);
+    expect(c.storageTimeoutMs).toBe(250);
+    expect(c.clientCache).toEqual({ ttl: 0, max: 1 });
+    expect(c.secretVerification).toEqual({
+      cacheTtl: 0,
+      cacheMax: 1,
+      maxConcurrentKdf: 1,
+      maxQueuedKdf: 0,
+    });
+  });
+
+  test('clientCache and secretVerification: given fields complete the defaults', () => {
+    const c = config({ clientCache: { ttl: 60 }, secretVerification: { maxQueuedKdf: 4 } });
+    expect(c.clientCache).toEqual({ ttl: 60, max: 10_000 });
+    expect(c.secretVerification).toMatchObject({
+      cacheTtl: 300,
+      cacheMax: 10_000,
+      maxQueuedKdf: 4,
+    });
+  });
+
+  test('the pepper list is copied, so later changes to the options do not leak in', () => {
+    const previousSecretPeppers = ['a'];
+    const c = config({ previousSecretPeppers });
+    previousSecretPeppers.push('b');
+    expect(c.previousSecretPeppers).toEqual(['a']);
   });
 
   test('RFC 9068 §2.2 aud: a single audience string becomes a one-element list', () => {
@@ -103,19 +176,38 @@ describe('OAuth2Config', () => {
     );
   });
 
-  test.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '3600'])(
-    'RFC 6749 §5.1 expires_in: accessTokenLifetime %j is refused',
+  test.each([
+    0,
+    -1,
+    1.5,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    ACCESS_TOKEN_LIFETIME_MAX + 1,
+    2 ** 53,
+    '3600',
+  ])('RFC 6749 §5.1 expires_in: accessTokenLifetime %j is refused', (accessTokenLifetime) => {
+    expect(() => untyped({ accessTokenLifetime })).toThrow(LIFETIME_ERROR);
+  });
+
+  test.each([1, 3600, 2 ** 31 - 1])(
+    'RFC 6749 §5.1 expires_in: accessTokenLifetime %i is accepted (1 to 2^31 - 1)',
     (accessTokenLifetime) => {
-      expect(() =>
-        config({ accessTokenLifetime } as unknown as Partial<OAuth2ModuleOptions>),
-      ).toThrow(
-        new Error('OAuth2Module: `accessTokenLifetime` must be a positive whole number of seconds'),
-      );
+      expect(config({ accessTokenLifetime }).accessTokenLifetime).toBe(accessTokenLifetime);
     },
   );
 
-  test('RFC 6749 §5.1 expires_in: a lifetime of 1 second is accepted', () => {
-    expect(config({ accessTokenLifetime: 1 }).accessTokenLifetime).toBe(1);
+  test('ACCESS_TOKEN_LIFETIME_MAX: an exp that fits a signed 32-bit time', () => {
+    expect(ACCESS_TOKEN_LIFETIME_MAX).toBe(2147483647);
+  });
+
+  test('checkAccessTokenLifetime: the shared rule names the setting it checks', () => {
+    expect(checkAccessTokenLifetime(60, 'TOKEN_TTL')).toBe(60);
+    expect(() => checkAccessTokenLifetime(0, 'TOKEN_TTL')).toThrow(
+      new Error('TOKEN_TTL must be a whole number of seconds from 1 to 2147483647'),
+    );
+    expect(() => checkAccessTokenLifetime(2 ** 31, 'TOKEN_TTL')).toThrow(
+      new Error('TOKEN_TTL must be a whole number of seconds from 1 to 2147483647'),
+    );
   });
 
   test.each([
@@ -124,10 +216,159 @@ describe('OAuth2Config', () => {
     ['an empty string', ''],
     ['a newline', 'My\nAPI'],
     ['a non-ASCII character', 'Sérvice'],
+    ['a tab', 'My\tAPI'],
+    ['DEL', 'My\x7fAPI'],
   ])('RFC 9110 §11.2 / RFC 6750 §3 quoted-string: realm with %s is refused', (_name, realm) => {
     expect(() => config({ realm })).toThrow(
       new Error('OAuth2Module: `realm` must be printable ASCII without `"` or `\\`'),
     );
+  });
+
+  test('RFC 9110 §11.2: every printable ASCII character but `"` and `\\` may be in the realm', () => {
+    const all = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i))
+      .filter((c) => c !== '"' && c !== '\\')
+      .join('');
+    expect(config({ realm: all }).realm).toBe(all);
+  });
+
+  describe('storageTimeoutMs', () => {
+    test.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, 2 ** 53, '5000'])(
+      '%j is refused (a Node timer past 2^31 - 1 ms fires at once)',
+      (storageTimeoutMs) => {
+        expect(() => untyped({ storageTimeoutMs })).toThrow(
+          new Error(
+            'OAuth2Module: `storageTimeoutMs` must be a whole number of milliseconds from 1 to 2147483647',
+          ),
+        );
+      },
+    );
+
+    test('2^31 - 1 ms is the longest accepted', () => {
+      expect(config({ storageTimeoutMs: 2 ** 31 - 1 }).storageTimeoutMs).toBe(2 ** 31 - 1);
+    });
+
+    test('1 ms is accepted; undefined or null is the default 5000', () => {
+      expect(config({ storageTimeoutMs: 1 }).storageTimeoutMs).toBe(1);
+      expect(untyped({ storageTimeoutMs: undefined }).storageTimeoutMs).toBe(5000);
+      expect(untyped({ storageTimeoutMs: null }).storageTimeoutMs).toBe(5000);
+    });
+  });
+
+  describe('clientAuthMethods', () => {
+    test('a method of your own is kept as given, in a copy of the list', () => {
+      const tls = method();
+      const methods = [tls];
+      const c = config({ clientAuthMethods: methods });
+      methods.push(method({ name: 'other' }));
+      expect(c.clientAuthMethods).toEqual([tls]);
+      expect(c.clientAuthMethods[0]).toBe(tls);
+    });
+
+    test('several distinct methods are accepted, in order', () => {
+      const a = method({ name: 'tls_client_auth' });
+      const b = method({ name: 'self_signed_tls_client_auth', strategy: 'self-signed' });
+      expect(config({ clientAuthMethods: [a, b] }).clientAuthMethods).toEqual([a, b]);
+    });
+
+    test.each([
+      ['null', null],
+      ['a string', 'tls_client_auth'],
+      ['no name', { strategy: 'my-mtls', isPresentIn: () => false }],
+      ['an empty name', method({ name: '' })],
+      ['an upper-case name', method({ name: 'TLS_client_auth' })],
+      ['a hyphen in the name', method({ name: 'tls-client-auth' })],
+      ['a space in the name', method({ name: 'tls client' })],
+      ['a name that is not a string', { ...method(), name: 42 }],
+      ['an empty strategy', method({ strategy: '' })],
+      ['a strategy that is not a string', { ...method(), strategy: 7 }],
+      ['no isPresentIn', { name: 'tls_client_auth', strategy: 'my-mtls' }],
+      ['an isPresentIn that is not a function', { ...method(), isPresentIn: true }],
+    ])('a method with %s is refused', (_name, bad) => {
+      expect(() => untyped({ clientAuthMethods: [bad] })).toThrow(SHAPE_ERROR);
+    });
+
+    test.each(['client_secret_basic', 'client_secret_post', 'none'])(
+      'RFC 7591 §2: the built-in name %s cannot be redefined',
+      (name) => {
+        expect(() => config({ clientAuthMethods: [method({ name })] })).toThrow(
+          new Error(`OAuth2Module: the client authentication method ${name} is defined twice`),
+        );
+      },
+    );
+
+    test('a name given twice is refused', () => {
+      expect(() =>
+        config({
+          clientAuthMethods: [method(), method({ strategy: 'another-strategy' })],
+        }),
+      ).toThrow(
+        new Error(
+          'OAuth2Module: the client authentication method tls_client_auth is defined twice',
+        ),
+      );
+    });
+  });
+
+  describe.each([
+    ['clientCache', 'ttl'],
+    ['clientCache', 'max'],
+    ['secretVerification', 'cacheTtl'],
+    ['secretVerification', 'cacheMax'],
+    ['secretVerification', 'maxConcurrentKdf'],
+    ['secretVerification', 'maxQueuedKdf'],
+  ])('%s.%s: a whole number', (group, field) => {
+    test.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '5', null])(
+      '%j is refused',
+      (value) => {
+        expect(() => untyped({ [group]: { [field]: value } })).toThrow(
+          new Error(`OAuth2Module: \`${group}.${field}\` must be a whole number of at least 0`),
+        );
+      },
+    );
+
+    test('a large whole number is accepted', () => {
+      const c = config({ [group]: { [field]: 1_000_000 } });
+      expect((c[group as 'clientCache'] as Record<string, number>)[field]).toBe(1_000_000);
+    });
+  });
+
+  test.each([
+    ['clientCache.ttl', { clientCache: { ttl: 0 } }],
+    ['secretVerification.cacheTtl', { secretVerification: { cacheTtl: 0 } }],
+    ['secretVerification.maxQueuedKdf', { secretVerification: { maxQueuedKdf: 0 } }],
+  ])('%s may be 0', (_name, options) => {
+    expect(() => config(options)).not.toThrow();
+  });
+
+  test.each([
+    ['clientCache.max', { clientCache: { max: 0 } }],
+    ['secretVerification.maxConcurrentKdf', { secretVerification: { maxConcurrentKdf: 0 } }],
+    // lru-cache reads max 0 as "unbounded".
+    ['secretVerification.cacheMax', { secretVerification: { cacheMax: 0 } }],
+    ['clientCache.max', { clientCache: { ttl: 0, max: 0 } }],
+  ])('%s must be at least 1', (name, options) => {
+    expect(() => config(options)).toThrow(atLeastOne(name));
+  });
+
+  test('a field given as undefined keeps its default (an unset environment variable, say)', () => {
+    const c = config({
+      clientCache: { ttl: undefined, max: 7 },
+      secretVerification: { cacheTtl: undefined },
+    });
+    expect(c.clientCache).toEqual({ ttl: 5, max: 7 });
+    expect(c.secretVerification.cacheTtl).toBe(300);
+  });
+
+  test('clientAuthMethods must be a list', () => {
+    expect(() => untyped({ clientAuthMethods: {} })).toThrow(
+      new Error('OAuth2Module: `clientAuthMethods` must be a list'),
+    );
+  });
+
+  test('1 is enough for clientCache.max and maxConcurrentKdf', () => {
+    const c = config({ clientCache: { max: 1 }, secretVerification: { maxConcurrentKdf: 1 } });
+    expect(c.clientCache.max).toBe(1);
+    expect(c.secretVerification.maxConcurrentKdf).toBe(1);
   });
 
   test('RFC 7518 §3.2: signing errors fail the construction', () => {

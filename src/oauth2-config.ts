@@ -1,20 +1,37 @@
 import { availableParallelism } from 'node:os';
-import { DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REALM } from './oauth2.constants.js';
+import { resolveSigningKeys, type SigningKeys } from './keys/signing-keys.js';
 import type {
+  OAuth2ClientAuthMethod,
   OAuth2ClientCacheOptions,
   OAuth2CustomClaims,
   OAuth2ModuleOptions,
   OAuth2SecretVerificationOptions,
 } from './oauth2-options.interface.js';
-import { resolveSigningKeys, type SigningKeys } from './token/signing-keys.js';
 
+/** Access token lifetimes in seconds: at least one, and an `exp` that fits a 32-bit time for any client. */
+export const ACCESS_TOKEN_LIFETIME_MAX = 2 ** 31 - 1;
+const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
 const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEFAULT_REALM = 'Service';
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+const BUILT_IN_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'none']);
+
+/** The rule of an access token lifetime, for every caller (module, example app): whole seconds in range. */
+export function checkAccessTokenLifetime(seconds: number, name: string): number {
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > ACCESS_TOKEN_LIFETIME_MAX) {
+    throw new Error(
+      `${name} must be a whole number of seconds from 1 to ${ACCESS_TOKEN_LIFETIME_MAX}`,
+    );
+  }
+  return seconds;
+}
 
 /**
- * The module options checked and completed once at start-up, so a misconfiguration fails the boot with a clear
- * message instead of the first request. Internal: inject the raw options with `@InjectOAuth2Options()`.
+ * The module options checked and completed once at start-up, so a misconfiguration fails the boot with a
+ * clear message instead of the first request. Inject it (in an OAuth2Guard subclass, say) to read the
+ * settings in force; every duration is in seconds unless its name ends in `Ms`.
  */
 export class OAuth2Config {
   readonly issuer: string;
@@ -26,14 +43,17 @@ export class OAuth2Config {
   readonly realm: string;
   readonly customClaims: OAuth2CustomClaims | undefined;
   readonly legacyPlaintextSecrets: boolean;
-  readonly storageTimeout: number;
+  readonly secretPepper: string | Buffer | undefined;
+  readonly previousSecretPeppers: ReadonlyArray<string | Buffer>;
+  readonly storageTimeoutMs: number;
+  readonly clientAuthMethods: readonly OAuth2ClientAuthMethod[];
   readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
   readonly secretVerification: Readonly<Required<OAuth2SecretVerificationOptions>>;
   readonly keys: SigningKeys;
 
   constructor(options: OAuth2ModuleOptions) {
     if (!options || typeof options.issuer !== 'string' || options.issuer.trim() === '') {
-      throw new Error('OAuth2Module: `issuer` is required');
+      throw configError('`issuer` is required');
     }
     this.issuer = options.issuer;
     const audience = options.audience ?? options.issuer;
@@ -42,29 +62,37 @@ export class OAuth2Config {
       this.audience.length === 0 ||
       this.audience.some((a) => typeof a !== 'string' || a === '')
     ) {
-      throw new Error('OAuth2Module: `audience` must be a non-empty string or list of strings');
+      throw configError('`audience` must be a non-empty string or list of strings');
     }
-    this.accessTokenLifetime = options.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME;
-    if (!Number.isSafeInteger(this.accessTokenLifetime) || this.accessTokenLifetime < 1) {
-      throw new Error(
-        'OAuth2Module: `accessTokenLifetime` must be a positive whole number of seconds',
-      );
-    }
+    this.accessTokenLifetime = checked(() =>
+      checkAccessTokenLifetime(
+        options.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME,
+        '`accessTokenLifetime`',
+      ),
+    );
     this.allowCredentialsInRequestBody = options.allowCredentialsInRequestBody ?? true;
     this.allowPublicClients = options.allowPublicClients ?? false;
     this.allowAccessTokenInBody = options.allowAccessTokenInBody ?? false;
     this.realm = options.realm ?? DEFAULT_REALM;
     if (!REALM_CHARS.test(this.realm)) {
-      throw new Error('OAuth2Module: `realm` must be printable ASCII without `"` or `\\`');
+      throw configError('`realm` must be printable ASCII without `"` or `\\`');
     }
     this.customClaims = options.customClaims;
     this.legacyPlaintextSecrets = options.legacyPlaintextSecrets ?? false;
-    this.storageTimeout = options.storageTimeout ?? DEFAULT_STORAGE_TIMEOUT_MS;
-    if (!Number.isSafeInteger(this.storageTimeout) || this.storageTimeout < 1) {
-      throw new Error(
-        'OAuth2Module: `storageTimeout` must be a positive whole number of milliseconds',
+    this.secretPepper = options.secretPepper;
+    this.previousSecretPeppers = [...(options.previousSecretPeppers ?? [])];
+    this.storageTimeoutMs = options.storageTimeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS;
+    // Node's timers take at most 2^31 - 1 ms; past it a timer fires at once.
+    if (
+      !Number.isSafeInteger(this.storageTimeoutMs) ||
+      this.storageTimeoutMs < 1 ||
+      this.storageTimeoutMs > MAX_TIMER_MS
+    ) {
+      throw configError(
+        `\`storageTimeoutMs\` must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
       );
     }
+    this.clientAuthMethods = clientAuthMethods(options.clientAuthMethods ?? []);
     this.clientCache = wholeNumbers('clientCache', { ttl: 5, max: 10_000 }, options.clientCache);
     this.secretVerification = wholeNumbers(
       'secretVerification',
@@ -77,11 +105,52 @@ export class OAuth2Config {
       },
       options.secretVerification,
     );
-    if (this.secretVerification.maxConcurrentKdf < 1 || this.clientCache.max < 1) {
-      throw new Error('OAuth2Module: `maxConcurrentKdf` and `clientCache.max` must be at least 1');
+    // lru-cache takes max 0 for "unbounded": a bound of 0 is never what was meant.
+    for (const [name, value] of [
+      ['secretVerification.maxConcurrentKdf', this.secretVerification.maxConcurrentKdf],
+      ['secretVerification.cacheMax', this.secretVerification.cacheMax],
+      ['clientCache.max', this.clientCache.max],
+    ] as const) {
+      if (value < 1) throw configError(`\`${name}\` must be at least 1`);
     }
     this.keys = resolveSigningKeys(options.signing);
   }
+}
+
+function configError(problem: string): Error {
+  return new Error(`OAuth2Module: ${problem}`);
+}
+
+/** Runs a shared validator, naming the module in its message. */
+function checked<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    throw configError((error as Error).message);
+  }
+}
+
+function clientAuthMethods(methods: readonly OAuth2ClientAuthMethod[]): OAuth2ClientAuthMethod[] {
+  if (!Array.isArray(methods)) throw configError('`clientAuthMethods` must be a list');
+  const names = new Set<string>();
+  for (const method of methods) {
+    if (
+      typeof method?.name !== 'string' ||
+      !/^[a-z0-9_]+$/.test(method.name) ||
+      typeof method.strategy !== 'string' ||
+      method.strategy === '' ||
+      typeof method.isPresentIn !== 'function'
+    ) {
+      throw configError(
+        'each of `clientAuthMethods` needs a lower-case `name`, a Passport `strategy` and `isPresentIn()`',
+      );
+    }
+    if (BUILT_IN_METHODS.has(method.name) || names.has(method.name)) {
+      throw configError(`the client authentication method ${method.name} is defined twice`);
+    }
+    names.add(method.name);
+  }
+  return [...methods];
 }
 
 /** Defaults completed with the given values, each a whole number ≥ 0. */
@@ -90,10 +159,12 @@ function wholeNumbers<T extends Record<string, number>>(
   defaults: T,
   given: Partial<T> | undefined,
 ): T {
-  const merged = { ...defaults, ...given };
+  // A value given as undefined (an unset environment variable, say) keeps its default.
+  const set = Object.entries(given ?? {}).filter(([, value]) => value !== undefined);
+  const merged = { ...defaults, ...Object.fromEntries(set) } as T;
   for (const [key, value] of Object.entries(merged)) {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new Error(`OAuth2Module: \`${name}.${key}\` must be a whole number of at least 0`);
+      throw configError(`\`${name}.${key}\` must be a whole number of at least 0`);
     }
   }
   return merged;

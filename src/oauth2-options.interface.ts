@@ -1,39 +1,8 @@
-import type { KeyObject } from 'node:crypto';
 import type { FactoryProvider, ExistingProvider, Type, ValueProvider } from '@nestjs/common';
-import type { OAuthClient } from './clients/oauth-client.entity.js';
+import type { OAuth2ClientTableOptions, OAuthClient } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
-
-/** Key material: a PEM or secret string, a Buffer, or a `KeyObject`. */
-export type OAuth2KeyInput = string | Buffer | KeyObject;
-
-/** HMAC signing: the resource servers must hold the same secret. */
-export interface OAuth2HmacSigningOptions {
-  algorithm: 'HS256' | 'HS384' | 'HS512';
-  /**
-   * The shared secret, at least as long as the hash output (RFC 7518 §3.2: 32 bytes for HS256). A string is
-   * taken as UTF-8 bytes.
-   */
-  secret: OAuth2KeyInput;
-  /** `kid` header value. @default none */
-  keyId?: string;
-}
-
-/**
- * Asymmetric signing: only the authorization server holds the private key; resource servers verify with the
- * public key and cannot mint tokens. Recommended for anything beyond a single process.
- */
-export interface OAuth2AsymmetricSigningOptions {
-  algorithm:
-    'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
-  /** PEM (PKCS#8 or traditional) or a private `KeyObject`. */
-  privateKey: OAuth2KeyInput;
-  /** The matching public key. @default derived from `privateKey` */
-  publicKey?: OAuth2KeyInput;
-  /** `kid` header value. @default the RFC 7638 JWK thumbprint of the public key */
-  keyId?: string;
-}
-
-export type OAuth2SigningOptions = OAuth2HmacSigningOptions | OAuth2AsymmetricSigningOptions;
+import type { OAuth2HttpRequest } from './http/http-request.js';
+import type { OAuth2SigningOptions } from './keys/signing-options.interface.js';
 
 /** What a custom-claims hook is told about the token being issued. */
 export interface OAuth2ClaimsContext {
@@ -94,7 +63,13 @@ export interface OAuth2ModuleOptions {
    * How long a client lookup may take, in milliseconds, before the token endpoint answers 503: a database
    * that hangs must not hold requests open. @default 5000
    */
-  storageTimeout?: number;
+  storageTimeoutMs?: number;
+  /**
+   * Client authentication methods of your own, beside the built-in `client_secret_basic`,
+   * `client_secret_post` and `none`: each a Passport strategy you register, which resolves to the
+   * authenticated `OAuthClient`. @default none
+   */
+  clientAuthMethods?: OAuth2ClientAuthMethod[];
   /** The client lookup cache in front of the repository. */
   clientCache?: OAuth2ClientCacheOptions;
   /** How secrets hashed with a KDF (chosen, not generated) are verified. */
@@ -132,6 +107,25 @@ export interface OAuth2SecretVerificationOptions {
   maxQueuedKdf?: number;
 }
 
+/**
+ * A client authentication method of your own (a client certificate checked by a TLS-terminating proxy, say):
+ * the guard of the token endpoint picks it when a request carries its credentials.
+ */
+export interface OAuth2ClientAuthMethod {
+  /** Its RFC 7591 §2 `token_endpoint_auth_method` name, e.g. `'tls_client_auth'`. */
+  name: string;
+  /**
+   * The name your Passport strategy is registered under (`PassportStrategy(Strategy, name)`); its `validate()`
+   * resolves to the authenticated `OAuthClient`, or throws `OAuth2Error.invalidClient()`.
+   */
+  strategy: string;
+  /**
+   * Whether the request carries this method's credentials. A request that carries those of two methods is
+   * refused (RFC 6749 §2.3), so test only what is this method's own (a header, a body parameter).
+   */
+  isPresentIn(request: OAuth2HttpRequest): boolean;
+}
+
 /** A replacement for the client storage: a class, or a provider without `provide`. */
 export type OAuth2ClientRepositoryProvider =
   | Type<OAuthClientRepository>
@@ -140,10 +134,10 @@ export type OAuth2ClientRepositoryProvider =
   | Omit<ExistingProvider<OAuthClientRepository>, 'provide'>;
 
 /**
- * Module-level settings of forRoot/forRootAsync. They shape routes and imports, which Nest fixes before any
- * async factory runs, so they are given next to the options rather than by the factory.
+ * Module-level settings of forRoot/forRootAsync. They shape routes, imports and providers, which Nest fixes
+ * before any async factory runs, so they are given next to the options rather than by the factory.
  */
-export interface OAuth2ModuleExtras {
+export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
   /** Path of the token endpoint. @default 'oauth2/token' */
   tokenPath?: string;
   /**
@@ -153,10 +147,6 @@ export interface OAuth2ModuleExtras {
   clientRepository?: OAuth2ClientRepositoryProvider;
   /** Name of the TypeORM DataSource holding `oauth_clients`. @default the default DataSource */
   dataSource?: string;
-  /** Table of the TypeORM client storage (an existing seed table keeps its name). @default 'oauth_clients' */
-  tableName?: string;
-  /** Prefix of that table's name, as yii2-oauth2-server's `tablePrefix`. @default '' */
-  tablePrefix?: string;
   /** Register the module globally, so `OAuth2Guard` works in every module. @default false */
   isGlobal?: boolean;
 }

@@ -1,6 +1,21 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { clientTableName, oauthClientEntity } from './clients/oauth-client.entity.js';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import { oauth2Providers } from './oauth2.providers.js';
+import { createTokenController } from './token/token.controller.js';
+
+/** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
+const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'>> &
+  Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> = {
+  isGlobal: false,
+  tokenPath: 'oauth2/token',
+  tableName: 'oauth_clients',
+  tablePrefix: '',
+  clientRepository: undefined,
+  dataSource: undefined,
+};
 
 export const {
   ConfigurableModuleClass: ConfigurableOAuth2Module,
@@ -12,5 +27,29 @@ export const {
 })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createOAuth2Options')
-  .setExtras<OAuth2ModuleExtras>({}, (definition) => definition)
+  .setExtras<OAuth2ModuleExtras>(EXTRAS, withParts)
   .build();
+
+/** The controller, providers and imports that the extras shape, added to the builder's definition. */
+function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
+  const { clientRepository, dataSource } = extras;
+  const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
+  const entity = oauthClientEntity(clientTableName(extras));
+  const { providers, exports } = oauth2Providers({
+    tokenPath,
+    clientRepository,
+    dataSource,
+    entity,
+  });
+  return {
+    ...definition,
+    global: extras.isGlobal ?? EXTRAS.isGlobal,
+    imports: [
+      ...(definition.imports ?? []),
+      ...(clientRepository === undefined ? [TypeOrmModule.forFeature([entity], dataSource)] : []),
+    ],
+    controllers: [createTokenController(tokenPath)],
+    providers: [...(definition.providers ?? []), ...providers],
+    exports: [...(definition.exports ?? []), ...exports],
+  };
+}

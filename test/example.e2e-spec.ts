@@ -579,6 +579,6 @@ describe('OAUTH2_SECRET_PEPPER', () => {
         { DATABASE_URL: 'sqlite::memory:', OAUTH2_SECRET_PEPPER: 'short' },
         { cwd: dir.path, dataDir: folder(), logger: false },
       ),
-    ).rejects.toThrow('OAUTH2_SECRET_PEPPER must be at least 32 bytes');
+    ).rejects.toThrow('OAUTH2_SECRET_PEPPER needs at least 32 bytes');
   });
 });

@@ -408,11 +408,7 @@ describe('two apps in one process', () => {
     const strict = await appWith({ allowPublicClients: false });
     const lenient = await appWith({ allowPublicClients: true });
     try {
-      expectTokenError(
-        await tokenRequest(strict).send(`${GRANT}&client_id=public-client`),
-        400,
-        'unauthorized_client',
-      );
+      expectInvalidClient(await tokenRequest(strict).send(`${GRANT}&client_id=public-client`));
       expect((await tokenRequest(lenient).send(`${GRANT}&client_id=public-client`)).status).toBe(
         200,
       );

@@ -68,7 +68,7 @@ interface Backend {
 }
 
 const moduleOptions = (): OAuth2ModuleOptions =>
-  testOptions({ storageTimeout: STORAGE_TIMEOUT_MS });
+  testOptions({ storageTimeoutMs: STORAGE_TIMEOUT_MS });
 const literal = (text: string): RegExp => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
 /** Records every line written through Nest's logger, whole: message, stack and context. */
@@ -448,7 +448,7 @@ describe('outage: a lookup that never returns (stalled connection)', () => {
     const app = await startApp({
       imports: [
         OAuth2Module.forRoot({
-          ...testOptions({ storageTimeout: STORAGE_TIMEOUT_MS }),
+          ...testOptions({ storageTimeoutMs: STORAGE_TIMEOUT_MS }),
           clientRepository: { useValue: new StallingRepository() },
         }),
       ],

@@ -1,55 +1,59 @@
 import {
-  CanActivate,
-  ExecutionContext,
+  createParamDecorator,
   Injectable,
-  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
   type Type,
 } from '@nestjs/common';
 import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
+import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { OAuth2Config } from '../oauth2-config.js';
-import { OAUTH2_CLIENT_BASIC_STRATEGY, OAUTH2_CLIENT_BODY_STRATEGY } from '../oauth2.constants.js';
-import type { OAuth2HttpRequest } from '../token/form-request.js';
-import { ClientAuthenticator } from './client-authenticator.service.js';
-import { readClientCredentials } from './client-credentials.js';
-import { OAUTH2_CLIENT_PROPERTY, setPresentedCredentials } from './presented-credentials.js';
+import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { ClientAuthMethods } from './client-auth-methods.js';
 
-const passportGuard = (strategy: string): IAuthGuard =>
-  new (AuthGuard(strategy) as Type<IAuthGuard>)({
-    session: false,
-    property: OAUTH2_CLIENT_PROPERTY,
-  });
+/** Where Passport puts the authenticated client (its `property` option, `user` by default). */
+const CLIENT_PROPERTY = 'oauth2Client';
+
+/** Passport's AuthGuard for one strategy, answering a refusal with the RFC 6749 §5.2 invalid_client. */
+function passportGuard(strategy: string): IAuthGuard {
+  class ClientStrategyGuard extends (AuthGuard(strategy) as Type<IAuthGuard>) {
+    override handleRequest<T>(error: unknown, client: T): T {
+      if (error) throw error;
+      if (!client) throw OAuth2Error.invalidClient();
+      return client;
+    }
+  }
+  return new ClientStrategyGuard({ session: false, property: CLIENT_PROPERTY });
+}
 
 /**
- * Authenticates the client of a token request with exactly one method. It picks the Passport strategy from
- * what the request carries, instead of trying strategies in turn, so a request mixing methods is refused
- * rather than accepted by whichever succeeds first.
+ * Authenticates the client of a request to the token endpoint (or to any route of yours that takes client
+ * credentials) through exactly one Passport strategy: the one whose method the request carries.
  */
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
-  private readonly strategies = {
-    basic: passportGuard(OAUTH2_CLIENT_BASIC_STRATEGY),
-    body: passportGuard(OAUTH2_CLIENT_BODY_STRATEGY),
-  };
+  private readonly guards = new Map<string, IAuthGuard>();
 
-  constructor(
-    private readonly authenticator: ClientAuthenticator,
-    private readonly config: OAuth2Config,
-  ) {}
+  constructor(private readonly methods: ClientAuthMethods) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
-    const credentials = readClientCredentials(request, this.config.allowCredentialsInRequestBody);
-    if (typeof credentials === 'string') throw OAuth2Error.invalidClient(this.config.realm);
-    setPresentedCredentials(request, credentials, this.authenticator);
-    try {
-      await this.strategies[credentials.method].canActivate(context);
-    } catch (error) {
-      // A strategy's plain refusal (passport-http's, for an empty secret) arrives as Nest's default 401.
-      if (error instanceof UnauthorizedException)
-        throw OAuth2Error.invalidClient(this.config.realm);
-      throw error;
+    const strategy = this.methods.strategyFor(
+      context.switchToHttp().getRequest<OAuth2HttpRequest>(),
+    );
+    let guard = this.guards.get(strategy);
+    if (!guard) {
+      guard = passportGuard(strategy);
+      this.guards.set(strategy, guard);
     }
-    return true;
+    return (await guard.canActivate(context)) as boolean;
   }
 }
+
+/** The client ClientAuthGuard authenticated: `@AuthenticatedClient() client: OAuthClient`. */
+export const AuthenticatedClient = createParamDecorator(
+  (_: unknown, context: ExecutionContext): OAuthClient => {
+    const client = context.switchToHttp().getRequest()[CLIENT_PROPERTY] as OAuthClient | undefined;
+    if (!client) throw new Error('@AuthenticatedClient() needs ClientAuthGuard on the route');
+    return client;
+  },
+);

@@ -6,7 +6,7 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
-import { describeStorageError } from './storage-error.js';
+import { describeStorageError } from '../clients/storage-error.js';
 
 const MAX_CLIENT_ID_LENGTH = 80;
 const STORAGE_RETRY_AFTER_SECONDS = 5;
@@ -32,28 +32,27 @@ export class ClientAuthenticator {
     private readonly config: OAuth2Config,
   ) {}
 
-  /** The authenticated client, or an OAuth2Error. `clientSecret` undefined means the client sent none. */
+  /**
+   * The authenticated client, or an OAuth2Error. `clientSecret` undefined means the client sent none (the
+   * `none` method): only a public client, one with no stored secret, authenticates so.
+   */
   async authenticate(clientId: string, clientSecret: string | undefined): Promise<OAuthClient> {
     const client = await this.find(clientId);
     const secret = clientSecret ?? '';
     if (!client) {
       await this.hasher.verifyDummy(secret);
-      throw this.invalidClient();
+      throw OAuth2Error.invalidClient();
     }
     if (client.clientSecret === null) {
       // A public client (§2.1) has nothing to check a secret against: sending one is a failed authentication.
       if (clientSecret !== undefined) {
         await this.hasher.verifyDummy(secret);
-        throw this.invalidClient();
-      }
-      if (!this.config.allowPublicClients) {
-        // §4.4: the client credentials grant is for confidential clients only.
-        throw OAuth2Error.unauthorizedClient('The client is not allowed to use this grant type');
+        throw OAuth2Error.invalidClient();
       }
       return client;
     }
     if (clientSecret === undefined || !(await this.verifySecret(client, clientSecret))) {
-      throw this.invalidClient();
+      throw OAuth2Error.invalidClient();
     }
     return client;
   }
@@ -116,7 +115,7 @@ export class ClientAuthenticator {
     if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StorageTimeout()), this.config.storageTimeout);
+      timer = setTimeout(() => reject(new StorageTimeout()), this.config.storageTimeoutMs);
     });
     try {
       return await Promise.race([this.clients.findById(clientId), timeout]);
@@ -126,9 +125,5 @@ export class ClientAuthenticator {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private invalidClient(): OAuth2Error {
-    return OAuth2Error.invalidClient(this.config.realm);
   }
 }

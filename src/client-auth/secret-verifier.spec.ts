@@ -3,7 +3,7 @@ import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
 
-const options = { cacheTtl: 60, cacheSize: 100, maxConcurrentKdf: 4, maxQueuedKdf: 8 };
+const options = { cacheTtl: 60, cacheMax: 100, maxConcurrentKdf: 4, maxQueuedKdf: 8 };
 
 describe('SecretVerifier', () => {
   const hasher = new ClientSecretHasher();

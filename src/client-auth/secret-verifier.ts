@@ -7,7 +7,7 @@ export interface SecretVerifierOptions {
   /** How long a successful KDF verification is remembered, in seconds; 0 turns the cache off. */
   cacheTtl: number;
   /** How many verified credentials are remembered at most. */
-  cacheSize: number;
+  cacheMax: number;
   /** Concurrent KDF verifications. */
   maxConcurrentKdf: number;
   /** KDF verifications allowed to wait for a slot; past that, requests are shed. */
@@ -40,7 +40,7 @@ export class SecretVerifier {
   ) {
     this.verified =
       options.cacheTtl > 0
-        ? new LRUCache({ max: options.cacheSize, ttl: options.cacheTtl * 1000 })
+        ? new LRUCache({ max: options.cacheMax, ttl: options.cacheTtl * 1000 })
         : undefined;
     this.limiter = new KdfLimiter(options.maxConcurrentKdf, options.maxQueuedKdf);
     this.perClientLimit = Math.max(

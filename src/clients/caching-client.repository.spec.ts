@@ -11,7 +11,7 @@ const setup = () => {
   return {
     inner,
     findById,
-    cached: new CachingOAuthClientRepository(inner, { ttl: 60, max: 100, maxWait: 50 }),
+    cached: new CachingOAuthClientRepository(inner, { ttl: 60, max: 100, maxWaitMs: 50 }),
   };
 };
 
@@ -80,7 +80,7 @@ describe('CachingOAuthClientRepository', () => {
     expect((await cached.findById('svc'))?.scope).toBe('a');
   });
 
-  test('a lookup that hangs is not joined past maxWait: the client recovers once storage answers', async () => {
+  test('a lookup that hangs is not joined past maxWaitMs: the client recovers once storage answers', async () => {
     const { cached, findById } = setup();
     findById.mockImplementationOnce(() => new Promise(() => {}));
     const hung = cached.findById('svc');

@@ -25,25 +25,25 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
 
   constructor(
     readonly inner: OAuthClientRepository,
-    options: { ttl: number; max: number; maxWait: number },
+    options: { ttl: number; max: number; maxWaitMs: number },
   ) {
     super();
     this.cache = new LRUCache({ max: options.max, ttl: options.ttl * 1000 });
-    this.maxWait = options.maxWait;
+    this.maxWaitMs = options.maxWaitMs;
   }
 
   /**
    * How long, in ms, a lookup in progress may be joined. A lookup that hangs (a database that accepted the
    * query and never answers) must not hold its client id hostage once storage works again.
    */
-  private readonly maxWait: number;
+  private readonly maxWaitMs: number;
 
   async findById(clientId: string): Promise<OAuthClient | null> {
     const entry = this.cache.get(clientId);
     if (entry) return copy(entry.client);
     const now = Date.now();
     let pending = this.pending.get(clientId);
-    if (!pending || now - pending.startedAt > this.maxWait) {
+    if (!pending || now - pending.startedAt > this.maxWaitMs) {
       const writesBefore = this.writes;
       const started: Pending = { lookup: this.inner.findById(clientId), startedAt: now };
       pending = started;

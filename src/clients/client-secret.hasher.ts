@@ -58,11 +58,17 @@ interface Pepper {
   key: Buffer;
 }
 
-function pepperOf(input: string | Buffer): Pepper {
+/** The rule of a pepper, for every caller (hasher, example app, CLI): at least 32 bytes. */
+export function checkSecretPepper(input: string | Buffer, name: string): Buffer {
   const key = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   if (key.length < MIN_PEPPER_BYTES) {
-    throw new Error(`ClientSecretHasher: a pepper needs at least ${MIN_PEPPER_BYTES} bytes`);
+    throw new Error(`${name} needs at least ${MIN_PEPPER_BYTES} bytes`);
   }
+  return key;
+}
+
+function pepperOf(input: string | Buffer): Pepper {
+  const key = checkSecretPepper(input, 'ClientSecretHasher: a pepper');
   // The id names the pepper in stored digests without revealing it.
   const id = createHash('sha256').update(key).digest('base64url').slice(0, 8);
   return { id, key };

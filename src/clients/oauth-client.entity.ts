@@ -1,6 +1,6 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { SCOPE_PATTERN } from '../token/scope.js';
+import { SCOPE_PATTERN } from '../http/scope.js';
 
 /** RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII). */
 export const CLIENT_ID_PATTERN = /^[\x20-\x7E]+$/;
@@ -79,14 +79,35 @@ export const DEFAULT_CLIENT_TABLE = 'oauth_clients';
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const entities = new Map<string, typeof OAuthClient>([[DEFAULT_CLIENT_TABLE, OAuthClient]]);
 
+/** Which table holds the clients: the module's extras, `oauth2Migrations()` and the CLI take the same. */
+export interface OAuth2ClientTableOptions {
+  /** Table of the clients (an existing seed table keeps its name). @default 'oauth_clients' */
+  tableName?: string;
+  /** Prefix of that table's name, as yii2-oauth2-server's `tablePrefix`. @default '' */
+  tablePrefix?: string;
+}
+
+/** The client table's full name, prefix and name, checked once for every caller. */
+export function clientTableName({
+  tableName = DEFAULT_CLIENT_TABLE,
+  tablePrefix = '',
+}: OAuth2ClientTableOptions = {}): string {
+  const table = tablePrefix + tableName;
+  if (tableName === '' || !TABLE_NAME.test(table)) {
+    throw new Error(
+      `${JSON.stringify(table)} is not a valid table name: use letters, digits and _, ` +
+        'at most 63 characters, not starting with a digit',
+    );
+  }
+  return table;
+}
+
 /**
  * The OAuthClient entity mapped to another table (a legacy `yii_oauth_clients`, say): a subclass with the same
  * columns, one per table name, so `entities: [oauthClientEntity('x')]` and the module agree on the class.
  */
 export function oauthClientEntity(table: string = DEFAULT_CLIENT_TABLE): typeof OAuthClient {
-  if (!TABLE_NAME.test(table)) {
-    throw new Error(`OAuth2Module: ${JSON.stringify(table)} is not a valid table name`);
-  }
+  clientTableName({ tableName: table });
   let entity = entities.get(table);
   if (!entity) {
     @Entity({ name: table })

@@ -1,14 +1,12 @@
-import { STATUS_CODES } from 'node:http';
 import { HttpException, HttpStatus } from '@nestjs/common';
 
 /**
  * Error codes of RFC 6749 §5.2 (token endpoint) and RFC 6750 §3.1 (protected resources), plus `server_error`
- * for failures on our side.
+ * for failures on our side. Only codes the library throws are listed.
  */
 export type OAuth2ErrorCode =
   | 'invalid_request'
   | 'invalid_client'
-  | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
@@ -16,49 +14,65 @@ export type OAuth2ErrorCode =
   | 'insufficient_scope'
   | 'server_error';
 
-/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
-const DESCRIPTION_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+/** What an error needs beyond its code for the response headers; the renderer turns these into headers. */
+export interface OAuth2ErrorExtras {
+  /** Scopes a resource requires: the `scope` of an RFC 6750 §3 insufficient_scope challenge. */
+  scope?: readonly string[];
+  /** Seconds after which the client may retry (RFC 9110 §10.2.3 Retry-After). */
+  retryAfter?: number;
+  /** The methods a resource allows (RFC 9110 §10.2.1 Allow), for a 405. */
+  allow?: string;
+}
 
-/** The JSON body of an OAuth 2.0 error response (RFC 6749 §5.2). */
+/** The JSON body of an OAuth 2.0 error response (RFC 6749 §5.2, RFC 6750 §3). */
 export interface OAuth2ErrorBody {
   error: OAuth2ErrorCode;
   error_description?: string;
 }
 
+/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
+const DESCRIPTION_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
 /**
- * The one error type of the library: an RFC error code, the HTTP status and the headers the RFCs require with
- * it. It is an HttpException, so even an app that renders errors its own way keeps the status and body;
- * `OAuth2ExceptionFilter` also writes the headers.
+ * The one error type of the library: what went wrong (an RFC error code, the HTTP status, a description and
+ * the extras a response needs), never how to render it. It is an HttpException whose response is the RFC
+ * body, so an app that renders errors its own way keeps status and body; `OAuth2ErrorRenderer` adds the
+ * headers (challenges with the realm, Retry-After, Allow).
  *
- * Descriptions are fixed strings written here: they never echo request input.
+ * Descriptions are fixed strings written in this library: they never echo request input.
  */
 export class OAuth2Error extends HttpException {
   constructor(
+    /** Undefined for a bare RFC 6750 §3.1 challenge: a request that sent no credentials at all. */
     readonly error: OAuth2ErrorCode | undefined,
-    readonly description: string | undefined,
     status: number,
-    readonly headers: Readonly<Record<string, string>> = {},
+    readonly description?: string,
+    readonly extras: Readonly<OAuth2ErrorExtras> = {},
   ) {
     if (description !== undefined && !DESCRIPTION_CHARS.test(description)) {
       throw new TypeError('error_description holds characters RFC 6749 §5.2 does not allow');
     }
-    super(error ? OAuth2Error.bodyOf(error, description) : '', status);
+    super(OAuth2Error.bodyOf(error, description), status);
     this.name = 'OAuth2Error';
   }
 
-  /** The response body; undefined for a bare RFC 6750 §3.1 challenge (no credentials sent). */
-  get body(): OAuth2ErrorBody | undefined {
-    return this.error ? OAuth2Error.bodyOf(this.error, this.description) : undefined;
+  /** The response body; `{}` for a bare challenge (RFC 6750 §3.1: no error information). */
+  get body(): OAuth2ErrorBody | Record<string, never> {
+    return OAuth2Error.bodyOf(this.error, this.description);
   }
 
-  private static bodyOf(error: OAuth2ErrorCode, description: string | undefined): OAuth2ErrorBody {
+  private static bodyOf(
+    error: OAuth2ErrorCode | undefined,
+    description: string | undefined,
+  ): OAuth2ErrorBody | Record<string, never> {
+    if (error === undefined) return {};
     return description === undefined ? { error } : { error, error_description: description };
   }
 
   // Token endpoint errors, RFC 6749 §5.2.
 
   static invalidRequest(description: string, status: number = HttpStatus.BAD_REQUEST): OAuth2Error {
-    return new OAuth2Error('invalid_request', description, status);
+    return new OAuth2Error('invalid_request', status, description);
   }
 
   /**
@@ -75,115 +89,92 @@ export class OAuth2Error extends HttpException {
    * A refusal by something else on the route (a host app's rate limiter or guard), in an OAuth-shaped body
    * that keeps its status. The description is the HTTP reason phrase, e.g. "Too Many Requests".
    */
-  static refusedByHost(status: number): OAuth2Error {
-    const reason = (STATUS_CODES[status] ?? 'Request refused').replace(
-      /[^\x20\x21\x23-\x5B\x5D-\x7E]/g,
-      '',
-    );
-    return new OAuth2Error('invalid_request', reason, status);
+  static refusedByHost(status: number, reason: string | undefined): OAuth2Error {
+    const description = (reason ?? 'Request refused').replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
+    return new OAuth2Error('invalid_request', status, description);
   }
 
-  /** §5.2: a failed client authentication is a 401 with a challenge for the scheme the client can use. */
-  static invalidClient(realm: string): OAuth2Error {
+  /** §5.2: a failed client authentication; the renderer adds the challenge. */
+  static invalidClient(): OAuth2Error {
     return new OAuth2Error(
       'invalid_client',
-      'Client authentication failed',
       HttpStatus.UNAUTHORIZED,
-      {
-        'WWW-Authenticate': `Basic realm="${realm}"`,
-      },
+      'Client authentication failed',
     );
   }
 
   static unauthorizedClient(description: string): OAuth2Error {
-    return new OAuth2Error('unauthorized_client', description, HttpStatus.BAD_REQUEST);
+    return new OAuth2Error('unauthorized_client', HttpStatus.BAD_REQUEST, description);
   }
 
   static unsupportedGrantType(): OAuth2Error {
     return new OAuth2Error(
       'unsupported_grant_type',
-      'The grant type is not supported by this server',
       HttpStatus.BAD_REQUEST,
+      'The grant type is not supported by this server',
     );
   }
 
   static invalidScope(description: string): OAuth2Error {
-    return new OAuth2Error('invalid_scope', description, HttpStatus.BAD_REQUEST);
+    return new OAuth2Error('invalid_scope', HttpStatus.BAD_REQUEST, description);
   }
 
   static methodNotAllowed(allow: string): OAuth2Error {
     return new OAuth2Error(
       'invalid_request',
-      `The token endpoint accepts ${allow} only`,
       HttpStatus.METHOD_NOT_ALLOWED,
-      { Allow: allow },
+      `The token endpoint accepts ${allow} only`,
+      { allow },
     );
   }
 
-  /** Storage unreachable: the client may retry (RFC 9110 §10.2.3 Retry-After). */
-  static temporarilyUnavailable(retryAfterSeconds: number): OAuth2Error {
-    return OAuth2Error.retryLater('The service is temporarily unavailable', retryAfterSeconds);
+  /** Storage unreachable: the client may retry. */
+  static temporarilyUnavailable(retryAfter: number): OAuth2Error {
+    return OAuth2Error.retryLater('The service is temporarily unavailable', retryAfter);
   }
 
   /** Shed load (too much key-derivation work queued): the client should retry shortly. */
-  static busy(retryAfterSeconds: number): OAuth2Error {
-    return OAuth2Error.retryLater('The server is busy', retryAfterSeconds);
+  static busy(retryAfter: number): OAuth2Error {
+    return OAuth2Error.retryLater('The server is busy', retryAfter);
   }
 
   /** RFC 6749 §5.2 has no code for "unavailable"; server_error with a 503 and Retry-After says it. */
-  private static retryLater(reason: string, retryAfterSeconds: number): OAuth2Error {
+  private static retryLater(reason: string, retryAfter: number): OAuth2Error {
     return new OAuth2Error(
       'server_error',
-      `${reason}, retry later`,
       HttpStatus.SERVICE_UNAVAILABLE,
-      { 'Retry-After': String(retryAfterSeconds) },
+      `${reason}, retry later`,
+      {
+        retryAfter,
+      },
     );
   }
 
   static serverError(): OAuth2Error {
     return new OAuth2Error(
       'server_error',
-      'The server could not complete the request',
       HttpStatus.INTERNAL_SERVER_ERROR,
+      'The server could not complete the request',
     );
   }
 
   // Protected resource errors, RFC 6750 §3 and §3.1.
 
   /** §3.1: a request without any credentials gets the challenge alone, with no error code. */
-  static bearerChallenge(realm: string): OAuth2Error {
-    return new OAuth2Error(undefined, undefined, HttpStatus.UNAUTHORIZED, {
-      'WWW-Authenticate': `Bearer realm="${realm}"`,
-    });
+  static missingToken(): OAuth2Error {
+    return new OAuth2Error(undefined, HttpStatus.UNAUTHORIZED);
   }
 
-  static invalidBearerRequest(realm: string, description: string): OAuth2Error {
-    return OAuth2Error.bearer(realm, 'invalid_request', description, HttpStatus.BAD_REQUEST);
+  static invalidToken(description: string): OAuth2Error {
+    return new OAuth2Error('invalid_token', HttpStatus.UNAUTHORIZED, description);
   }
 
-  static invalidToken(realm: string, description: string): OAuth2Error {
-    return OAuth2Error.bearer(realm, 'invalid_token', description, HttpStatus.UNAUTHORIZED);
-  }
-
-  static insufficientScope(realm: string, required: readonly string[]): OAuth2Error {
-    return OAuth2Error.bearer(
-      realm,
+  static insufficientScope(required: readonly string[]): OAuth2Error {
+    return new OAuth2Error(
       'insufficient_scope',
-      'The access token does not grant the scope this resource requires',
       HttpStatus.FORBIDDEN,
-      `, scope="${required.join(' ')}"`,
+      'The access token does not grant the scope this resource requires',
+      { scope: required },
     );
-  }
-
-  private static bearer(
-    realm: string,
-    error: OAuth2ErrorCode,
-    description: string,
-    status: number,
-    extra = '',
-  ): OAuth2Error {
-    return new OAuth2Error(error, description, status, {
-      'WWW-Authenticate': `Bearer realm="${realm}", error="${error}", error_description="${description}"${extra}`,
-    });
   }
 }

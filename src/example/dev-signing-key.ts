@@ -2,16 +2,14 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
-import type { SigningAlgorithm } from './example-config.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  checkKeyFitsAlgorithm,
+  EC_CURVES,
+  RSA_MIN_BITS,
+} from '../keys/signing-keys.js';
 
-type AsymmetricAlgorithm = Exclude<SigningAlgorithm, 'HS256' | 'HS384' | 'HS512'>;
-
-const EC_CURVES: Readonly<Record<string, string>> = {
-  ES256: 'prime256v1',
-  ES384: 'secp384r1',
-  ES512: 'secp521r1',
-};
-const RSA_BITS = 2048;
+type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 
 /**
  * The development signing key kept in `file` (PKCS#8 PEM, mode 0600): reused while it fits the algorithm,
@@ -62,22 +60,22 @@ function readKey(file: string): { pem: string; key: KeyObject | undefined } | un
   }
 }
 
+/** The library's own rule of which key fits which algorithm. */
 function fits(key: KeyObject | undefined, algorithm: AsymmetricAlgorithm): boolean {
   if (key === undefined) return false;
-  const curve = EC_CURVES[algorithm];
-  if (curve !== undefined) {
-    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve;
+  try {
+    checkKeyFitsAlgorithm(key, algorithm);
+    return true;
+  } catch {
+    return false;
   }
-  return (
-    key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= RSA_BITS
-  );
 }
 
 function generate(algorithm: AsymmetricAlgorithm): string {
-  const curve = EC_CURVES[algorithm];
+  const curve = (EC_CURVES as Readonly<Record<string, string>>)[algorithm];
   const { privateKey } =
     curve !== undefined
       ? generateKeyPairSync('ec', { namedCurve: curve })
-      : generateKeyPairSync('rsa', { modulusLength: RSA_BITS });
+      : generateKeyPairSync('rsa', { modulusLength: RSA_MIN_BITS });
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }

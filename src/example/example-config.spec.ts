@@ -122,7 +122,7 @@ describe('ExampleConfig', () => {
       { OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'off' },
       'OAUTH2_ALLOW_CREDENTIALS_IN_BODY must be true or false',
     ],
-    [{ OAUTH2_SIGNING_ALGORITHM: 'none' }, 'OAUTH2_SIGNING_ALGORITHM must be one of ES256,'],
+    [{ OAUTH2_SIGNING_ALGORITHM: 'none' }, 'OAUTH2_SIGNING_ALGORITHM must be one of RS256,'],
     [
       { OAUTH2_SIGNING_ALGORITHM: 'HS256' },
       'OAUTH2_SIGNING_ALGORITHM HS256 needs OAUTH2_HMAC_SECRET',
@@ -137,14 +137,14 @@ describe('ExampleConfig', () => {
       "OAUTH2_LEGACY_PLAINTEXT_SECRETS must be true or false, not 'on'",
     ],
     [{ HTTP_PLATFORM: 'koa' }, "HTTP_PLATFORM must be express or fastify, not 'koa'"],
-    [{ OAUTH2_SECRET_PEPPER: 'p'.repeat(31) }, 'OAUTH2_SECRET_PEPPER must be at least 32 bytes'],
+    [{ OAUTH2_SECRET_PEPPER: 'p'.repeat(31) }, 'OAUTH2_SECRET_PEPPER needs at least 32 bytes'],
     [
       { OAUTH2_CLIENT_TABLE: 'oauth-clients' },
-      "OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE 'oauth-clients' is not a valid table name",
+      'OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE: "oauth-clients" is not a valid table name',
     ],
     [
       { OAUTH2_TABLE_PREFIX: '9_' },
-      "OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE '9_oauth_clients' is not a valid table name",
+      'OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE: "9_oauth_clients" is not a valid table name',
     ],
     [{ OAUTH2_SIGNING_KEY: PEM, OAUTH2_SIGNING_KEY_FILE: '/k.pem' }, 'not both'],
     [

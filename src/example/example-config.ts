@@ -1,29 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CLIENT_TABLE, oauthClientEntity, type OAuth2SigningOptions } from '../index.js';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
+import { checkSecretPepper } from '../clients/client-secret.hasher.js';
+import { clientTableName, DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
+import type { OAuth2SigningOptions } from '../index.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../keys/signing-keys.js';
+import { ACCESS_TOKEN_LIFETIME_MAX, checkAccessTokenLifetime } from '../oauth2-config.js';
 
 export type SigningAlgorithm = OAuth2SigningOptions['algorithm'];
 
-const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-const ASYMMETRIC_ALGORITHMS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-] as const;
 const DEFAULT_PORT = 3000;
 /** RS256: the cheapest asymmetric verification (the fleet's hot path) and RFC 9068's mandatory algorithm. */
 const DEFAULT_ALGORITHM = 'RS256';
 const DEV_KEY_FILE_NAME = 'dev-signing-key.pem';
 const PLATFORMS = ['express', 'fastify'] as const;
-/** What ClientSecretHasher asks of a pepper; checked here so the message names the variable. */
-const MIN_PEPPER_BYTES = 32;
 
 /** The HTTP platform Nest runs on. */
 export type ExamplePlatform = (typeof PLATFORMS)[number];
@@ -81,22 +71,20 @@ export class ExampleConfig {
     this.databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
     checkDatabaseUrl(this.databaseUrl);
     this.issuer = read('OAUTH2_ISSUER') ?? `http://localhost:${this.port}`;
-    this.accessTokenLifetime = integer(read, 'OAUTH2_ACCESS_TOKEN_LIFETIME', 1, 2 ** 31 - 1);
+    const lifetime = integer(read, 'OAUTH2_ACCESS_TOKEN_LIFETIME', 1, ACCESS_TOKEN_LIFETIME_MAX);
+    this.accessTokenLifetime =
+      lifetime === undefined
+        ? undefined
+        : library(() => checkAccessTokenLifetime(lifetime, 'OAUTH2_ACCESS_TOKEN_LIFETIME'));
     this.allowCredentialsInRequestBody = boolean(read, 'OAUTH2_ALLOW_CREDENTIALS_IN_BODY') ?? true;
     this.allowPublicClients = boolean(read, 'OAUTH2_ALLOW_PUBLIC_CLIENTS') ?? false;
     this.tableName = read('OAUTH2_CLIENT_TABLE') ?? DEFAULT_CLIENT_TABLE;
     this.tablePrefix = read('OAUTH2_TABLE_PREFIX') ?? '';
-    checkTableName(this.tablePrefix + this.tableName);
+    library(() => clientTableName(this), 'OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE: ');
     this.legacyPlaintextSecrets = boolean(read, 'OAUTH2_LEGACY_PLAINTEXT_SECRETS') ?? false;
     this.secretPepper = read('OAUTH2_SECRET_PEPPER');
-    if (
-      this.secretPepper !== undefined &&
-      Buffer.byteLength(this.secretPepper, 'utf8') < MIN_PEPPER_BYTES
-    ) {
-      throw new ExampleConfigError(
-        `OAUTH2_SECRET_PEPPER must be at least ${MIN_PEPPER_BYTES} bytes`,
-      );
-    }
+    const pepper = this.secretPepper;
+    if (pepper !== undefined) library(() => checkSecretPepper(pepper, 'OAUTH2_SECRET_PEPPER'));
     this.platform = platform(read);
     this.signing = signingSource(read, cwd, resolve(cwd, dataDir, DEV_KEY_FILE_NAME));
   }
@@ -131,14 +119,12 @@ function boolean(read: Read, name: string): boolean | undefined {
   }
 }
 
-function checkTableName(table: string): void {
+/** Runs one of the library's own validators, its message becoming an ExampleConfigError. */
+function library<T>(validate: () => T, prefix = ''): T {
   try {
-    oauthClientEntity(table);
-  } catch {
-    throw new ExampleConfigError(
-      `OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE '${table}' is not a valid table name: ` +
-        'use letters, digits and _, at most 63 characters, not starting with a digit',
-    );
+    return validate();
+  } catch (error) {
+    throw new ExampleConfigError(prefix + (error as Error).message);
   }
 }
 

@@ -1,16 +1,11 @@
-import { DEFAULT_CLIENT_TABLE, oauthClientEntity } from '../clients/oauth-client.entity.js';
+import { clientTableName, type OAuth2ClientTableOptions } from '../clients/oauth-client.entity.js';
 import {
   createClientTableMigration,
   type OAuth2MigrationClass,
 } from './create-client-table.migration.js';
 
 /** Which table `oauth2Migrations()` manages: the same extras as the module's. */
-export interface OAuth2MigrationsOptions {
-  /** Table of the clients. @default 'oauth_clients' */
-  tableName?: string;
-  /** Prefix of that table's name. @default '' */
-  tablePrefix?: string;
-}
+export type OAuth2MigrationsOptions = OAuth2ClientTableOptions;
 
 const byTable = new Map<string, readonly OAuth2MigrationClass[]>();
 
@@ -24,12 +19,8 @@ const byTable = new Map<string, readonly OAuth2MigrationClass[]>();
  * TypeOrmModule.forRoot({ ..., migrations: [...oauth2Migrations(), ...ownMigrations], migrationsRun: true })
  * ```
  */
-export function oauth2Migrations({
-  tableName = DEFAULT_CLIENT_TABLE,
-  tablePrefix = '',
-}: OAuth2MigrationsOptions = {}): OAuth2MigrationClass[] {
-  const table = tablePrefix + tableName;
-  oauthClientEntity(table); // the same check of the name as the module's
+export function oauth2Migrations(tables: OAuth2MigrationsOptions = {}): OAuth2MigrationClass[] {
+  const table = clientTableName(tables);
   let migrations = byTable.get(table);
   if (!migrations) {
     migrations = [createClientTableMigration(table)];

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { OAuthPrincipal as Principal } from '../token/access-token.interface.js';
+import type { OAuthPrincipal as Principal } from './access-token.interface.js';
 import { principalOf } from './oauth2.guard.js';
 
 /**

@@ -1,5 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import { OAUTH2_PUBLIC_METADATA } from '../oauth2.constants.js';
+
+export const OAUTH2_PUBLIC_METADATA = 'OAUTH2:PUBLIC';
 
 /**
  * Exempts a route or controller from OAuth2Guard, for an app that installs the guard globally. The token

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
-import { OAUTH2_SCOPES_METADATA } from '../oauth2.constants.js';
-import { SCOPE_PATTERN } from '../token/scope.js';
+import { SCOPE_PATTERN } from '../http/scope.js';
+
+export const OAUTH2_SCOPES_METADATA = 'OAUTH2:SCOPES';
 
 /**
  * Scopes an access token must all hold to reach the route (RFC 6750 §3.1 insufficient_scope otherwise).

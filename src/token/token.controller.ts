@@ -2,64 +2,52 @@ import {
   Controller,
   Delete,
   Get,
-  Patch,
-  Put,
   Header,
   HttpCode,
   HttpStatus,
   Options,
+  Patch,
   Post,
+  Put,
   Req,
   UseFilters,
   UseGuards,
   type Type,
 } from '@nestjs/common';
-import { ClientAuthGuard } from '../client-auth/client-auth.guard.js';
-import { authenticatedClientOf } from '../client-auth/presented-credentials.js';
+import { AuthenticatedClient, ClientAuthGuard } from '../client-auth/client-auth.guard.js';
+import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { CLIENT_CREDENTIALS_GRANT, NO_STORE_HEADERS } from '../oauth2.constants.js';
+import { NO_STORE_HEADERS } from '../errors/oauth2-error.renderer.js';
+import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Public } from '../resource/oauth2-public.decorator.js';
-import type { OAuthTokenResponse } from './access-token.interface.js';
-import { grantScopes, parseStoredList, SCOPE_PATTERN } from './scope.js';
+import { ClientCredentialsGrant } from './client-credentials.grant.js';
 import { TokenExceptionFilter } from './token-exception.filter.js';
-import { TokenRequestGuard, tokenRequestOf } from './token-request.guard.js';
-import { TokenService } from './token.service.js';
+import { parseTokenRequest } from './token-request.js';
+import type { OAuthTokenResponse } from './token-response.interface.js';
 
 const ALLOW = 'POST';
 
 /**
- * The token endpoint (RFC 6749 §3.2) for the client credentials grant (§4.4). Its path is set by
- * `createTokenController()`, so it can follow the module's `tokenPath`.
+ * The token endpoint (RFC 6749 §3.2) for the client credentials grant (§4.4): the client authenticated by
+ * ClientAuthGuard's Passport strategy, the form read once into a TokenRequest, the grant decides. Its path is
+ * set by `createTokenController()`, so it can follow the module's `tokenPath`.
  */
 @OAuth2Public()
 @UseFilters(TokenExceptionFilter)
 @Controller()
 export class TokenController {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(private readonly grant: ClientCredentialsGrant) {}
 
   @Post()
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', NO_STORE_HEADERS['Cache-Control'])
   @Header('Pragma', NO_STORE_HEADERS.Pragma)
-  @UseGuards(TokenRequestGuard, ClientAuthGuard)
-  async token(@Req() request: object): Promise<OAuthTokenResponse> {
-    const client = authenticatedClientOf(request);
-    const { scope } = tokenRequestOf(request);
-
-    // grant_types null allows every grant, as in the seed's schema.
-    if (
-      client.grantTypes !== null &&
-      !parseStoredList(client.grantTypes).includes(CLIENT_CREDENTIALS_GRANT)
-    ) {
-      throw OAuth2Error.unauthorizedClient('The client is not allowed to use this grant type');
-    }
-    if (scope !== undefined && !SCOPE_PATTERN.test(scope)) {
-      throw OAuth2Error.invalidScope('The scope parameter is malformed');
-    }
-    const scopes = grantScopes(scope, client.scope);
-    if (!scopes)
-      throw OAuth2Error.invalidScope('The requested scope exceeds what the client may be granted');
-    return this.tokens.issue(client, scopes);
+  @UseGuards(ClientAuthGuard)
+  token(
+    @AuthenticatedClient() client: OAuthClient,
+    @Req() request: OAuth2HttpRequest,
+  ): Promise<OAuthTokenResponse> {
+    return this.grant.respond(client, parseTokenRequest(request));
   }
 
   @Options()

@@ -4,12 +4,10 @@ import jwt from 'jsonwebtoken';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
-import type {
-  OAuth2ClaimsContext,
-  OAuth2ModuleOptions,
-  OAuth2SigningOptions,
-} from '../oauth2-options.interface.js';
-import { jwkThumbprint } from './signing-keys.js';
+import { jwkThumbprint } from '../keys/signing-keys.js';
+import type { OAuth2SigningOptions } from '../keys/signing-options.interface.js';
+import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import type { OAuth2ClaimsContext, OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import { createJwtService, TokenService } from './token.service.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -121,9 +119,8 @@ async function expectInvalidToken(
   expect(error.error).toBe('invalid_token');
   expect(error.getStatus()).toBe(401);
   expect(error.description).toBe(description);
-  expect(error.headers).toEqual({
-    'WWW-Authenticate': `Bearer realm="Service", error="invalid_token", error_description="${description}"`,
-  });
+  expect(error.extras).toEqual({});
+  expect(error.body).toEqual({ error: 'invalid_token', error_description: description });
 }
 
 describe.each(variants)('TokenService ($name)', (variant) => {
@@ -464,13 +461,18 @@ describe.each(variants)('TokenService ($name)', (variant) => {
       await expectInvalidToken(tokens.verify(token));
     });
 
-    test('RFC 6750 §3: the challenge carries the configured realm', async () => {
+    test('RFC 6750 §3: the error knows no realm; the same invalid_token whatever the realm', async () => {
       const realmed = service(variant.signing, { realm: 'Reports API' });
       const error = await rejection(realmed.verify('abc'));
-      expect(error.headers['WWW-Authenticate']).toBe(
-        'Bearer realm="Reports API", error="invalid_token", error_description="The access token is invalid"',
-      );
+      expect(error.error).toBe('invalid_token');
+      expect(error.getStatus()).toBe(401);
+      expect(error.description).toBe('The access token is invalid');
+      expect(JSON.stringify(error.getResponse())).not.toContain('Reports API');
     });
+  });
+
+  test('is the AccessTokenVerifier of OAuth2Guard', () => {
+    expect(tokens).toBeInstanceOf(AccessTokenVerifier);
   });
 });
 

@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
-import type {
-  OAuthAccessTokenClaims,
-  OAuthPrincipal,
-  OAuthTokenResponse,
-} from './access-token.interface.js';
-import { parseScope } from './scope.js';
+import { parseScope } from '../http/scope.js';
+import type { OAuthAccessTokenClaims, OAuthPrincipal } from '../resource/access-token.interface.js';
+import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import type { OAuthTokenResponse } from './token-response.interface.js';
 
 /** Claims the library sets itself; a custom-claims hook cannot replace them. */
 const REGISTERED_CLAIMS = new Set([
@@ -48,13 +46,18 @@ export function createJwtService(config: OAuth2Config): JwtService {
   });
 }
 
-/** Issues and verifies JWT access tokens in the RFC 9068 profile. */
+/**
+ * Issues and verifies JWT access tokens in the RFC 9068 profile, with the module's keys: the
+ * AccessTokenVerifier of OAuth2Guard in the app that issues the tokens.
+ */
 @Injectable()
-export class TokenService {
+export class TokenService extends AccessTokenVerifier {
   constructor(
     private readonly jwt: JwtService,
     private readonly config: OAuth2Config,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Issues an access token for the client with the granted scopes (RFC 6749 §4.4.3, §5.1). */
   async issue(client: OAuthClient, scopes: readonly string[]): Promise<OAuthTokenResponse> {
@@ -92,13 +95,16 @@ export class TokenService {
    * Verifies an access token (RFC 9068 §4): signature with the configured key and algorithm only, `typ`,
    * `iss`, `aud`, `exp`, and the claims the profile requires. Throws an RFC 6750 invalid_token error.
    */
-  async verify(token: string): Promise<OAuthPrincipal> {
+  override async verify(token: string): Promise<OAuthPrincipal> {
     let decoded: DecodedToken;
     try {
       decoded = this.jwt.verify<DecodedToken>(token, { complete: true });
     } catch (error) {
-      const expired = error instanceof Error && error.name === 'TokenExpiredError';
-      throw this.invalidToken(expired ? 'The access token expired' : 'The access token is invalid');
+      throw OAuth2Error.invalidToken(
+        error instanceof TokenExpiredError
+          ? 'The access token expired'
+          : 'The access token is invalid',
+      );
     }
     const { header, payload } = decoded;
     const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
@@ -108,7 +114,7 @@ export class TokenService {
       header.crit !== undefined ||
       !isAccessTokenClaims(payload)
     ) {
-      throw this.invalidToken('The access token is invalid');
+      throw OAuth2Error.invalidToken('The access token is invalid');
     }
     return {
       clientId: payload.client_id,
@@ -116,10 +122,6 @@ export class TokenService {
       scopes: parseScope(payload.scope),
       claims: payload,
     };
-  }
-
-  private invalidToken(description: string): OAuth2Error {
-    return OAuth2Error.invalidToken(this.config.realm, description);
   }
 }
 

@@ -6,7 +6,7 @@ import {
   KeyObject,
   type JsonWebKey,
 } from 'node:crypto';
-import type { OAuth2KeyInput, OAuth2SigningOptions } from '../oauth2-options.interface.js';
+import type { OAuth2KeyInput, OAuth2SigningOptions } from './signing-options.interface.js';
 
 export type OAuth2SigningAlgorithm = OAuth2SigningOptions['algorithm'];
 
@@ -22,9 +22,23 @@ export interface SigningKeys {
 }
 
 const HMAC_MIN_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
-const EC_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
-const RSA_MIN_BITS = 2048;
-const ASYMMETRIC_ALGORITHM = /^(?:RS|PS|ES)(?:256|384|512)$/;
+/** The curve each ECDSA algorithm needs (RFC 7518 §3.4), by Node's name. */
+export const EC_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
+export const RSA_MIN_BITS = 2048;
+
+/** The algorithms the module signs with: HMAC (a secret shared with resource servers) or asymmetric. */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
 
 const spki = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
 
@@ -51,7 +65,7 @@ export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
     };
   }
   const { algorithm } = signing;
-  if (!ASYMMETRIC_ALGORITHM.test(algorithm)) {
+  if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new Error(`OAuth2Module: unsupported signing algorithm ${String(algorithm)}`);
   }
   const privateKey = toKey(signing.privateKey, 'private');
@@ -91,7 +105,8 @@ function toKey(input: OAuth2KeyInput, type: 'private' | 'public'): KeyObject {
   }
 }
 
-function checkKeyFitsAlgorithm(key: KeyObject, algorithm: OAuth2SigningAlgorithm): void {
+/** Throws unless the private key can sign with the algorithm: the right curve, or RSA of 2048 bits or more. */
+export function checkKeyFitsAlgorithm(key: KeyObject, algorithm: OAuth2SigningAlgorithm): void {
   const family = algorithm.slice(0, 2);
   const details = key.asymmetricKeyDetails ?? {};
   if (family === 'ES') {

@@ -8,7 +8,7 @@ import {
   type JsonWebKey,
   type KeyPairKeyObjectResult,
 } from 'node:crypto';
-import type { OAuth2SigningOptions } from '../oauth2-options.interface.js';
+import type { OAuth2SigningOptions } from './signing-options.interface.js';
 import { jwkThumbprint, resolveSigningKeys } from './signing-keys.js';
 
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,0 +1,90 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import passport from 'passport';
+import { parseAuthorization } from '../http/authorization.js';
+import { formFields, hasFormParameter } from '../http/form-body.js';
+import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { OAuth2Config } from '../oauth2-config.js';
+
+/** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
+export type OAuth2BuiltInAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+interface Method {
+  name: string;
+  strategy: string;
+  enabled: boolean;
+  isPresentIn(request: OAuth2HttpRequest): boolean;
+}
+
+/**
+ * The client authentication methods of one module instance, and the choice of the one a request uses.
+ *
+ * Passport keeps one process-wide strategy registry, so each module instance registers its strategies under
+ * names of its own (`oauth2:client_secret_basic:3`): two Nest apps in one process never share a strategy, and
+ * a host app's own `'basic'` strategy is never replaced.
+ */
+@Injectable()
+export class ClientAuthMethods implements OnModuleDestroy {
+  private static instances = 0;
+  private readonly instance = ++ClientAuthMethods.instances;
+  /** Methods a request shows by what it carries; `none` is what is left when it carries none of them. */
+  private readonly methods: readonly Method[];
+  private readonly none: Method;
+
+  constructor(config: OAuth2Config) {
+    this.methods = [
+      {
+        name: 'client_secret_basic',
+        strategy: this.strategyName('client_secret_basic'),
+        enabled: true,
+        // Any Authorization header: a scheme other than Basic is a method this server does not take.
+        isPresentIn: (request) => parseAuthorization(request.headers.authorization) !== undefined,
+      },
+      {
+        name: 'client_secret_post',
+        strategy: this.strategyName('client_secret_post'),
+        enabled: config.allowCredentialsInRequestBody,
+        isPresentIn: (request) => hasFormParameter(formFields(request), 'client_secret'),
+      },
+      ...config.clientAuthMethods.map((method) => ({ ...method, enabled: true })),
+    ];
+    this.none = {
+      name: 'none',
+      strategy: this.strategyName('none'),
+      enabled: config.allowPublicClients,
+      isPresentIn: (request) => hasFormParameter(formFields(request), 'client_id'),
+    };
+  }
+
+  /** The Passport strategy name of a built-in method in this module instance. */
+  strategyName(method: OAuth2BuiltInAuthMethod): string {
+    return `oauth2:${method}:${this.instance}`;
+  }
+
+  /** The enabled methods' names (RFC 8414 `token_endpoint_auth_methods_supported`). */
+  get supported(): string[] {
+    return [...this.methods, this.none].filter((m) => m.enabled).map((m) => m.name);
+  }
+
+  /**
+   * The Passport strategy of the one method the request uses. RFC 6749 §2.3: a client must not use more than
+   * one method in a request, so two are a 400 invalid_request rather than whichever succeeds first; no
+   * method, or a disabled one, is the 401 invalid_client of §5.2.
+   */
+  strategyFor(request: OAuth2HttpRequest): string {
+    const present = this.methods.filter((method) => method.isPresentIn(request));
+    if (present.length > 1) {
+      throw OAuth2Error.invalidRequest('Client credentials were sent by more than one method');
+    }
+    const method = present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
+    if (!method?.enabled) throw OAuth2Error.invalidClient();
+    return method.strategy;
+  }
+
+  /** Takes this instance's strategies out of Passport's registry when its app closes. */
+  onModuleDestroy(): void {
+    for (const method of ['client_secret_basic', 'client_secret_post', 'none'] as const) {
+      passport.unuse(this.strategyName(method));
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { DynamicModule, Provider } from '@nestjs/common';
+import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { ClientAuthGuard } from './client-auth/client-auth.guard.js';
+import { ClientAuthMethods } from './client-auth/client-auth-methods.js';
+import { ClientAuthenticator } from './client-auth/client-authenticator.service.js';
+import { ClientSecretBasicStrategy } from './client-auth/client-secret-basic.strategy.js';
+import {
+  ClientSecretPostStrategy,
+  PublicClientStrategy,
+} from './client-auth/form-client.strategies.js';
+import { SecretVerifier } from './client-auth/secret-verifier.js';
+import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
+import { ClientSecretHasher } from './clients/client-secret.hasher.js';
+import type { OAuthClient } from './clients/oauth-client.entity.js';
+import { OAuthClientRepository } from './clients/oauth-client.repository.js';
+import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
+import { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
+import { OAuth2Config } from './oauth2-config.js';
+import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import { AccessTokenVerifier } from './resource/access-token.verifier.js';
+import { OAuth2Guard } from './resource/oauth2.guard.js';
+import { ClientCredentialsGrant } from './token/client-credentials.grant.js';
+import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
+import { TokenExceptionFilter } from './token/token-exception.filter.js';
+import { createJwtService, TokenService } from './token/token.service.js';
+
+interface ProviderSettings extends Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> {
+  tokenPath: string;
+  /** The OAuthClient entity of the configured table. */
+  entity: typeof OAuthClient;
+}
+
+/**
+ * Every provider of OAuth2Module, in one list, and what it exports. Each overridable service is its own
+ * abstract-class or class token, so `.overrideProvider(X)` replaces it in a test.
+ */
+export function oauth2Providers({
+  tokenPath,
+  clientRepository,
+  dataSource,
+  entity,
+}: ProviderSettings): {
+  providers: Provider[];
+  exports: NonNullable<DynamicModule['exports']>;
+} {
+  const providers: Provider[] = [
+    {
+      provide: OAuth2Config,
+      useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),
+      inject: [OAUTH2_MODULE_OPTIONS],
+    },
+    {
+      provide: OAuth2ErrorRenderer,
+      useFactory: (config: OAuth2Config) => new OAuth2ErrorRenderer(config.realm),
+      inject: [OAuth2Config],
+    },
+    clientStoreProvider(clientRepository, dataSource, entity),
+    {
+      provide: OAuthClientRepository,
+      // The cache wraps whatever storage is configured, in DI rather than inside the repository.
+      useFactory: (
+        store: OAuthClientRepository,
+        { clientCache, storageTimeoutMs }: OAuth2Config,
+      ) =>
+        clientCache.ttl > 0
+          ? new CachingOAuthClientRepository(store, { ...clientCache, maxWaitMs: storageTimeoutMs })
+          : store,
+      inject: [OAUTH2_CLIENT_STORE, OAuth2Config],
+    },
+    {
+      provide: ClientSecretHasher,
+      useFactory: ({ secretPepper, previousSecretPeppers }: OAuth2Config) =>
+        new ClientSecretHasher({ pepper: secretPepper, previousPeppers: previousSecretPeppers }),
+      inject: [OAuth2Config],
+    },
+    {
+      provide: SecretVerifier,
+      useFactory: (hasher: ClientSecretHasher, { secretVerification }: OAuth2Config) =>
+        new SecretVerifier(hasher, secretVerification),
+      inject: [ClientSecretHasher, OAuth2Config],
+    },
+    ClientAuthenticator,
+    ClientAuthMethods,
+    ClientSecretBasicStrategy,
+    ClientSecretPostStrategy,
+    PublicClientStrategy,
+    ClientAuthGuard,
+    { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
+    TokenService,
+    { provide: AccessTokenVerifier, useExisting: TokenService },
+    ClientCredentialsGrant,
+    TokenExceptionFilter,
+    OAuth2Guard,
+    {
+      provide: APP_FILTER,
+      useFactory: (
+        adapterHost: HttpAdapterHost,
+        renderer: OAuth2ErrorRenderer,
+        modules: ModulesContainer,
+      ) => new TokenBodyRefusalFilter(adapterHost, renderer, tokenPath, modules),
+      inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer],
+    },
+  ];
+  const exports: NonNullable<DynamicModule['exports']> = [
+    OAuth2Config,
+    OAuth2ErrorRenderer,
+    OAuthClientRepository,
+    ClientSecretHasher,
+    ClientAuthGuard,
+    ClientAuthMethods,
+    TokenService,
+    AccessTokenVerifier,
+    OAuth2Guard,
+  ];
+  return { providers, exports };
+}
+
+function clientStoreProvider(
+  clientRepository: OAuth2ModuleExtras['clientRepository'],
+  dataSource: string | undefined,
+  entity: typeof OAuthClient,
+): Provider {
+  if (clientRepository === undefined) {
+    return {
+      provide: OAUTH2_CLIENT_STORE,
+      useFactory: (repository: Repository<OAuthClient>) =>
+        new TypeOrmOAuthClientRepository(repository),
+      inject: [getRepositoryToken(entity, dataSource)],
+    };
+  }
+  if (typeof clientRepository === 'function') {
+    return { provide: OAUTH2_CLIENT_STORE, useClass: clientRepository };
+  }
+  return { provide: OAUTH2_CLIENT_STORE, ...clientRepository } as Provider;
+}

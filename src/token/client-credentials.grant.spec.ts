@@ -1,0 +1,224 @@
+import { describe, expect, jest, test } from '@jest/globals';
+import { OAuthClient } from '../clients/oauth-client.entity.js';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { OAuth2Config } from '../oauth2-config.js';
+import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
+import { ClientCredentialsGrant } from './client-credentials.grant.js';
+import type { TokenRequest } from './token-request.js';
+import type { OAuthTokenResponse } from './token-response.interface.js';
+import type { TokenService } from './token.service.js';
+import { rejectedAs } from '../../test/support/thrown.js';
+
+const RESPONSE: OAuthTokenResponse = {
+  access_token: 'a.b.c',
+  token_type: 'Bearer',
+  expires_in: 3600,
+};
+const UNAUTHORIZED = 'The client is not allowed to use this grant type';
+
+function setup(options: Partial<OAuth2ModuleOptions> = {}) {
+  const config = new OAuth2Config({
+    issuer: 'https://auth.example.com',
+    signing: { algorithm: 'HS256', secret: 'x'.repeat(32) },
+    ...options,
+  });
+  const issue = jest.fn(async (_client: OAuthClient, _scopes: readonly string[]) => RESPONSE);
+  const grant = new ClientCredentialsGrant({ issue } as unknown as TokenService, config);
+  return { grant, issue };
+}
+
+const confidential = (fields: Partial<OAuthClient> = {}): OAuthClient =>
+  OAuthClient.create({
+    clientId: 'svc',
+    clientSecret: 'stored-hash',
+    scope: 'reports:read reports:write',
+    ...fields,
+  });
+
+const tokenRequest = (scope?: string): TokenRequest => ({ grantType: 'client_credentials', scope });
+
+async function expectError(
+  promise: Promise<unknown>,
+  error: string,
+  description: string,
+): Promise<void> {
+  const e = await rejectedAs(OAuth2Error, promise);
+  expect(e.error).toBe(error);
+  expect(e.getStatus()).toBe(400);
+  expect(e.description).toBe(description);
+}
+
+describe('ClientCredentialsGrant', () => {
+  test('RFC 6749 §4.4.3: issues for the client with the requested scopes, and returns the response', async () => {
+    const { grant, issue } = setup();
+    const client = confidential();
+    await expect(grant.respond(client, tokenRequest('reports:read'))).resolves.toBe(RESPONSE);
+    expect(issue).toHaveBeenCalledTimes(1);
+    expect(issue).toHaveBeenCalledWith(client, ['reports:read']);
+    expect(issue.mock.calls[0][0]).toBe(client);
+  });
+
+  describe('grant_types', () => {
+    test('null allows every grant, as in the seed', async () => {
+      const { grant, issue } = setup();
+      await grant.respond(confidential({ grantTypes: null }), tokenRequest());
+      expect(issue).toHaveBeenCalledTimes(1);
+    });
+
+    test.each([
+      'client_credentials',
+      'password client_credentials',
+      '  client_credentials  refresh_token ',
+    ])('a list holding client_credentials (%j) allows it', async (grantTypes) => {
+      const { grant, issue } = setup();
+      await grant.respond(confidential({ grantTypes }), tokenRequest());
+      expect(issue).toHaveBeenCalledTimes(1);
+    });
+
+    test.each([
+      'password',
+      'authorization_code refresh_token',
+      'CLIENT_CREDENTIALS',
+      'client_credential',
+      '',
+    ])(
+      'RFC 6749 §5.2: a list without client_credentials (%j) → unauthorized_client',
+      async (grantTypes) => {
+        const { grant, issue } = setup();
+        await expectError(
+          grant.respond(confidential({ grantTypes }), tokenRequest()),
+          'unauthorized_client',
+          UNAUTHORIZED,
+        );
+        expect(issue).not.toHaveBeenCalled();
+      },
+    );
+  });
+
+  describe('public clients (RFC 6749 §2.1, §4.4)', () => {
+    test('a public client → unauthorized_client while allowPublicClients is off', async () => {
+      const { grant, issue } = setup();
+      await expectError(
+        grant.respond(confidential({ clientSecret: null }), tokenRequest()),
+        'unauthorized_client',
+        UNAUTHORIZED,
+      );
+      expect(issue).not.toHaveBeenCalled();
+    });
+
+    test('a public client is issued a token while allowPublicClients is on', async () => {
+      const { grant, issue } = setup({ allowPublicClients: true });
+      const client = confidential({ clientSecret: null });
+      await expect(grant.respond(client, tokenRequest())).resolves.toBe(RESPONSE);
+      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+    });
+
+    test('allowPublicClients does not lift the grant_types rule', async () => {
+      const { grant } = setup({ allowPublicClients: true });
+      await expectError(
+        grant.respond(confidential({ clientSecret: null, grantTypes: 'password' }), tokenRequest()),
+        'unauthorized_client',
+        UNAUTHORIZED,
+      );
+    });
+  });
+
+  describe('scope (RFC 6749 §3.3)', () => {
+    test('none requested → the client’s whole registered scope', async () => {
+      const { grant, issue } = setup();
+      const client = confidential();
+      await grant.respond(client, tokenRequest());
+      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+    });
+
+    test('none requested and none registered → no scope', async () => {
+      const { grant, issue } = setup();
+      const client = confidential({ scope: null });
+      await grant.respond(client, tokenRequest());
+      expect(issue).toHaveBeenCalledWith(client, []);
+    });
+
+    test('a subset is granted as requested, in the order requested', async () => {
+      const { grant, issue } = setup();
+      const client = confidential();
+      await grant.respond(client, tokenRequest('reports:write reports:read'));
+      expect(issue).toHaveBeenCalledWith(client, ['reports:write', 'reports:read']);
+    });
+
+    test('duplicates collapse', async () => {
+      const { grant, issue } = setup();
+      const client = confidential();
+      await grant.respond(
+        client,
+        tokenRequest('reports:read reports:read reports:write reports:read'),
+      );
+      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+    });
+
+    test.each([
+      ['two spaces', 'reports:read  reports:write'],
+      ['a leading space', ' reports:read'],
+      ['a trailing space', 'reports:read '],
+      ['a tab', 'reports:read\treports:write'],
+      ['a double quote', 'reports:"read"'],
+      ['a backslash', 'reports\\read'],
+      ['a non-ASCII character', 'rapports:lïre'],
+      ['a space only', ' '],
+    ])('a malformed scope (%s) → invalid_scope', async (_name, scope) => {
+      const { grant, issue } = setup();
+      await expectError(
+        grant.respond(confidential(), tokenRequest(scope)),
+        'invalid_scope',
+        'The scope parameter is malformed',
+      );
+      expect(issue).not.toHaveBeenCalled();
+    });
+
+    test.each([
+      ['a scope the client lacks', 'admin'],
+      ['one too many', 'reports:read admin'],
+      ['another case (scopes are case-sensitive)', 'Reports:Read'],
+      ['a prefix of a registered scope', 'reports'],
+    ])('beyond the client’s scope (%s) → invalid_scope', async (_name, scope) => {
+      const { grant, issue } = setup();
+      await expectError(
+        grant.respond(confidential(), tokenRequest(scope)),
+        'invalid_scope',
+        'The requested scope exceeds what the client may be granted',
+      );
+      expect(issue).not.toHaveBeenCalled();
+    });
+
+    test('a client with no registered scope may not ask for one', async () => {
+      const { grant } = setup();
+      await expectError(
+        grant.respond(confidential({ scope: null }), tokenRequest('reports:read')),
+        'invalid_scope',
+        'The requested scope exceeds what the client may be granted',
+      );
+    });
+
+    test('the client’s stored scope list tolerates extra white space', async () => {
+      const { grant, issue } = setup();
+      const client = confidential({ scope: '  reports:read \t reports:write ' });
+      await grant.respond(client, tokenRequest('reports:write'));
+      expect(issue).toHaveBeenCalledWith(client, ['reports:write']);
+    });
+
+    test('unauthorized_client is decided before the scope', async () => {
+      const { grant } = setup();
+      await expectError(
+        grant.respond(confidential({ grantTypes: 'password' }), tokenRequest('admin')),
+        'unauthorized_client',
+        UNAUTHORIZED,
+      );
+    });
+  });
+
+  test('an error of TokenService.issue propagates unchanged', async () => {
+    const { grant, issue } = setup();
+    const failure = new Error('signing failed');
+    issue.mockRejectedValueOnce(failure);
+    await expect(grant.respond(confidential(), tokenRequest())).rejects.toBe(failure);
+  });
+});

@@ -1,0 +1,69 @@
+import { HttpStatus } from '@nestjs/common';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import { formParameter, readFormBody, type FormBody } from '../http/form-body.js';
+import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
+
+export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+
+/** A token request (RFC 6749 §4.4.2), read from its form body once. */
+export interface TokenRequest {
+  grantType: typeof CLIENT_CREDENTIALS_GRANT;
+  /** The `scope` parameter as sent; absent when not sent (or sent empty). */
+  scope?: string;
+}
+
+/** Every parameter the endpoint defines; each may appear once (§3.2). Unknown ones are ignored. */
+const DEFINED_PARAMETERS = ['grant_type', 'scope', 'client_id', 'client_secret'] as const;
+const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([CLIENT_CREDENTIALS_GRANT]);
+/**
+ * A token request is a few hundred bytes. The platform's own body limit (Express 100 kB, Fastify 1 MiB)
+ * applies first; these bound what the endpoint accepts on any platform.
+ */
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_PARAMETERS = 100;
+
+/**
+ * Reads the token request: a form body within the limits, no repeated parameter, and a grant type this server
+ * supports (names compare exactly: §3.2 and §4.4.2 define them case-sensitive).
+ */
+export function parseTokenRequest(request: OAuth2HttpRequest): TokenRequest {
+  const body = readFormBody(request);
+  checkShape(request, body);
+  for (const name of DEFINED_PARAMETERS) formParameter(body, name);
+  const grantType = formParameter(body, 'grant_type');
+  if (grantType === undefined) {
+    throw new MalformedRequestError('The grant_type parameter is missing');
+  }
+  if (!SUPPORTED_GRANTS.has(grantType)) throw OAuth2Error.unsupportedGrantType();
+  return { grantType: CLIENT_CREDENTIALS_GRANT, scope: formParameter(body, 'scope') };
+}
+
+function checkShape(request: OAuth2HttpRequest, body: FormBody): void {
+  const declared = request.headers['content-length'];
+  const keys = Object.keys(body);
+  // Without Content-Length (a chunked body) measure what was parsed.
+  const size = declared === undefined ? parsedSize(body) : Number(declared);
+  if (size > MAX_BODY_BYTES || keys.length > MAX_PARAMETERS) {
+    throw new MalformedRequestError('The request body is too large', HttpStatus.PAYLOAD_TOO_LARGE);
+  }
+  for (const key of keys) {
+    // `scope[]=a` or `scope[x]=a`: Express's parser makes these an array or object of `scope`, Fastify's
+    // keeps the bracketed name. Either way it is a malformed defined parameter.
+    const bracket = key.indexOf('[');
+    if (bracket > 0 && (DEFINED_PARAMETERS as readonly string[]).includes(key.slice(0, bracket))) {
+      throw new MalformedRequestError(
+        `The ${key.slice(0, bracket)} parameter is repeated or malformed`,
+      );
+    }
+  }
+}
+
+/** Bytes of the parsed names and values: a lower bound of the encoded body. */
+function parsedSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value !== 'object' || value === null) return 0;
+  let size = 0;
+  for (const [key, item] of Object.entries(value))
+    size += Buffer.byteLength(key) + parsedSize(item);
+  return size;
+}
