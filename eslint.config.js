@@ -1,8 +1,56 @@
 import js from '@eslint/js';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layering of src/ (README "Architecture"): each folder may import only the folders below it, so no two
+ * folders can ever import each other in a circle. Listed bottom-up: a folder's forbidden imports are every
+ * folder above it.
+ */
+const LAYERS = [
+  ['http', 'errors'],
+  ['clients', 'keys'],
+  ['migrations', 'oauth2.constants', 'oauth2-options.interface', 'oauth2-config'],
+  ['client-auth', 'resource'],
+  ['token'],
+  ['oauth2.providers', 'oauth2.module-definition', 'oauth2.module', 'index'],
+  ['cli'],
+  ['example'],
+];
+const isFolder = (name) => !name.startsWith('oauth2') && name !== 'index';
+const patternsOf = (name) =>
+  isFolder(name)
+    ? [`../${name}/*`, `./${name}/*`, `../../${name}/*`]
+    : [`../${name}.js`, `./${name}.js`];
+
+const layering = LAYERS.flatMap((layer, level) => {
+  const above = LAYERS.slice(level + 1).flat();
+  const peers = layer.filter(isFolder);
+  const forbidden = (name) =>
+    [...above, ...peers.filter((peer) => peer !== name)].flatMap(patternsOf);
+  return layer
+    .filter((name) => forbidden(name).length > 0)
+    .map((name) => ({
+      files: isFolder(name) ? [`src/${name}/**/*.ts`] : [`src/${name}.ts`],
+      ignores: ['**/*.spec.ts'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                group: forbidden(name),
+                message: `src/${name} imports only what lies below it in the layering (README "Architecture").`,
+              },
+            ],
+          },
+        ],
+      },
+    }));
+});
+
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,6 +63,18 @@ export default tseslint.config(
       'no-console': ['error'],
     },
   },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      // Sources import `./x.js` that resolves to `./x.ts` (NodeNext).
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  ...layering,
   {
     files: ['src/cli/**', 'src/example/**', 'bench/**', 'test/**', '*.js'],
     rules: { 'no-console': 'off' },
