@@ -1,33 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCommandLine, type CommandTable } from './cli-args.js';
+import { TOY_TABLE } from '../../test/support/toy-table.js';
+import { parseCommandLine } from './cli-args.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 
-/** A table of made-up commands: the parser knows only what a table tells it. */
-const TOY: CommandTable = {
-  program: 'toy',
-  description: 'A toy.',
-  footer: 'Bye.',
-  options: [{ name: 'verbose', short: 'v', description: 'Say more.' }],
-  commands: [
-    {
-      words: ['greet'],
-      positionals: [{ name: 'who', description: 'a name' }],
-      options: [
-        { name: 'lang', value: 'code', required: true, description: 'Language.' },
-        { name: 'loud', conflicts: 'quiet', description: 'Shout.' },
-        { name: 'quiet', description: 'Whisper.' },
-      ],
-      description: 'Greet someone.',
-    },
-    { words: ['db', 'reset'], positionals: [], options: [], description: 'Reset.' },
-    {
-      words: ['db', 'seed'],
-      positionals: [],
-      options: [{ name: 'file', value: 'path', description: 'Seed file.' }],
-      description: 'Seed.',
-    },
-  ],
-};
+const TOY = TOY_TABLE;
 
 const parse = (...argv: string[]) => parseCommandLine(argv, TOY);
 
@@ -47,7 +23,7 @@ describe('parseCommandLine', () => {
     const parsed = parse('greet', '--lang', 'fr', 'ana', '-v');
     expect(parsed).toEqual({
       command: TOY.commands[0],
-      options: { verbose: true, lang: 'fr', loud: false, quiet: false },
+      options: { verbose: true, lang: 'fr', loud: false, quiet: false, style: undefined },
       positionals: { who: 'ana' },
     });
   });

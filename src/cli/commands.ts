@@ -47,13 +47,15 @@ export interface Command<
   warnings?(result: R): readonly string[];
 }
 
-/** Types one row: `run` sees its own options and positionals, `text` its own result. */
+/** Types one row: `run` sees its own options and positionals, `text` its own result. None: `[]`. */
 function command<
-  const O extends readonly OptionSpec[],
-  const P extends readonly PositionalSpec[],
-  R,
->(spec: Command<O, P, R>): Command {
-  return spec;
+  const O extends readonly OptionSpec[] = readonly [],
+  const P extends readonly PositionalSpec[] = readonly [],
+  R = unknown,
+>(
+  spec: Omit<Command<O, P, R>, 'options' | 'positionals'> & { options?: O; positionals?: P },
+): Command {
+  return { ...spec, options: spec.options ?? [], positionals: spec.positionals ?? [] };
 }
 
 const CLIENT_ID = { name: 'id', description: 'a client id' } as const;
@@ -61,7 +63,6 @@ const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
 
 const migrate = command({
   words: ['migrate'],
-  positionals: [],
   options: [{ name: 'show', description: 'List the pending migrations, applying nothing.' }],
   description:
     "Create or update the client table: apply the module's pending migrations. Run it once before " +
@@ -84,7 +85,6 @@ const migrate = command({
 
 const clientCreate = command({
   words: ['client', 'create'],
-  positionals: [],
   options: [
     { name: 'id', value: 'id', required: true, field: 'clientId', description: 'The client id.' },
     {
@@ -142,8 +142,6 @@ const clientCreate = command({
 
 const clientList = command({
   words: ['client', 'list'],
-  positionals: [],
-  options: [],
   description: 'List the clients.',
   run: async ({ clients }) => (await clients()).list(),
   text: (clients) =>
@@ -164,7 +162,6 @@ const clientList = command({
 const clientShow = command({
   words: ['client', 'show'],
   positionals: [CLIENT_ID],
-  options: [],
   description: 'Show one client.',
   run: async ({ positionals, clients }) => (await clients()).show(positionals.id),
   text: describe,
@@ -173,7 +170,6 @@ const clientShow = command({
 const clientRotateSecret = command({
   words: ['client', 'rotate-secret'],
   positionals: [CLIENT_ID],
-  options: [],
   description: 'Give a confidential client a new generated secret, printed once.',
   run: async ({ positionals, clients }) => (await clients()).rotateSecret(positionals.id),
   text: ({ client, secret }) => [
@@ -186,7 +182,6 @@ const clientRotateSecret = command({
 const clientDelete = command({
   words: ['client', 'delete'],
   positionals: [CLIENT_ID],
-  options: [],
   description: 'Delete a client.',
   run: async ({ positionals: { id }, clients }) => {
     await (await clients()).delete(id);
@@ -197,8 +192,6 @@ const clientDelete = command({
 
 const clientHashLegacySecrets = command({
   words: ['client', 'hash-legacy-secrets'],
-  positionals: [],
-  options: [],
   description:
     'Replace every plaintext secret (as oauth2-server-php and yii2-oauth2-server stored them) by its ' +
     'scrypt hash; the clients keep their secrets. Prints how many it hashed.',

@@ -1,31 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
-import { optionLabel, type CommandTable } from './cli-args.js';
+import { TOY_TABLE } from '../../test/support/toy-table.js';
+import { optionLabel } from './cli-args.js';
 import { CLI } from './commands.js';
 import { usageText } from './usage.js';
 
-const TOY: CommandTable = {
-  program: 'toy',
-  description: 'A toy. '.repeat(20).trim(),
-  footer: 'Bye.',
-  options: [{ name: 'verbose', description: 'Say more.' }],
-  commands: [
-    {
-      words: ['greet'],
-      positionals: [{ name: 'who', description: 'a name' }],
-      options: [
-        { name: 'lang', value: 'code', required: true, description: 'Language.' },
-        { name: 'loud', conflicts: 'quiet', description: 'Shout.' },
-        { name: 'quiet', description: 'Whisper.' },
-        { name: 'style', value: 'css', description: 'Looks. '.repeat(15).trim() },
-      ],
-      description: 'Greet someone.',
-    },
-  ],
-};
-
 describe('usageText', () => {
   test('a synopsis per command, its options below it, the common options, all in one column', () => {
-    expect(usageText(TOY)).toBe(
+    expect(usageText(TOY_TABLE)).toBe(
       [
         'Usage: toy <command> [options]',
         '',
@@ -34,16 +15,19 @@ describe('usageText', () => {
         '',
         'Commands:',
         '  greet <who> --lang <code> [--loud | --quiet] [--style <css>]',
-        '                   Greet someone.',
-        '    --lang <code>  Language.',
-        '    --loud         Shout.',
-        '    --quiet        Whisper.',
-        '    --style <css>  Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks.',
-        '                   Looks. Looks. Looks. Looks.',
+        '                           Greet someone.',
+        '    --lang <code>          Language.',
+        '    --loud                 Shout.',
+        '    --quiet                Whisper.',
+        '    --style <css>          Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks. Looks.',
+        '                           Looks. Looks. Looks. Looks. Looks.',
+        '  db reset                 Reset.',
+        '  db seed [--file <path>]  Seed.',
+        '    --file <path>          Seed file.',
         '',
         'Options:',
-        '  --verbose        Say more.',
-        '  -h, --help       Show this help.',
+        '  -v, --verbose            Say more.',
+        '  -h, --help               Show this help.',
         '',
         'Bye.',
         '',
