@@ -399,11 +399,11 @@ describe('command line', () => {
     for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
       expect(result.stdout).toContain(`client ${command}`);
     }
-    expect(result.stdout).toContain('client hash-legacy-secrets Replace every plaintext secret');
-    expect(result.stdout).toMatch(/^ {2}migrate {20}Create or update the client table/m);
-    expect(result.stdout).toMatch(/^ {2}migrate --show {13}List the pending migrations/m);
+    expect(result.stdout).toContain('client hash-legacy-secrets  Replace every plaintext secret');
+    expect(result.stdout).toMatch(/^ {2}migrate \[--show\] {12}Create or update the client table/m);
+    expect(result.stdout).toMatch(/^ {4}--show {20}List the pending migrations/m);
     expect(result.stdout).toContain(
-      '--table <name>          The client table (env OAUTH2_CLIENT_TABLE)',
+      '--table <name>              The client table (env OAUTH2_CLIENT_TABLE)',
     );
     expect(result.stdout).toContain('(env OAUTH2_TABLE_PREFIX)');
     expect(result.stdout).toContain('--json');

@@ -3,7 +3,7 @@ import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../index
 import { CliError } from './cli-error.js';
 
 /** The grant this server issues tokens for, and the default of `client create --grant-types`. */
-const CLIENT_CREDENTIALS = 'client_credentials';
+export const CLIENT_CREDENTIALS = 'client_credentials';
 
 /** A client as the CLI shows it: every column but the secret's hash, names as on the wire. */
 export interface ClientView {
@@ -17,9 +17,9 @@ export interface ClientView {
 }
 
 export interface CreateClientInput {
-  clientId?: string;
-  secret?: string;
-  isPublic?: boolean;
+  clientId: string;
+  /** A chosen secret, stored as its scrypt hash; null: a public client; absent: one is generated. */
+  secret?: string | null;
   grantTypes?: string;
   scope?: string;
   userId?: string;
@@ -41,40 +41,32 @@ export interface LegacySecretsResult {
   skipped: number;
 }
 
-/** The flag each entity property comes from, so a validation message names what the user typed. */
-const FLAGS: Readonly<Record<string, string>> = {
-  clientId: '--id',
-  clientSecret: '--secret',
-  grantTypes: '--grant-types',
-  scope: '--scope',
-  userId: '--user-id',
-  redirectUri: '--redirect-uri',
-};
-
 /** Client management over any OAuthClientRepository; secrets are stored only as hashes. */
 export class ClientCommands {
   constructor(
     private readonly repository: OAuthClientRepository,
     private readonly hasher: ClientSecretHasher,
+    /** How a message names what set a client property: the CLI names its option. */
+    private readonly nameOf: (property: keyof OAuthClient) => string = (property) => property,
   ) {}
 
   async create(input: CreateClientInput): Promise<SecretResult> {
-    const clientId = checkCreateInput(input);
+    if (input.secret === '') throw new CliError(`${this.nameOf('clientSecret')} must not be empty`);
     const client = OAuthClient.create({
-      clientId,
+      clientId: input.clientId,
       grantTypes: input.grantTypes ?? CLIENT_CREDENTIALS,
       scope: input.scope ?? null,
       userId: input.userId ?? null,
       redirectUri: input.redirectUri ?? null,
     });
-    await validateClient(client);
+    await this.validate(client);
     if (await this.repository.findById(client.clientId)) {
       throw new CliError(`client '${client.clientId}' already exists`);
     }
 
     // A generated secret (256 random bits) gets the fast keyed digest; a chosen one needs scrypt.
     let generated: string | undefined;
-    if (input.isPublic) {
+    if (input.secret === null) {
       client.clientSecret = null;
     } else if (input.secret !== undefined) {
       client.clientSecret = await this.hasher.hash(input.secret);
@@ -91,7 +83,7 @@ export class ClientCommands {
         `the grant types do not include ${CLIENT_CREDENTIALS}, the only grant this server issues tokens for`,
       );
     }
-    if (input.isPublic) {
+    if (input.secret === null) {
       warnings.push(
         'a public client gets tokens only when the server sets allowPublicClients (RFC 6749 §4.4 reserves this grant for confidential clients)',
       );
@@ -139,6 +131,18 @@ export class ClientCommands {
     return result;
   }
 
+  /** Runs the entity's class-validator rules; every broken rule is named, on one line. */
+  private async validate(client: OAuthClient): Promise<void> {
+    const errors = await validate(client);
+    if (errors.length === 0) return;
+    const problems = errors.map((error) => {
+      const messages = Object.values(error.constraints ?? {});
+      const name = this.nameOf(error.property as keyof OAuthClient);
+      return `${name}: ${messages.join(', ') || 'invalid value'}`;
+    });
+    throw new CliError(`invalid client: ${problems.join('; ')}`);
+  }
+
   private async find(clientId: string): Promise<OAuthClient> {
     const client = await this.repository.findById(clientId);
     if (!client) throw unknownClient(clientId);
@@ -146,17 +150,7 @@ export class ClientCommands {
   }
 }
 
-/** The checks of `client create` that need no database; returns the client id. */
-export function checkCreateInput(input: CreateClientInput): string {
-  if (input.clientId === undefined) throw CliError.usage("'client create' needs --id <id>");
-  if (input.secret !== undefined && input.isPublic) {
-    throw CliError.usage('--secret and --public cannot be used together');
-  }
-  if (input.secret === '') throw new CliError('--secret must not be empty');
-  return input.clientId;
-}
-
-export function viewOf(client: OAuthClient): ClientView {
+function viewOf(client: OAuthClient): ClientView {
   return {
     client_id: client.clientId,
     client_type: client.clientSecret === null ? 'public' : 'confidential',
@@ -165,18 +159,6 @@ export function viewOf(client: OAuthClient): ClientView {
     user_id: client.userId,
     redirect_uri: client.redirectUri,
   };
-}
-
-/** Runs the entity's class-validator rules; every broken rule is named, on one line. */
-async function validateClient(client: OAuthClient): Promise<void> {
-  const errors = await validate(client);
-  if (errors.length === 0) return;
-  const problems = errors.map((error) => {
-    const flag = FLAGS[error.property] ?? error.property;
-    const messages = Object.values(error.constraints ?? {});
-    return `${flag}: ${messages.join(', ') || 'invalid value'}`;
-  });
-  throw new CliError(`invalid client: ${problems.join('; ')}`);
 }
 
 function unknownClient(clientId: string): CliError {

@@ -1,0 +1,123 @@
+import { DataSource, MigrationExecutor, type Logger as TypeOrmLogger } from 'typeorm';
+import {
+  DEFAULT_CLIENT_TABLE,
+  OAuthClientRepository,
+  oauthClientEntity,
+  TypeOrmOAuthClientRepository,
+  type OAuth2MigrationsOptions,
+} from '../index.js';
+import { CliError } from './cli-error.js';
+import { databaseOptionsFromUrl, redactDatabaseUrl } from './database-url.js';
+
+/** The narrowest client_secret column that holds every hash format (the seed's VARCHAR(80)). */
+const MIN_SECRET_COLUMN_WIDTH = 80;
+
+export interface TableSettings extends Required<OAuth2MigrationsOptions> {
+  /** The full name: prefix and name. */
+  table: string;
+}
+
+/** --table/--table-prefix, else OAUTH2_CLIENT_TABLE/OAUTH2_TABLE_PREFIX, else the module's defaults. */
+export function tableSettings(
+  flags: { table?: string; prefix?: string },
+  env: Readonly<Record<string, string | undefined>>,
+): TableSettings {
+  const tableName = flags.table ?? (env.OAUTH2_CLIENT_TABLE || DEFAULT_CLIENT_TABLE);
+  const tablePrefix = flags.prefix ?? (env.OAUTH2_TABLE_PREFIX || '');
+  const table = tablePrefix + tableName;
+  try {
+    if (tableName === '') throw new Error('empty');
+    oauthClientEntity(table);
+  } catch {
+    const message =
+      `'${table}' is not a valid table name (from ${flags.table === undefined ? 'OAUTH2_CLIENT_TABLE' : '--table'}` +
+      ` and ${flags.prefix === undefined ? 'OAUTH2_TABLE_PREFIX' : '--table-prefix'}): ` +
+      'use letters, digits and _, at most 63 characters, not starting with a digit';
+    throw flags.table === undefined && flags.prefix === undefined
+      ? new CliError(message)
+      : CliError.usage(message);
+  }
+  return { tableName, tablePrefix, table };
+}
+
+/** TypeORM's migration messages go to the console whatever `logging` says: the CLI prints its own. */
+const SILENT: TypeOrmLogger = {
+  logQuery() {},
+  logQueryError() {},
+  logQuerySlow() {},
+  logSchemaBuild() {},
+  logMigration() {},
+  log() {},
+};
+
+export async function openDatabase(
+  databaseUrl: string,
+  cwd: string,
+  tables: TableSettings,
+): Promise<DataSource> {
+  const options = databaseOptionsFromUrl(databaseUrl, cwd, tables);
+  let dataSource: DataSource;
+  try {
+    // The constructor loads the driver package, which may be missing.
+    dataSource = new DataSource({ ...options, logger: SILENT });
+    await dataSource.initialize();
+  } catch (error) {
+    throw new CliError(
+      `cannot open the database ${redactDatabaseUrl(databaseUrl)}: ${messageOf(error)}`,
+    );
+  }
+  return dataSource;
+}
+
+/** The names of the module's migrations not yet applied; reads TypeORM's table without creating it. */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const pending = await new MigrationExecutor(dataSource).getPendingMigrations();
+  return pending.map((migration) => migration.name);
+}
+
+/** Applies the pending migrations and returns their names. */
+export async function applyMigrations(dataSource: DataSource): Promise<string[]> {
+  try {
+    // One transaction per migration: MySQL and MariaDB commit on DDL anyway.
+    return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  } catch (error) {
+    throw new CliError(`migration failed: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * The client table as a repository. The client commands never change the schema: a database without the
+ * table is one `migrate` has not prepared (or the wrong database), and saying so beats creating an empty
+ * table in it. A legacy table that exists is used as it is, migrated or not.
+ */
+export async function clientRepository(
+  dataSource: DataSource,
+  { url, table, hashesSecrets }: { url: string; table: string; hashesSecrets: boolean },
+): Promise<OAuthClientRepository> {
+  const queryRunner = dataSource.createQueryRunner();
+  try {
+    const found = await queryRunner.getTable(table);
+    if (!found) {
+      throw new CliError(
+        `the database ${redactDatabaseUrl(url)} has no table ${table}: run \`nest-oauth2 migrate\` first`,
+      );
+    }
+    const secretColumn = found.findColumnByName('client_secret');
+    if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
+    // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
+    const width = Number(secretColumn.length);
+    if (hashesSecrets && secretColumn.length && width < MIN_SECRET_COLUMN_WIDTH) {
+      throw new CliError(
+        `${table}.client_secret holds at most ${width} characters and a hash needs ` +
+          `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
+      );
+    }
+  } finally {
+    await queryRunner.release();
+  }
+  return new TypeOrmOAuthClientRepository(dataSource.getRepository(oauthClientEntity(table)));
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

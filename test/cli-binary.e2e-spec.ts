@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI } from '../src/cli/commands.js';
+import { usageText } from '../src/cli/usage.js';
+import { tempDir, type CliResult } from './support/cli.js';
+
+/**
+ * The installed binary as a child process: what the in-process tests cannot see (the shebang, the exit
+ * status reaching the shell, stderr of a real process). It is built fresh from src, so a stale dist/
+ * neither hides a failure nor fakes a pass.
+ */
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const packageJson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+};
+
+/** Inside the repository, so that the ESM build resolves its packages from node_modules. */
+let outDir: string;
+/** The file package.json names as the `nest-oauth2` binary, in the fresh build. */
+let main: string;
+let cwd: ReturnType<typeof tempDir>;
+
+function run(file: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const { NODE_OPTIONS: _, ...inherited } = process.env;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: cwd.path, env: { ...inherited, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  cwd = tempDir('oauth2-cli-bin-');
+  outDir = mkdtempSync(join(repo, '.tmp-cli-build-'));
+  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+  const build = await run(process.execPath, [
+    tsc,
+    ...['-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir, '--incremental', 'false'],
+  ]);
+  if (build.code !== 0) throw new Error(`tsc failed:\n${build.stdout}${build.stderr}`);
+  // The built file stands where dist/ would put the bin entry.
+  const bin = relative('dist', packageJson.bin['nest-oauth2']);
+  main = join(outDir, bin);
+  chmodSync(main, 0o755);
+}, 180_000);
+
+afterAll(() => {
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  cwd?.remove();
+});
+
+test('package.json points the binary at the built main.js, whose first line is the shebang', () => {
+  expect(packageJson.bin['nest-oauth2']).toBe('./dist/cli/main.js');
+  expect(main).toBe(join(outDir, 'cli', 'main.js'));
+  expect(readFileSync(main, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
+});
+
+test('--help: exit 0, the usage on stdout', async () => {
+  expect(await run(main, ['--help'])).toEqual({ code: 0, stdout: usageText(CLI), stderr: '' });
+});
+
+test('an unknown command: exit 2, one line on stderr', async () => {
+  expect(await run(main, ['frob'])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "nest-oauth2: unknown command 'frob' (see nest-oauth2 --help)\n",
+  });
+});
+
+test('client list on a database never migrated: exit 1, told to migrate', async () => {
+  const databaseUrl = `sqlite:${join(cwd.path, 'db', 'clients.sqlite')}`;
+  expect(await run(main, ['client', 'list'], { DATABASE_URL: databaseUrl })).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `nest-oauth2: the database ${databaseUrl} has no table oauth_clients: run \`nest-oauth2 migrate\` first\n`,
+  });
+});
