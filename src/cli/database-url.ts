@@ -1,12 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import {
-  DEFAULT_CLIENT_TABLE,
-  oauth2Migrations,
-  oauthClientEntity,
-  type OAuth2MigrationsOptions,
-} from '../index.js';
+import { clientTableName } from '../clients/oauth-client.entity.js';
+import { oauth2Migrations, oauthClientEntity, type OAuth2MigrationsOptions } from '../index.js';
 
 /** Where the CLI and the example app keep their clients when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/oauth2.sqlite';
@@ -33,7 +29,7 @@ export function databaseOptionsFromUrl(
   cwd: string = process.cwd(),
   tables: OAuth2MigrationsOptions = {},
 ): DataSourceOptions {
-  const table = (tables.tablePrefix ?? '') + (tables.tableName ?? DEFAULT_CLIENT_TABLE);
+  const table = clientTableName(tables);
   const options: DataSourceOptions = {
     ...parseDatabaseUrl(url, cwd),
     entities: [oauthClientEntity(table)],

@@ -1,4 +1,5 @@
 import { DataSource, MigrationExecutor, type Logger as TypeOrmLogger } from 'typeorm';
+import { clientTableName } from '../clients/oauth-client.entity.js';
 import {
   DEFAULT_CLIENT_TABLE,
   OAuthClientRepository,
@@ -24,20 +25,17 @@ export function tableSettings(
 ): TableSettings {
   const tableName = flags.table ?? (env.OAUTH2_CLIENT_TABLE || DEFAULT_CLIENT_TABLE);
   const tablePrefix = flags.prefix ?? (env.OAUTH2_TABLE_PREFIX || '');
-  const table = tablePrefix + tableName;
   try {
-    if (tableName === '') throw new Error('empty');
-    oauthClientEntity(table);
-  } catch {
-    const message =
-      `'${table}' is not a valid table name (from ${flags.table === undefined ? 'OAUTH2_CLIENT_TABLE' : '--table'}` +
-      ` and ${flags.prefix === undefined ? 'OAUTH2_TABLE_PREFIX' : '--table-prefix'}): ` +
-      'use letters, digits and _, at most 63 characters, not starting with a digit';
+    return { tableName, tablePrefix, table: clientTableName({ tableName, tablePrefix }) };
+  } catch (error) {
+    const from =
+      `${flags.table === undefined ? 'OAUTH2_CLIENT_TABLE' : '--table'} and ` +
+      `${flags.prefix === undefined ? 'OAUTH2_TABLE_PREFIX' : '--table-prefix'}`;
+    const message = `${(error as Error).message} (from ${from})`;
     throw flags.table === undefined && flags.prefix === undefined
       ? new CliError(message)
       : CliError.usage(message);
   }
-  return { tableName, tablePrefix, table };
 }
 
 /** TypeORM's migration messages go to the console whatever `logging` says: the CLI prints its own. */
