@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { ClientSecretHasher, OAuthClientRepository } from '../src/index.js';
+import request, { type Test } from 'supertest';
+import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../src/index.js';
 import { seedClients } from './support/app.js';
 import { ISSUER } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
@@ -293,21 +293,53 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expectInvalidClient(res);
     });
 
-    test('an unknown client costs a hash verification, like a known one', async () => {
+    /** The verifications one request ran, named by the kind of stored value each checked against. */
+    async function verificationsOf(send: () => Test): Promise<string[]> {
       const hasher = app.get(ClientSecretHasher);
       const verify = jest.spyOn(hasher, 'verify');
       try {
-        await tokenRequest(app).set('Authorization', basicHeader('nobody', 'secret')).send(GRANT);
-        expect(verify).toHaveBeenCalledTimes(1);
-        verify.mockClear();
-        await tokenRequest(app)
-          .set('Authorization', basicHeader('testclient', 'wrong'))
-          .send(GRANT);
-        expect(verify).toHaveBeenCalledTimes(1);
+        expectInvalidClient(await send());
+        return verify.mock.calls.map(([, stored]) => hasher.kindOf(stored));
       } finally {
         verify.mockRestore();
       }
+    }
+    const unknownClient = () =>
+      tokenRequest(app).set('Authorization', basicHeader('nobody', 'secret')).send(GRANT);
+
+    test('an unknown client runs a dummy verification: the keyed digest a generated secret costs', async () => {
+      const hasher = app.get(ClientSecretHasher);
+      await app.get(OAuthClientRepository).save(
+        OAuthClient.create({
+          clientId: 'generated',
+          clientSecret: hasher.createSecret().hash,
+          grantTypes: 'client_credentials',
+        }),
+      );
+      const wrongGenerated = () =>
+        tokenRequest(app).set('Authorization', basicHeader('generated', 'wrong')).send(GRANT);
+      const wrongChosen = () =>
+        tokenRequest(app).set('Authorization', basicHeader('testclient', 'wrong')).send(GRANT);
+
+      expect(await verificationsOf(unknownClient)).toEqual(['hmac']);
+      expect(await verificationsOf(wrongGenerated)).toEqual(['hmac']);
+      // Not what a wrong secret for a chosen (scrypt) secret costs: see the known gap below.
+      expect(await verificationsOf(wrongChosen)).toEqual(['scrypt']);
     });
+
+    // Known gap, tracked by the abuse-resistance issue (README, Security notes: a client with a chosen secret
+    // "costs visibly more per wrong guess ... its existence shows in the timing"). A wrong secret for a scrypt
+    // client runs the KDF (tens of milliseconds, and can be shed with a 503); an unknown id runs one HMAC
+    // (microseconds), so timing tells which ids hold scrypt secrets. Work is compared by kind, not by clock.
+    // When the gap is closed this test fails: drop `.failing`.
+    test.failing(
+      'KNOWN GAP: an unknown client costs the KDF work a wrong secret for a scrypt client costs',
+      async () => {
+        const wrongChosen = () =>
+          tokenRequest(app).set('Authorization', basicHeader('testclient', 'wrong')).send(GRANT);
+        expect(await verificationsOf(unknownClient)).toEqual(await verificationsOf(wrongChosen));
+      },
+    );
 
     test('the stored secret is a hash, never the plaintext', async () => {
       const stored = await app.get(OAuthClientRepository).findById('testclient');
