@@ -8,8 +8,10 @@ import {
   jest,
   test,
 } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { DataSource } from 'typeorm';
 import { ClientSecretHasher, InMemoryOAuthClientRepository, OAuthClient } from '../src/index.js';
 import {
@@ -19,6 +21,10 @@ import {
   type CliResult,
   type StoredClientRow,
 } from './support/cli.js';
+import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
+import { startApp } from './support/app.js';
+import { fixtures, testOptions } from './support/fixtures.js';
+import { basicHeader, GRANT, tokenRequest } from './support/oauth.js';
 
 const hasher = new ClientSecretHasher();
 const SECRET_LINE = /^Client secret: (\S+)$/m;
@@ -382,6 +388,77 @@ describe('client delete', () => {
     expect((await cli('client', 'create', '--id=-odd')).code).toBe(0);
     expect((await cli('client', 'delete', '--', '-odd')).code).toBe(0);
     expect(await rows()).toEqual([]);
+  });
+});
+
+describe('a running server sees CLI changes within its lookup cache ttl', () => {
+  const POLL_EVERY_MS = 100;
+  const POLL_FOR_MS = 5000;
+  let app: INestApplication | undefined;
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  /** The module on this test's database file, with a lookup cache of one second. */
+  async function startServer(): Promise<INestApplication> {
+    const forRoot = fixtures.find((fixture) => fixture.name === 'forRoot')!;
+    return startApp(
+      forRoot.metadata(
+        testOptions({ clientCache: { ttl: 1 } }),
+        {},
+        databaseOptionsFromUrl(databaseUrl, dir.path),
+      ),
+    );
+  }
+
+  const statuses = async (clientId: string, secrets: Record<string, string>) => {
+    const result: Record<string, number> = {};
+    for (const [name, secret] of Object.entries(secrets)) {
+      const res = await tokenRequest(app!)
+        .set('Authorization', basicHeader(clientId, secret))
+        .send(GRANT);
+      result[name] = res.status;
+    }
+    return result;
+  };
+
+  /** Asks every 100 ms, for at most 5 s, until the answer is `expected`; the last answer. */
+  async function poll<T>(ask: () => Promise<T>, expected: T): Promise<T> {
+    const deadline = Date.now() + POLL_FOR_MS;
+    for (;;) {
+      const answer = await ask();
+      if (isDeepStrictEqual(answer, expected) || Date.now() > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
+    }
+  }
+
+  test('client rotate-secret: the old secret stops working and the new one works', async () => {
+    // A chosen secret: its KDF success is also remembered, under the stored hash the rotation replaces.
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    app = await startServer();
+    expect(await statuses('svc', { old: 'old-secret' })).toEqual({ old: 200 });
+
+    const rotated = await cli('client', 'rotate-secret', 'svc', '--json');
+    expect(rotated.code).toBe(0);
+    const secret: string = JSON.parse(rotated.stdout).client_secret;
+    const expected = { old: 401, new: 200 };
+    expect(await poll(() => statuses('svc', { old: 'old-secret', new: secret }), expected)).toEqual(
+      expected,
+    );
+  });
+
+  test('client delete: the deleted client is refused', async () => {
+    const created = await cli('client', 'create', '--id', 'svc', '--json');
+    const { client_secret: secret } = JSON.parse(created.stdout);
+    app = await startServer();
+    expect(await statuses('svc', { secret })).toEqual({ secret: 200 });
+
+    expect((await cli('client', 'delete', 'svc')).code).toBe(0);
+    expect(await poll(() => statuses('svc', { secret }), { secret: 401 })).toEqual({
+      secret: 401,
+    });
   });
 });
 

@@ -15,6 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import {
+  ClientSecretHasher,
   InMemoryOAuthClientRepository,
   OAuth2Guard,
   OAuth2Module,
@@ -556,5 +557,63 @@ describe('legacy upgrade racing a rotation', () => {
       .send(GRANT);
     expect(res.status).toBe(200);
     expect((await repository.findById('legacy'))?.clientSecret).toBe('rotated-by-admin');
+  });
+});
+
+describe('clientCache', () => {
+  const hasher = new ClientSecretHasher();
+
+  /**
+   * An app whose storage is then changed behind the module's back, as the CLI does from another process: the
+   * client's secret is replaced, then the client is deleted. What the next request sees, each time.
+   */
+  async function changedBehindTheModule(clientCache: { ttl: number }) {
+    const before = hasher.createSecret();
+    const after = hasher.createSecret();
+    const repository = new InMemoryOAuthClientRepository([
+      OAuthClient.create({
+        clientId: 'svc',
+        clientSecret: before.hash,
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions({ clientCache }),
+          clientRepository: { useValue: repository },
+        }),
+      ],
+    });
+    const status = async (secret: string) =>
+      (await tokenRequest(app!).set('Authorization', basicHeader('svc', secret)).send(GRANT))
+        .status;
+
+    expect(await status(before.secret)).toBe(200);
+    await repository.save(
+      OAuthClient.create({
+        clientId: 'svc',
+        clientSecret: after.hash,
+        grantTypes: 'client_credentials',
+      }),
+    );
+    const rotated = { old: await status(before.secret), new: await status(after.secret) };
+    await repository.delete('svc');
+    const deleted = { old: await status(before.secret), new: await status(after.secret) };
+    return { rotated, deleted };
+  }
+
+  test('ttl 0: no lookup cache, so a change in storage shows on the very next request', async () => {
+    expect(await changedBehindTheModule({ ttl: 0 })).toEqual({
+      rotated: { old: 401, new: 200 },
+      deleted: { old: 401, new: 401 },
+    });
+  });
+
+  test('a ttl: the cached client answers until it expires (the change is not seen at once)', async () => {
+    expect(await changedBehindTheModule({ ttl: 3600 })).toEqual({
+      rotated: { old: 200, new: 401 },
+      deleted: { old: 200, new: 401 },
+    });
   });
 });
