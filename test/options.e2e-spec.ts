@@ -464,6 +464,63 @@ describe('legacy plaintext secrets', () => {
   });
 });
 
+describe('legacy upgrade write failing', () => {
+  /** Storage that reads fine but refuses writes, with the kind of message a driver writes: the query and values. */
+  class ReadOnlyRepository extends InMemoryOAuthClientRepository {
+    override async updateSecret(
+      clientId: string,
+      expected: string,
+      next: string,
+    ): Promise<boolean> {
+      const error = new Error(
+        `Lock wait timeout exceeded: UPDATE oauth_clients SET client_secret = '${next}' ` +
+          `WHERE client_id = '${clientId}' AND client_secret = '${expected}'`,
+      ) as Error & { code: string };
+      error.code = 'ER_LOCK_WAIT_TIMEOUT';
+      throw error;
+    }
+  }
+
+  test('never fails the login: 200 each time, the row kept, the failure logged without the secret', async () => {
+    const logger = new RecordingLogger();
+    const repository = new ReadOnlyRepository([
+      OAuthClient.create({
+        clientId: 'legacy',
+        clientSecret: 'plain-secret',
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp(
+      {
+        imports: [
+          OAuth2Module.forRoot({
+            ...testOptions({ legacyPlaintextSecrets: true }),
+            clientRepository: { useValue: repository },
+          }),
+        ],
+      },
+      { logger },
+    );
+    const basic = basicHeader('legacy', 'plain-secret');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await tokenRequest(app).set('Authorization', basic).send(GRANT);
+      expect(res.status).toBe(200);
+      expect(res.body.token_type).toBe('Bearer');
+    }
+    expect((await repository.findById('legacy'))?.clientSecret).toBe('plain-secret');
+    // Tried again on the next authentication: logged once per attempt.
+    const failures = logger.lines.filter((line) =>
+      line.includes('Could not upgrade a plaintext client secret'),
+    );
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toContain('ER_LOCK_WAIT_TIMEOUT');
+    const logged = logger.lines.join('\n');
+    for (const leak of ['plain-secret', '$scrypt$', 'UPDATE', basic.slice('Basic '.length)]) {
+      expect(logged).not.toContain(leak);
+    }
+  });
+});
+
 describe('the token endpoint behind other guards of the host app', () => {
   class RateLimited implements CanActivate {
     canActivate(context: ExecutionContext): boolean {
