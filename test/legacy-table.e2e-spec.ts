@@ -149,6 +149,7 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
         ['guarded', 'guarded-pass', null],
         ['an:identifier', 'some secure & non-standard secret', 'reports:read'],
         ['dormant', 'dormant-pass', null],
+        ['exact', 'exact-pass', null],
       ]),
     );
     app = await startApp(legacyApp(db.options, tableCase, true), { platform, logger });
@@ -228,6 +229,22 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
     await expect(
       hasher.verify('some secure & non-standard secret', (await secretOf('an:identifier'))!),
     ).resolves.toBe(true);
+  });
+
+  test('client ids compare exactly on the table as it is, whatever its collation', async () => {
+    // The seed's DDL on MariaDB/MySQL gets a case-insensitive, PAD SPACE collation, and nothing migrated it.
+    for (const clientId of ['EXACT', 'Exact', 'exact ']) {
+      expectInvalidClient(
+        await tokenRequest(app)
+          .set('Authorization', basicHeader(clientId, 'exact-pass'))
+          .send(GRANT),
+      );
+    }
+    expect(await secretOf('exact')).toBe('exact-pass');
+    const res = await tokenRequest(app)
+      .set('Authorization', basicHeader('exact', 'exact-pass'))
+      .send(GRANT);
+    expect(res.status).toBe(200);
   });
 
   test('legacyPlaintextSecrets off: a plaintext row gets 401 invalid_client and stays', async () => {

@@ -285,6 +285,24 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expect(new Set(failures.map((res) => res.text)).size).toBe(1);
     });
 
+    // RFC 6749 §2.2 and §3.2.1: a client id is a string compared exactly. MariaDB/MySQL compare strings by a
+    // case-insensitive collation by default, and PAD SPACE collations ignore trailing spaces.
+    test.each([
+      ['in upper case', 'TESTCLIENT'],
+      ['with one letter in another case', 'testClient'],
+      ['with a trailing space', 'testclient '],
+    ])('client ids compare exactly: the id %s is an unknown client', async (_name, clientId) => {
+      expectInvalidClient(
+        await tokenRequest(app).set('Authorization', basicHeader(clientId, 'testpass')).send(GRANT),
+      );
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: 'testpass',
+      });
+      expectInvalidClient(await tokenRequest(app).send(body.toString()));
+    });
+
     test('credentials in the query string are never read', async () => {
       const res = await request(app.getHttpServer())
         .post('/oauth2/token?client_id=testclient&client_secret=testpass')
