@@ -30,6 +30,10 @@ const hasher = new ClientSecretHasher();
 const SECRET_LINE = /^Client secret: (\S+)$/m;
 const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
+const COLLATION_MIGRATION = 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000';
+/** Every migration of the default table, in the order they run. */
+const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION];
+const APPLIED = MIGRATIONS.map((name) => `Applied ${name}\n`).join('');
 
 let dir: ReturnType<typeof tempDir>;
 let databaseUrl: string;
@@ -67,11 +71,7 @@ const freshDatabase = (): string => `sqlite:./db-${++counter}/clients.sqlite`;
 beforeEach(async () => {
   // A fresh, migrated database file per test.
   databaseUrl = freshDatabase();
-  expect(await cli('migrate')).toEqual({
-    code: 0,
-    stdout: `Applied ${MIGRATION}\n`,
-    stderr: '',
-  });
+  expect(await cli('migrate')).toEqual({ code: 0, stdout: APPLIED, stderr: '' });
 });
 
 describe('client create', () => {
@@ -604,31 +604,33 @@ describe('migrate', () => {
   });
 
   test('applies the pending migrations once; then the database is up to date', async () => {
-    expect(await cli('migrate')).toEqual({ code: 0, stdout: `Applied ${MIGRATION}\n`, stderr: '' });
+    expect(await cli('migrate')).toEqual({ code: 0, stdout: APPLIED, stderr: '' });
     expect(await cli('migrate')).toEqual({
       code: 0,
       stdout: 'The database is up to date.\n',
       stderr: '',
     });
     expect(await rows()).toEqual([]);
-    expect(await sql('SELECT name FROM migrations')).toEqual([{ name: MIGRATION }]);
+    expect(await sql('SELECT name FROM migrations ORDER BY id')).toEqual(
+      MIGRATIONS.map((name) => ({ name })),
+    );
   });
 
   test('--json', async () => {
     const first = await cli('migrate', '--json');
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ applied: [MIGRATION] });
+    expect(JSON.parse(first.stdout)).toEqual({ applied: MIGRATIONS });
     expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ applied: [] });
   });
 
   test('--show lists what is pending and applies nothing', async () => {
     expect(await cli('migrate', '--show')).toEqual({
       code: 0,
-      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n`,
+      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n  ${COLLATION_MIGRATION}\n`,
       stderr: '',
     });
     expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
-      pending: [MIGRATION],
+      pending: MIGRATIONS,
     });
     expect(await sql("SELECT name FROM sqlite_master WHERE type = 'table'")).toEqual([]);
 
@@ -662,7 +664,9 @@ describe('migrate', () => {
     const byFlags = await cli('migrate', '--table', 'clients', '--table-prefix', 'yii_');
     expect(byFlags).toEqual({
       code: 0,
-      stdout: 'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n',
+      stdout:
+        'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n' +
+        'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n',
       stderr: '',
     });
     const env = {
@@ -730,7 +734,7 @@ describe('migrate', () => {
       ),
     );
     expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
-      pending: [MIGRATION],
+      pending: MIGRATIONS,
     });
   });
 

@@ -1,4 +1,5 @@
 import { DEFAULT_CLIENT_TABLE, oauthClientEntity } from '../clients/oauth-client.entity.js';
+import { clientIdBinaryCollationMigration } from './client-id-binary-collation.migration.js';
 import {
   createClientTableMigration,
   type OAuth2MigrationClass,
@@ -32,7 +33,7 @@ export function oauth2Migrations({
   oauthClientEntity(table); // the same check of the name as the module's
   let migrations = byTable.get(table);
   if (!migrations) {
-    migrations = [createClientTableMigration(table)];
+    migrations = [createClientTableMigration(table), clientIdBinaryCollationMigration(table)];
     byTable.set(table, migrations);
   }
   return [...migrations];
