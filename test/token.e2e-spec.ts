@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { createPublicKey } from 'node:crypto';
 import request, { type Test } from 'supertest';
 import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../src/index.js';
 import { seedClients } from './support/app.js';
 import { ISSUER } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
-import { decodeJwt, verifyWithPublicKey } from './support/jwt.js';
+import { decodeJwt, rfc7638Thumbprint, verifyWithPublicKey } from './support/jwt.js';
 import { es256 } from './support/keys.js';
 import {
   appendixBHeader,
@@ -116,8 +117,11 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
     test('header and claims', async () => {
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       const { header, payload } = decodeJwt(res.body.access_token);
-      expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
-      expect(typeof header.kid).toBe('string');
+      expect(header).toEqual({
+        typ: 'at+jwt',
+        alg: 'ES256',
+        kid: rfc7638Thumbprint(createPublicKey(es256.privateKey)),
+      });
       expect(payload).toMatchObject({
         iss: ISSUER,
         sub: 'testclient',
@@ -211,6 +215,31 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expectTokenError(res, res.status, 'invalid_request');
     });
 
+    // Within every platform's own limit (Express 100 kB, Fastify 1 MiB): the module's limit decides.
+    test('a 70 KiB body is a 413 invalid_request: the endpoint takes 64 KiB at most', async () => {
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(`${GRANT}&padding=${'a'.repeat(70 * 1024)}`);
+      expectTokenError(res, 413, 'invalid_request');
+    });
+
+    test('a body of 101 parameters is a 413 invalid_request: the endpoint takes 100 at most', async () => {
+      const params = Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&');
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(`${GRANT}&${params}`);
+      expectTokenError(res, 413, 'invalid_request');
+    });
+
+    test('a body just within both limits is served', async () => {
+      const params = Array.from({ length: 98 }, (_, i) => `p${i}=1`).join('&');
+      const body = `${GRANT}&${params}&padding=`;
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(body + 'a'.repeat(64 * 1024 - body.length));
+      expect(res.status).toBe(200);
+    });
+
     test('a body with thousands of parameters is refused with an OAuth error', async () => {
       const params = Array.from({ length: 5000 }, (_, i) => `p${i}=1`).join('&');
       const res = await tokenRequest(app)
@@ -228,10 +257,20 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       }
     });
 
-    test('OPTIONS answers with Allow', async () => {
+    test('OPTIONS answers with Allow, and no-store like every answer of the endpoint (§5.1)', async () => {
       const res = await request(app.getHttpServer()).options('/oauth2/token');
       expect(res.status).toBe(204);
       expect(res.headers.allow).toBe('POST');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.pragma).toBe('no-cache');
+    });
+
+    test('HEAD is a 405 that names POST, with no-store', async () => {
+      const res = await request(app.getHttpServer()).head('/oauth2/token');
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.pragma).toBe('no-cache');
     });
   });
 
