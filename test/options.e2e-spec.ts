@@ -4,6 +4,7 @@ import {
   Get,
   HttpException,
   Module,
+  ServiceUnavailableException,
   type CanActivate,
   type ExecutionContext,
   UseGuards,
@@ -11,7 +12,7 @@ import {
   type LoggerService,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import {
@@ -27,7 +28,7 @@ import {
 } from '../src/index.js';
 import { seedClients, startApp } from './support/app.js';
 import { testOptions } from './support/fixtures.js';
-import { decodeJwt } from './support/jwt.js';
+import { decodeJwt, rfc7638Thumbprint } from './support/jwt.js';
 import {
   basicHeader,
   CLIENTS,
@@ -197,9 +198,13 @@ describe('issuer settings', () => {
   ] as const)('%s tokens are issued and accepted', async (algorithm, signing) => {
     app = await appWith({ signing });
     const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
-    expect(decodeJwt(res.body.access_token).header).toMatchObject({
+    // RFC 7638: an asymmetric key's kid is its JWK thumbprint by default; an HMAC secret has none to publish.
+    expect(decodeJwt(res.body.access_token).header).toEqual({
       alg: algorithm,
       typ: 'at+jwt',
+      ...('privateKey' in signing
+        ? { kid: rfc7638Thumbprint(createPublicKey(signing.privateKey)) }
+        : {}),
     });
     const ok = await request(app.getHttpServer())
       .get('/api/whoami')
@@ -242,7 +247,7 @@ describe('storage failure', () => {
     );
     const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
     expectTokenError(res, 503, 'server_error');
-    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res.headers['retry-after']).toBe('5');
     const everything = res.text + logger.lines.join('\n');
     for (const leak of ['SELECT', 'db.internal', 'testpass', TEST_BASIC.slice(6)]) {
       expect(everything).not.toContain(leak);
@@ -528,6 +533,27 @@ describe('the token endpoint behind other guards of the host app', () => {
       throw new HttpException('Too Many Requests', 429);
     }
   }
+
+  class Unavailable implements CanActivate {
+    canActivate(): boolean {
+      throw new ServiceUnavailableException('maintenance on db.internal.example');
+    }
+  }
+
+  test("a host's own 5xx HttpException is a 500 server_error, without its message", async () => {
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+        }),
+      ],
+      providers: [{ provide: APP_GUARD, useClass: Unavailable }],
+    });
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expectTokenError(res, 500, 'server_error');
+    expect(res.text).not.toContain('db.internal');
+  });
 
   test("a host rate limiter's 429 keeps its status and Retry-After, in an OAuth-shaped body", async () => {
     app = await startApp({
