@@ -25,8 +25,8 @@ interface ClientIdColumn {
  * comparison, and a column already binary sees no DDL. The type, length, character set and nullability stay as
  * they are, and so do the rows: no two ids that were distinct before become equal.
  *
- * A `_bin` collation still pads: `'id '` equals `'id'` on MariaDB and MySQL 5.7. The TypeORM repository checks
- * the id it read back, which also keeps a table that was never migrated exact.
+ * A PAD SPACE `_bin` collation (utf8mb4_bin, on MariaDB and MySQL alike) still finds `'id'` for `'id '`: the
+ * TypeORM repository checks the id it read back, which also keeps a table that was never migrated exact.
  *
  * Reverting leaves the column as it is: case-insensitive ids were never what this module wanted, and running
  * the migration again then finds the column binary and does nothing.
