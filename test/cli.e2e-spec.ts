@@ -8,8 +8,10 @@ import {
   jest,
   test,
 } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { DataSource } from 'typeorm';
 import { ClientSecretHasher, InMemoryOAuthClientRepository, OAuthClient } from '../src/index.js';
 import {
@@ -19,11 +21,19 @@ import {
   type CliResult,
   type StoredClientRow,
 } from './support/cli.js';
+import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
+import { startApp } from './support/app.js';
+import { fixtures, testOptions } from './support/fixtures.js';
+import { basicHeader, GRANT, tokenRequest } from './support/oauth.js';
 
 const hasher = new ClientSecretHasher();
 const SECRET_LINE = /^Client secret: (\S+)$/m;
 const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
+const COLLATION_MIGRATION = 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000';
+/** Every migration of the default table, in the order they run. */
+const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION];
+const APPLIED = MIGRATIONS.map((name) => `Applied ${name}\n`).join('');
 
 let dir: ReturnType<typeof tempDir>;
 let databaseUrl: string;
@@ -61,11 +71,7 @@ const freshDatabase = (): string => `sqlite:./db-${++counter}/clients.sqlite`;
 beforeEach(async () => {
   // A fresh, migrated database file per test.
   databaseUrl = freshDatabase();
-  expect(await cli('migrate')).toEqual({
-    code: 0,
-    stdout: `Applied ${MIGRATION}\n`,
-    stderr: '',
-  });
+  expect(await cli('migrate')).toEqual({ code: 0, stdout: APPLIED, stderr: '' });
 });
 
 describe('client create', () => {
@@ -385,6 +391,77 @@ describe('client delete', () => {
   });
 });
 
+describe('a running server sees CLI changes within its lookup cache ttl', () => {
+  const POLL_EVERY_MS = 100;
+  const POLL_FOR_MS = 5000;
+  let app: INestApplication | undefined;
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  /** The module on this test's database file, with a lookup cache of one second. */
+  async function startServer(): Promise<INestApplication> {
+    const forRoot = fixtures.find((fixture) => fixture.name === 'forRoot')!;
+    return startApp(
+      forRoot.metadata(
+        testOptions({ clientCache: { ttl: 1 } }),
+        {},
+        databaseOptionsFromUrl(databaseUrl, dir.path),
+      ),
+    );
+  }
+
+  const statuses = async (clientId: string, secrets: Record<string, string>) => {
+    const result: Record<string, number> = {};
+    for (const [name, secret] of Object.entries(secrets)) {
+      const res = await tokenRequest(app!)
+        .set('Authorization', basicHeader(clientId, secret))
+        .send(GRANT);
+      result[name] = res.status;
+    }
+    return result;
+  };
+
+  /** Asks every 100 ms, for at most 5 s, until the answer is `expected`; the last answer. */
+  async function poll<T>(ask: () => Promise<T>, expected: T): Promise<T> {
+    const deadline = Date.now() + POLL_FOR_MS;
+    for (;;) {
+      const answer = await ask();
+      if (isDeepStrictEqual(answer, expected) || Date.now() > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
+    }
+  }
+
+  test('client rotate-secret: the old secret stops working and the new one works', async () => {
+    // A chosen secret: its KDF success is also remembered, under the stored hash the rotation replaces.
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    app = await startServer();
+    expect(await statuses('svc', { old: 'old-secret' })).toEqual({ old: 200 });
+
+    const rotated = await cli('client', 'rotate-secret', 'svc', '--json');
+    expect(rotated.code).toBe(0);
+    const secret: string = JSON.parse(rotated.stdout).client_secret;
+    const expected = { old: 401, new: 200 };
+    expect(await poll(() => statuses('svc', { old: 'old-secret', new: secret }), expected)).toEqual(
+      expected,
+    );
+  });
+
+  test('client delete: the deleted client is refused', async () => {
+    const created = await cli('client', 'create', '--id', 'svc', '--json');
+    const { client_secret: secret } = JSON.parse(created.stdout);
+    app = await startServer();
+    expect(await statuses('svc', { secret })).toEqual({ secret: 200 });
+
+    expect((await cli('client', 'delete', 'svc')).code).toBe(0);
+    expect(await poll(() => statuses('svc', { secret }), { secret: 401 })).toEqual({
+      secret: 401,
+    });
+  });
+});
+
 describe('command line', () => {
   test.each([
     [['--help']],
@@ -527,31 +604,33 @@ describe('migrate', () => {
   });
 
   test('applies the pending migrations once; then the database is up to date', async () => {
-    expect(await cli('migrate')).toEqual({ code: 0, stdout: `Applied ${MIGRATION}\n`, stderr: '' });
+    expect(await cli('migrate')).toEqual({ code: 0, stdout: APPLIED, stderr: '' });
     expect(await cli('migrate')).toEqual({
       code: 0,
       stdout: 'The database is up to date.\n',
       stderr: '',
     });
     expect(await rows()).toEqual([]);
-    expect(await sql('SELECT name FROM migrations')).toEqual([{ name: MIGRATION }]);
+    expect(await sql('SELECT name FROM migrations ORDER BY id')).toEqual(
+      MIGRATIONS.map((name) => ({ name })),
+    );
   });
 
   test('--json', async () => {
     const first = await cli('migrate', '--json');
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ applied: [MIGRATION] });
+    expect(JSON.parse(first.stdout)).toEqual({ applied: MIGRATIONS });
     expect(JSON.parse((await cli('migrate', '--json')).stdout)).toEqual({ applied: [] });
   });
 
   test('--show lists what is pending and applies nothing', async () => {
     expect(await cli('migrate', '--show')).toEqual({
       code: 0,
-      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n`,
+      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n  ${COLLATION_MIGRATION}\n`,
       stderr: '',
     });
     expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
-      pending: [MIGRATION],
+      pending: MIGRATIONS,
     });
     expect(await sql("SELECT name FROM sqlite_master WHERE type = 'table'")).toEqual([]);
 
@@ -585,7 +664,9 @@ describe('migrate', () => {
     const byFlags = await cli('migrate', '--table', 'clients', '--table-prefix', 'yii_');
     expect(byFlags).toEqual({
       code: 0,
-      stdout: 'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n',
+      stdout:
+        'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n' +
+        'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n',
       stderr: '',
     });
     const env = {
@@ -653,7 +734,7 @@ describe('migrate', () => {
       ),
     );
     expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
-      pending: [MIGRATION],
+      pending: MIGRATIONS,
     });
   });
 

@@ -400,7 +400,10 @@ async function sqlite<T = unknown>(file: string, query: string, parameters: unkn
   }
 }
 
-const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
+const MIGRATIONS = [
+  { name: 'OAuth2CreateClientTable_oauth_clients_1795564800000' },
+  { name: 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000' },
+];
 
 describe('HTTP_PLATFORM=fastify', () => {
   test('the seed flow on Fastify: Basic → token → /api/whoami and /api/reports', async () => {
@@ -444,11 +447,14 @@ describe('the schema comes from the migrations', () => {
     const file = join(dataDir, 'clients.sqlite');
     const env = { DATABASE_URL: `sqlite:${file}` };
     await stop(await start(env, dataDir));
-    const applied = await sqlite<Array<{ name: string }>>(file, 'SELECT name FROM migrations');
-    expect(applied).toEqual([{ name: MIGRATION }]);
+    const applied = await sqlite<Array<{ name: string }>>(
+      file,
+      'SELECT name FROM migrations ORDER BY id',
+    );
+    expect(applied).toEqual(MIGRATIONS);
 
     await stop(await start(env, dataDir));
-    expect(await sqlite(file, 'SELECT name FROM migrations')).toEqual([{ name: MIGRATION }]);
+    expect(await sqlite(file, 'SELECT name FROM migrations ORDER BY id')).toEqual(MIGRATIONS);
     expect(await runCapturing(['migrate', '--show'], env, dir.path)).toEqual({
       code: 0,
       stdout: 'The database is up to date: no pending migrations.\n',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import request from 'supertest';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -15,7 +16,7 @@ import { databases, type TestDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
 import { CapturingLogger } from './support/example.js';
 import { decodeJwt } from './support/jwt.js';
-import { createSeedTable, storedSecret } from './support/legacy.js';
+import { createSeedTable, rawTable, SEED_COLUMNS, storedSecret } from './support/legacy.js';
 import {
   appendixBHeader,
   basicHeader,
@@ -149,6 +150,7 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
         ['guarded', 'guarded-pass', null],
         ['an:identifier', 'some secure & non-standard secret', 'reports:read'],
         ['dormant', 'dormant-pass', null],
+        ['exact', 'exact-pass', null],
       ]),
     );
     app = await startApp(legacyApp(db.options, tableCase, true), { platform, logger });
@@ -228,6 +230,22 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
     await expect(
       hasher.verify('some secure & non-standard secret', (await secretOf('an:identifier'))!),
     ).resolves.toBe(true);
+  });
+
+  test('client ids compare exactly on the table as it is, whatever its collation', async () => {
+    // The seed's DDL on MariaDB/MySQL gets a case-insensitive, PAD SPACE collation, and nothing migrated it.
+    for (const clientId of ['EXACT', 'Exact', 'exact ']) {
+      expectInvalidClient(
+        await tokenRequest(app)
+          .set('Authorization', basicHeader(clientId, 'exact-pass'))
+          .send(GRANT),
+      );
+    }
+    expect(await secretOf('exact')).toBe('exact-pass');
+    const res = await tokenRequest(app)
+      .set('Authorization', basicHeader('exact', 'exact-pass'))
+      .send(GRANT);
+    expect(res.status).toBe(200);
   });
 
   test('legacyPlaintextSecrets off: a plaintext row gets 401 invalid_client and stays', async () => {
@@ -318,3 +336,45 @@ describe.each(databases)(
     });
   },
 );
+
+describe.each(databases)('a seed table whose user_id is an INTEGER ($name)', (database) => {
+  let db: LegacyDatabase;
+  let app: INestApplication | undefined;
+  const TABLE = 'oauth_clients';
+
+  beforeAll(async () => {
+    db = await legacyDatabase(database);
+    await withDataSource(db.options, async (dataSource) => {
+      await createSeedTable(
+        dataSource,
+        TABLE,
+        [['delegate', 'delegate-pass', 'reports:read']],
+        SEED_COLUMNS.replace('user_id VARCHAR(80)', 'user_id INTEGER'),
+      );
+      await dataSource.query(`UPDATE ${rawTable(dataSource.options, TABLE)} SET user_id = 42`);
+    });
+    app = await startApp(legacyApp(db.options, { table: TABLE, extras: {} }, true));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  test('sub is the user id as a string (RFC 7519 §4.1.2), and the guard accepts the token', async () => {
+    const res = await tokenRequest(app!)
+      .set('Authorization', basicHeader('delegate', 'delegate-pass'))
+      .send(GRANT);
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).payload).toMatchObject({
+      sub: '42',
+      client_id: 'delegate',
+    });
+    const who = await request(app!.getHttpServer())
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect({ status: who.status, body: who.body }).toEqual({
+      status: 200,
+      body: { client_id: 'delegate', sub: '42', scope: 'reports:read' },
+    });
+  });
+});

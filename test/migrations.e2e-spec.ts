@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions, type Logger } from 'typeorm';
 import {
   oauth2Migrations,
   oauthClientEntity,
@@ -9,9 +9,29 @@ import {
 } from '../src/index.js';
 import { tempDir } from './support/cli.js';
 import { databases, type IsolatedDatabase } from './support/databases.js';
-import { createSeedTable, rawTable } from './support/legacy.js';
+import { createSeedTable, rawTable, SEED_COLUMNS } from './support/legacy.js';
 
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
+/** Every migration of the default table, in the order they run. */
+const MIGRATIONS = [MIGRATION, 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000'];
+const names = (migrations: Array<{ name: string }>) => migrations.map((m) => m.name);
+
+/** A TypeORM logger that keeps every DDL statement, except the bookkeeping of TypeORM's own `migrations`. */
+function ddlRecorder(statements: string[]): Logger {
+  const ignore = () => {};
+  return {
+    logQuery(query) {
+      if (/^\s*(CREATE|ALTER|DROP)\b/i.test(query) && !/\bmigrations\b/.test(query)) {
+        statements.push(query.trim());
+      }
+    },
+    logQueryError: ignore,
+    logQuerySlow: ignore,
+    logSchemaBuild: ignore,
+    logMigration: ignore,
+    log: ignore,
+  };
+}
 
 /** Each column as the database reports it, with the length and nullability the entity declares. */
 const ENTITY_COLUMNS = [
@@ -45,6 +65,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
   async function connect(
     tables: OAuth2MigrationsOptions = {},
     base?: DataSourceOptions,
+    logger?: Logger,
   ): Promise<DataSource> {
     isolated ??= await database.create();
     const table = (tables.tablePrefix ?? '') + (tables.tableName ?? 'oauth_clients');
@@ -53,6 +74,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
       entities: [oauthClientEntity(table)],
       migrations: oauth2Migrations(tables),
       synchronize: false,
+      ...(logger ? { logger } : {}),
     } as DataSourceOptions);
     await dataSource.initialize();
     open.push(dataSource);
@@ -81,7 +103,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
   test('a fresh schema: the table the entity declares, and nothing left to synchronize', async () => {
     const dataSource = await connect();
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    expect(applied.map((m) => m.name)).toEqual([MIGRATION]);
+    expect(names(applied)).toEqual(MIGRATIONS);
     expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns());
 
     const pending = await dataSource.driver.createSchemaBuilder().log();
@@ -104,7 +126,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
         ? { type: 'better-sqlite3', database: join(file.path, 'twice.sqlite') }
         : undefined;
     const first = await connect({}, base);
-    expect((await first.runMigrations()).map((m) => m.name)).toEqual([MIGRATION]);
+    expect(names(await first.runMigrations())).toEqual(MIGRATIONS);
     await first.getRepository(OAuthClient).save(OAuthClient.create({ clientId: 'kept' }));
     expect(await first.runMigrations()).toEqual([]);
 
@@ -118,8 +140,9 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     const tables = { tableName: 'clients', tablePrefix: 'yii_' };
     const dataSource = await connect(tables);
     const applied = await dataSource.runMigrations();
-    expect(applied.map((m) => m.name)).toEqual([
+    expect(names(applied)).toEqual([
       'OAuth2CreateClientTable_yii_clients_1795564800000',
+      'OAuth2ClientIdBinaryCollation_yii_clients_1795996800000',
     ]);
     const queryRunner = dataSource.createQueryRunner();
     try {
@@ -134,29 +157,69 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
 
     // Another table in the same database is another migration.
     const other = await connect({ tableName: 'oauth_clients' });
-    expect((await other.runMigrations()).map((m) => m.name)).toEqual([MIGRATION]);
+    expect(names(await other.runMigrations())).toEqual(MIGRATIONS);
   });
 
-  test('undoLastMigration drops the table and forgets the migration', async () => {
+  test('undoLastMigration: the collation step leaves the column; then the table step drops the table', async () => {
     const dataSource = await connect();
     await dataSource.runMigrations();
     await dataSource.getRepository(OAuthClient).save(OAuthClient.create({ clientId: 'gone' }));
+    const hasTable = async () => {
+      const queryRunner = dataSource.createQueryRunner();
+      try {
+        return await queryRunner.hasTable('oauth_clients');
+      } finally {
+        await queryRunner.release();
+      }
+    };
+
     await dataSource.undoLastMigration();
-    const queryRunner = dataSource.createQueryRunner();
-    try {
-      expect(await queryRunner.hasTable('oauth_clients')).toBe(false);
-    } finally {
-      await queryRunner.release();
-    }
     expect(await dataSource.showMigrations()).toBe(true);
-    // And it can be applied again.
-    expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([MIGRATION]);
+    expect(await hasTable()).toBe(true);
+    expect(await dataSource.getRepository(OAuthClient).count()).toBe(1);
+    expect(await dataSource.getRepository(OAuthClient).findOneBy({ clientId: 'GONE' })).toBeNull();
+
+    await dataSource.undoLastMigration();
+    expect(await hasTable()).toBe(false);
+    // And they can be applied again.
+    expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
   });
 
-  test('an existing seed table is adopted as it is: no DDL, rows kept', async () => {
+  test('after the migrations the database itself compares client ids exactly', async () => {
     const dataSource = await connect();
+    await dataSource.runMigrations();
+    const repository = dataSource.getRepository(OAuthClient);
+    await repository.save(OAuthClient.create({ clientId: 'testclient' }));
+    // TypeORM's own query, without the library's repository (which checks the id it reads back).
+    expect(await repository.findOneBy({ clientId: 'TESTCLIENT' })).toBeNull();
+    expect(await repository.findOneBy({ clientId: 'testClient' })).toBeNull();
+    expect((await repository.findOneBy({ clientId: 'testclient' }))?.clientId).toBe('testclient');
+    // An id differing only by case is another client.
+    await repository.save(OAuthClient.create({ clientId: 'TESTCLIENT', scope: 'upper' }));
+    expect(
+      (await repository.find({ order: { clientId: 'ASC' } })).map((c) => [c.clientId, c.scope]),
+    ).toEqual([
+      ['TESTCLIENT', 'upper'],
+      ['testclient', null],
+    ]);
+  });
+
+  test('an existing seed table is adopted, rows kept; the one change is a binary client_id on MariaDB/MySQL', async () => {
+    const ddl: string[] = [];
+    const dataSource = await connect({}, undefined, ddlRecorder(ddl));
     await createSeedTable(dataSource, 'oauth_clients', [['testclient', 'testpass', 'a b']]);
-    expect((await dataSource.runMigrations()).map((m) => m.name)).toEqual([MIGRATION]);
+    ddl.length = 0;
+    expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
+    // The seed's DDL takes the database's default collation, case-insensitive on MariaDB/MySQL: the second
+    // migration gives client_id the binary collation of its character set, and changes nothing else.
+    expect(ddl).toEqual(
+      database.name === 'mysql'
+        ? [
+            'ALTER TABLE `oauth_clients` MODIFY `client_id` varchar(80) ' +
+              'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL',
+          ]
+        : [],
+    );
     expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(
       expectedColumns().map((column) =>
         column[0] === 'client_secret'
@@ -164,9 +227,34 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
           : column,
       ),
     );
-    expect(await dataSource.getRepository(OAuthClient).find()).toEqual([
+    const repository = dataSource.getRepository(OAuthClient);
+    expect(await repository.find()).toEqual([
       OAuthClient.create({ clientId: 'testclient', clientSecret: 'testpass', scope: 'a b' }),
     ]);
+    expect(await repository.findOneBy({ clientId: 'TESTCLIENT' })).toBeNull();
+  });
+
+  test('a seed table whose client_id is binary already is adopted without any DDL', async () => {
+    const ddl: string[] = [];
+    const dataSource = await connect({}, undefined, ddlRecorder(ddl));
+    const binary = {
+      sqlite: 'COLLATE BINARY',
+      postgres: 'COLLATE "C"',
+      mysql: 'COLLATE utf8mb4_bin',
+    };
+    await createSeedTable(
+      dataSource,
+      'oauth_clients',
+      [['testclient', 'testpass', 'a b']],
+      SEED_COLUMNS.replace(
+        'client_id VARCHAR(80)',
+        `client_id VARCHAR(80) ${binary[database.name]}`,
+      ),
+    );
+    ddl.length = 0;
+    expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
+    expect(ddl).toEqual([]);
+    expect(await dataSource.getRepository(OAuthClient).count()).toBe(1);
   });
 
   test('an existing table that is not a client table is refused, and nothing recorded', async () => {

@@ -4,6 +4,7 @@ import {
   Get,
   HttpException,
   Module,
+  ServiceUnavailableException,
   type CanActivate,
   type ExecutionContext,
   UseGuards,
@@ -11,10 +12,11 @@ import {
   type LoggerService,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import {
+  ClientSecretHasher,
   InMemoryOAuthClientRepository,
   OAuth2Guard,
   OAuth2Module,
@@ -26,7 +28,7 @@ import {
 } from '../src/index.js';
 import { seedClients, startApp } from './support/app.js';
 import { testOptions } from './support/fixtures.js';
-import { decodeJwt } from './support/jwt.js';
+import { decodeJwt, rfc7638Thumbprint } from './support/jwt.js';
 import {
   basicHeader,
   CLIENTS,
@@ -196,9 +198,13 @@ describe('issuer settings', () => {
   ] as const)('%s tokens are issued and accepted', async (algorithm, signing) => {
     app = await appWith({ signing });
     const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
-    expect(decodeJwt(res.body.access_token).header).toMatchObject({
+    // RFC 7638: an asymmetric key's kid is its JWK thumbprint by default; an HMAC secret has none to publish.
+    expect(decodeJwt(res.body.access_token).header).toEqual({
       alg: algorithm,
       typ: 'at+jwt',
+      ...('privateKey' in signing
+        ? { kid: rfc7638Thumbprint(createPublicKey(signing.privateKey)) }
+        : {}),
     });
     const ok = await request(app.getHttpServer())
       .get('/api/whoami')
@@ -241,7 +247,7 @@ describe('storage failure', () => {
     );
     const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
     expectTokenError(res, 503, 'server_error');
-    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res.headers['retry-after']).toBe('5');
     const everything = res.text + logger.lines.join('\n');
     for (const leak of ['SELECT', 'db.internal', 'testpass', TEST_BASIC.slice(6)]) {
       expect(everything).not.toContain(leak);
@@ -459,6 +465,63 @@ describe('legacy plaintext secrets', () => {
   });
 });
 
+describe('legacy upgrade write failing', () => {
+  /** Storage that reads fine but refuses writes, with the kind of message a driver writes: the query and values. */
+  class ReadOnlyRepository extends InMemoryOAuthClientRepository {
+    override async updateSecret(
+      clientId: string,
+      expected: string,
+      next: string,
+    ): Promise<boolean> {
+      const error = new Error(
+        `Lock wait timeout exceeded: UPDATE oauth_clients SET client_secret = '${next}' ` +
+          `WHERE client_id = '${clientId}' AND client_secret = '${expected}'`,
+      ) as Error & { code: string };
+      error.code = 'ER_LOCK_WAIT_TIMEOUT';
+      throw error;
+    }
+  }
+
+  test('never fails the login: 200 each time, the row kept, the failure logged without the secret', async () => {
+    const logger = new RecordingLogger();
+    const repository = new ReadOnlyRepository([
+      OAuthClient.create({
+        clientId: 'legacy',
+        clientSecret: 'plain-secret',
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp(
+      {
+        imports: [
+          OAuth2Module.forRoot({
+            ...testOptions({ legacyPlaintextSecrets: true }),
+            clientRepository: { useValue: repository },
+          }),
+        ],
+      },
+      { logger },
+    );
+    const basic = basicHeader('legacy', 'plain-secret');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await tokenRequest(app).set('Authorization', basic).send(GRANT);
+      expect(res.status).toBe(200);
+      expect(res.body.token_type).toBe('Bearer');
+    }
+    expect((await repository.findById('legacy'))?.clientSecret).toBe('plain-secret');
+    // Tried again on the next authentication: logged once per attempt.
+    const failures = logger.lines.filter((line) =>
+      line.includes('Could not upgrade a plaintext client secret'),
+    );
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toContain('ER_LOCK_WAIT_TIMEOUT');
+    const logged = logger.lines.join('\n');
+    for (const leak of ['plain-secret', '$scrypt$', 'UPDATE', basic.slice('Basic '.length)]) {
+      expect(logged).not.toContain(leak);
+    }
+  });
+});
+
 describe('the token endpoint behind other guards of the host app', () => {
   class RateLimited implements CanActivate {
     canActivate(context: ExecutionContext): boolean {
@@ -466,6 +529,27 @@ describe('the token endpoint behind other guards of the host app', () => {
       throw new HttpException('Too Many Requests', 429);
     }
   }
+
+  class Unavailable implements CanActivate {
+    canActivate(): boolean {
+      throw new ServiceUnavailableException('maintenance on db.internal.example');
+    }
+  }
+
+  test("a host's own 5xx HttpException is a 500 server_error, without its message", async () => {
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions(),
+          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
+        }),
+      ],
+      providers: [{ provide: APP_GUARD, useClass: Unavailable }],
+    });
+    const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+    expectTokenError(res, 500, 'server_error');
+    expect(res.text).not.toContain('db.internal');
+  });
 
   test("a host rate limiter's 429 keeps its status and Retry-After, in an OAuth-shaped body", async () => {
     app = await startApp({
@@ -552,5 +636,63 @@ describe('legacy upgrade racing a rotation', () => {
       .send(GRANT);
     expect(res.status).toBe(200);
     expect((await repository.findById('legacy'))?.clientSecret).toBe('rotated-by-admin');
+  });
+});
+
+describe('clientCache', () => {
+  const hasher = new ClientSecretHasher();
+
+  /**
+   * An app whose storage is then changed behind the module's back, as the CLI does from another process: the
+   * client's secret is replaced, then the client is deleted. What the next request sees, each time.
+   */
+  async function changedBehindTheModule(clientCache: { ttl: number }) {
+    const before = hasher.createSecret();
+    const after = hasher.createSecret();
+    const repository = new InMemoryOAuthClientRepository([
+      OAuthClient.create({
+        clientId: 'svc',
+        clientSecret: before.hash,
+        grantTypes: 'client_credentials',
+      }),
+    ]);
+    app = await startApp({
+      imports: [
+        OAuth2Module.forRoot({
+          ...testOptions({ clientCache }),
+          clientRepository: { useValue: repository },
+        }),
+      ],
+    });
+    const status = async (secret: string) =>
+      (await tokenRequest(app!).set('Authorization', basicHeader('svc', secret)).send(GRANT))
+        .status;
+
+    expect(await status(before.secret)).toBe(200);
+    await repository.save(
+      OAuthClient.create({
+        clientId: 'svc',
+        clientSecret: after.hash,
+        grantTypes: 'client_credentials',
+      }),
+    );
+    const rotated = { old: await status(before.secret), new: await status(after.secret) };
+    await repository.delete('svc');
+    const deleted = { old: await status(before.secret), new: await status(after.secret) };
+    return { rotated, deleted };
+  }
+
+  test('ttl 0: no lookup cache, so a change in storage shows on the very next request', async () => {
+    expect(await changedBehindTheModule({ ttl: 0 })).toEqual({
+      rotated: { old: 401, new: 200 },
+      deleted: { old: 401, new: 401 },
+    });
+  });
+
+  test('a ttl: the cached client answers until it expires (the change is not seen at once)', async () => {
+    expect(await changedBehindTheModule({ ttl: 3600 })).toEqual({
+      rotated: { old: 200, new: 401 },
+      deleted: { old: 200, new: 401 },
+    });
   });
 });

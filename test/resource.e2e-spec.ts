@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createSecretKey, createPublicKey, randomUUID } from 'node:crypto';
+import { createPublicKey, createSecretKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { seedClients } from './support/app.js';
 import { ISSUER } from './support/fixtures.js';
@@ -27,6 +27,18 @@ const claims = (overrides: Record<string, unknown> = {}) => {
   };
 };
 
+const expectInvalidToken = (res: request.Response) => {
+  expect(res.status).toBe(401);
+  expect(res.headers['www-authenticate']).toMatch(
+    /^Bearer realm="Service", error="invalid_token", error_description="[^"]+"$/,
+  );
+  expect(res.body.error).toBe('invalid_token');
+};
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const HMAC_SECRET = 'a-32-byte-long-shared-secret-key!';
+
 describe.each(appCases)('bearer guard ($name)', (appCase) => {
   const getApp = useApp(appCase);
   let app: INestApplication;
@@ -36,14 +48,6 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
   const get = (path: string) => request(app.getHttpServer()).get(path);
   const withToken = (value: string, path = '/api/whoami') =>
     get(path).set('Authorization', `Bearer ${value}`);
-
-  const expectInvalidToken = (res: request.Response) => {
-    expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toMatch(
-      /^Bearer realm="Service", error="invalid_token", error_description="[^"]+"$/,
-    );
-    expect(res.body.error).toBe('invalid_token');
-  };
 
   beforeAll(async () => {
     app = getApp();
@@ -237,5 +241,113 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
         .set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(201);
     });
+  });
+
+  describe('scopes on the controller and on the route are merged', () => {
+    /** The scope attribute of an insufficient_scope challenge, as a sorted list (its order means nothing). */
+    const challengedScopes = (res: request.Response): string[] => {
+      const match =
+        /^Bearer realm="Service", error="insufficient_scope", error_description="[^"]+", scope="([^"]*)"$/.exec(
+          res.headers['www-authenticate'] ?? '',
+        );
+      return match ? match[1].split(' ').sort() : [];
+    };
+    const archive = (value: string) =>
+      request(app.getHttpServer()).post('/api/archive').set('Authorization', `Bearer ${value}`);
+    let writeOnlyToken: string;
+
+    beforeAll(async () => {
+      const res = await tokenRequest(app)
+        .set('Authorization', basicHeader('testclient', 'testpass'))
+        .send('grant_type=client_credentials&scope=reports:write');
+      expect(res.body.scope).toBe('reports:write');
+      writeOnlyToken = res.body.access_token;
+    });
+
+    test.each([
+      ['the controller scope only', () => readOnlyToken],
+      ['the route scope only', () => writeOnlyToken],
+    ])('a token with %s: 403 insufficient_scope naming both scopes', async (_name, tokenOf) => {
+      const res = await archive(tokenOf());
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('insufficient_scope');
+      expect(challengedScopes(res)).toEqual(['reports:read', 'reports:write']);
+    });
+
+    test('a token with both reaches the route', async () => {
+      const res = await archive(token);
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 201,
+        body: { archived: true },
+      });
+    });
+
+    test('a route without scopes of its own needs the controller scope', async () => {
+      const res = await withToken(writeOnlyToken, '/api/archive');
+      expect(res.status).toBe(403);
+      expect(challengedScopes(res)).toEqual(['reports:read']);
+      expect((await withToken(readOnlyToken, '/api/archive')).status).toBe(200);
+    });
+  });
+});
+
+/**
+ * The guard verifies with the configured algorithm only (RFC 8725 §3.1): a token signed with the same key, or
+ * the same secret, under another algorithm of its family is refused, not just one from another family.
+ */
+describe.each(
+  appCases
+    .filter((appCase) => appCase.fixture.name === 'custom repository')
+    .flatMap((appCase) => [
+      {
+        ...appCase,
+        algorithm: 'RS256' as const,
+        signing: { algorithm: 'RS256' as const, privateKey: rsa.privateKey },
+        key: rsa.privateKey,
+        otherKey: otherRsa.privateKey,
+        sameKeyOtherAlgorithms: ['PS256', 'RS512'] as const,
+      },
+      {
+        ...appCase,
+        algorithm: 'HS256' as const,
+        signing: { algorithm: 'HS256' as const, secret: HMAC_SECRET },
+        key: createSecretKey(Buffer.from(HMAC_SECRET)),
+        otherKey: createSecretKey(Buffer.from(`another ${HMAC_SECRET}`)),
+        sameKeyOtherAlgorithms: ['HS512'] as const,
+      },
+    ])
+    .map((algorithmCase) => ({
+      ...algorithmCase,
+      name: `${algorithmCase.algorithm}, ${algorithmCase.name}`,
+    })),
+)('algorithm allow-list ($name)', (algorithmCase) => {
+  const getApp = useApp(algorithmCase, { signing: algorithmCase.signing });
+  const withToken = (value: string) =>
+    request(getApp().getHttpServer()).get('/api/whoami').set('Authorization', `Bearer ${value}`);
+
+  test(`${algorithmCase.algorithm} with the configured key is accepted`, async () => {
+    const res = await withToken(
+      signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.key, algorithmCase.algorithm),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.client_id).toBe('testclient');
+  });
+
+  test.each(algorithmCase.sameKeyOtherAlgorithms)(
+    'the same key under %s is a 401 invalid_token',
+    async (algorithm) => {
+      const res = await withToken(
+        signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.key, algorithm),
+      );
+      expectInvalidToken(res);
+    },
+  );
+
+  test(`${algorithmCase.algorithm} with another key is a 401 invalid_token`, async () => {
+    expectInvalidToken(
+      await withToken(
+        signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.otherKey, algorithmCase.algorithm),
+      ),
+    );
   });
 });

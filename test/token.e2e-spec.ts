@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { ClientSecretHasher, OAuthClientRepository } from '../src/index.js';
+import { createPublicKey } from 'node:crypto';
+import request, { type Test } from 'supertest';
+import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../src/index.js';
 import { seedClients } from './support/app.js';
 import { ISSUER } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
-import { decodeJwt, verifyWithPublicKey } from './support/jwt.js';
+import { decodeJwt, rfc7638Thumbprint, verifyWithPublicKey } from './support/jwt.js';
 import { es256 } from './support/keys.js';
 import {
   appendixBHeader,
@@ -123,8 +124,11 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
     test('header and claims', async () => {
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       const { header, payload } = decodeJwt(res.body.access_token);
-      expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
-      expect(typeof header.kid).toBe('string');
+      expect(header).toEqual({
+        typ: 'at+jwt',
+        alg: 'ES256',
+        kid: rfc7638Thumbprint(createPublicKey(es256.privateKey)),
+      });
       expect(payload).toMatchObject({
         iss: ISSUER,
         sub: 'testclient',
@@ -218,6 +222,31 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expectTokenError(res, res.status, 'invalid_request');
     });
 
+    // Within every platform's own limit (Express 100 kB, Fastify 1 MiB): the module's limit decides.
+    test('a 70 KiB body is a 413 invalid_request: the endpoint takes 64 KiB at most', async () => {
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(`${GRANT}&padding=${'a'.repeat(70 * 1024)}`);
+      expectTokenError(res, 413, 'invalid_request');
+    });
+
+    test('a body of 101 parameters is a 413 invalid_request: the endpoint takes 100 at most', async () => {
+      const params = Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&');
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(`${GRANT}&${params}`);
+      expectTokenError(res, 413, 'invalid_request');
+    });
+
+    test('a body just within both limits is served', async () => {
+      const params = Array.from({ length: 98 }, (_, i) => `p${i}=1`).join('&');
+      const body = `${GRANT}&${params}&padding=`;
+      const res = await tokenRequest(app)
+        .set('Authorization', TEST_BASIC)
+        .send(body + 'a'.repeat(64 * 1024 - body.length));
+      expect(res.status).toBe(200);
+    });
+
     test('a body with thousands of parameters is refused with an OAuth error', async () => {
       const params = Array.from({ length: 5000 }, (_, i) => `p${i}=1`).join('&');
       const res = await tokenRequest(app)
@@ -235,10 +264,20 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       }
     });
 
-    test('OPTIONS answers with Allow', async () => {
+    test('OPTIONS answers with Allow, and no-store like every answer of the endpoint (§5.1)', async () => {
       const res = await request(app.getHttpServer()).options('/oauth2/token');
       expect(res.status).toBe(204);
       expect(res.headers.allow).toBe('POST');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.pragma).toBe('no-cache');
+    });
+
+    test('HEAD is a 405 that names POST, with no-store', async () => {
+      const res = await request(app.getHttpServer()).head('/oauth2/token');
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.pragma).toBe('no-cache');
     });
   });
 
@@ -291,6 +330,24 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expect(new Set(failures.map((res) => res.text)).size).toBe(1);
     });
 
+    // RFC 6749 §2.2 and §3.2.1: a client id is a string compared exactly. MariaDB/MySQL compare strings by a
+    // case-insensitive collation by default, and PAD SPACE collations ignore trailing spaces.
+    test.each([
+      ['in upper case', 'TESTCLIENT'],
+      ['with one letter in another case', 'testClient'],
+      ['with a trailing space', 'testclient '],
+    ])('client ids compare exactly: the id %s is an unknown client', async (_name, clientId) => {
+      expectInvalidClient(
+        await tokenRequest(app).set('Authorization', basicHeader(clientId, 'testpass')).send(GRANT),
+      );
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: 'testpass',
+      });
+      expectInvalidClient(await tokenRequest(app).send(body.toString()));
+    });
+
     test('credentials in the query string are never read', async () => {
       const res = await request(app.getHttpServer())
         .post('/oauth2/token?client_id=testclient&client_secret=testpass')
@@ -299,21 +356,53 @@ describe.each(appCases)('token endpoint ($name)', (appCase) => {
       expectInvalidClient(res);
     });
 
-    test('an unknown client costs a hash verification, like a known one', async () => {
+    /** The verifications one request ran, named by the kind of stored value each checked against. */
+    async function verificationsOf(send: () => Test): Promise<string[]> {
       const hasher = app.get(ClientSecretHasher);
       const verify = jest.spyOn(hasher, 'verify');
       try {
-        await tokenRequest(app).set('Authorization', basicHeader('nobody', 'secret')).send(GRANT);
-        expect(verify).toHaveBeenCalledTimes(1);
-        verify.mockClear();
-        await tokenRequest(app)
-          .set('Authorization', basicHeader('testclient', 'wrong'))
-          .send(GRANT);
-        expect(verify).toHaveBeenCalledTimes(1);
+        expectInvalidClient(await send());
+        return verify.mock.calls.map(([, stored]) => hasher.kindOf(stored));
       } finally {
         verify.mockRestore();
       }
+    }
+    const unknownClient = () =>
+      tokenRequest(app).set('Authorization', basicHeader('nobody', 'secret')).send(GRANT);
+
+    test('an unknown client runs a dummy verification: the keyed digest a generated secret costs', async () => {
+      const hasher = app.get(ClientSecretHasher);
+      await app.get(OAuthClientRepository).save(
+        OAuthClient.create({
+          clientId: 'generated',
+          clientSecret: hasher.createSecret().hash,
+          grantTypes: 'client_credentials',
+        }),
+      );
+      const wrongGenerated = () =>
+        tokenRequest(app).set('Authorization', basicHeader('generated', 'wrong')).send(GRANT);
+      const wrongChosen = () =>
+        tokenRequest(app).set('Authorization', basicHeader('testclient', 'wrong')).send(GRANT);
+
+      expect(await verificationsOf(unknownClient)).toEqual(['hmac']);
+      expect(await verificationsOf(wrongGenerated)).toEqual(['hmac']);
+      // Not what a wrong secret for a chosen (scrypt) secret costs: see the known gap below.
+      expect(await verificationsOf(wrongChosen)).toEqual(['scrypt']);
     });
+
+    // Known gap, tracked by the abuse-resistance issue (README, Security notes: a client with a chosen secret
+    // "costs visibly more per wrong guess ... its existence shows in the timing"). A wrong secret for a scrypt
+    // client runs the KDF (tens of milliseconds, and can be shed with a 503); an unknown id runs one HMAC
+    // (microseconds), so timing tells which ids hold scrypt secrets. Work is compared by kind, not by clock.
+    // When the gap is closed this test fails: drop `.failing`.
+    test.failing(
+      'KNOWN GAP: an unknown client costs the KDF work a wrong secret for a scrypt client costs',
+      async () => {
+        const wrongChosen = () =>
+          tokenRequest(app).set('Authorization', basicHeader('testclient', 'wrong')).send(GRANT);
+        expect(await verificationsOf(unknownClient)).toEqual(await verificationsOf(wrongChosen));
+      },
+    );
 
     test('the stored secret is a hash, never the plaintext', async () => {
       const stored = await app.get(OAuthClientRepository).findById('testclient');

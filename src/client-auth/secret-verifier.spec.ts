@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { useFakeClock } from '../../test/support/fake-clock.js';
 import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
@@ -119,4 +120,35 @@ describe('SecretVerifier fairness', () => {
     expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(KdfBusyError);
     expect(await other).toBe(true);
   });
+});
+
+describe('SecretVerifier cacheTtl, in seconds', () => {
+  const hasher = new ClientSecretHasher();
+  let stored: string;
+  beforeAll(async () => {
+    stored = await hasher.hash('chosen secret');
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test.each([1, 300])(
+    'cacheTtl %i: a success is remembered at cacheTtl·1000 − 1 ms, derived again at cacheTtl·1000 + 1 ms',
+    async (cacheTtl) => {
+      useFakeClock();
+      const verifier = new SecretVerifier(hasher, { ...options, cacheTtl });
+      const verify = jest.spyOn(hasher, 'verify');
+      expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
+      expect(verify).toHaveBeenCalledTimes(1);
+
+      jest.advanceTimersByTime(cacheTtl * 1000 - 1);
+      expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
+      expect(verify).toHaveBeenCalledTimes(1);
+
+      jest.advanceTimersByTime(2);
+      expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
+      expect(verify).toHaveBeenCalledTimes(2);
+    },
+  );
 });

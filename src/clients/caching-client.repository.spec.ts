@@ -1,4 +1,5 @@
-import { describe, expect, jest, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { useFakeClock } from '../../test/support/fake-clock.js';
 import { CachingOAuthClientRepository } from './caching-client.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
 import { OAuthClient } from './oauth-client.entity.js';
@@ -81,14 +82,24 @@ describe('CachingOAuthClientRepository', () => {
   });
 
   test('a lookup that hangs is not joined past maxWaitMs: the client recovers once storage answers', async () => {
-    const { cached, findById } = setup();
-    findById.mockImplementationOnce(() => new Promise(() => {}));
-    const hung = cached.findById('svc');
-    expect(findById).toHaveBeenCalledTimes(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect((await cached.findById('svc'))?.scope).toBe('a');
-    expect(findById).toHaveBeenCalledTimes(2);
-    void hung;
+    useFakeClock();
+    try {
+      const { cached, findById } = setup();
+      findById.mockImplementationOnce(() => new Promise(() => {}));
+      const hung = cached.findById('svc');
+      expect(findById).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(50);
+      const joined = cached.findById('svc');
+      expect(findById).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(1);
+      expect((await cached.findById('svc'))?.scope).toBe('a');
+      expect(findById).toHaveBeenCalledTimes(2);
+      void hung;
+      void joined;
+    } finally {
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+    }
   });
 });
 
@@ -107,5 +118,43 @@ describe('CachingOAuthClientRepository and writes', () => {
     release();
     expect((await early)?.clientId).toBe('svc');
     expect(await cached.findById('svc')).toBeNull();
+  });
+});
+
+describe('CachingOAuthClientRepository ttl, in seconds', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  /** A cache of `ttl` seconds over a store that another writer (the CLI) then changes behind its back. */
+  const changedBehindTheCache = async (ttl: number) => {
+    useFakeClock();
+    const { inner, findById } = setup();
+    const cached = new CachingOAuthClientRepository(inner, { ttl, max: 100, maxWaitMs: 50 });
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h1');
+    expect(await cached.findById('nobody')).toBeNull();
+    await inner.save(OAuthClient.create({ clientId: 'svc', clientSecret: 'h2' }));
+    await inner.save(OAuthClient.create({ clientId: 'nobody', clientSecret: 'h3' }));
+    findById.mockClear();
+    return { cached, findById };
+  };
+
+  test.each([1, 5])('ttl %i: served from the cache at ttl·1000 − 1 ms', async (ttl) => {
+    const { cached, findById } = await changedBehindTheCache(ttl);
+    jest.advanceTimersByTime(ttl * 1000 - 1);
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h1');
+    expect(await cached.findById('nobody')).toBeNull();
+    expect(findById).not.toHaveBeenCalled();
+  });
+
+  test.each([1, 5])('ttl %i: read from storage again at ttl·1000 + 1 ms', async (ttl) => {
+    const { cached, findById } = await changedBehindTheCache(ttl);
+    jest.advanceTimersByTime(ttl * 1000 - 1);
+    await cached.findById('svc');
+    jest.advanceTimersByTime(2);
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
+    expect((await cached.findById('nobody'))?.clientSecret).toBe('h3');
+    expect(findById.mock.calls).toEqual([['svc'], ['nobody']]);
   });
 });

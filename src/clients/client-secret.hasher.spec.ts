@@ -1,5 +1,22 @@
-import { beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { ClientSecretHasher } from './client-secret.hasher.js';
+import * as crypto from 'node:crypto';
+import { beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
+
+type Scrypt = (
+  password: crypto.BinaryLike,
+  salt: crypto.BinaryLike,
+  keylen: number,
+  options: crypto.ScryptOptions,
+  callback: (error: Error | null, derivedKey: Buffer) => void,
+) => void;
+
+/**
+ * node:crypto's scrypt, watched (and by default run for real): a stored value over the cost cap must never
+ * reach it. An ESM module's imports are bound at link time, so the hasher is imported after the mock.
+ */
+const realScrypt = (...args: Parameters<Scrypt>) => (crypto.scrypt as Scrypt)(...args);
+const scrypt = jest.fn<Scrypt>(realScrypt);
+jest.unstable_mockModule('node:crypto', () => ({ ...crypto, scrypt }));
+const { ClientSecretHasher } = await import('./client-secret.hasher.js');
 
 /** `$scrypt$ln=15,r=8,p=1$<22 chars of salt>$<32 chars of key>` (PHC string format, unpadded base64). */
 const PHC = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
@@ -126,6 +143,7 @@ describe('ClientSecretHasher', () => {
     const dummy = new ClientSecretHasher();
     const digest = jest.spyOn(dummy, 'digestGenerated');
     const verify = jest.spyOn(dummy, 'verify');
+    scrypt.mockClear();
     expect(await dummy.verifyDummy('testpass')).toBe(false);
     expect(await dummy.verifyDummy('')).toBe(false);
     expect(digest).toHaveBeenCalledTimes(1);
@@ -134,6 +152,9 @@ describe('ClientSecretHasher', () => {
     expect(verify).toHaveBeenCalledTimes(2);
     expect(verify.mock.calls[0][0]).toBe('testpass');
     expect(verify.mock.calls[0][1]).toMatch(HMAC);
+    // One HMAC, not the KDF: cheaper than a wrong secret for a scrypt client (the known gap pinned in
+    // test/token.e2e-spec.ts).
+    expect(scrypt).not.toHaveBeenCalled();
   });
 
   test('a unicode secret round-trips (hashed as UTF-8)', async () => {
@@ -151,14 +172,52 @@ describe('ClientSecretHasher', () => {
   });
 });
 
-describe('stored cost is bounded', () => {
+describe('stored cost is bounded: scrypt is never called past the cap', () => {
+  const hasher = new ClientSecretHasher();
+  /** A readable PHC string with these parameters; salt and key all zero bits. */
+  const storedWith = (params: string) => `$scrypt$${params}$${'A'.repeat(22)}$${'A'.repeat(32)}`;
+
+  beforeEach(() => {
+    // Also drops a one-off answer a failed test left unused.
+    scrypt.mockReset();
+    scrypt.mockImplementation(realScrypt);
+  });
+
   test.each([
-    ['N·r beyond 64 MiB', '$scrypt$ln=17,r=8,p=1$'],
-    ['p above 4', '$scrypt$ln=10,r=8,p=9$'],
-  ])('%s is refused without running scrypt', async (_name, prefix) => {
-    const hasher = new ClientSecretHasher();
-    const stored = `${prefix}${'A'.repeat(22)}$${'A'.repeat(32)}`;
-    expect(await hasher.verify('secret', stored)).toBe(false);
+    ['128·N·r beyond 64 MiB (ln=17, r=8)', 'ln=17,r=8,p=1'],
+    ['128·N·r beyond 64 MiB (ln=16, r=9)', 'ln=16,r=9,p=1'],
+    ['128·N·r beyond 64 MiB (ln=13, r=99)', 'ln=13,r=99,p=1'],
+    ['ln far above the cap (ln=99)', 'ln=99,r=1,p=1'],
+    ['p above 4 (p=5)', 'ln=10,r=1,p=5'],
+    ['p above 4 (p=99)', 'ln=10,r=1,p=99'],
+    ['ln below the floor (ln=9)', 'ln=9,r=8,p=1'],
+    ['r = 0', 'ln=15,r=0,p=1'],
+    ['p = 0', 'ln=15,r=8,p=0'],
+  ])('%s: false, and scrypt is not called', async (_name, params) => {
+    expect(hasher.isHash(storedWith(params))).toBe(true);
+    await expect(hasher.verify('secret', storedWith(params))).resolves.toBe(false);
+    expect(scrypt).not.toHaveBeenCalled();
+  });
+
+  test.each([
+    ['128·N·r exactly 64 MiB (ln=16, r=8)', 'ln=16,r=8,p=1', { N: 2 ** 16, r: 8, p: 1 }],
+    ['p = 4', 'ln=10,r=1,p=4', { N: 2 ** 10, r: 1, p: 4 }],
+    ['the floor (ln=10)', 'ln=10,r=8,p=1', { N: 2 ** 10, r: 8, p: 1 }],
+  ])('%s is within the cap: scrypt runs with those parameters', async (_name, params, cost) => {
+    // Answer for scrypt: the cap's edge costs up to 64 MiB, and only the call matters here.
+    scrypt.mockImplementationOnce((_password, _salt, keylen, _options, callback) =>
+      callback(null, Buffer.alloc(keylen)),
+    );
+    await expect(hasher.verify('secret', storedWith(params))).resolves.toBe(true);
+    expect(scrypt).toHaveBeenCalledTimes(1);
+    expect(scrypt.mock.calls[0][3]).toMatchObject(cost);
+  });
+
+  test('our own cost reaches the real scrypt', async () => {
+    const stored = await hasher.hash('secret');
+    scrypt.mockClear();
+    await expect(hasher.verify('secret', stored)).resolves.toBe(true);
+    expect(scrypt).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -8,8 +8,13 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     super();
   }
 
-  findById(clientId: string): Promise<OAuthClient | null> {
-    return this.repository.findOneBy({ clientId });
+  async findById(clientId: string): Promise<OAuthClient | null> {
+    const client = await this.repository.findOneBy({ clientId });
+    // The database compares by the column's collation: on MariaDB/MySQL by default case-insensitively, and
+    // blind to trailing spaces (PAD SPACE). A client id is compared exactly (RFC 6749 §2.2), so a row such a
+    // collation matched is another client's. The client_id collation migration makes the database exact; this
+    // keeps a table that was never migrated (a legacy seed table) exact too.
+    return client !== null && client.clientId === clientId ? client : null;
   }
 
   list(): Promise<OAuthClient[]> {

@@ -2,28 +2,49 @@ import { describe, expect, test } from '@jest/globals';
 import { oauth2Migrations } from './oauth2-migrations.js';
 
 describe('oauth2Migrations()', () => {
-  test('one migration per table, named after it, ending in the 13-digit timestamp TypeORM sorts by', () => {
-    const [migration, ...rest] = oauth2Migrations();
-    expect(rest).toEqual([]);
-    expect(migration.name).toBe('OAuth2CreateClientTable_oauth_clients_1795564800000');
-    expect(new migration().name).toBe('OAuth2CreateClientTable_oauth_clients_1795564800000');
-    expect(new (oauth2Migrations({ tableName: 'clients', tablePrefix: 'yii_' })[0])().name).toBe(
+  test('per table, in order: create the table, then make client_id compare exactly; each named after the table', () => {
+    const names = (migrations: ReturnType<typeof oauth2Migrations>) =>
+      migrations.map((migration) => [migration.name, new migration().name]);
+    expect(names(oauth2Migrations())).toEqual([
+      [
+        'OAuth2CreateClientTable_oauth_clients_1795564800000',
+        'OAuth2CreateClientTable_oauth_clients_1795564800000',
+      ],
+      [
+        'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000',
+        'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000',
+      ],
+    ]);
+    expect(
+      oauth2Migrations({ tableName: 'clients', tablePrefix: 'yii_' }).map((m) => new m().name),
+    ).toEqual([
       'OAuth2CreateClientTable_yii_clients_1795564800000',
-    );
+      'OAuth2ClientIdBinaryCollation_yii_clients_1795996800000',
+    ]);
+  });
+
+  test('TypeORM runs them in the order listed: it sorts by the 13-digit timestamp ending each name', () => {
+    const timestamps = oauth2Migrations().map((m) => Number(/(\d{13})$/.exec(m.name)?.[1]));
+    expect(timestamps).toEqual([...timestamps].sort((a, b) => a - b));
+    expect(new Set(timestamps).size).toBe(timestamps.length);
   });
 
   test('the same classes for the same table, however it is spelled', () => {
-    const [first] = oauth2Migrations();
-    expect(oauth2Migrations({})[0]).toBe(first);
-    expect(oauth2Migrations({ tableName: 'oauth_clients' })[0]).toBe(first);
-    expect(oauth2Migrations({ tableName: 'clients', tablePrefix: 'oauth_' })[0]).toBe(first);
-    expect(oauth2Migrations({ tablePrefix: 'yii_' })[0]).not.toBe(first);
+    const first = oauth2Migrations();
+    const sameClasses = (list: typeof first) =>
+      list.every((migration, i) => migration === first[i]);
+    expect(sameClasses(oauth2Migrations({}))).toBe(true);
+    expect(sameClasses(oauth2Migrations({ tableName: 'oauth_clients' }))).toBe(true);
+    expect(sameClasses(oauth2Migrations({ tableName: 'clients', tablePrefix: 'oauth_' }))).toBe(
+      true,
+    );
+    expect(oauth2Migrations({ tablePrefix: 'yii_' }).some((m) => first.includes(m))).toBe(false);
   });
 
   test("a caller's changes to the returned list do not leak into the next call", () => {
     const list = oauth2Migrations();
     list.length = 0;
-    expect(oauth2Migrations()).toHaveLength(1);
+    expect(oauth2Migrations()).toHaveLength(2);
   });
 
   test.each([['bad-name'], ['1clients'], ['x'.repeat(64)], ['a b'], ['"quoted"']])(

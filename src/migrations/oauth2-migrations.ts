@@ -1,4 +1,5 @@
 import { clientTableName, type OAuth2ClientTableOptions } from '../clients/oauth-client.entity.js';
+import { clientIdBinaryCollationMigration } from './client-id-binary-collation.migration.js';
 import {
   createClientTableMigration,
   type OAuth2MigrationClass,
@@ -23,7 +24,7 @@ export function oauth2Migrations(tables: OAuth2MigrationsOptions = {}): OAuth2Mi
   const table = clientTableName(tables);
   let migrations = byTable.get(table);
   if (!migrations) {
-    migrations = [createClientTableMigration(table)];
+    migrations = [createClientTableMigration(table), clientIdBinaryCollationMigration(table)];
     byTable.set(table, migrations);
   }
   return [...migrations];

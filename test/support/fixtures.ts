@@ -16,7 +16,7 @@ import {
   type OAuth2ModuleOptions,
 } from '../../src/index.js';
 import { es256 } from './keys.js';
-import { ResourceController } from './resource.controller.js';
+import { resourceControllers } from './resource.controller.js';
 
 const SQLITE: DataSourceOptions = { type: 'better-sqlite3', database: ':memory:' };
 
@@ -79,7 +79,7 @@ export const fixtures: AppFixture[] = [
     usesDatabase: true,
     metadata: (options, extras, database = SQLITE) => ({
       imports: [typeOrmRoot(database), OAuth2Module.forRoot({ ...options, ...extras })],
-      controllers: [ResourceController],
+      controllers: resourceControllers,
     }),
   },
   {
@@ -95,7 +95,7 @@ export const fixtures: AppFixture[] = [
           useFactory: async (injected: OAuth2ModuleOptions) => injected,
         }),
       ],
-      controllers: [ResourceController],
+      controllers: resourceControllers,
     }),
   },
   {
@@ -110,7 +110,7 @@ export const fixtures: AppFixture[] = [
           useClass: TestOptionsFactory,
         }),
       ],
-      controllers: [ResourceController],
+      controllers: resourceControllers,
     }),
   },
   {
@@ -125,7 +125,7 @@ export const fixtures: AppFixture[] = [
           clientRepository: { useValue: new InMemoryOAuthClientRepository() },
         }),
       ],
-      controllers: [ResourceController],
+      controllers: resourceControllers,
     }),
   },
 ];

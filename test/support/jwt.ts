@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export interface DecodedJwt {
@@ -35,3 +35,15 @@ export const unsignedJwt = (payload: Record<string, unknown>, typ = 'at+jwt'): s
   [{ alg: 'none', typ }, payload]
     .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
     .join('.') + '.';
+
+/**
+ * RFC 7638 JWK thumbprint, computed here independently of the library: the required members of the key type
+ * (§3.2: EC crv, kty, x, y; RSA e, kty, n) in lexicographic order, as JSON without white space, SHA-256,
+ * base64url.
+ */
+export function rfc7638Thumbprint(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const required = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : ['e', 'kty', 'n'];
+  const canonical = `{${required.map((name) => `"${name}":"${jwk[name]}"`).join(',')}}`;
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+}

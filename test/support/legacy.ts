@@ -13,14 +13,18 @@ export function rawTable(options: DataSourceOptions, table: string): string {
   return options.type === 'postgres' && options.schema ? `"${options.schema}".${table}` : table;
 }
 
-/** Creates `table` with the seed's DDL and inserts rows of (client_id, client_secret, scope). */
+/**
+ * Creates `table` with the seed's DDL (or a variant of it) and inserts rows of (client_id, client_secret,
+ * scope).
+ */
 export async function createSeedTable(
   dataSource: DataSource,
   table: string,
   rows: ReadonlyArray<readonly [string, string | null, string | null]> = [],
+  columns = SEED_COLUMNS,
 ): Promise<void> {
   const name = rawTable(dataSource.options, table);
-  await dataSource.query(`CREATE TABLE ${name} (${SEED_COLUMNS})`);
+  await dataSource.query(`CREATE TABLE ${name} (${columns})`);
   for (const [clientId, secret, scope] of rows) {
     await dataSource.query(
       `INSERT INTO ${name} (client_id, client_secret, scope) VALUES (${placeholders(dataSource, 3)})`,

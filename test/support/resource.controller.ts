@@ -27,3 +27,24 @@ export class ResourceController {
     return { created: true };
   }
 }
+
+/** Scopes on the controller and on a route: the guard merges them, so a route needs both. */
+@Controller('api/archive')
+@UseGuards(OAuth2Guard)
+@Scopes('reports:read')
+export class ArchiveController {
+  @Get()
+  list() {
+    return { archive: [] };
+  }
+
+  @Post()
+  @HttpCode(201)
+  @Scopes('reports:write')
+  archive() {
+    return { archived: true };
+  }
+}
+
+/** The resource routes every fixture app serves. */
+export const resourceControllers = [ResourceController, ArchiveController];
