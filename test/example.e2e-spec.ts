@@ -369,7 +369,9 @@ describe('settings from the environment', () => {
     const dataDir = folder();
     const started = createExampleApp(env, { cwd: dir.path, dataDir, logger: false });
     await expect(started).rejects.toThrow(message);
-    await started.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
+    await expect(started).rejects.toMatchObject({
+      message: expect.not.stringContaining('hunter2'),
+    });
     expect(existsSync(dataDir)).toBe(false);
   });
 
