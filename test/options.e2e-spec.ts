@@ -10,6 +10,7 @@ import {
   UseGuards,
   type INestApplication,
   type LoggerService,
+  type ModuleMetadata,
 } from '@nestjs/common';
 import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { generateKeyPairSync } from 'node:crypto';
@@ -24,9 +25,10 @@ import {
   type OAuth2ModuleExtras,
   type OAuth2ModuleOptions,
 } from '../src/index.js';
-import { seedClients, startApp, type Platform } from './support/app.js';
+import { platforms, seedClients, startApp } from './support/app.js';
 import { testOptions } from './support/fixtures.js';
 import { decodeJwt } from './support/jwt.js';
+import { CapturingLogger } from './support/logger.js';
 import {
   basicHeader,
   CLIENTS,
@@ -38,23 +40,15 @@ import {
 } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
 
-/** Records every log line, to prove nothing secret is logged. */
-class RecordingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private record = (...parts: unknown[]) => void this.lines.push(parts.map(String).join(' '));
-  log = this.record;
-  error = this.record;
-  warn = this.record;
-  debug = this.record;
-  verbose = this.record;
-}
-
-describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
-  /** An app with in-memory clients: these suites are about options, not storage. */
+describe.each(platforms)('options on %s', (platform) => {
+  /**
+   * An app with the seed's clients, in memory unless `extras` names a repository: these suites are about
+   * options, not storage. `host` adds the host app's own modules, controllers and providers.
+   */
   async function appWith(
     options: Partial<OAuth2ModuleOptions> = {},
     extras: OAuth2ModuleExtras = {},
-    logger?: LoggerService,
+    { logger, host = {} }: { logger?: LoggerService; host?: ModuleMetadata } = {},
   ): Promise<INestApplication> {
     const app = await startApp(
       {
@@ -64,8 +58,10 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
             clientRepository: { useValue: new InMemoryOAuthClientRepository() },
             ...extras,
           }),
+          ...(host.imports ?? []),
         ],
-        controllers: [ResourceController],
+        controllers: [ResourceController, ...(host.controllers ?? [])],
+        providers: host.providers,
       },
       { platform, logger },
     );
@@ -169,7 +165,7 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     });
 
     test('a custom-claims hook that throws is a 500 server_error without details', async () => {
-      const logger = new RecordingLogger();
+      const logger = new CapturingLogger();
       app = await appWith(
         {
           customClaims: () => {
@@ -177,11 +173,13 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
           },
         },
         {},
-        logger,
+        { logger },
       );
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       expectTokenError(res, 500, 'server_error');
       expect(res.text).not.toContain('secret-tenant');
+      // The details go to the host app's log instead.
+      expect(logger.lines.map((line) => line.level)).toContain('error');
     });
 
     test.each([
@@ -239,30 +237,20 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     }
 
     test('is a 503 server_error with Retry-After; no SQL, host or secret in the body or the log', async () => {
-      const logger = new RecordingLogger();
-      app = await startApp(
-        {
-          imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
-        },
-        { platform, logger },
-      );
+      const logger = new CapturingLogger();
+      app = await appWith({}, { clientRepository: BrokenRepository }, { logger });
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       expectTokenError(res, 503, 'server_error');
       expect(res.headers['retry-after']).toMatch(/^\d+$/);
-      const everything = res.text + logger.lines.join('\n');
+      const everything = res.text + logger.everything().join('\n');
       for (const leak of ['SELECT', 'db.internal', 'testpass', TEST_BASIC.slice(6)]) {
         expect(everything).not.toContain(leak);
       }
-      expect(logger.lines.some((line) => line.includes('ECONNREFUSED'))).toBe(true);
+      expect(logger.text()).toContain('ECONNREFUSED');
     });
 
     test('a repository given as a class is what OAuthClientRepository reads through', async () => {
-      app = await startApp(
-        {
-          imports: [OAuth2Module.forRoot({ ...testOptions(), clientRepository: BrokenRepository })],
-        },
-        { platform },
-      );
+      app = await appWith({}, { clientRepository: BrokenRepository });
       await expect(app.get(OAuthClientRepository).findById('testclient')).rejects.toThrow(
         /ECONNREFUSED/,
       );
@@ -315,20 +303,16 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     }
 
     test('protects every route but the token endpoint and @OAuth2Public() ones', async () => {
-      app = await startApp(
+      app = await appWith(
+        {},
+        {},
         {
-          imports: [
-            OAuth2Module.forRoot({
-              ...testOptions(),
-              clientRepository: { useValue: new InMemoryOAuthClientRepository() },
-            }),
-          ],
-          controllers: [OpenController],
-          providers: [{ provide: APP_GUARD, useClass: OAuth2Guard }],
+          host: {
+            controllers: [OpenController],
+            providers: [{ provide: APP_GUARD, useClass: OAuth2Guard }],
+          },
         },
-        { platform },
       );
-      await seedClients(app, [CLIENTS.test]);
       const server = app.getHttpServer();
       expect((await request(server).get('/open/public')).status).toBe(200);
       expect((await request(server).get('/open/default')).status).toBe(401);
@@ -355,20 +339,7 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     class FeatureModule {}
 
     test('the guard works in a module that does not import OAuth2Module', async () => {
-      app = await startApp(
-        {
-          imports: [
-            OAuth2Module.forRoot({
-              ...testOptions(),
-              clientRepository: { useValue: new InMemoryOAuthClientRepository() },
-              isGlobal: true,
-            }),
-            FeatureModule,
-          ],
-        },
-        { platform },
-      );
-      await seedClients(app, [CLIENTS.test]);
+      app = await appWith({}, { isGlobal: true }, { host: { imports: [FeatureModule] } });
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       const server = app.getHttpServer();
       expect((await request(server).get('/feature')).status).toBe(401);
@@ -442,6 +413,22 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
   });
 
   describe('legacy plaintext secrets', () => {
+    /** One client, `legacy`, whose row still holds its secret in plaintext. */
+    const legacyRows = () => [
+      OAuthClient.create({
+        clientId: 'legacy',
+        clientSecret: 'plain-secret',
+        grantTypes: 'client_credentials',
+      }),
+    ];
+    const legacyApp = (repository: InMemoryOAuthClientRepository, logger?: CapturingLogger) =>
+      appWith(
+        { legacyPlaintextSecrets: true },
+        { clientRepository: { useValue: repository } },
+        { logger },
+      );
+    const LEGACY_BASIC = basicHeader('legacy', 'plain-secret');
+
     /** A column too narrow for a hash, on a database that truncates instead of failing. */
     class NarrowColumnRepository extends InMemoryOAuthClientRepository {
       override updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
@@ -450,34 +437,38 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     }
 
     test('a hash the column would cut short is not kept: the client can still log in', async () => {
-      const logger = new RecordingLogger();
-      const repository = new NarrowColumnRepository([
-        OAuthClient.create({
-          clientId: 'legacy',
-          clientSecret: 'plain-secret',
-          grantTypes: 'client_credentials',
-        }),
-      ]);
-      app = await startApp(
-        {
-          imports: [
-            OAuth2Module.forRoot({
-              ...testOptions({ legacyPlaintextSecrets: true }),
-              clientRepository: { useValue: repository },
-            }),
-          ],
-        },
-        { platform, logger },
-      );
+      const logger = new CapturingLogger();
+      const repository = new NarrowColumnRepository(legacyRows());
+      app = await legacyApp(repository, logger);
       for (let attempt = 0; attempt < 2; attempt++) {
-        const res = await tokenRequest(app)
-          .set('Authorization', basicHeader('legacy', 'plain-secret'))
-          .send(GRANT);
+        const res = await tokenRequest(app).set('Authorization', LEGACY_BASIC).send(GRANT);
         expect(res.status).toBe(200);
       }
       expect((await repository.findById('legacy'))?.clientSecret).toBe('plain-secret');
-      expect(logger.lines.some((line) => line.includes('cannot hold a hash'))).toBe(true);
-      expect(logger.lines.join('\n')).not.toContain('plain-secret');
+      expect(logger.text()).toContain('cannot hold a hash');
+      expect(logger.everything().join('\n')).not.toContain('plain-secret');
+    });
+
+    /** Another writer rotates the secret right after our upgrade lands. */
+    class RotatedMeanwhile extends InMemoryOAuthClientRepository {
+      override async updateSecret(
+        clientId: string,
+        expected: string,
+        next: string,
+      ): Promise<boolean> {
+        const changed = await super.updateSecret(clientId, expected, next);
+        if (changed && next.startsWith('$scrypt$'))
+          await super.updateSecret(clientId, next, 'rotated-by-admin');
+        return changed;
+      }
+    }
+
+    test('an upgrade racing a rotation: the read-back leaves the rotation alone', async () => {
+      const repository = new RotatedMeanwhile(legacyRows());
+      app = await legacyApp(repository);
+      const res = await tokenRequest(app).set('Authorization', LEGACY_BASIC).send(GRANT);
+      expect(res.status).toBe(200);
+      expect((await repository.findById('legacy'))?.clientSecret).toBe('rotated-by-admin');
     });
   });
 
@@ -495,17 +486,10 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
     }
 
     test("a host rate limiter's 429 keeps its status and Retry-After, in an OAuth-shaped body", async () => {
-      app = await startApp(
-        {
-          imports: [
-            OAuth2Module.forRoot({
-              ...testOptions(),
-              clientRepository: { useValue: new InMemoryOAuthClientRepository() },
-            }),
-          ],
-          providers: [{ provide: APP_GUARD, useClass: RateLimited }],
-        },
-        { platform },
+      app = await appWith(
+        {},
+        {},
+        { host: { providers: [{ provide: APP_GUARD, useClass: RateLimited }] } },
       );
       const res = await tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
       expectTokenError(res, 429, 'invalid_request');
@@ -548,48 +532,6 @@ describe.each<Platform>(['express', 'fastify'])('options on %s', (platform) => {
         .set('Authorization', TEST_BASIC)
         .send(bodyOf(platformLimit + 1));
       expectTokenError(res, 413, 'invalid_request');
-    });
-  });
-
-  describe('legacy upgrade racing a rotation', () => {
-    /** Another writer rotates the secret right after our upgrade lands. */
-    class RotatedMeanwhile extends InMemoryOAuthClientRepository {
-      override async updateSecret(
-        clientId: string,
-        expected: string,
-        next: string,
-      ): Promise<boolean> {
-        const changed = await super.updateSecret(clientId, expected, next);
-        if (changed && next.startsWith('$scrypt$'))
-          await super.updateSecret(clientId, next, 'rotated-by-admin');
-        return changed;
-      }
-    }
-
-    test('the read-back leaves a concurrent rotation alone', async () => {
-      const repository = new RotatedMeanwhile([
-        OAuthClient.create({
-          clientId: 'legacy',
-          clientSecret: 'plain-secret',
-          grantTypes: 'client_credentials',
-        }),
-      ]);
-      app = await startApp(
-        {
-          imports: [
-            OAuth2Module.forRoot({
-              ...testOptions({ legacyPlaintextSecrets: true }),
-              clientRepository: { useValue: repository },
-            }),
-          ],
-        },
-        { platform },
-      );
-      const res = await tokenRequest(app)
-        .set('Authorization', basicHeader('legacy', 'plain-secret'))
-        .send(GRANT);
-      expect(res.status).toBe(200);
-      expect((await repository.findById('legacy'))?.clientSecret).toBe('rotated-by-admin');
     });
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { format, inspect } from 'node:util';
+import { format } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -12,9 +12,10 @@ import {
   TokenService,
   type OAuth2ModuleOptions,
 } from '../src/index.js';
-import { seedClients, startApp, type Platform, type SeedClient } from './support/app.js';
+import { platforms, seedClients, startApp, type Platform, type SeedClient } from './support/app.js';
 import { databases, type IsolatedDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
+import { CapturingLogger } from './support/logger.js';
 import { basicHeader, GRANT, tokenRequest, expectTokenError } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -72,24 +73,6 @@ interface Backend {
 const moduleOptions = (): OAuth2ModuleOptions =>
   testOptions({ storageTimeout: STORAGE_TIMEOUT_MS });
 const literal = (text: string): RegExp => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-
-/** Records every line written through Nest's logger, whole: message, stack and context. */
-class RecordingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private record = (...parts: unknown[]) =>
-    void this.lines.push(
-      parts
-        .filter((part) => part !== undefined)
-        .map((part) => (typeof part === 'string' ? part : inspect(part)))
-        .join(' '),
-    );
-  log = this.record;
-  error = this.record;
-  warn = this.record;
-  debug = this.record;
-  verbose = this.record;
-  fatal = this.record;
-}
 
 /**
  * An in-memory repository whose lookups can fail like a refused connection (with the kind of message a driver
@@ -228,7 +211,6 @@ function postgresBackend(url: string): Backend {
 
 const postgresUrl = process.env.OAUTH2_TEST_POSTGRES_URL;
 const backends: Backend[] = [memoryBackend, ...(postgresUrl ? [postgresBackend(postgresUrl)] : [])];
-const platforms: Platform[] = ['express', 'fastify'];
 const cases = backends.flatMap((backend) =>
   platforms.map((platform) => ({ name: `${backend.name}, ${platform}`, backend, platform })),
 );
@@ -253,7 +235,7 @@ interface Bearer {
 }
 
 describe.each(cases)('outage: $name', ({ backend, platform }) => {
-  const logger = new RecordingLogger();
+  const logger = new CapturingLogger();
   const consoleLines: string[] = [];
   const bodies: string[] = [];
   /** Every client id and secret sent, to look for in the bodies and the logs. */
@@ -361,7 +343,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
       literal(basicHeader(clientId, secret).slice('Basic '.length)),
     ]);
     const forbidden = [STACK_FRAME, ...current().leaks, ...secrets];
-    const lines = [...bodies, ...logger.lines, ...consoleLines];
+    const lines = [...bodies, ...logger.everything(), ...consoleLines];
     const offending = lines.filter((line) => forbidden.some((pattern) => pattern.test(line)));
     expect(offending).toEqual([]);
   }
@@ -377,7 +359,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
     await expectBearerAccepted(bearer);
     // The outage is logged (so the leak check below has something to read), and as refused, not timed out:
     // the storage's own error ended each lookup; none was abandoned at storageTimeout.
-    const logged = logger.lines.slice(loggedBefore);
+    const logged = logger.everything(loggedBefore);
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.filter((line) => TIMED_OUT.test(line))).toEqual([]);
 
@@ -413,7 +395,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
       expect(outage.held).toBeGreaterThanOrEqual(POOL_SIZE);
       // Nor a driver's own (later) timeout, nor an early failure: every request logs its lookup abandoned at
       // storageTimeout, and nothing else was logged meanwhile.
-      const logged = logger.lines.slice(mark);
+      const logged = logger.everything(mark);
       expect(logged.length).toBeGreaterThanOrEqual(clients.length);
       expect(logged.filter((line) => !TIMED_OUT.test(line))).toEqual([]);
     }

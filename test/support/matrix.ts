@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { OAuth2ModuleOptions } from '../../src/index.js';
-import { startApp, type Platform } from './app.js';
+import { platforms, startApp, type Platform } from './app.js';
 import { databases, type IsolatedDatabase, type TestDatabase } from './databases.js';
 import { fixtures, testOptions, type AppFixture } from './fixtures.js';
 
@@ -11,8 +11,6 @@ export interface AppCase {
   platform: Platform;
   database: TestDatabase;
 }
-
-const platforms: Platform[] = ['express', 'fastify'];
 
 /**
  * Every way the e2e suites run: each fixture on each platform over SQLite, and the fixtures marked
