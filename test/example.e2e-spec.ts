@@ -6,15 +6,11 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createExampleApp } from '../src/example/create-example-app.js';
 import { ExampleConfigError } from '../src/example/example-config.js';
-import { basic } from './support/app.js';
 import { runCapturing, tempDir } from './support/cli.js';
-import {
-  decodeJwt,
-  startExample,
-  verifiesEs256,
-  verifiesHs256,
-  type RunningExample,
-} from './support/example.js';
+import { startExample, type RunningExample } from './support/example.js';
+import { decodeJwt, verifyWithPublicKey, verifyWithSecret } from './support/jwt.js';
+import { pem as toPem } from './support/keys.js';
+import { basicHeader, TEST_BASIC } from './support/oauth.js';
 
 const DEMO_SCOPE = 'reports:read reports:write';
 const SEEDED = /created the demo client testclient \/ testpass/;
@@ -46,7 +42,7 @@ afterEach(async () => {
 async function token(
   server: RunningExample['server'],
   form: Record<string, string> = {},
-  auth: string | null = basic('testclient', 'testpass'),
+  auth: string | null = TEST_BASIC,
 ): Promise<request.Response> {
   const req = request(server).post('/oauth2/token').type('form');
   if (auth !== null) req.set('Authorization', auth);
@@ -100,7 +96,7 @@ describe('the seed flow (sqlite::memory:)', () => {
   });
 
   test('a wrong secret gets no token', async () => {
-    const res = await token(example.server, {}, basic('testclient', 'wrong'));
+    const res = await token(example.server, {}, basicHeader('testclient', 'wrong'));
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');
   });
@@ -182,7 +178,9 @@ describe('the development signing key', () => {
     const pem = readFileSync(keyFile, 'utf8');
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     const issued = (await token(first.server)).body.access_token as string;
-    expect(verifiesEs256(issued, createPublicKey(pem))).toBe(true);
+    expect(verifyWithPublicKey(issued, createPublicKey(pem))).toMatchObject({
+      client_id: 'testclient',
+    });
     expect(first.logger.text()).toMatch(/warn \[SigningKey\] Generated a development ES256/);
     await stop(first);
 
@@ -223,7 +221,7 @@ describe('the development signing key', () => {
   test('is not made when OAUTH2_SIGNING_KEY is set', async () => {
     const dataDir = folder();
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const pem = toPem(privateKey);
     const example = await start(
       {
         DATABASE_URL: 'sqlite::memory:',
@@ -235,14 +233,16 @@ describe('the development signing key', () => {
     expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);
     expect(example.logger.text()).not.toMatch(/development/);
     const res = await token(example.server);
-    expect(verifiesEs256(res.body.access_token, publicKey)).toBe(true);
+    expect(verifyWithPublicKey(res.body.access_token, publicKey)).toMatchObject({
+      client_id: 'testclient',
+    });
   });
 
   test('is not made when OAUTH2_SIGNING_KEY_FILE is set', async () => {
     const dataDir = folder();
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     const keyFile = join(dir.path, `es384-${folders}.pem`);
-    writeFileSync(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeFileSync(keyFile, toPem(privateKey));
     const example = await start(
       {
         DATABASE_URL: 'sqlite::memory:',
@@ -270,7 +270,9 @@ describe('the development signing key', () => {
     });
     const res = await token(example.server);
     expect(decodeJwt(res.body.access_token).header.alg).toBe('HS256');
-    expect(verifiesHs256(res.body.access_token, secret)).toBe(true);
+    expect(verifyWithSecret(res.body.access_token, secret)).toMatchObject({
+      client_id: 'testclient',
+    });
   });
 });
 
@@ -318,7 +320,7 @@ describe('the demo client', () => {
     expect(example.logger.text()).not.toMatch(/demo client/);
     const demo = await token(example.server);
     expect(demo.status).toBe(401);
-    const own = await token(example.server, {}, basic('own', 'own-secret'));
+    const own = await token(example.server, {}, basicHeader('own', 'own-secret'));
     expect(own.status).toBe(200);
     expect(own.body.scope).toBe('reports:read');
   });
@@ -369,7 +371,9 @@ describe('settings from the environment', () => {
     const dataDir = folder();
     const started = createExampleApp(env, { cwd: dir.path, dataDir, logger: false });
     await expect(started).rejects.toThrow(message);
-    await started.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
+    await expect(started).rejects.toMatchObject({
+      message: expect.not.stringContaining('hunter2'),
+    });
     expect(existsSync(dataDir)).toBe(false);
   });
 
@@ -429,7 +433,7 @@ describe('HTTP_PLATFORM=fastify', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ title: 'on fastify', created_by: 'testclient' });
 
-    const wrong = await token(example.server, {}, basic('testclient', 'wrong'));
+    const wrong = await token(example.server, {}, basicHeader('testclient', 'wrong'));
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toBe('invalid_client');
     expect(wrong.headers['www-authenticate']).toBe('Basic realm="Service"');
@@ -570,11 +574,11 @@ describe('OAUTH2_SECRET_PEPPER', () => {
     const secret = JSON.parse(created.stdout).client_secret as string;
 
     const peppered = await start({ ...env, OAUTH2_SECRET_PEPPER: pepper }, dataDir);
-    expect((await token(peppered.server, {}, basic('svc', secret))).status).toBe(200);
+    expect((await token(peppered.server, {}, basicHeader('svc', secret))).status).toBe(200);
     await stop(peppered);
 
     const without = await start(env, dataDir);
-    const refused = await token(without.server, {}, basic('svc', secret));
+    const refused = await token(without.server, {}, basicHeader('svc', secret));
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('invalid_client');
   });

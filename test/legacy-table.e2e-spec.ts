@@ -10,13 +10,13 @@ import {
   oauthClientEntity,
   type OAuth2ModuleExtras,
 } from '../src/index.js';
-import { startApp, type Platform } from './support/app.js';
+import { platforms, startApp } from './support/app.js';
 import { runCapturing, tempDir } from './support/cli.js';
 import { databases, type TestDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
-import { CapturingLogger } from './support/example.js';
 import { decodeJwt } from './support/jwt.js';
 import { createSeedTable, rawTable, SEED_COLUMNS, storedSecret } from './support/legacy.js';
+import { CapturingLogger } from './support/logger.js';
 import {
   appendixBHeader,
   basicHeader,
@@ -45,7 +45,6 @@ const TABLES: TableCase[] = [
   { table: 'oauth_clients', extras: {} },
   { table: 'yii_oauth_clients', extras: { tableName: 'oauth_clients', tablePrefix: 'yii_' } },
 ];
-const platforms: Platform[] = ['express', 'fastify'];
 
 /** One database of the seed's shape, reachable by the apps and by the CLI's DATABASE_URL. */
 interface LegacyDatabase {

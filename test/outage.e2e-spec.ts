@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { format, inspect } from 'node:util';
+import { format } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -12,9 +12,10 @@ import {
   TokenService,
   type OAuth2ModuleOptions,
 } from '../src/index.js';
-import { seedClients, startApp, type Platform, type SeedClient } from './support/app.js';
+import { platforms, seedClients, startApp, type Platform, type SeedClient } from './support/app.js';
 import { databases, type IsolatedDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
+import { CapturingLogger } from './support/logger.js';
 import { basicHeader, GRANT, tokenRequest, expectTokenError } from './support/oauth.js';
 import { ResourceController } from './support/resource.controller.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -33,11 +34,13 @@ const STORAGE_TIMEOUT_MS = 300;
 const CONNECT_TIMEOUT_MS = 1000;
 /** Small, so one wave of requests into the blackhole holds every pooled connection. */
 const POOL_SIZE = 3;
-/** A 503 forced by the timeout comes after it, and not much later. */
-const TIMEOUT_SLACK_MS = 1500;
+/** A generous bound on polling for recovery: the test asserts what arrives, not how soon. */
 const RECOVERY_DEADLINE_MS = 10_000;
 const MAX_RECOVERY_ATTEMPTS = 5;
+/** A generous bound on one request: past it the request failed (it hung), however loaded the machine. */
 const REQUEST_DEADLINE_MS = 5000;
+/** What the module logs when a lookup is abandoned at `storageTimeout`, rather than failed by the storage. */
+const TIMED_OUT = /timeout/i;
 
 const STACK_FRAME = /^\s*at\s|\bat .*:\d+:\d+|\.[cm]?[jt]s:\d+/m;
 /** Fragments of what a driver error or a query would carry. */
@@ -70,24 +73,6 @@ interface Backend {
 const moduleOptions = (): OAuth2ModuleOptions =>
   testOptions({ storageTimeoutMs: STORAGE_TIMEOUT_MS });
 const literal = (text: string): RegExp => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-
-/** Records every line written through Nest's logger, whole: message, stack and context. */
-class RecordingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private record = (...parts: unknown[]) =>
-    void this.lines.push(
-      parts
-        .filter((part) => part !== undefined)
-        .map((part) => (typeof part === 'string' ? part : inspect(part)))
-        .join(' '),
-    );
-  log = this.record;
-  error = this.record;
-  warn = this.record;
-  debug = this.record;
-  verbose = this.record;
-  fatal = this.record;
-}
 
 /**
  * An in-memory repository whose lookups can fail like a refused connection (with the kind of message a driver
@@ -203,7 +188,7 @@ function postgresBackend(url: string): Backend {
         outage: {
           cut: () => proxy.cut(),
           blackhole: () => proxy.blackhole(),
-          restore: () => proxy.restore(),
+          restore: async () => proxy.restore(),
           get held() {
             return proxy.openConnections;
           },
@@ -226,7 +211,6 @@ function postgresBackend(url: string): Backend {
 
 const postgresUrl = process.env.OAUTH2_TEST_POSTGRES_URL;
 const backends: Backend[] = [memoryBackend, ...(postgresUrl ? [postgresBackend(postgresUrl)] : [])];
-const platforms: Platform[] = ['express', 'fastify'];
 const cases = backends.flatMap((backend) =>
   platforms.map((platform) => ({ name: `${backend.name}, ${platform}`, backend, platform })),
 );
@@ -250,13 +234,8 @@ interface Bearer {
   clientId: string;
 }
 
-interface Timed {
-  res: Response;
-  ms: number;
-}
-
 describe.each(cases)('outage: $name', ({ backend, platform }) => {
-  const logger = new RecordingLogger();
+  const logger = new CapturingLogger();
   const consoleLines: string[] = [];
   const bodies: string[] = [];
   /** Every client id and secret sent, to look for in the bodies and the logs. */
@@ -288,21 +267,19 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
     return harness;
   };
 
-  async function timedTokenRequest(client: { clientId: string; secret: string }): Promise<Timed> {
+  async function sendTokenRequest(client: { clientId: string; secret: string }): Promise<Response> {
     presented.push(client);
-    const started = performance.now();
     const res = await tokenRequest(current().app)
       .timeout({ deadline: REQUEST_DEADLINE_MS })
       .set('Authorization', basicHeader(client.clientId, client.secret))
       .send(GRANT);
     bodies.push(res.text);
-    return { res, ms: performance.now() - started };
+    return res;
   }
 
   /** The app works: a token for a client whose lookup succeeds. */
   async function expectTokenIssued(): Promise<void> {
-    const { res } = await timedTokenRequest(steady);
-    expect(res.status).toBe(200);
+    expect((await sendTokenRequest(steady)).status).toBe(200);
   }
 
   /**
@@ -344,7 +321,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
     const started = Date.now();
     const responses: Response[] = [];
     for (let backoff = 25; ; backoff = Math.min(backoff * 2, 400)) {
-      const { res } = await timedTokenRequest(client);
+      const res = await sendTokenRequest(client);
       responses.push(res);
       if (res.status === 200 || Date.now() - started > RECOVERY_DEADLINE_MS) return responses;
       await new Promise((resolve) => setTimeout(resolve, backoff));
@@ -367,7 +344,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
       literal(basicHeader(clientId, secret).slice('Basic '.length)),
     ]);
     const forbidden = [STACK_FRAME, ...current().leaks, ...secrets];
-    const lines = [...bodies, ...logger.lines, ...consoleLines];
+    const lines = [...bodies, ...logger.everything(), ...consoleLines];
     const offending = lines.filter((line) => forbidden.some((pattern) => pattern.test(line)));
     expect(offending).toEqual([]);
   }
@@ -379,15 +356,13 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
     const loggedBefore = logger.lines.length;
 
     await outage.cut();
-    for (let i = 0; i < 3; i++) {
-      const { res, ms } = await timedTokenRequest(onCut);
-      expectUnavailable(res);
-      // Refused, not timed out: the error itself ends the request.
-      expect(ms).toBeLessThan(STORAGE_TIMEOUT_MS);
-    }
+    for (let i = 0; i < 3; i++) expectUnavailable(await sendTokenRequest(onCut));
     await expectBearerAccepted(bearer);
-    // The outage is logged (so the leak check below has something to read).
-    expect(logger.lines.length).toBeGreaterThan(loggedBefore);
+    // The outage is logged (so the leak check below has something to read), and as refused, not timed out:
+    // the storage's own error ended each lookup; none was abandoned at storageTimeout.
+    const logged = logger.everything(loggedBefore);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.filter((line) => TIMED_OUT.test(line))).toEqual([]);
 
     await outage.restore();
     expectRecovered(await untilIssued(onCut));
@@ -414,14 +389,16 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
           secret: secret(),
         })),
       ];
-      const answers = await Promise.all(clients.map((client) => timedTokenRequest(client)));
+      const mark = logger.lines.length;
+      const answers = await Promise.all(clients.map((client) => sendTokenRequest(client)));
+      answers.forEach(expectUnavailable);
       // The lookups are still stuck in the storage: the timeout answered, not the storage.
       expect(outage.held).toBeGreaterThanOrEqual(POOL_SIZE);
-      for (const { res, ms } of answers) {
-        expectUnavailable(res);
-        expect(ms).toBeGreaterThanOrEqual(STORAGE_TIMEOUT_MS - 10);
-        expect(ms).toBeLessThan(STORAGE_TIMEOUT_MS + TIMEOUT_SLACK_MS);
-      }
+      // Nor a driver's own (later) timeout, nor an early failure: every request logs its lookup abandoned at
+      // storageTimeout, and nothing else was logged meanwhile.
+      const logged = logger.everything(mark);
+      expect(logged.length).toBeGreaterThanOrEqual(clients.length);
+      expect(logged.filter((line) => !TIMED_OUT.test(line))).toEqual([]);
     }
     await expectBearerAccepted(bearer);
     expect(logger.lines.length).toBeGreaterThan(loggedBefore);

@@ -4,6 +4,8 @@ import { Test } from '@nestjs/testing';
 import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../../src/index.js';
 
 export type Platform = 'express' | 'fastify';
+/** Every suite that runs over platforms runs over these. */
+export const platforms: readonly Platform[] = ['express', 'fastify'];
 
 export interface StartOptions {
   platform?: Platform;
@@ -56,8 +58,5 @@ export async function seedClients(app: INestApplication, clients: SeedClient[]):
     );
   }
 }
-
-export const basic = (id: string, secret: string): string =>
-  'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
 
 const silentLogger: LoggerService = { log() {}, error() {}, warn() {} };

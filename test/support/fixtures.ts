@@ -66,6 +66,11 @@ export interface AppFixture {
   name: string;
   /** Whether the app keeps its clients in the TypeORM database. */
   usesDatabase: boolean;
+  /**
+   * Whether the suites also run it over every real database the environment enables (SQLite runs every
+   * fixture): only the fixtures that differ in how the database is wired, the rest would repeat them.
+   */
+  realDatabases: boolean;
   metadata(
     options: OAuth2ModuleOptions,
     extras?: OAuth2ModuleExtras,
@@ -77,6 +82,7 @@ export const fixtures: AppFixture[] = [
   {
     name: 'forRoot',
     usesDatabase: true,
+    realDatabases: true,
     metadata: (options, extras, database = SQLITE) => ({
       imports: [typeOrmRoot(database), OAuth2Module.forRoot({ ...options, ...extras })],
       controllers: resourceControllers,
@@ -85,6 +91,7 @@ export const fixtures: AppFixture[] = [
   {
     name: 'forRootAsync useFactory',
     usesDatabase: true,
+    realDatabases: true,
     metadata: (options, extras, database = SQLITE) => ({
       imports: [
         typeOrmRoot(database),
@@ -101,6 +108,7 @@ export const fixtures: AppFixture[] = [
   {
     name: 'forRootAsync useClass',
     usesDatabase: true,
+    realDatabases: false,
     metadata: (options, extras, database = SQLITE) => ({
       imports: [
         typeOrmRoot(database),
@@ -117,6 +125,7 @@ export const fixtures: AppFixture[] = [
     // No TypeORM anywhere in this app: the module must start without a DataSource.
     name: 'custom repository',
     usesDatabase: false,
+    realDatabases: false,
     metadata: (options, extras) => ({
       imports: [
         OAuth2Module.forRoot({

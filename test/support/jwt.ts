@@ -13,9 +13,22 @@ export const decodeJwt = (token: string): DecodedJwt => {
   return { header, payload };
 };
 
-/** Verifies a token the way an independent resource server would, with only the public key. */
-export const verifyWithPublicKey = (token: string, privateKey: KeyObject) =>
-  jwt.verify(token, createPublicKey(privateKey), { algorithms: ['ES256'] });
+/**
+ * Verifies a token the way an independent resource server would, with only the public key (given, or derived
+ * from the private one). Throws unless the signature and the time claims hold.
+ */
+export const verifyWithPublicKey = (
+  token: string,
+  key: KeyObject,
+  algorithm: jwt.Algorithm = 'ES256',
+) =>
+  jwt.verify(token, key.type === 'private' ? createPublicKey(key) : key, {
+    algorithms: [algorithm],
+  });
+
+/** Verifies an HS256 token with the shared secret. Throws unless the signature and the time claims hold. */
+export const verifyWithSecret = (token: string, secret: string) =>
+  jwt.verify(token, secret, { algorithms: ['HS256'] });
 
 /** Signs arbitrary header and claims, for tokens the guard must refuse. */
 export function signRaw(

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { OAuth2ModuleOptions } from '../../src/index.js';
-import { startApp, type Platform } from './app.js';
+import { platforms, startApp, type Platform } from './app.js';
 import { databases, type IsolatedDatabase, type TestDatabase } from './databases.js';
 import { fixtures, testOptions, type AppFixture } from './fixtures.js';
 
@@ -12,21 +12,15 @@ export interface AppCase {
   database: TestDatabase;
 }
 
-const platforms: Platform[] = ['express', 'fastify'];
-/** On the real databases the storage-backed fixtures that differ in wiring: forRoot and forRootAsync. */
-const REAL_DATABASE_FIXTURES = new Set(['forRoot', 'forRootAsync useFactory']);
-
 /**
- * Every way the e2e suites run: each fixture on each platform over SQLite, and the forRoot / forRootAsync
- * fixtures on each platform over every real database the environment enables.
+ * Every way the e2e suites run: each fixture on each platform over SQLite, and the fixtures marked
+ * `realDatabases` on each platform over every real database the environment enables.
  */
 export const appCases: AppCase[] = databases.flatMap((database) =>
   platforms.flatMap((platform) =>
     fixtures
       .filter(
-        (fixture) =>
-          database.name === 'sqlite' ||
-          (fixture.usesDatabase && REAL_DATABASE_FIXTURES.has(fixture.name)),
+        (fixture) => database.name === 'sqlite' || (fixture.usesDatabase && fixture.realDatabases),
       )
       .map((fixture) => ({
         name: `${fixture.name}, ${platform}, ${database.name}`,
@@ -36,6 +30,15 @@ export const appCases: AppCase[] = databases.flatMap((database) =>
       })),
   ),
 );
+
+// A database the environment enables but no case runs on would pass in silence: fail at load instead.
+for (const database of databases) {
+  if (!appCases.some((appCase) => appCase.database === database)) {
+    throw new Error(
+      `the e2e matrix has no case on ${database.name}: mark a fixture with usesDatabase and realDatabases`,
+    );
+  }
+}
 
 /** Starts the case's app before the suite (in its own schema or database) and tears both down after. */
 export function useApp(

@@ -2,7 +2,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * - `open`: bytes flow both ways.
- * - `cut`: the database is gone. Every connection is reset and the port refuses new ones (ECONNREFUSED).
+ * - `cut`: the database is gone. Every connection is reset, and so is each new one as soon as it is accepted
+ *   (the port stays bound, so the client sees ECONNRESET rather than ECONNREFUSED: a failure just as fast).
  * - `blackhole`: the network drops everything. Connections are accepted but nothing is forwarded either way,
  *   so a query or a handshake waits until its own timeout.
  */
@@ -24,29 +25,43 @@ const LOOPBACK = '127.0.0.1';
  * A TCP proxy on 127.0.0.1 in front of a real server, to give a test a database that goes away and comes back
  * without touching the server itself.
  *
+ * It listens on one port from start to close: a cut or a blackhole changes what it does with connections, never
+ * where it listens, so a client configured with the port reaches the server again after a restore.
+ *
  * A blackhole only stops reading: what was sent meanwhile waits in the socket buffers and is delivered on
  * restore, as TCP retransmission delivers it when a short partition heals. A cut loses every connection for
  * good, as a crashed or restarted server does.
  */
 export class TcpProxy {
-  private server: Server | undefined;
   private readonly pairs = new Set<Pair>();
   private current: ProxyMode = 'open';
   private accepted = 0;
 
-  private constructor(
-    private readonly target: ProxyTarget,
-    private listenPort: number,
-  ) {}
+  private readonly server: Server = createServer((client) => this.accept(client));
+  private listenPort = 0;
+
+  private constructor(private readonly target: ProxyTarget) {}
 
   /** Listens on an ephemeral port of 127.0.0.1, forwarding to `target`. */
   static async start(target: ProxyTarget): Promise<TcpProxy> {
-    const proxy = new TcpProxy(target, 0);
-    await proxy.listen();
+    const proxy = new TcpProxy(target);
+    const { server } = proxy;
+    proxy.listenPort = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, LOOPBACK, () => {
+        server.off('error', reject);
+        const address = server.address();
+        if (address === null || typeof address === 'string') {
+          reject(new Error('the proxy has no TCP address'));
+        } else {
+          resolve(address.port);
+        }
+      });
+    });
     return proxy;
   }
 
-  /** The port to connect to instead of the target's. */
+  /** The port to connect to instead of the target's; the same for the proxy's whole life. */
   get port(): number {
     return this.listenPort;
   }
@@ -55,7 +70,7 @@ export class TcpProxy {
     return this.current;
   }
 
-  /** Connections accepted since the proxy started. */
+  /** Connections accepted (and forwarded) since the proxy started. */
   get acceptedConnections(): number {
     return this.accepted;
   }
@@ -65,14 +80,10 @@ export class TcpProxy {
     return this.pairs.size;
   }
 
-  /** Resets every connection and stops listening; resolves once every socket is closed. */
+  /** Resets every connection, and every new one from now on; resolves once every socket is closed. */
   async cut(): Promise<void> {
     this.current = 'cut';
-    const server = this.server;
-    this.server = undefined;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : null;
-    for (const pair of [...this.pairs]) this.reset(pair);
-    await closed;
+    await Promise.all([...this.pairs].map((pair) => this.reset(pair)));
   }
 
   /** Keeps every connection open, and accepts new ones, but forwards nothing. */
@@ -85,11 +96,9 @@ export class TcpProxy {
     }
   }
 
-  /** Back to `open`: listens again on the same port after a cut, resumes forwarding after a blackhole. */
-  async restore(): Promise<void> {
-    const previous = this.current;
+  /** Back to `open`: forwards new connections after a cut, resumes the held ones after a blackhole. */
+  restore(): void {
     this.current = 'open';
-    if (previous === 'cut') await this.listen();
     for (const { client, upstream } of this.pairs) {
       client.resume();
       upstream.resume();
@@ -98,25 +107,9 @@ export class TcpProxy {
 
   /** Stops for good: resets every connection and stops listening. */
   async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.cut();
-  }
-
-  private listen(): Promise<void> {
-    const server = createServer((client) => this.accept(client));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.listenPort, LOOPBACK, () => {
-        server.off('error', reject);
-        const address = server.address();
-        if (address === null || typeof address === 'string') {
-          reject(new Error('the proxy has no TCP address'));
-          return;
-        }
-        this.listenPort = address.port;
-        this.server = server;
-        resolve();
-      });
-    });
+    await closed;
   }
 
   private accept(client: Socket): void {
@@ -156,9 +149,17 @@ export class TcpProxy {
     from.on('end', () => to.end());
   }
 
-  private reset({ client, upstream }: Pair): void {
+  private async reset({ client, upstream }: Pair): Promise<void> {
+    const closed = [client, upstream].map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.closed) resolve();
+          else socket.once('close', () => resolve());
+        }),
+    );
     // An RST, as from a host whose server process died; the upstream side just closes.
     if (!client.destroyed) client.resetAndDestroy();
     upstream.destroy();
+    await Promise.all(closed);
   }
 }
