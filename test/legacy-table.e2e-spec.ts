@@ -7,6 +7,8 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import {
   ClientSecretHasher,
   OAuth2Module,
+  OAuthClient,
+  OAuthClientRepository,
   oauthClientEntity,
   type OAuth2ModuleExtras,
 } from '../src/index.js';
@@ -245,6 +247,19 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
       .set('Authorization', basicHeader('exact', 'exact-pass'))
       .send(GRANT);
     expect(res.status).toBe(200);
+  });
+
+  test('writes by another case of an id never reach the row, whatever the collation', async () => {
+    const repository = app.get(OAuthClientRepository);
+    const stored = await secretOf('exact');
+    expect(stored).toBeTruthy();
+    expect(await repository.updateSecret('EXACT', stored!, 'hijacked')).toBe(false);
+    expect(await repository.delete('Exact')).toBe(false);
+    // A case-insensitive primary key refuses the insert; a case-sensitive one takes a second client.
+    await repository
+      .save(OAuthClient.create({ clientId: 'EXACT', clientSecret: 'hijacked' }))
+      .catch(() => undefined);
+    expect(await secretOf('exact')).toBe(stored);
   });
 
   test('legacyPlaintextSecrets off: a plaintext row gets 401 invalid_client and stays', async () => {

@@ -18,8 +18,9 @@ class StorageTimeout extends Error {
 
 /**
  * Checks a client's credentials against storage (RFC 6749 §2.3.1). Every failure is the same 401
- * invalid_client, and an unknown client costs a secret verification like a known one, so neither the body nor
- * the timing tells which client ids exist.
+ * invalid_client, and an unknown client costs a digest verification, as a client with a generated secret
+ * does. A client with a chosen (scrypt) secret costs more per wrong secret, so its existence still shows in
+ * the timing: a known gap (test.failing in test/token.e2e-spec.ts), closed by the abuse-resistance work.
  */
 @Injectable()
 export class ClientAuthenticator {

@@ -21,11 +21,22 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     return this.repository.find({ order: { clientId: 'ASC' } });
   }
 
+  /**
+   * Writes go by the exact id too: on a table whose collation matches `TESTCLIENT` to `testclient`, an update
+   * or delete of the one must never reach the other, and a new client must never replace another's row (the
+   * insert fails on the primary key instead).
+   */
   async save(client: OAuthClient): Promise<void> {
-    await this.repository.save(this.repository.create(OAuthClient.create(client)));
+    const row = this.repository.create(OAuthClient.create(client));
+    if (await this.findById(client.clientId)) {
+      await this.repository.update({ clientId: client.clientId }, row);
+    } else {
+      await this.repository.insert(row);
+    }
   }
 
   async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+    if (!(await this.findById(clientId))) return false;
     const result = await this.repository.update(
       { clientId, clientSecret: expected },
       { clientSecret: next },
@@ -34,6 +45,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   }
 
   async delete(clientId: string): Promise<boolean> {
+    if (!(await this.findById(clientId))) return false;
     const result = await this.repository.delete({ clientId });
     return (result.affected ?? 0) > 0;
   }
