@@ -18,6 +18,7 @@ const RUNTIME_EXPORTS = [
   'OAuth2Error',
   'OAuth2ErrorRenderer',
   'OAuth2Guard',
+  'OAuth2GuardOptions',
   'OAuth2Module',
   'OAuth2Public',
   'OAuthClient',

@@ -46,6 +46,7 @@ export type { OAuthTokenResponse } from './token/token-response.interface.js';
 
 export { OAuth2Guard } from './resource/oauth2.guard.js';
 export { AccessTokenVerifier } from './resource/access-token.verifier.js';
+export { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 export type { OAuthAccessTokenClaims } from './resource/access-token.interface.js';
 export { Scopes } from './resource/scopes.decorator.js';
 export { OAuthPrincipal } from './resource/oauth-principal.decorator.js';

@@ -23,6 +23,7 @@ import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.j
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 import { AccessTokenVerifier } from './resource/access-token.verifier.js';
 import { OAuth2Guard } from './resource/oauth2.guard.js';
+import { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 import { ClientCredentialsGrant } from './token/client-credentials.grant.js';
 import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
 import { TokenExceptionFilter } from './token/token-exception.filter.js';
@@ -53,6 +54,7 @@ export function oauth2Providers({
       useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),
       inject: [OAUTH2_MODULE_OPTIONS],
     },
+    { provide: OAuth2GuardOptions, useExisting: OAuth2Config },
     {
       provide: OAuth2ErrorRenderer,
       useFactory: (config: OAuth2Config) => new OAuth2ErrorRenderer(config.realm),
@@ -114,6 +116,7 @@ export function oauth2Providers({
     ClientAuthMethods,
     TokenService,
     AccessTokenVerifier,
+    OAuth2GuardOptions,
     OAuth2Guard,
   ];
   return { providers, exports };

@@ -5,9 +5,9 @@ import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
 import { parseAuthorization, parseBearerCredentials } from '../http/authorization.js';
 import { formParameter, isFormRequest } from '../http/form-body.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
-import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuthPrincipal } from './access-token.interface.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
+import { OAuth2GuardOptions } from './oauth2-guard-options.js';
 import { OAUTH2_PUBLIC_METADATA } from './oauth2-public.decorator.js';
 import { OAUTH2_SCOPES_METADATA } from './scopes.decorator.js';
 
@@ -32,7 +32,7 @@ export class OAuth2Guard implements CanActivate {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: AccessTokenVerifier,
-    protected readonly config: OAuth2Config,
+    protected readonly options: OAuth2GuardOptions,
     protected readonly renderer: OAuth2ErrorRenderer,
     protected readonly adapterHost: HttpAdapterHost,
   ) {}
@@ -96,7 +96,7 @@ export class OAuth2Guard implements CanActivate {
 
   private tokenFromBody(request: OAuth2HttpRequest): string | undefined {
     if (
-      !this.config.allowAccessTokenInBody ||
+      !this.options.allowAccessTokenInBody ||
       request.method !== 'POST' ||
       !isFormRequest(request) ||
       typeof request.body !== 'object' ||
