@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
-import { parseScope } from '../http/scope.js';
-import type { OAuthAccessTokenClaims, OAuthPrincipal } from '../resource/access-token.interface.js';
+import type { OAuthPrincipal } from '../resource/access-token.interface.js';
+import { principalOfAccessToken } from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
@@ -21,8 +21,6 @@ const REGISTERED_CLAIMS = new Set([
   'client_id',
   'scope',
 ]);
-/** RFC 9068 §4: `typ` is `at+jwt`, or the full media type; media types compare case-insensitively. */
-const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 
 interface DecodedToken {
   header: { typ?: unknown; crit?: unknown };
@@ -106,32 +104,6 @@ export class TokenService extends AccessTokenVerifier {
           : 'The access token is invalid',
       );
     }
-    const { header, payload } = decoded;
-    const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
-    // RFC 7515 §4.1.11: a critical extension we do not understand makes the token invalid.
-    if (
-      !ACCESS_TOKEN_TYPES.has(typ) ||
-      header.crit !== undefined ||
-      !isAccessTokenClaims(payload)
-    ) {
-      throw OAuth2Error.invalidToken('The access token is invalid');
-    }
-    return {
-      clientId: payload.client_id,
-      subject: payload.sub,
-      scopes: parseScope(payload.scope),
-      claims: payload,
-    };
+    return principalOfAccessToken(decoded.header, decoded.payload);
   }
-}
-
-function isAccessTokenClaims(payload: Record<string, unknown>): payload is OAuthAccessTokenClaims {
-  return (
-    typeof payload.sub === 'string' &&
-    typeof payload.client_id === 'string' &&
-    typeof payload.jti === 'string' &&
-    typeof payload.exp === 'number' &&
-    typeof payload.iat === 'number' &&
-    (payload.scope === undefined || typeof payload.scope === 'string')
-  );
 }
