@@ -11,8 +11,14 @@ export type {
   OAuth2ClaimsContext,
   OAuth2ClientRepositoryProvider,
 } from './oauth2-options.interface.js';
+export { OAuth2KeyRing } from './keys/key-ring.js';
+export { SigningKeySet } from './keys/signing-key-set.js';
+export type { JsonWebKeySet } from './keys/signing-key-set.js';
+export type { SigningKey } from './keys/signing-keys.js';
 export type {
   OAuth2SigningOptions,
+  OAuth2SigningKeyOptions,
+  OAuth2KeyState,
   OAuth2HmacSigningOptions,
   OAuth2AsymmetricSigningOptions,
   OAuth2KeyInput,
@@ -42,6 +48,7 @@ export type { OAuth2BuiltInAuthMethod } from './client-auth/client-auth-methods.
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';
+export type { AuthorizationServerMetadata } from './token/discovery.controller.js';
 export type { OAuthTokenResponse } from './token/token-response.interface.js';
 
 export { OAuth2Guard } from './resource/oauth2.guard.js';

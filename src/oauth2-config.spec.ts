@@ -131,19 +131,20 @@ describe('OAuth2Config', () => {
 
   test('the signing keys are resolved to KeyObjects', () => {
     const c = config();
-    expect(c.keys.algorithm).toBe('HS256');
-    expect(c.keys.signingKey).toBeInstanceOf(KeyObject);
-    expect(c.keys.signingKey.type).toBe('secret');
-    expect(c.keys.verificationKey).toBe(c.keys.signingKey);
+    expect(c.keys.active.algorithm).toBe('HS256');
+    expect(c.keys.active.state).toBe('active');
+    expect(c.keys.active.signingKey).toBeInstanceOf(KeyObject);
+    expect(c.keys.active.signingKey.type).toBe('secret');
+    expect(c.keys.active.verificationKey).toBe(c.keys.active.signingKey);
   });
 
   test('asymmetric keys are resolved to KeyObjects', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const c = config({ signing: { algorithm: 'ES256', privateKey: pem } });
-    expect(c.keys.signingKey.type).toBe('private');
-    expect(c.keys.verificationKey.type).toBe('public');
-    expect(c.keys.keyId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(c.keys.active.signingKey.type).toBe('private');
+    expect(c.keys.active.verificationKey.type).toBe('public');
+    expect(c.keys.active.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   describe('RFC 9068 §2.2 iss: issuer is required', () => {
@@ -378,5 +379,59 @@ describe('OAuth2Config', () => {
     expect(() =>
       config({ signing: undefined as unknown as OAuth2ModuleOptions['signing'] }),
     ).toThrow(new Error('OAuth2Module: `signing` is required'));
+  });
+});
+
+describe('issuer (RFC 8414 §2)', () => {
+  test.each([
+    ['not a URL', 'auth.example.com', '`issuer` must be an https URL (RFC 8414 §2)'],
+    ['another scheme', 'ftp://auth.example.com', 'without query or fragment'],
+    ['a query', 'https://auth.example.com/?tenant=a', 'without query or fragment'],
+    ['a fragment', 'https://auth.example.com/#a', 'without query or fragment'],
+    ['an empty query', 'https://auth.example.com/?', 'without query or fragment'],
+    ['five path segments', 'https://auth.example.com/a/b/c/d/e', 'four segments at most'],
+  ])('%s is refused', (_name, issuer, message) => {
+    expect(
+      () => new OAuth2Config({ issuer, signing: { algorithm: 'HS256', secret: 'x'.repeat(32) } }),
+    ).toThrow(message);
+  });
+
+  test.each(['https://auth.example.com', 'http://localhost:3000', 'https://x.example/a/b/c/d'])(
+    '%s is taken as given',
+    (issuer) => {
+      const c = new OAuth2Config({
+        issuer,
+        signing: { algorithm: 'HS256', secret: 'x'.repeat(32) },
+      });
+      expect(c.issuer).toBe(issuer);
+    },
+  );
+
+  test('jwksMaxAge: whole seconds, 0 allowed, 300 by default', () => {
+    const signing = { algorithm: 'HS256', secret: 'x'.repeat(32) } as const;
+    expect(new OAuth2Config({ issuer: 'https://a.example', signing }).jwksMaxAge).toBe(300);
+    expect(
+      new OAuth2Config({ issuer: 'https://a.example', signing, jwksMaxAge: 0 }).jwksMaxAge,
+    ).toBe(0);
+    for (const jwksMaxAge of [-1, 1.5, Number.NaN]) {
+      expect(() => new OAuth2Config({ issuer: 'https://a.example', signing, jwksMaxAge })).toThrow(
+        'OAuth2Module: `jwksMaxAge` must be a whole number of seconds of at least 0',
+      );
+    }
+  });
+
+  test('scopesSupported: RFC 6749 §3.3 scope tokens, duplicates collapse', () => {
+    const signing = { algorithm: 'HS256', secret: 'x'.repeat(32) } as const;
+    const c = new OAuth2Config({
+      issuer: 'https://a.example',
+      signing,
+      scopesSupported: ['a', 'b', 'a'],
+    });
+    expect(c.scopesSupported).toEqual(['a', 'b']);
+    for (const scopesSupported of [['a b'], ['a"b'], [''], 'a'] as unknown as string[][]) {
+      expect(
+        () => new OAuth2Config({ issuer: 'https://a.example', signing, scopesSupported }),
+      ).toThrow('OAuth2Module: `scopesSupported` must be a list of RFC 6749 §3.3 scope tokens');
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolveSigningKeys, type SigningKeys } from './keys/signing-keys.js';
+import { SigningKeySet } from './keys/signing-key-set.js';
 import type {
   OAuth2ClientAuthMethod,
   OAuth2ClientCacheOptions,
@@ -14,6 +14,9 @@ const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
 const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_REALM = 'Service';
+const DEFAULT_JWKS_MAX_AGE = 300;
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 const BUILT_IN_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'none']);
@@ -49,13 +52,17 @@ export class OAuth2Config {
   readonly clientAuthMethods: readonly OAuth2ClientAuthMethod[];
   readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
   readonly secretVerification: Readonly<Required<OAuth2SecretVerificationOptions>>;
-  readonly keys: SigningKeys;
+  /** The keys of the `signing` option. */
+  readonly keys: SigningKeySet;
+  readonly jwksMaxAge: number;
+  readonly scopesSupported: readonly string[] | undefined;
 
   constructor(options: OAuth2ModuleOptions) {
     if (!options || typeof options.issuer !== 'string' || options.issuer.trim() === '') {
       throw configError('`issuer` is required');
     }
     this.issuer = options.issuer;
+    checkIssuer(this.issuer);
     const audience = options.audience ?? options.issuer;
     this.audience = Array.isArray(audience) ? [...audience] : [audience];
     if (
@@ -113,7 +120,47 @@ export class OAuth2Config {
     ] as const) {
       if (value < 1) throw configError(`\`${name}\` must be at least 1`);
     }
-    this.keys = resolveSigningKeys(options.signing);
+    this.keys = SigningKeySet.fromOptions(options.signing);
+    this.jwksMaxAge = options.jwksMaxAge ?? DEFAULT_JWKS_MAX_AGE;
+    if (!Number.isSafeInteger(this.jwksMaxAge) || this.jwksMaxAge < 0) {
+      throw configError('`jwksMaxAge` must be a whole number of seconds of at least 0');
+    }
+    if (options.scopesSupported !== undefined) {
+      if (
+        !Array.isArray(options.scopesSupported) ||
+        options.scopesSupported.some(
+          (scope) => typeof scope !== 'string' || !SCOPE_TOKEN.test(scope),
+        )
+      ) {
+        throw configError('`scopesSupported` must be a list of RFC 6749 §3.3 scope tokens');
+      }
+      this.scopesSupported = [...new Set(options.scopesSupported)];
+    }
+  }
+}
+
+/**
+ * RFC 8414 §2: the issuer is a URL without query or fragment (https in production; http for a local setup).
+ * Its metadata route takes a path of up to four segments (RFC 8414 §3.1).
+ */
+function checkIssuer(issuer: string): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw configError('`issuer` must be an https URL (RFC 8414 §2)');
+  }
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    issuer.includes('#') ||
+    issuer.includes('?')
+  ) {
+    throw configError('`issuer` must be an https URL without query or fragment (RFC 8414 §2)');
+  }
+  if (url.pathname.split('/').filter(Boolean).length > 4) {
+    throw configError('`issuer` may have a path of four segments at most');
   }
 }
 

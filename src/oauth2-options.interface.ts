@@ -70,6 +70,14 @@ export interface OAuth2ModuleOptions {
    * authenticated `OAuthClient`. @default none
    */
   clientAuthMethods?: OAuth2ClientAuthMethod[];
+  /**
+   * Seconds clients and resource servers may cache the RFC 8414 metadata and the JWKS
+   * (`Cache-Control: public, max-age`). A `next` key must be published this long before it is activated.
+   * @default 300
+   */
+  jwksMaxAge?: number;
+  /** The scopes listed as `scopes_supported` in the RFC 8414 metadata. @default none listed */
+  scopesSupported?: string[];
   /** The client lookup cache in front of the repository. */
   clientCache?: OAuth2ClientCacheOptions;
   /** How secrets hashed with a KDF (chosen, not generated) are verified. */
@@ -140,6 +148,8 @@ export type OAuth2ClientRepositoryProvider =
 export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
   /** Path of the token endpoint. @default 'oauth2/token' */
   tokenPath?: string;
+  /** Path of the JWK Set (RFC 7517), the `jwks_uri` of the metadata. @default 'oauth2/jwks' */
+  jwksPath?: string;
   /**
    * Client storage. Given, the module imports no TypeORM feature module and needs no DataSource.
    * @default the TypeORM `OAuthClient` repository

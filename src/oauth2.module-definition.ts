@@ -4,6 +4,7 @@ import { clientTableName, oauthClientEntity } from './clients/oauth-client.entit
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 import { oauth2Providers } from './oauth2.providers.js';
+import { createDiscoveryController } from './token/discovery.controller.js';
 import { createTokenController } from './token/token.controller.js';
 
 /** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
@@ -11,6 +12,7 @@ const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'dataSource
   Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> = {
   isGlobal: false,
   tokenPath: 'oauth2/token',
+  jwksPath: 'oauth2/jwks',
   tableName: 'oauth_clients',
   tablePrefix: '',
   clientRepository: undefined,
@@ -34,9 +36,10 @@ export const {
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
   const { clientRepository, dataSource } = extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
+  const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
   const entity = oauthClientEntity(clientTableName(extras));
   const { providers, exports } = oauth2Providers({
-    tokenPath,
+    routes: { tokenPath, jwksPath },
     clientRepository,
     dataSource,
     entity,
@@ -48,7 +51,7 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
       ...(definition.imports ?? []),
       ...(clientRepository === undefined ? [TypeOrmModule.forFeature([entity], dataSource)] : []),
     ],
-    controllers: [createTokenController(tokenPath)],
+    controllers: [createTokenController(tokenPath), createDiscoveryController(jwksPath)],
     providers: [...(definition.providers ?? []), ...providers],
     exports: [...(definition.exports ?? []), ...exports],
   };

@@ -18,6 +18,7 @@ import type { OAuthClient } from './clients/oauth-client.entity.js';
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
+import { OAuth2KeyRing, StaticKeyRing } from './keys/key-ring.js';
 import { OAuth2Config } from './oauth2-config.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
@@ -25,12 +26,13 @@ import { AccessTokenVerifier } from './resource/access-token.verifier.js';
 import { OAuth2Guard } from './resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 import { ClientCredentialsGrant } from './token/client-credentials.grant.js';
+import { OAUTH2_ROUTES, type OAuth2Routes } from './token/discovery.controller.js';
 import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
 import { TokenExceptionFilter } from './token/token-exception.filter.js';
 import { createJwtService, TokenService } from './token/token.service.js';
 
 interface ProviderSettings extends Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> {
-  tokenPath: string;
+  routes: OAuth2Routes;
   /** The OAuthClient entity of the configured table. */
   entity: typeof OAuthClient;
 }
@@ -40,7 +42,7 @@ interface ProviderSettings extends Pick<OAuth2ModuleExtras, 'clientRepository' |
  * abstract-class or class token, so `.overrideProvider(X)` replaces it in a test.
  */
 export function oauth2Providers({
-  tokenPath,
+  routes,
   clientRepository,
   dataSource,
   entity,
@@ -49,6 +51,7 @@ export function oauth2Providers({
   exports: NonNullable<DynamicModule['exports']>;
 } {
   const providers: Provider[] = [
+    { provide: OAUTH2_ROUTES, useValue: routes },
     {
       provide: OAuth2Config,
       useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),
@@ -92,6 +95,11 @@ export function oauth2Providers({
     PublicClientStrategy,
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
+    {
+      provide: OAuth2KeyRing,
+      useFactory: (config: OAuth2Config) => new StaticKeyRing(config.keys),
+      inject: [OAuth2Config],
+    },
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
     ClientCredentialsGrant,
@@ -103,7 +111,7 @@ export function oauth2Providers({
         adapterHost: HttpAdapterHost,
         renderer: OAuth2ErrorRenderer,
         modules: ModulesContainer,
-      ) => new TokenBodyRefusalFilter(adapterHost, renderer, tokenPath, modules),
+      ) => new TokenBodyRefusalFilter(adapterHost, renderer, routes.tokenPath, modules),
       inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer],
     },
   ];
@@ -115,6 +123,7 @@ export function oauth2Providers({
     ClientAuthGuard,
     ClientAuthMethods,
     TokenService,
+    OAuth2KeyRing,
     AccessTokenVerifier,
     OAuth2GuardOptions,
     OAuth2Guard,

@@ -5,11 +5,13 @@ import request from 'supertest';
 import { seedClients } from './support/app.js';
 import { ISSUER } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
-import { signRaw, unsignedJwt } from './support/jwt.js';
+import { rfc7638Thumbprint, signRaw, unsignedJwt } from './support/jwt.js';
 import { es256, otherEs256, pem } from './support/keys.js';
 import { basicHeader, CLIENTS, tokenRequest } from './support/oauth.js';
 
 const CHALLENGE = 'Bearer realm="Service"';
+/** The kid of the fixtures' signing key: its RFC 7638 thumbprint. */
+const OUR_KID = rfc7638Thumbprint(createPublicKey(es256.privateKey));
 
 /** Claims of a token as the module would issue it, for hand-made variants. */
 const claims = (overrides: Record<string, unknown> = {}) => {
@@ -137,6 +139,18 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
       );
     });
 
+    test("signed by another key under our key's kid", async () => {
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), otherEs256.privateKey)),
+      );
+    });
+
+    test('an unknown kid with our key is refused: only the kid chooses the key', async () => {
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt', kid: 'unknown' }, claims(), es256.privateKey)),
+      );
+    });
+
     test('a tampered payload', async () => {
       const [header, , signature] = token.split('.');
       const payload = Buffer.from(JSON.stringify(claims({ scope: 'admin' }))).toString('base64url');
@@ -158,21 +172,27 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
 
     test('HS256 keyed with our public key (algorithm confusion)', async () => {
       const hmacKey = createSecretKey(Buffer.from(pem(createPublicKey(es256.privateKey))));
-      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, claims(), hmacKey, 'HS256')));
+      expectInvalidToken(
+        await withToken(signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), hmacKey, 'HS256')),
+      );
     });
 
     test('another algorithm with the right key family (ES384)', async () => {
       const { generateKeyPairSync } = await import('node:crypto');
       const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt' }, claims(), p384.privateKey, 'ES384')),
+        await withToken(
+          signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), p384.privateKey, 'ES384'),
+        ),
       );
     });
 
     test('a key offered in the header is not used', async () => {
       const jwk = createPublicKey(otherEs256.privateKey).export({ format: 'jwk' });
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt', jwk }, claims(), otherEs256.privateKey)),
+        await withToken(
+          signRaw({ typ: 'at+jwt', jwk, kid: OUR_KID }, claims(), otherEs256.privateKey),
+        ),
       );
     });
 

@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
 import { checkSecretPepper } from '../clients/client-secret.hasher.js';
 import { clientTableName, DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
-import type { OAuth2SigningOptions } from '../index.js';
+import type { OAuth2SigningKeyOptions } from '../index.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../keys/signing-keys.js';
 import { ACCESS_TOKEN_LIFETIME_MAX, checkAccessTokenLifetime } from '../oauth2-config.js';
 
-export type SigningAlgorithm = OAuth2SigningOptions['algorithm'];
+export type SigningAlgorithm = OAuth2SigningKeyOptions['algorithm'];
 
 const DEFAULT_PORT = 3000;
 /** RS256: the cheapest asymmetric verification (the fleet's hot path) and RFC 9068's mandatory algorithm. */

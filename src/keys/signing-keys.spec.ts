@@ -8,8 +8,8 @@ import {
   type JsonWebKey,
   type KeyPairKeyObjectResult,
 } from 'node:crypto';
-import type { OAuth2SigningOptions } from './signing-options.interface.js';
-import { jwkThumbprint, resolveSigningKeys } from './signing-keys.js';
+import type { OAuth2SigningKeyOptions } from './signing-options.interface.js';
+import { jwkThumbprint, resolveSigningKey } from './signing-keys.js';
 
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -43,7 +43,7 @@ const RFC7638_JWK = {
   kid: '2011-04-29',
 };
 
-const resolve = (signing: unknown) => resolveSigningKeys(signing as OAuth2SigningOptions);
+const resolve = (signing: unknown) => resolveSigningKey(signing as OAuth2SigningKeyOptions);
 
 describe('jwkThumbprint', () => {
   test('RFC 7638 §3.1: the example RSA key has thumbprint NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs', () => {
@@ -57,7 +57,7 @@ describe('jwkThumbprint', () => {
   });
 });
 
-describe('resolveSigningKeys', () => {
+describe('resolveSigningKey', () => {
   describe('HMAC', () => {
     test.each([
       ['HS256', 32],
@@ -70,7 +70,7 @@ describe('resolveSigningKeys', () => {
       expect(keys.signingKey.type).toBe('secret');
       expect(keys.signingKey.symmetricKeySize).toBe(bytes);
       expect(keys.verificationKey).toBe(keys.signingKey);
-      expect(keys.keyId).toBeUndefined();
+      expect(keys.kid).toBeUndefined();
     });
 
     test.each([
@@ -100,7 +100,7 @@ describe('resolveSigningKeys', () => {
       const key = createSecretKey(bytes);
       const keys = resolve({ algorithm: 'HS256', secret: key, keyId: 'k1' });
       expect(keys.signingKey).toBe(key);
-      expect(keys.keyId).toBe('k1');
+      expect(keys.kid).toBe('k1');
     });
 
     test('a private KeyObject as an HMAC secret is refused', () => {
@@ -270,12 +270,12 @@ describe('resolveSigningKeys', () => {
   describe('kid', () => {
     test('RFC 7638: the default kid of an RSA key is its JWK thumbprint', () => {
       const keys = resolve({ algorithm: 'RS256', privateKey: rsa2048.privateKey });
-      expect(keys.keyId).toBe(thumbprintByHand(rsa2048.publicKey));
-      expect(keys.keyId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(keys.kid).toBe(thumbprintByHand(rsa2048.publicKey));
+      expect(keys.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     });
 
     test('RFC 7638: the default kid of an EC key is its JWK thumbprint', () => {
-      expect(resolve({ algorithm: 'ES384', privateKey: p384.privateKey }).keyId).toBe(
+      expect(resolve({ algorithm: 'ES384', privateKey: p384.privateKey }).kid).toBe(
         thumbprintByHand(p384.publicKey),
       );
     });
@@ -287,12 +287,12 @@ describe('resolveSigningKeys', () => {
         privateKey: p256.privateKey,
         publicKey: spki(p256.publicKey),
       });
-      expect(given.keyId).toBe(derived.keyId);
+      expect(given.kid).toBe(derived.kid);
     });
 
     test('RFC 7515 §4.1.4: a configured keyId wins over the thumbprint', () => {
       expect(
-        resolve({ algorithm: 'ES256', privateKey: p256.privateKey, keyId: '2024-01' }).keyId,
+        resolve({ algorithm: 'ES256', privateKey: p256.privateKey, keyId: '2024-01' }).kid,
       ).toBe('2024-01');
     });
   });
@@ -305,7 +305,7 @@ describe('asymmetric configuration mistakes fail the boot', () => {
     'rsa-pss',
     { modulusLength: 2048, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 },
   );
-  const resolve = (signing: unknown) => resolveSigningKeys(signing as OAuth2SigningOptions);
+  const resolve = (signing: unknown) => resolveSigningKey(signing as OAuth2SigningKeyOptions);
 
   test.each(['HS256', 'none', 'RS1', 'EdDSA'])(
     'RFC 7518 §3.1: algorithm %s with a privateKey is refused',

@@ -6,20 +6,30 @@ import {
   KeyObject,
   type JsonWebKey,
 } from 'node:crypto';
-import type { OAuth2KeyInput, OAuth2SigningOptions } from './signing-options.interface.js';
+import type {
+  OAuth2KeyInput,
+  OAuth2KeyState,
+  OAuth2SigningKeyOptions,
+} from './signing-options.interface.js';
 
-export type OAuth2SigningAlgorithm = OAuth2SigningOptions['algorithm'];
+export type OAuth2SigningAlgorithm = OAuth2SigningKeyOptions['algorithm'];
 
 /**
- * Key material resolved once at start-up. jsonwebtoken re-parses a string or PEM key on every call, which makes
+ * One key, its material resolved once. jsonwebtoken re-parses a string or PEM key on every call, which makes
  * signing and verifying dozens of times slower than with a ready `KeyObject`.
  */
-export interface SigningKeys {
+export interface SigningKey {
+  /** The `kid` of the tokens it signs; an HMAC key configured without one has none. */
+  kid?: string;
   algorithm: OAuth2SigningAlgorithm;
+  state: OAuth2KeyState;
+  /** The private key, or the HMAC secret. */
   signingKey: KeyObject;
+  /** The public key, or the HMAC secret. */
   verificationKey: KeyObject;
-  keyId?: string;
 }
+
+const KEY_STATES: ReadonlySet<string> = new Set(['next', 'active', 'retired']);
 
 const HMAC_MIN_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
 /** The curve each ECDSA algorithm needs (RFC 7518 §3.4), by Node's name. */
@@ -42,9 +52,14 @@ export const ASYMMETRIC_ALGORITHMS = [
 
 const spki = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
 
-export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
+/** One key's options checked and resolved: the algorithm, the key's fit, the pair, the state. */
+export function resolveSigningKey(signing: OAuth2SigningKeyOptions): SigningKey {
   if (!signing || typeof signing !== 'object') {
     throw new Error('OAuth2Module: `signing` is required');
+  }
+  const state = signing.state ?? 'active';
+  if (!KEY_STATES.has(state)) {
+    throw new Error('OAuth2Module: a signing key `state` is next, active or retired');
   }
   if ('secret' in signing) {
     const minBytes = HMAC_MIN_BYTES[signing.algorithm];
@@ -58,10 +73,11 @@ export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
       );
     }
     return {
+      kid: signing.keyId,
       algorithm: signing.algorithm,
+      state,
       signingKey: key,
       verificationKey: key,
-      keyId: signing.keyId,
     };
   }
   const { algorithm } = signing;
@@ -76,10 +92,11 @@ export function resolveSigningKeys(signing: OAuth2SigningOptions): SigningKeys {
     throw new Error('OAuth2Module: publicKey does not match privateKey');
   }
   return {
+    kid: signing.keyId ?? jwkThumbprint(publicKey),
     algorithm,
+    state,
     signingKey: privateKey,
     verificationKey: publicKey,
-    keyId: signing.keyId ?? jwkThumbprint(publicKey),
   };
 }
 

@@ -1,5 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 
+/**
+ * Where a key is in its life: `next` is published (JWKS) but signs nothing yet, so resource servers learn it
+ * before its first token; `active` signs (exactly one key); `retired` signs nothing but is still published and
+ * accepted until the last token it signed has expired.
+ */
+export type OAuth2KeyState = 'next' | 'active' | 'retired';
+
 /** Key material: a PEM or secret string, a Buffer, or a `KeyObject`. */
 export type OAuth2KeyInput = string | Buffer | KeyObject;
 
@@ -11,8 +18,10 @@ export interface OAuth2HmacSigningOptions {
    * taken as UTF-8 bytes.
    */
   secret: OAuth2KeyInput;
-  /** `kid` header value. @default none */
+  /** `kid` header value; required when there are several keys. @default none */
   keyId?: string;
+  /** @default 'active' */
+  state?: OAuth2KeyState;
 }
 
 /**
@@ -28,6 +37,16 @@ export interface OAuth2AsymmetricSigningOptions {
   publicKey?: OAuth2KeyInput;
   /** `kid` header value. @default the RFC 7638 JWK thumbprint of the public key */
   keyId?: string;
+  /** @default 'active' */
+  state?: OAuth2KeyState;
 }
 
-export type OAuth2SigningOptions = OAuth2HmacSigningOptions | OAuth2AsymmetricSigningOptions;
+/** One signing key. */
+export type OAuth2SigningKeyOptions = OAuth2HmacSigningOptions | OAuth2AsymmetricSigningOptions;
+
+/**
+ * The signing key, or every key with its state (exactly one `active`), for teams that rotate keys through
+ * their deployment pipeline: add a `next` key, wait the JWKS max-age, make it `active` and the old one
+ * `retired`, and remove the retired one once the last token it signed has expired.
+ */
+export type OAuth2SigningOptions = OAuth2SigningKeyOptions | readonly OAuth2SigningKeyOptions[];

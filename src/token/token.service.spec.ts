@@ -3,6 +3,7 @@ import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import jwt from 'jsonwebtoken';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
+import { StaticKeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { jwkThumbprint } from '../keys/signing-keys.js';
 import type { OAuth2SigningOptions } from '../keys/signing-options.interface.js';
@@ -95,7 +96,7 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 function service(signing: OAuth2SigningOptions, overrides: Partial<OAuth2ModuleOptions> = {}) {
   const config = new OAuth2Config({ issuer: ISSUER, signing, ...overrides });
-  return new TokenService(createJwtService(config), config);
+  return new TokenService(createJwtService(config), config, new StaticKeyRing(config.keys));
 }
 
 const client = (fields: Partial<OAuthClient> = {}): OAuthClient =>
@@ -477,16 +478,79 @@ describe.each(variants)('TokenService ($name)', (variant) => {
 });
 
 describe('createJwtService', () => {
-  test('signs with the configured algorithm and kid only', () => {
+  test('holds no key of its own: each call takes its key from the key ring', () => {
     const config = new OAuth2Config({
       issuer: ISSUER,
       signing: { algorithm: 'ES256', privateKey: ec.privateKey },
     });
-    const token = createJwtService(config).sign({ a: 1 });
-    expect(decodePart(token, 0)).toEqual({
-      alg: 'ES256',
-      typ: 'JWT',
-      kid: jwkThumbprint(ec.publicKey),
+    expect(() => createJwtService(config).sign({ a: 1 })).toThrow(
+      'secretOrPrivateKey must have a value',
+    );
+  });
+});
+
+describe('signing keys in rotation', () => {
+  const before = service({ algorithm: 'ES256', privateKey: ec.privateKey });
+  const during = service([
+    { algorithm: 'ES256', privateKey: ec.privateKey, state: 'retired' },
+    { algorithm: 'RS256', privateKey: rsa.privateKey, state: 'active' },
+    { algorithm: 'ES256', privateKey: otherEc.privateKey, state: 'next' },
+  ]);
+  const after = service({ algorithm: 'RS256', privateKey: rsa.privateKey });
+
+  test('the active key signs, and its kid names it', async () => {
+    const { access_token } = await during.issue(client(), ['reports:read']);
+    expect(decodePart(access_token, 0)).toEqual({
+      alg: 'RS256',
+      typ: 'at+jwt',
+      kid: jwkThumbprint(rsa.publicKey),
     });
+  });
+
+  test("a retired key's tokens stay valid; once it is removed they are refused", async () => {
+    const { access_token } = await before.issue(client(), ['reports:read']);
+    await expect(during.verify(access_token)).resolves.toMatchObject({ clientId: 'testclient' });
+    await expect(after.verify(access_token)).rejects.toMatchObject({ error: 'invalid_token' });
+  });
+
+  test('a token naming a key by kid with another algorithm is refused (the key fixes it)', async () => {
+    const forged = craft(
+      { alg: 'ES256', typ: 'at+jwt', kid: jwkThumbprint(rsa.publicKey) },
+      {
+        iss: ISSUER,
+        sub: 'x',
+        aud: ISSUER,
+        client_id: 'x',
+        jti: 'j',
+        iat: now(),
+        exp: now() + 60,
+      },
+      (input) =>
+        sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+    await expect(during.verify(forged)).rejects.toMatchObject({ error: 'invalid_token' });
+  });
+
+  test('a kid no key in force has, or none with several keys, is refused', async () => {
+    const claims = {
+      iss: ISSUER,
+      sub: 'x',
+      aud: ISSUER,
+      client_id: 'x',
+      jti: 'j',
+      iat: now(),
+      exp: now() + 60,
+    };
+    const rs256 = (input: string) => sign('sha256', Buffer.from(input), rsa.privateKey);
+    const unknownKid = craft({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown' }, claims, rs256);
+    const noKid = craft({ alg: 'RS256', typ: 'at+jwt' }, claims, rs256);
+    const rightKid = craft(
+      { alg: 'RS256', typ: 'at+jwt', kid: jwkThumbprint(rsa.publicKey) },
+      claims,
+      rs256,
+    );
+    await expect(during.verify(rightKid)).resolves.toMatchObject({ clientId: 'x' });
+    await expect(during.verify(unknownKid)).rejects.toMatchObject({ error: 'invalid_token' });
+    await expect(during.verify(noKid)).rejects.toMatchObject({ error: 'invalid_token' });
   });
 });

@@ -3,6 +3,7 @@ import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
+import { OAuth2KeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import { principalOfAccessToken } from '../resource/access-token.profile.js';
@@ -27,20 +28,13 @@ interface DecodedToken {
   payload: Record<string, unknown>;
 }
 
-/** Builds the JwtService the module signs and verifies with, around keys resolved once at start-up. */
+/**
+ * Builds the JwtService the module signs and verifies with. The key and algorithm are chosen per call from the
+ * key ring; what never changes (issuer, audience) is given here.
+ */
 export function createJwtService(config: OAuth2Config): JwtService {
-  const { algorithm, signingKey, verificationKey, keyId } = config.keys;
   return new JwtService({
-    privateKey: signingKey,
-    publicKey: verificationKey,
-    // jsonwebtoken refuses an explicit undefined keyid.
-    signOptions: keyId === undefined ? { algorithm } : { algorithm, keyid: keyId },
-    verifyOptions: {
-      // Only the configured algorithm, and only our keys: nothing in the token's header chooses either.
-      algorithms: [algorithm],
-      issuer: config.issuer,
-      audience: config.audience as [string, ...string[]],
-    },
+    verifyOptions: { issuer: config.issuer, audience: config.audience as [string, ...string[]] },
   });
 }
 
@@ -53,6 +47,7 @@ export class TokenService extends AccessTokenVerifier {
   constructor(
     private readonly jwt: JwtService,
     private readonly config: OAuth2Config,
+    private readonly keyRing: OAuth2KeyRing,
   ) {
     super();
   }
@@ -71,8 +66,16 @@ export class TokenService extends AccessTokenVerifier {
     const scope = scopes.join(' ');
     if (scope) payload.scope = scope;
 
+    const key = this.keyRing.current.active;
     const accessToken = this.jwt.sign(payload, {
-      header: { alg: config.keys.algorithm, typ: 'at+jwt' },
+      privateKey: key.signingKey,
+      algorithm: key.algorithm,
+      // RFC 9068 §2.1: typ at+jwt; the kid tells verifiers which published key to use.
+      header: {
+        alg: key.algorithm,
+        typ: 'at+jwt',
+        ...(key.kid === undefined ? {} : { kid: key.kid }),
+      },
       issuer: config.issuer,
       // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2).
       subject: String(client.userId ?? client.clientId),
@@ -90,13 +93,24 @@ export class TokenService extends AccessTokenVerifier {
   }
 
   /**
-   * Verifies an access token (RFC 9068 §4): signature with the configured key and algorithm only, `typ`,
-   * `iss`, `aud`, `exp`, and the claims the profile requires. Throws an RFC 6750 invalid_token error.
+   * Verifies an access token (RFC 9068 §4): the signature with the key its `kid` names among the keys in force
+   * and that key's algorithm only, `typ`, `iss`, `aud`, `exp`, and the claims the profile requires. Throws an
+   * RFC 6750 invalid_token error.
    */
   override async verify(token: string): Promise<OAuthPrincipal> {
+    const header = (this.jwt.decode<DecodedToken | null>(token, { complete: true }) ?? undefined)
+      ?.header as { kid?: unknown } | undefined;
+    const key = header && this.keyRing.current.keyFor(header.kid);
+    if (!key) throw OAuth2Error.invalidToken('The access token is invalid');
     let decoded: DecodedToken;
     try {
-      decoded = this.jwt.verify<DecodedToken>(token, { complete: true });
+      decoded = this.jwt.verify<DecodedToken>(token, {
+        complete: true,
+        // jsonwebtoken takes a KeyObject; @nestjs/jwt's type says string or Buffer only.
+        publicKey: key.verificationKey as unknown as Buffer,
+        // Only the key's own algorithm: nothing in the token's header chooses it (RFC 8725 §3.1).
+        algorithms: [key.algorithm],
+      });
     } catch (error) {
       throw OAuth2Error.invalidToken(
         error instanceof TokenExpiredError

@@ -30,16 +30,20 @@ export const verifyWithPublicKey = (
 export const verifyWithSecret = (token: string, secret: string) =>
   jwt.verify(token, secret, { algorithms: ['HS256'] });
 
-/** Signs arbitrary header and claims, for tokens the guard must refuse. */
+/**
+ * Signs arbitrary header and claims, for tokens the guard must refuse. A private key's token names it by its
+ * RFC 7638 thumbprint, the module's default `kid`, unless the header says otherwise.
+ */
 export function signRaw(
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
   key: KeyObject,
   algorithm: jwt.Algorithm = 'ES256',
 ): string {
+  const kid = key.type === 'private' ? { kid: rfc7638Thumbprint(createPublicKey(key)) } : {};
   return jwt.sign(payload, key, {
     algorithm,
-    header: { alg: algorithm, ...header } as jwt.JwtHeader,
+    header: { alg: algorithm, ...kid, ...header } as jwt.JwtHeader,
   });
 }
 
