@@ -21,6 +21,8 @@ const RUNTIME_EXPORTS = [
   'OAuth2GuardOptions',
   'OAuth2Module',
   'OAuth2Public',
+  'OAuth2ResourceServerConfig',
+  'OAuth2ResourceServerModule',
   'OAuthClient',
   'OAuthClientRepository',
   'OAuthPrincipal',
@@ -71,6 +73,9 @@ describe('public API (src/index.ts)', () => {
       'clientTableName',
       'MalformedRequestError',
       'OAUTH2_CLIENT_STORE',
+      'JwksCache',
+      'RemoteAccessTokenVerifier',
+      'OAUTH2_RESOURCE_SERVER_OPTIONS',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }
