@@ -5,21 +5,21 @@ import { createResourceExampleApp } from '../src/example/create-example-app.js';
 import { ExampleConfigError } from '../src/example/example-config.js';
 import { ResourceExampleConfig } from '../src/example/resource-example-config.js';
 import { platforms } from './support/app.js';
-import { AUDIENCE, startFakeIssuer, type FakeIssuer } from './support/fake-issuer.js';
+import { AUDIENCE, useFakeIssuer, type FakeIssuer } from './support/fake-issuer.js';
 import { CapturingLogger } from './support/logger.js';
 import { rejectedAs } from './support/thrown.js';
 
 describe.each(platforms)('the example resource server (npm run start:resource, %s)', (platform) => {
+  const fakeIssuer = useFakeIssuer();
   let issuer: FakeIssuer;
   let app: INestApplication | undefined;
 
-  beforeEach(async () => {
-    issuer = await startFakeIssuer();
+  beforeEach(() => {
+    issuer = fakeIssuer();
   });
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    await issuer.close();
   });
 
   async function start(env: Record<string, string>): Promise<INestApplication> {

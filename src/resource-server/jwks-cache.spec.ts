@@ -79,6 +79,17 @@ async function refusal(cache: JwksCache, kid?: string): Promise<OAuth2Error> {
   return rejectedAs(OAuth2Error, cache.resolve(header(kid), TOKEN));
 }
 
+/** The keys are fetched once, kept `seconds`, and fetched again exactly then. */
+async function expectKeptFor(s: Setup, seconds: number): Promise<void> {
+  await s.cache.resolve(header('k1'), TOKEN);
+  advance(seconds - 1);
+  await s.cache.resolve(header('k1'), TOKEN);
+  expect(s.fetched()).toHaveLength(1);
+  advance(1);
+  await s.cache.resolve(header('k1'), TOKEN);
+  expect(s.fetched()).toHaveLength(2);
+}
+
 const expectInvalid = (error: OAuth2Error) => {
   expect([error.getStatus(), error.error, error.description]).toEqual([
     401,
@@ -152,13 +163,7 @@ describe('JwksCache', () => {
     ])('%s → kept %i s', async (cacheControl, seconds) => {
       const s = setup({ jwksUri: JWKS_URL });
       s.jwks({ body: { keys: [K1] }, cacheControl });
-      await s.cache.resolve(header('k1'), TOKEN);
-      advance(seconds - 1);
-      await s.cache.resolve(header('k1'), TOKEN);
-      expect(s.fetched()).toHaveLength(1);
-      advance(1);
-      await s.cache.resolve(header('k1'), TOKEN);
-      expect(s.fetched()).toHaveLength(2);
+      await expectKeptFor(s, seconds);
     });
 
     test('custom bounds apply', async () => {
@@ -169,22 +174,13 @@ describe('JwksCache', () => {
         jwksCooldown: 5,
       });
       s.jwks({ body: { keys: [K1] }, cacheControl: 'max-age=600' });
-      await s.cache.resolve(header('k1'), TOKEN);
-      advance(20);
-      await s.cache.resolve(header('k1'), TOKEN);
-      expect(s.fetched()).toHaveLength(2);
+      await expectKeptFor(s, 20);
     });
 
     test('the cooldown is a floor: a max-age under it still waits for it', async () => {
       const s = setup({ jwksUri: JWKS_URL, jwksCacheMinSeconds: 10, jwksCooldown: 30 });
       s.jwks({ body: { keys: [K1] }, cacheControl: 'max-age=10' });
-      await s.cache.resolve(header('k1'), TOKEN);
-      advance(29);
-      await s.cache.resolve(header('k1'), TOKEN);
-      expect(s.fetched()).toHaveLength(1);
-      advance(1);
-      await s.cache.resolve(header('k1'), TOKEN);
-      expect(s.fetched()).toHaveLength(2);
+      await expectKeptFor(s, 30);
     });
 
     test('a key removed at the refresh is refused', async () => {

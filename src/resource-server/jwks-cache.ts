@@ -142,10 +142,17 @@ export class JwksCache {
           `${JSON.stringify(this.settings.issuer)} (RFC 8414 §3.3)`,
       );
     }
-    if (typeof metadata.jwks_uri !== 'string' || !/^https?:\/\//.test(metadata.jwks_uri)) {
+    let jwksUri: URL | undefined;
+    try {
+      jwksUri = new URL(metadata.jwks_uri as string);
+    } catch {
+      jwksUri = undefined;
+    }
+    if (typeof metadata.jwks_uri !== 'string' || !/^https?:$/.test(jwksUri?.protocol ?? '')) {
       throw new RemoteDocumentError('has no http(s) jwks_uri');
     }
-    return metadata.jwks_uri;
+    // Normalised by the URL parser: no white space of the document reaches a log line.
+    return (jwksUri as URL).href;
   }
 
   private limits() {

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, NotFoundException, type Type } from '@nestjs/common';
+import { Controller, Get, NotFoundException, type Type } from '@nestjs/common';
 import { OAuth2Public } from '../resource/oauth2-public.decorator.js';
 import {
   OAuth2ResourceServerConfig,
@@ -15,7 +15,6 @@ export class ProtectedResourceMetadataController {
   constructor(private readonly config: OAuth2ResourceServerConfig) {}
 
   @Get()
-  @Header('Cache-Control', 'max-age=3600')
   metadata(): OAuth2ProtectedResourceMetadata {
     if (this.config.resourceMetadata === undefined) throw new NotFoundException();
     return this.config.resourceMetadata;

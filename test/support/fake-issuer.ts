@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { json, startServer, type Handler, type TestServer } from './http-server.js';
@@ -101,5 +102,20 @@ export async function startFakeIssuer(path = ''): Promise<FakeIssuer> {
       );
     },
     close: () => server.close(),
+  };
+}
+
+/** A fresh fake issuer for each test, closed after it. */
+export function useFakeIssuer(): () => FakeIssuer {
+  let issuer: FakeIssuer | undefined;
+  beforeEach(async () => {
+    issuer = await startFakeIssuer();
+  });
+  afterEach(async () => {
+    await issuer?.close();
+  });
+  return () => {
+    if (issuer === undefined) throw new Error('the fake issuer did not start');
+    return issuer;
   };
 }
