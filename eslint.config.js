@@ -13,7 +13,7 @@ const LAYERS = [
   ['clients', 'keys'],
   ['migrations', 'oauth2.constants', 'oauth2-options.interface', 'oauth2-config'],
   ['client-auth', 'resource'],
-  ['token'],
+  ['token', 'resource-server'],
   ['oauth2.providers', 'oauth2.module-definition', 'oauth2.module', 'index'],
   ['cli'],
   ['example'],

@@ -22,6 +22,8 @@ const RUNTIME_EXPORTS = [
   'OAuth2KeyRing',
   'OAuth2Module',
   'OAuth2Public',
+  'OAuth2ResourceServerConfig',
+  'OAuth2ResourceServerModule',
   'OAuthClient',
   'OAuthClientRepository',
   'OAuthPrincipal',
@@ -73,6 +75,9 @@ describe('public API (src/index.ts)', () => {
       'clientTableName',
       'MalformedRequestError',
       'OAUTH2_CLIENT_STORE',
+      'JwksCache',
+      'RemoteAccessTokenVerifier',
+      'OAUTH2_RESOURCE_SERVER_OPTIONS',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }

@@ -59,6 +59,16 @@ export { Scopes } from './resource/scopes.decorator.js';
 export { OAuthPrincipal } from './resource/oauth-principal.decorator.js';
 export { OAuth2Public } from './resource/oauth2-public.decorator.js';
 
+export { OAuth2ResourceServerModule } from './resource-server/oauth2-resource-server.module.js';
+export { OAuth2ResourceServerConfig } from './resource-server/oauth2-resource-server-config.js';
+export type { OAuth2ProtectedResourceMetadata } from './resource-server/oauth2-resource-server-config.js';
+export type {
+  OAuth2ResourceServerOptions,
+  OAuth2ResourceServerExtras,
+  OAuth2ResourceMetadataOptions,
+  OAuth2ResourceServerAlgorithm,
+} from './resource-server/oauth2-resource-server-options.interface.js';
+
 export { OAuth2Error } from './errors/oauth2-error.js';
 export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';
 export { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';

@@ -208,3 +208,39 @@ describe('OAuth2ErrorRenderer realm', () => {
     },
   );
 });
+
+describe('OAuth2ErrorRenderer with RFC 9728 resource metadata', () => {
+  const METADATA = 'https://api.example.com/.well-known/oauth-protected-resource';
+  const withMetadata = new OAuth2ErrorRenderer('Service', METADATA);
+
+  test.each<[string, () => OAuth2Error, string]>([
+    ['§5.1: the bare challenge', () => OAuth2Error.missingToken(), ''],
+    [
+      '§5.1: invalid_token',
+      () => OAuth2Error.invalidToken('The access token expired'),
+      ', error="invalid_token", error_description="The access token expired"',
+    ],
+    [
+      '§5.1: insufficient_scope, after the scope',
+      () => OAuth2Error.insufficientScope(['admin']),
+      `, error="insufficient_scope", error_description="${SCOPE_DESCRIPTION}", scope="admin"`,
+    ],
+  ])('%s names the metadata URL last', (_name, make, params) => {
+    expect(withMetadata.headers(make(), 'protected-resource')).toEqual({
+      'WWW-Authenticate': `Bearer realm="Service"${params}, resource_metadata="${METADATA}"`,
+    });
+  });
+
+  test('a 503 has no challenge, so no resource_metadata', () => {
+    expect(
+      withMetadata.headers(OAuth2Error.temporarilyUnavailable(7), 'protected-resource'),
+    ).toEqual({ 'Retry-After': '7' });
+  });
+
+  test('the token endpoint’s Basic challenge is left alone', () => {
+    expect(withMetadata.headers(OAuth2Error.invalidClient(), 'token-endpoint')).toEqual({
+      ...NO_STORE,
+      'WWW-Authenticate': 'Basic realm="Service"',
+    });
+  });
+});

@@ -23,8 +23,15 @@ const BEARER_CHALLENGED = new Set<OAuth2Error['error']>([
  * wrong; only this knows how it is said on the wire.
  */
 export class OAuth2ErrorRenderer {
-  /** @param realm a quoted-string value already checked by the configuration */
-  constructor(private readonly realm: string) {}
+  /**
+   * @param realm a quoted-string value already checked by the configuration
+   * @param resourceMetadata the URL of the resource's RFC 9728 metadata, named in every Bearer challenge
+   *   (RFC 9728 §5.1); a quoted-string value already checked by the configuration
+   */
+  constructor(
+    private readonly realm: string,
+    private readonly resourceMetadata?: string,
+  ) {}
 
   headers(error: OAuth2Error, site: OAuth2ErrorSite): Record<string, string> {
     const headers: Record<string, string> =
@@ -49,6 +56,9 @@ export class OAuth2ErrorRenderer {
     if (error.error !== undefined) params.push(`error="${error.error}"`);
     if (error.description !== undefined) params.push(`error_description="${error.description}"`);
     if (error.extras.scope !== undefined) params.push(`scope="${error.extras.scope.join(' ')}"`);
+    if (this.resourceMetadata !== undefined) {
+      params.push(`resource_metadata="${this.resourceMetadata}"`);
+    }
     return `Bearer ${params.join(', ')}`;
   }
 }

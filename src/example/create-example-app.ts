@@ -1,9 +1,11 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { ExampleConfig } from './example-config.js';
+import { ExampleConfig, type ExamplePlatform } from './example-config.js';
+import { ResourceAppModule } from './resource-app.module.js';
+import { ResourceExampleConfig } from './resource-example-config.js';
 
 export interface ExampleAppOptions {
   /** Where a relative DATABASE_URL path and OAUTH2_SIGNING_KEY_FILE are resolved from. @default process.cwd() */
@@ -25,19 +27,37 @@ export async function createExampleApp(
   options: ExampleAppOptions = {},
 ): Promise<INestApplication> {
   const config = new ExampleConfig(env, options);
+  return createOnPlatform(AppModule.forConfig(config), config.platform, options);
+}
+
+/**
+ * Builds the example resource server (`npm run start:resource`) from environment variables: the example's /api
+ * routes, accepting the tokens of OAUTH2_ISSUER. It starts whether or not the issuer answers;
+ * `app.get(ResourceExampleConfig)` gives the settings in use.
+ */
+export async function createResourceExampleApp(
+  env: Readonly<Record<string, string | undefined>>,
+  options: Pick<ExampleAppOptions, 'logger'> = {},
+): Promise<INestApplication> {
+  const config = new ResourceExampleConfig(env);
+  return createOnPlatform(ResourceAppModule.forConfig(config), config.platform, options);
+}
+
+/** The Nest app of a module on Express or Fastify, not listening yet. */
+async function createOnPlatform(
+  module: DynamicModule,
+  platform: ExamplePlatform,
+  { logger }: Pick<ExampleAppOptions, 'logger'>,
+): Promise<INestApplication> {
   const appOptions = {
     // Rethrow start-up errors to the caller instead of aborting the process.
     abortOnError: false,
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(logger === undefined ? {} : { logger }),
   };
-  if (config.platform === 'fastify') {
+  if (platform === 'fastify') {
     // Loaded only when chosen: an Express app needs no Fastify installed.
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    return NestFactory.create<NestFastifyApplication>(
-      AppModule.forConfig(config),
-      new FastifyAdapter(),
-      appOptions,
-    );
+    return NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), appOptions);
   }
-  return NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), appOptions);
+  return NestFactory.create<NestExpressApplication>(module, appOptions);
 }

@@ -65,7 +65,7 @@ export class ExampleConfig {
     env: Readonly<Record<string, string | undefined>>,
     { cwd = process.cwd(), dataDir = join(cwd, 'data') }: { cwd?: string; dataDir?: string } = {},
   ) {
-    const read = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+    const read = envReader(env);
     this.cwd = cwd;
     this.port = integer(read, 'PORT', 0, 65535) ?? DEFAULT_PORT;
     this.databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
@@ -90,9 +90,15 @@ export class ExampleConfig {
   }
 }
 
-type Read = (name: string) => string | undefined;
+/** Reads one variable of the environment. */
+export type Read = (name: string) => string | undefined;
 
-function integer(read: Read, name: string, min: number, max: number): number | undefined {
+/** The environment's variables, an empty one counting as unset. */
+export function envReader(env: Readonly<Record<string, string | undefined>>): Read {
+  return (name) => (env[name] === '' ? undefined : env[name]);
+}
+
+export function integer(read: Read, name: string, min: number, max: number): number | undefined {
   const text = read(name);
   if (text === undefined) return undefined;
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
@@ -120,7 +126,7 @@ function boolean(read: Read, name: string): boolean | undefined {
 }
 
 /** Runs one of the library's own validators, its message becoming an ExampleConfigError. */
-function library<T>(validate: () => T, prefix = ''): T {
+export function library<T>(validate: () => T, prefix = ''): T {
   try {
     return validate();
   } catch (error) {
@@ -128,7 +134,7 @@ function library<T>(validate: () => T, prefix = ''): T {
   }
 }
 
-function platform(read: Read): ExamplePlatform {
+export function platform(read: Read): ExamplePlatform {
   const text = read('HTTP_PLATFORM') ?? 'express';
   const value = text.toLowerCase();
   if (!isOneOf(PLATFORMS, value)) {

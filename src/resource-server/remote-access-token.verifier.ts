@@ -1,0 +1,47 @@
+import { errors, jwtVerify } from 'jose';
+import { OAuth2Error } from '../errors/oauth2-error.js';
+import type { OAuthPrincipal } from '../resource/access-token.interface.js';
+import { principalOfAccessToken } from '../resource/access-token.profile.js';
+import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import { invalidAccessToken, type JwksCache } from './jwks-cache.js';
+import type { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
+
+/** Longer tokens are refused unread: ours are well under 2 KiB, and parsing costs what the attacker sends. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8 * 1024;
+
+/**
+ * Verifies access tokens with the issuer's published keys (RFC 9068 §4), through panva/jose: the signature
+ * with an allowed algorithm and a key of the issuer's JWK Set, the exact `iss`, an `aud` that holds one of
+ * ours, `exp` (and `nbf`, `iat`) within the clock tolerance, then the profile's `typ`, `crit` and claims.
+ * Every refusal is an `invalid_token` with a fixed description; keys that cannot be had are a 503.
+ */
+export class RemoteAccessTokenVerifier extends AccessTokenVerifier {
+  constructor(
+    private readonly config: OAuth2ResourceServerConfig,
+    private readonly keys: JwksCache,
+  ) {
+    super();
+  }
+
+  override async verify(token: string): Promise<OAuthPrincipal> {
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw invalidAccessToken();
+    let verified: Awaited<ReturnType<typeof jwtVerify>>;
+    try {
+      verified = await jwtVerify(token, this.keys.resolve, {
+        issuer: this.config.issuer,
+        audience: [...this.config.audience],
+        algorithms: [...this.config.algorithms],
+        clockTolerance: this.config.clockTolerance,
+        requiredClaims: ['exp'],
+      });
+    } catch (error) {
+      if (error instanceof OAuth2Error) throw error;
+      if (error instanceof errors.JWTExpired) {
+        throw OAuth2Error.invalidToken('The access token expired');
+      }
+      // Whatever else jose refuses (or trips over) in a token it was handed, the token is not one of ours.
+      throw invalidAccessToken();
+    }
+    return principalOfAccessToken(verified.protectedHeader, verified.payload);
+  }
+}
