@@ -2,57 +2,18 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { OAuth2Client } from '@badgateway/oauth2-client';
 import { generateKeyPairSync } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import * as openid from 'openid-client';
 import request from 'supertest';
-import {
-  InMemoryOAuthClientRepository,
-  OAuth2Module,
-  type OAuth2ModuleExtras,
-  type OAuth2ModuleOptions,
-} from '../src/index.js';
-import { platforms, seedClients, startApp, type Platform } from './support/app.js';
-import { testOptions } from './support/fixtures.js';
+import { platforms } from './support/app.js';
+import { listeningIssuer as listening } from './support/issuer.js';
 import { decodeJwt, rfc7638Thumbprint } from './support/jwt.js';
 import { es256 } from './support/keys.js';
-import { CLIENTS, GRANT, TEST_BASIC, tokenRequest } from './support/oauth.js';
-import { ResourceController } from './support/resource.controller.js';
+import { GRANT, TEST_BASIC, tokenRequest } from './support/oauth.js';
 
 const METADATA = '/.well-known/oauth-authorization-server';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const next = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-
-/** An app listening on a loopback port, its issuer that port's URL (plus `issuerPath`). */
-async function listening(
-  platform: Platform,
-  options: (issuer: string) => Partial<OAuth2ModuleOptions>,
-  { issuerPath = '', extras = {} }: { issuerPath?: string; extras?: OAuth2ModuleExtras } = {},
-): Promise<{ app: INestApplication; origin: string; issuer: string }> {
-  // The issuer must be known before the port: reserve one by listening on it first.
-  const probe = await startApp({}, { platform });
-  await probe.listen(0, '127.0.0.1');
-  const { port } = probe.getHttpServer().address() as AddressInfo;
-  await probe.close();
-  const origin = `http://127.0.0.1:${port}`;
-  const issuer = origin + issuerPath;
-  const app = await startApp(
-    {
-      imports: [
-        OAuth2Module.forRoot({
-          ...testOptions({ issuer, ...options(issuer) }),
-          clientRepository: { useValue: new InMemoryOAuthClientRepository() },
-          ...extras,
-        }),
-      ],
-      controllers: [ResourceController],
-    },
-    { platform },
-  );
-  await seedClients(app, [CLIENTS.test]);
-  await app.listen(port, '127.0.0.1');
-  return { app, origin, issuer };
-}
 
 describe.each(platforms)('discovery and keys (%s)', (platform) => {
   let app: INestApplication;
