@@ -56,7 +56,7 @@ const servers = {
     args: [platform, mode],
     algorithm,
     moduleOptions,
-    ours: mode === 'oauth',
+    ours: mode === 'oauth' || mode === 'resource',
   }),
   oidc: (algorithm) => ({ script: 'servers/oidc-provider.mjs', algorithm }),
   jmondi: () => ({ script: 'servers/jmondi.mjs', algorithm: 'HS256' }),
@@ -126,6 +126,15 @@ function scenarios() {
         ref: `ref-verify-${alg}`,
       },
     );
+    if (alg !== 'HS256') {
+      list.push({
+        id: `ours-fastify-verify-remote-${alg}`,
+        label: `ours Fastify resource server (remote JWKS) ${alg}`,
+        server: servers.nest('fastify', 'resource', alg),
+        kind: 'verify',
+        ref: `ours-fastify-verify-${alg}`,
+      });
+    }
     if (alg === DEFAULT_ALG || alg === 'HS256') {
       list.push(
         {
@@ -361,7 +370,7 @@ class Bench {
           return await this.measure(scenario, child, stream);
         }
         case 'verify': {
-          const token = await fetchToken(ready, ready.credentials);
+          const token = ready.token ?? (await fetchToken(ready, ready.credentials));
           const stream = {
             name: scenario.id,
             url: `http://127.0.0.1:${ready.port}/api/whoami`,

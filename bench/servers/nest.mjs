@@ -1,11 +1,15 @@
 // The library under test, wired as an application would wire it: OAuth2Module.forRoot() with TypeORM on a SQLite
 // file (better-sqlite3), clients stored through the module's own repository and hasher, and a resource route
 // guarded by OAuth2Guard with a required scope. Mode `hello` is the same Nest app without the module: the
-// framework's own ceiling on this machine. Plain JavaScript, so decorators are applied with Reflect.decorate.
+// framework's own ceiling on this machine. Mode `resource` is a service on OAuth2ResourceServerModule: the same
+// guarded route, its keys fetched from a JWKS this process serves on another port, and a token it mints with the
+// run's key as the issuer would. Plain JavaScript, so decorators are applied with Reflect.decorate.
 //
-//   node bench/servers/nest.mjs <fastify|express> <oauth|hello>
+//   node bench/servers/nest.mjs <fastify|express> <oauth|hello|resource>
 import 'reflect-metadata';
+import { createPublicKey, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
@@ -15,12 +19,13 @@ import {
   ClientSecretHasher,
   OAuth2Guard,
   OAuth2Module,
+  OAuth2ResourceServerModule,
   OAuthClient,
   OAuthClientRepository,
   OAuthPrincipal,
   Scopes,
 } from '../../dist/index.js';
-import { signingOptions } from '../lib/keys.mjs';
+import { jwsFor, materialFor, signingOptions } from '../lib/keys.mjs';
 import { benchConfig, dieOn, reportReady, serveIpc } from '../lib/server-ipc.mjs';
 
 const [platform = 'fastify', mode = 'oauth'] = process.argv.slice(2);
@@ -60,38 +65,89 @@ Reflect.decorate([Controller('api'), UseGuards(OAuth2Guard)], WhoamiController);
 
 const dataDir = mode === 'oauth' ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
 
-function appModule() {
+/** The run's public key as a one-key JWK Set, served on loopback: what the issuer's jwks_uri would answer. */
+async function serveJwks() {
+  const jwks = {
+    keys: [
+      {
+        ...createPublicKey(materialFor(config.keys, config.algorithm).privateKey).export({
+          format: 'jwk',
+        }),
+        kid: jwsFor(config.keys, config.algorithm).kid,
+        alg: config.algorithm,
+        use: 'sig',
+      },
+    ],
+  };
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
+    res.end(JSON.stringify(jwks));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}/jwks` };
+}
+
+/** An access token as the issuer signs it (RFC 9068), valid for the whole run. */
+function mintToken() {
+  const jws = jwsFor(config.keys, config.algorithm);
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg: config.algorithm, typ: 'at+jwt', kid: jws.kid })}.${part({
+    iss: config.issuer,
+    sub: 'bench-client',
+    aud: config.audience,
+    client_id: 'bench-client',
+    scope: 'bench:read',
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 3600,
+  })}`;
+  return `${input}.${jws.sign(input)}`;
+}
+
+function appModule(jwksUri) {
   class AppModule {}
   const metadata =
     mode === 'hello'
       ? { controllers: [HelloController] }
-      : {
-          imports: [
-            TypeOrmModule.forRoot({
-              type: 'better-sqlite3',
-              database: join(dataDir, 'clients.sqlite'),
-              entities: [OAuthClient],
-              synchronize: true,
-            }),
-            OAuth2Module.forRoot({
-              issuer: config.issuer,
-              audience: config.audience,
-              signing: signingOptions(config.keys, config.algorithm),
-              secretPepper: Buffer.from(config.pepper, 'base64url'),
-              ...config.moduleOptions,
-            }),
-          ],
-          controllers: [WhoamiController],
-        };
+      : mode === 'resource'
+        ? {
+            imports: [
+              OAuth2ResourceServerModule.forRoot({
+                issuer: config.issuer,
+                audience: config.audience,
+                jwksUri,
+              }),
+            ],
+            controllers: [WhoamiController],
+          }
+        : {
+            imports: [
+              TypeOrmModule.forRoot({
+                type: 'better-sqlite3',
+                database: join(dataDir, 'clients.sqlite'),
+                entities: [OAuthClient],
+                synchronize: true,
+              }),
+              OAuth2Module.forRoot({
+                issuer: config.issuer,
+                audience: config.audience,
+                signing: signingOptions(config.keys, config.algorithm),
+                secretPepper: Buffer.from(config.pepper, 'base64url'),
+                ...config.moduleOptions,
+              }),
+            ],
+            controllers: [WhoamiController],
+          };
   Reflect.decorate([Module(metadata)], AppModule);
   return AppModule;
 }
 
-async function createApp() {
+async function createApp(jwksUri) {
   const options = { logger: false };
-  if (platform === 'express') return NestFactory.create(appModule(), options);
+  if (platform === 'express') return NestFactory.create(appModule(jwksUri), options);
   const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-  return NestFactory.create(appModule(), new FastifyAdapter(), options);
+  return NestFactory.create(appModule(jwksUri), new FastifyAdapter(), options);
 }
 
 /** Registers the bench's clients in the database, the way the CLI or an admin tool would. */
@@ -129,13 +185,16 @@ async function seed(app) {
 }
 
 async function main() {
-  const app = await createApp();
+  const jwks = mode === 'resource' ? await serveJwks() : undefined;
+  const app = await createApp(jwks?.url);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address();
-  const seeded = mode === 'oauth' ? await seed(app) : {};
+  const seeded =
+    mode === 'oauth' ? await seed(app) : mode === 'resource' ? { token: mintToken() } : {};
   reportReady(port, seeded);
   serveIpc(async () => {
     await app.close();
+    jwks?.server.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 }
