@@ -5,6 +5,8 @@ import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-requ
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import { ClientAuthMethods } from './client-auth-methods.js';
+import type { ClientAuthenticator } from './client-authenticator.service.js';
+import { ClientSecretPostStrategy } from './form-client.strategies.js';
 import { thrownBy } from '../../test/support/thrown.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -406,6 +408,22 @@ describe('ClientAuthMethods.onModuleDestroy', () => {
       expect(registry[other.strategyName('none')]).toBe(strategy);
     } finally {
       passport.unuse(other.strategyName('none'));
+    }
+  });
+});
+
+describe('ClientAuthMethods and the strategies registered in passport', () => {
+  test('body credentials pick exactly the name ClientSecretPostStrategy registered under', () => {
+    const m = methods();
+    const strategy = new ClientSecretPostStrategy({} as ClientAuthenticator, m);
+    try {
+      const name = m.strategyFor(request({ client_id: 'id', client_secret: 's' }));
+      expect(name).toBe(m.strategyName('client_secret_post'));
+      const registry = (passport as unknown as { _strategies: Record<string, unknown> })
+        ._strategies;
+      expect(registry[name]).toBe(strategy);
+    } finally {
+      m.onModuleDestroy();
     }
   });
 });

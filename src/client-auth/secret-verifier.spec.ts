@@ -152,3 +152,111 @@ describe('SecretVerifier cacheTtl, in seconds', () => {
     },
   );
 });
+
+/** A promise and the functions that settle it, for work that finishes when the test says so. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A readable scrypt PHC string (never derived here: the hasher's verify is replaced in these tests). */
+const SCRYPT_STORED = `$scrypt$ln=15,r=8,p=1$${'A'.repeat(22)}$${'A'.repeat(32)}`;
+
+describe('SecretVerifier: which work takes a KDF slot, and what is shared', () => {
+  test('a keyed digest neither takes a KDF slot nor queues: it resolves while the only slot hangs', async () => {
+    const hasher = new ClientSecretHasher();
+    const { secret, hash } = hasher.createSecret();
+    const hanging = deferred<boolean>();
+    const realVerify = hasher.verify.bind(hasher);
+    const verify = jest
+      .spyOn(hasher, 'verify')
+      .mockImplementation((presented, stored) =>
+        stored === SCRYPT_STORED ? hanging.promise : realVerify(presented, stored),
+      );
+    const verifier = new SecretVerifier(hasher, {
+      ...options,
+      maxConcurrentKdf: 1,
+      maxQueuedKdf: 0,
+    });
+    const derivation = verifier.verify('other', 'chosen secret', SCRYPT_STORED);
+    expect(verify).toHaveBeenCalledTimes(1);
+    // The KDF is now full, its queue too: more KDF work is refused.
+    await expect(verifier.verify('third', 'x', SCRYPT_STORED)).rejects.toBeInstanceOf(KdfBusyError);
+
+    await expect(verifier.verify('svc', secret, hash)).resolves.toBe(true);
+    await expect(verifier.verify('svc', `${secret}x`, hash)).resolves.toBe(false);
+
+    hanging.resolve(true);
+    expect(await derivation).toBe(true);
+  });
+
+  test('a derivation that rejected is not joined later: the next check asks the hasher again', async () => {
+    const hasher = new ClientSecretHasher();
+    const verify = jest
+      .spyOn(hasher, 'verify')
+      .mockRejectedValueOnce(new Error('thread pool failure'))
+      .mockResolvedValueOnce(true);
+    const verifier = new SecretVerifier(hasher, options);
+    await expect(verifier.verify('svc', 'chosen secret', SCRYPT_STORED)).rejects.toThrow(
+      'thread pool failure',
+    );
+    await expect(verifier.verify('svc', 'chosen secret', SCRYPT_STORED)).resolves.toBe(true);
+    expect(verify).toHaveBeenCalledTimes(2);
+  });
+
+  test('per-client share: when one of two pending derivations ends, exactly one more is admitted', async () => {
+    const hasher = new ClientSecretHasher();
+    const pending = new Map<string, ReturnType<typeof deferred<boolean>>>();
+    const verify = jest.spyOn(hasher, 'verify').mockImplementation((presented) => {
+      const work = deferred<boolean>();
+      pending.set(presented, work);
+      return work.promise;
+    });
+    // floor((4 + 4) / 4) = 2 derivations per client id; the limiter itself has room to spare.
+    const verifier = new SecretVerifier(hasher, {
+      ...options,
+      maxConcurrentKdf: 4,
+      maxQueuedKdf: 4,
+    });
+    const first = verifier.verify('target', 'g1', SCRYPT_STORED);
+    const second = verifier.verify('target', 'g2', SCRYPT_STORED);
+    const refused = verifier.verify('target', 'g3', SCRYPT_STORED);
+    // Asked synchronously: a refused derivation never reaches the hasher.
+    expect(verify).toHaveBeenCalledTimes(2);
+    await expect(refused).rejects.toBeInstanceOf(KdfBusyError);
+
+    pending.get('g1')!.resolve(false);
+    expect(await first).toBe(false);
+
+    const third = verifier.verify('target', 'g4', SCRYPT_STORED);
+    const refusedAgain = verifier.verify('target', 'g5', SCRYPT_STORED);
+    expect(verify.mock.calls.map(([presented]) => presented)).toEqual(['g1', 'g2', 'g4']);
+    await expect(refusedAgain).rejects.toBeInstanceOf(KdfBusyError);
+    // Another client id is not held back by this one's share.
+    const other = verifier.verify('other', 'chosen secret', SCRYPT_STORED);
+    expect(verify).toHaveBeenCalledTimes(4);
+
+    for (const work of pending.values()) work.resolve(false);
+    expect(await Promise.all([second, third, other])).toEqual([false, false, false]);
+  });
+
+  test('the cache key keeps the fields apart: (ab, c) verified does not make (a, bc) a hit', async () => {
+    const hasher = new ClientSecretHasher();
+    const verify = jest
+      .spyOn(hasher, 'verify')
+      .mockResolvedValueOnce(true)
+      .mockResolvedValueOnce(false);
+    const verifier = new SecretVerifier(hasher, options);
+    expect(await verifier.verify('ab', 'c', SCRYPT_STORED)).toBe(true);
+    expect(await verifier.verify('a', 'bc', SCRYPT_STORED)).toBe(false);
+    expect(verify.mock.calls).toEqual([
+      ['c', SCRYPT_STORED],
+      ['bc', SCRYPT_STORED],
+    ]);
+  });
+});

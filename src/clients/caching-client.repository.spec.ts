@@ -119,6 +119,25 @@ describe('CachingOAuthClientRepository and writes', () => {
     expect((await early)?.clientId).toBe('svc');
     expect(await cached.findById('svc')).toBeNull();
   });
+
+  test('a lookup begun during a write, answered with the old row, is not cached past the write', async () => {
+    const { inner, cached, findById } = setup();
+    const update = inner.updateSecret.bind(inner);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    jest.spyOn(inner, 'updateSecret').mockImplementationOnce(async (...args) => {
+      await gate;
+      return update(...args);
+    });
+    const write = cached.updateSecret('svc', 'h1', 'h2');
+    // Storage still holds the old row: the lookup reads it while the write is in flight.
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h1');
+    expect(findById).toHaveBeenCalledTimes(1);
+    release();
+    expect(await write).toBe(true);
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
+    expect(findById).toHaveBeenCalledTimes(2);
+  });
 });
 
 describe('CachingOAuthClientRepository ttl, in seconds', () => {

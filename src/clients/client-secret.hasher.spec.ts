@@ -16,7 +16,7 @@ type Scrypt = (
 const realScrypt = (...args: Parameters<Scrypt>) => (crypto.scrypt as Scrypt)(...args);
 const scrypt = jest.fn<Scrypt>(realScrypt);
 jest.unstable_mockModule('node:crypto', () => ({ ...crypto, scrypt }));
-const { ClientSecretHasher } = await import('./client-secret.hasher.js');
+const { ClientSecretHasher, checkSecretPepper } = await import('./client-secret.hasher.js');
 
 /** `$scrypt$ln=15,r=8,p=1$<22 chars of salt>$<32 chars of key>` (PHC string format, unpadded base64). */
 const PHC = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
@@ -277,5 +277,84 @@ describe('generated secrets: keyed digest', () => {
     expect(hasher.verifyPlaintext('testpass', 'testpas')).toBe(false);
     expect(hasher.verifyPlaintext('Testpass', 'testpass')).toBe(false);
     expect(hasher.verifyPlaintext('', '')).toBe(true);
+  });
+});
+
+describe('checkSecretPepper: at least 32 bytes of UTF-8, not 32 characters', () => {
+  test.each([
+    ['16 × é: 16 characters, 32 bytes', 'é'.repeat(16)],
+    ['exactly 32 ASCII bytes', 'p'.repeat(32)],
+    ['31 ASCII bytes and one é: 33 bytes', `${'p'.repeat(31)}é`],
+  ])('%s → accepted, as its UTF-8 bytes', (_name, pepper) => {
+    const key = checkSecretPepper(pepper, 'PEPPER');
+    expect(Buffer.isBuffer(key)).toBe(true);
+    expect(key.equals(Buffer.from(pepper, 'utf8'))).toBe(true);
+  });
+
+  test.each([
+    ['15 × é and one ASCII byte: 31 bytes', `${'é'.repeat(15)}p`],
+    ['31 ASCII bytes', 'p'.repeat(31)],
+    ['empty', ''],
+  ])('%s → refused, naming the setting', (_name, pepper) => {
+    expect(() => checkSecretPepper(pepper, 'PEPPER')).toThrow(
+      new Error('PEPPER needs at least 32 bytes'),
+    );
+  });
+
+  test('a Buffer pepper is taken as it is: 32 bytes accepted, 31 refused', () => {
+    const key = Buffer.alloc(32, 0xff);
+    expect(checkSecretPepper(key, 'PEPPER').equals(Buffer.alloc(32, 0xff))).toBe(true);
+    expect(() => checkSecretPepper(Buffer.alloc(31, 0xff), 'PEPPER')).toThrow(
+      'PEPPER needs at least 32 bytes',
+    );
+  });
+
+  test('the hasher applies the same rule to its pepper and previous peppers', async () => {
+    expect(() => new ClientSecretHasher({ pepper: 'é'.repeat(15) + 'p' })).toThrow(
+      /at least 32 bytes/,
+    );
+    expect(
+      () => new ClientSecretHasher({ pepper: 'é'.repeat(16), previousPeppers: ['p'.repeat(31)] }),
+    ).toThrow(/at least 32 bytes/);
+    const peppered = new ClientSecretHasher({ pepper: Buffer.alloc(32, 7) });
+    const { secret, hash } = peppered.createSecret();
+    expect(await peppered.verify(secret, hash)).toBe(true);
+  });
+});
+
+describe('generated secrets under a pepper', () => {
+  const pepper = 'é'.repeat(16);
+
+  test('a hasher with a pepper verifies its own digestGenerated() output', async () => {
+    const hasher = new ClientSecretHasher({ pepper });
+    const secret = hasher.generate();
+    const digest = hasher.digestGenerated(secret);
+    expect(digest).toMatch(/^\$hmac-sha256\$k=[A-Za-z0-9_-]{8}\$[A-Za-z0-9+/]{43}$/);
+    expect(digest).not.toBe(new ClientSecretHasher().digestGenerated(secret));
+    expect(await hasher.verify(secret, digest)).toBe(true);
+    expect(await hasher.verify(`${secret}x`, digest)).toBe(false);
+  });
+
+  test('with previous peppers, new digests are made under the current one', async () => {
+    const previous = 'the previous pepper, thirty-two bytes';
+    const hasher = new ClientSecretHasher({ pepper, previousPeppers: [previous] });
+    const { secret, hash } = hasher.createSecret();
+    expect(hash).toBe(new ClientSecretHasher({ pepper }).digestGenerated(secret));
+    expect(await new ClientSecretHasher({ pepper: previous }).verify(secret, hash)).toBe(false);
+  });
+
+  test('a digest made under a previous pepper verifies; one made under an unknown pepper does not', async () => {
+    const previous = 'the previous pepper, thirty-two bytes';
+    const rotated = new ClientSecretHasher({ pepper, previousPeppers: [previous] });
+    const secret = rotated.generate();
+    expect(
+      await rotated.verify(
+        secret,
+        new ClientSecretHasher({ pepper: previous }).digestGenerated(secret),
+      ),
+    ).toBe(true);
+    const elsewhere = new ClientSecretHasher({ pepper: 'another pepper, also thirty-two bytes' });
+    expect(await rotated.verify(secret, elsewhere.digestGenerated(secret))).toBe(false);
+    expect(await elsewhere.verify(secret, rotated.digestGenerated(secret))).toBe(false);
   });
 });

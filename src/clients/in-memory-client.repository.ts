@@ -30,7 +30,7 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
 
   async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
     const client = this.clients.get(clientId);
-    if (client?.clientSecret !== expected) return false;
+    if (!client || client.clientSecret !== expected) return false;
     client.clientSecret = next;
     return true;
   }

@@ -244,3 +244,36 @@ describe('OAuth2ErrorRenderer with RFC 9728 resource metadata', () => {
     });
   });
 });
+
+describe('OAuth2ErrorRenderer: no challenge means no WWW-Authenticate key at all', () => {
+  test.each<[string, OAuth2ErrorSite, () => OAuth2Error, string[]]>([
+    [
+      'server_error on the token endpoint',
+      'token-endpoint',
+      () => OAuth2Error.serverError(),
+      ['Cache-Control', 'Pragma'],
+    ],
+    [
+      'invalid_request on the token endpoint',
+      'token-endpoint',
+      () => OAuth2Error.invalidRequest('The grant_type parameter is missing'),
+      ['Cache-Control', 'Pragma'],
+    ],
+    [
+      'a 503 on the token endpoint',
+      'token-endpoint',
+      () => OAuth2Error.temporarilyUnavailable(5),
+      ['Cache-Control', 'Pragma', 'Retry-After'],
+    ],
+    [
+      'server_error on a protected resource',
+      'protected-resource',
+      () => OAuth2Error.serverError(),
+      [],
+    ],
+  ])('%s', (_name, site, make, keys) => {
+    const headers = new OAuth2ErrorRenderer('Service').headers(make(), site);
+    expect('WWW-Authenticate' in headers).toBe(false);
+    expect(Object.keys(headers)).toEqual(keys);
+  });
+});

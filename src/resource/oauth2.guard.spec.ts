@@ -263,6 +263,22 @@ describe('OAuth2Guard', () => {
         expect(s.verify).not.toHaveBeenCalled();
       });
 
+      test('§2.2: a form POST whose body is null carries no token → 401 bare challenge, not a crash', async () => {
+        const error = await rejectedAs(OAuth2Error, s.guard.canActivate(context(postForm(null))));
+        expect(error.getStatus()).toBe(401);
+        expect(error.error).toBeUndefined();
+        expect(headersSet(s.setHeader)).toEqual({ 'WWW-Authenticate': 'Bearer realm="Service"' });
+        expect(s.verify).not.toHaveBeenCalled();
+      });
+
+      test('§2.2: a null body next to a Bearer header: the header token is read', async () => {
+        s.verify.mockResolvedValueOnce(principal([]));
+        await expect(
+          s.guard.canActivate(context(postForm(null, { authorization: `Bearer ${TOKEN}` }))),
+        ).resolves.toBe(true);
+        expect(s.verify.mock.calls).toEqual([[TOKEN]]);
+      });
+
       test('§2: header and body both → 400 invalid_request with the Bearer challenge set', async () => {
         const req = postForm({ access_token: TOKEN }, { authorization: `Bearer ${TOKEN}` });
         const error = await rejectedAs(OAuth2Error, s.guard.canActivate(context(req)));
