@@ -11,6 +11,7 @@ const RUNTIME_EXPORTS = [
   'ClientAuthGuard',
   'ClientSecretHasher',
   'DEFAULT_CLIENT_TABLE',
+  'DEFAULT_KEY_TABLE',
   'InMemoryOAuthClientRepository',
   'InjectOAuth2Options',
   'OAUTH2_MODULE_OPTIONS',
@@ -20,6 +21,8 @@ const RUNTIME_EXPORTS = [
   'OAuth2Guard',
   'OAuth2GuardOptions',
   'OAuth2KeyRing',
+  'OAuth2KeyStore',
+  'OAuth2KeyStoreError',
   'OAuth2Module',
   'OAuth2Public',
   'OAuth2ResourceServerConfig',
@@ -27,12 +30,21 @@ const RUNTIME_EXPORTS = [
   'OAuthClient',
   'OAuthClientRepository',
   'OAuthPrincipal',
+  'OAuthStoredKey',
+  'STORED_KEY_ALGORITHMS',
   'Scopes',
   'SigningKeySet',
   'TokenService',
+  'TypeOrmOAuth2KeyStore',
   'TypeOrmOAuthClientRepository',
+  'oauth2Entities',
   'oauth2Migrations',
+  'oauth2TableNames',
   'oauthClientEntity',
+  'parseKeyEncryptionKey',
+  'planActivation',
+  'planRetirement',
+  'prunableKeys',
 ];
 
 describe('public API (src/index.ts)', () => {
@@ -50,6 +62,7 @@ describe('public API (src/index.ts)', () => {
   test('the public constants keep their values (injection tokens are stable)', () => {
     expect(api.OAUTH2_MODULE_OPTIONS).toBe('OAUTH2:MODULE_OPTIONS');
     expect(api.DEFAULT_CLIENT_TABLE).toBe('oauth_clients');
+    expect(api.DEFAULT_KEY_TABLE).toBe('oauth_signing_keys');
   });
 
   test('internals stay internal', () => {
@@ -78,6 +91,11 @@ describe('public API (src/index.ts)', () => {
       'JwksCache',
       'RemoteAccessTokenVerifier',
       'OAUTH2_RESOURCE_SERVER_OPTIONS',
+      'KeyEncryptor',
+      'RefreshingKeyRing',
+      'StaticKeyRing',
+      'oauthStoredKeyEntity',
+      'createSigningKeyTableMigration',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }

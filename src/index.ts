@@ -10,8 +10,31 @@ export type {
   OAuth2CustomClaims,
   OAuth2ClaimsContext,
   OAuth2ClientRepositoryProvider,
+  OAuth2KeyStoreProvider,
+  OAuth2ProviderOf,
 } from './oauth2-options.interface.js';
 export { OAuth2KeyRing } from './keys/key-ring.js';
+export { OAuth2KeyStore } from './keys/key-store.js';
+export type { KeyActivationOptions } from './keys/key-store.js';
+export { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
+export type { TypeOrmOAuth2KeyStoreOptions } from './keys/typeorm-key.store.js';
+export { OAuthStoredKey, DEFAULT_KEY_TABLE } from './keys/oauth-stored-key.entity.js';
+export { OAuth2KeyStoreError } from './keys/key-store-error.js';
+export type { OAuth2KeyStoreErrorCode } from './keys/key-store-error.js';
+export { parseKeyEncryptionKey } from './keys/key-encryption.js';
+export type { KeyEncryptionKeyNames } from './keys/key-encryption.js';
+export {
+  planActivation,
+  planRetirement,
+  prunableKeys,
+  STORED_KEY_ALGORITHMS,
+} from './keys/key-lifecycle.js';
+export type {
+  OAuthKeyInfo,
+  OAuth2StoredKeyAlgorithm,
+  KeyTransition,
+  ActivationRules,
+} from './keys/key-lifecycle.js';
 export { SigningKeySet } from './keys/signing-key-set.js';
 export type { JsonWebKeySet } from './keys/signing-key-set.js';
 export type { SigningKey } from './keys/signing-keys.js';
@@ -39,8 +62,12 @@ export type {
   StoredSecretKind,
 } from './clients/client-secret.hasher.js';
 
-export { oauth2Migrations } from './migrations/oauth2-migrations.js';
-export type { OAuth2MigrationsOptions } from './migrations/oauth2-migrations.js';
+export {
+  oauth2Migrations,
+  oauth2Entities,
+  oauth2TableNames,
+} from './migrations/oauth2-migrations.js';
+export type { OAuth2MigrationsOptions, OAuth2TableNames } from './migrations/oauth2-migrations.js';
 export type { OAuth2MigrationClass } from './migrations/create-client-table.migration.js';
 
 export { ClientAuthGuard, AuthenticatedClient } from './client-auth/client-auth.guard.js';

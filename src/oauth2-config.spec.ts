@@ -131,20 +131,20 @@ describe('OAuth2Config', () => {
 
   test('the signing keys are resolved to KeyObjects', () => {
     const c = config();
-    expect(c.keys.active.algorithm).toBe('HS256');
-    expect(c.keys.active.state).toBe('active');
-    expect(c.keys.active.signingKey).toBeInstanceOf(KeyObject);
-    expect(c.keys.active.signingKey.type).toBe('secret');
-    expect(c.keys.active.verificationKey).toBe(c.keys.active.signingKey);
+    expect(c.keys!.active.algorithm).toBe('HS256');
+    expect(c.keys!.active.state).toBe('active');
+    expect(c.keys!.active.signingKey).toBeInstanceOf(KeyObject);
+    expect(c.keys!.active.signingKey.type).toBe('secret');
+    expect(c.keys!.active.verificationKey).toBe(c.keys!.active.signingKey);
   });
 
   test('asymmetric keys are resolved to KeyObjects', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const c = config({ signing: { algorithm: 'ES256', privateKey: pem } });
-    expect(c.keys.active.signingKey.type).toBe('private');
-    expect(c.keys.active.verificationKey.type).toBe('public');
-    expect(c.keys.active.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(c.keys!.active.signingKey.type).toBe('private');
+    expect(c.keys!.active.verificationKey.type).toBe('public');
+    expect(c.keys!.active.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   describe('RFC 9068 §2.2 iss: issuer is required', () => {
@@ -434,4 +434,75 @@ describe('issuer (RFC 8414 §2)', () => {
       ).toThrow('OAuth2Module: `scopesSupported` must be a list of RFC 6749 §3.3 scope tokens');
     }
   });
+});
+
+describe('a key store instead of `signing`', () => {
+  const KEK = 'ab'.repeat(32);
+  const store = (overrides: Partial<OAuth2ModuleOptions> = {}, source = 'typeorm-key-store') =>
+    new OAuth2Config(
+      { issuer: ISSUER, keyEncryptionKey: KEK, ...overrides },
+      source as 'typeorm-key-store',
+    );
+
+  test('the TypeORM store: the key encryption key parsed, refresh every 60 s by default, no static keys', () => {
+    const c = store({ previousKeyEncryptionKeys: [Buffer.alloc(32, 1)] });
+    expect(c.keys).toBeUndefined();
+    expect(c.keyEncryptionKey).toEqual(Buffer.alloc(32, 0xab));
+    expect(c.previousKeyEncryptionKeys).toEqual([Buffer.alloc(32, 1)]);
+    expect(c.keyRefreshInterval).toBe(60);
+    expect(store({ keyRefreshInterval: 5 }).keyRefreshInterval).toBe(5);
+  });
+
+  test('a store of your own needs no key encryption key', () => {
+    expect(store({ keyEncryptionKey: undefined }, 'custom-key-store').keyEncryptionKey).toBe(
+      undefined,
+    );
+  });
+
+  test.each([
+    [
+      'signing with a store',
+      { signing: hs256 },
+      '`signing` and a `keyStore` exclude each other: with a key store the keys come from it',
+    ],
+    [
+      'the TypeORM store without a key encryption key',
+      { keyEncryptionKey: undefined },
+      '`keyStore: true` needs `keyEncryptionKey` (32+ random bytes, e.g. `openssl rand -hex 32`)',
+    ],
+    [
+      'a short key encryption key',
+      { keyEncryptionKey: 'ab'.repeat(31) },
+      '`keyEncryptionKey` must be a random key of at least 32 bytes',
+    ],
+    [
+      'a short previous key encryption key',
+      { previousKeyEncryptionKeys: [Buffer.alloc(16)] },
+      'each of `previousKeyEncryptionKeys` must be a random key of at least 32 bytes, not 16',
+    ],
+    [
+      'a refresh interval of 0',
+      { keyRefreshInterval: 0 },
+      '`keyRefreshInterval` must be a whole number of seconds from 1 to 2147483',
+    ],
+    [
+      'a fractional refresh interval',
+      { keyRefreshInterval: 0.5 },
+      '`keyRefreshInterval` must be a whole number',
+    ],
+  ])('%s is refused', (_name, overrides, message) => {
+    expect(() => store(overrides as Partial<OAuth2ModuleOptions>)).toThrow(
+      `OAuth2Module: ${message}`,
+    );
+  });
+
+  test.each(['keyEncryptionKey', 'previousKeyEncryptionKeys', 'keyRefreshInterval'])(
+    '%s without a key store is refused: it would be ignored',
+    (name) => {
+      const value = name === 'keyRefreshInterval' ? 60 : name === 'keyEncryptionKey' ? KEK : [KEK];
+      expect(() => untyped({ [name]: value })).toThrow(
+        `OAuth2Module: \`${name}\` applies to a \`keyStore\` only, and none is set`,
+      );
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { parseKeyEncryptionKey } from './keys/key-encryption.js';
 import { SigningKeySet } from './keys/signing-key-set.js';
 import type {
   OAuth2ClientAuthMethod,
@@ -15,6 +16,7 @@ const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_REALM = 'Service';
 const DEFAULT_JWKS_MAX_AGE = 300;
+const DEFAULT_KEY_REFRESH_INTERVAL = 60;
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
@@ -30,6 +32,26 @@ export function checkAccessTokenLifetime(seconds: number, name: string): number 
   }
   return seconds;
 }
+
+/** The rule of the JWKS max-age, for every caller (module, example app, CLI): whole seconds, 0 or more. */
+export function checkJwksMaxAge(seconds: number, name: string): number {
+  if (!Number.isSafeInteger(seconds) || seconds < 0) {
+    throw new Error(`${name} must be a whole number of seconds of at least 0`);
+  }
+  return seconds;
+}
+
+/** The rule of the key refresh interval, for every caller: whole seconds that fit a Node timer. */
+export function checkKeyRefreshInterval(seconds: number, name: string): number {
+  const max = Math.floor(MAX_TIMER_MS / 1000);
+  if (!Number.isSafeInteger(seconds) || seconds < 1 || seconds > max) {
+    throw new Error(`${name} must be a whole number of seconds from 1 to ${max}`);
+  }
+  return seconds;
+}
+
+/** Where the module's signing keys come from, as its `keyStore` extra says. */
+export type OAuth2KeySource = 'signing' | 'typeorm-key-store' | 'custom-key-store';
 
 /**
  * The module options checked and completed once at start-up, so a misconfiguration fails the boot with a
@@ -52,12 +74,17 @@ export class OAuth2Config {
   readonly clientAuthMethods: readonly OAuth2ClientAuthMethod[];
   readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
   readonly secretVerification: Readonly<Required<OAuth2SecretVerificationOptions>>;
-  /** The keys of the `signing` option. */
-  readonly keys: SigningKeySet;
+  /** The keys of the `signing` option; undefined with a key store (the key ring holds its keys). */
+  readonly keys: SigningKeySet | undefined;
+  /** The key encryption key of the TypeORM key store, and the former ones. */
+  readonly keyEncryptionKey: Buffer | undefined;
+  readonly previousKeyEncryptionKeys: readonly Buffer[];
+  readonly keyRefreshInterval: number;
   readonly jwksMaxAge: number;
   readonly scopesSupported: readonly string[] | undefined;
 
-  constructor(options: OAuth2ModuleOptions) {
+  /** @param keySource where the keys come from: the module passes what its `keyStore` extra says */
+  constructor(options: OAuth2ModuleOptions, keySource: OAuth2KeySource = 'signing') {
     if (!options || typeof options.issuer !== 'string' || options.issuer.trim() === '') {
       throw configError('`issuer` is required');
     }
@@ -120,11 +147,42 @@ export class OAuth2Config {
     ] as const) {
       if (value < 1) throw configError(`\`${name}\` must be at least 1`);
     }
-    this.keys = SigningKeySet.fromOptions(options.signing);
-    this.jwksMaxAge = options.jwksMaxAge ?? DEFAULT_JWKS_MAX_AGE;
-    if (!Number.isSafeInteger(this.jwksMaxAge) || this.jwksMaxAge < 0) {
-      throw configError('`jwksMaxAge` must be a whole number of seconds of at least 0');
+    const store = keySource !== 'signing';
+    if (store) {
+      if (options.signing !== undefined) {
+        throw configError(
+          '`signing` and a `keyStore` exclude each other: with a key store the keys come from it',
+        );
+      }
+    } else {
+      const storeOnly = ['keyEncryptionKey', 'previousKeyEncryptionKeys', 'keyRefreshInterval'];
+      const given = storeOnly.find(
+        (name) => options[name as keyof OAuth2ModuleOptions] !== undefined,
+      );
+      if (given) throw configError(`\`${given}\` applies to a \`keyStore\` only, and none is set`);
     }
+    this.keys = store ? undefined : SigningKeySet.fromOptions(options.signing!);
+    if (keySource === 'typeorm-key-store' && options.keyEncryptionKey === undefined) {
+      throw configError(
+        '`keyStore: true` needs `keyEncryptionKey` (32+ random bytes, e.g. `openssl rand -hex 32`)',
+      );
+    }
+    this.keyEncryptionKey =
+      options.keyEncryptionKey === undefined
+        ? undefined
+        : checked(() => parseKeyEncryptionKey(options.keyEncryptionKey!, '`keyEncryptionKey`'));
+    this.previousKeyEncryptionKeys = (options.previousKeyEncryptionKeys ?? []).map((key) =>
+      checked(() => parseKeyEncryptionKey(key, 'each of `previousKeyEncryptionKeys`')),
+    );
+    this.keyRefreshInterval = checked(() =>
+      checkKeyRefreshInterval(
+        options.keyRefreshInterval ?? DEFAULT_KEY_REFRESH_INTERVAL,
+        '`keyRefreshInterval`',
+      ),
+    );
+    this.jwksMaxAge = checked(() =>
+      checkJwksMaxAge(options.jwksMaxAge ?? DEFAULT_JWKS_MAX_AGE, '`jwksMaxAge`'),
+    );
     if (options.scopesSupported !== undefined) {
       if (
         !Array.isArray(options.scopesSupported) ||

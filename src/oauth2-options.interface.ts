@@ -2,6 +2,7 @@ import type { FactoryProvider, ExistingProvider, Type, ValueProvider } from '@ne
 import type { OAuth2ClientTableOptions, OAuthClient } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import type { OAuth2HttpRequest } from './http/http-request.js';
+import type { OAuth2KeyStore } from './keys/key-store.js';
 import type { OAuth2SigningOptions } from './keys/signing-options.interface.js';
 
 /** What a custom-claims hook is told about the token being issued. */
@@ -20,8 +21,27 @@ export type OAuth2CustomClaims = (
 export interface OAuth2ModuleOptions {
   /** The issuer identifier, written to `iss` and required on every token the guard accepts (RFC 9068 §2.2). */
   issuer: string;
-  /** How tokens are signed and verified. */
-  signing: OAuth2SigningOptions;
+  /**
+   * The signing keys, fixed by configuration. Required without a `keyStore`, refused with one (the keys then
+   * come from the store).
+   */
+  signing?: OAuth2SigningOptions;
+  /**
+   * The key encryption key of the TypeORM key store (`keyStore: true`): 32+ random bytes, as a Buffer or as
+   * 64+ hex characters or base64 (`openssl rand -hex 32`). It seals every private key the store writes; keep
+   * it out of the database. Required with `keyStore: true`, refused without a key store. @default none
+   */
+  keyEncryptionKey?: string | Buffer;
+  /**
+   * Former key encryption keys: keys they sealed still open, new keys are sealed with `keyEncryptionKey`.
+   * @default none
+   */
+  previousKeyEncryptionKeys?: Array<string | Buffer>;
+  /**
+   * Seconds between two reloads of the key store: every instance follows a rotation within this time.
+   * With a key store only. @default 60
+   */
+  keyRefreshInterval?: number;
   /** The `aud` claim; the guard requires one of these values. @default the issuer */
   audience?: string | string[];
   /** Access token lifetime in seconds (`expires_in`, `exp - iat`). @default 3600 */
@@ -134,12 +154,18 @@ export interface OAuth2ClientAuthMethod {
   isPresentIn(request: OAuth2HttpRequest): boolean;
 }
 
+/** A service of the module replaced by your own: a class, or a provider without `provide`. */
+export type OAuth2ProviderOf<T> =
+  | Type<T>
+  | Omit<FactoryProvider<T>, 'provide'>
+  | Omit<ValueProvider<T>, 'provide'>
+  | Omit<ExistingProvider<T>, 'provide'>;
+
 /** A replacement for the client storage: a class, or a provider without `provide`. */
-export type OAuth2ClientRepositoryProvider =
-  | Type<OAuthClientRepository>
-  | Omit<FactoryProvider<OAuthClientRepository>, 'provide'>
-  | Omit<ValueProvider<OAuthClientRepository>, 'provide'>
-  | Omit<ExistingProvider<OAuthClientRepository>, 'provide'>;
+export type OAuth2ClientRepositoryProvider = OAuth2ProviderOf<OAuthClientRepository>;
+
+/** A key store of your own: a class, or a provider without `provide`. */
+export type OAuth2KeyStoreProvider = OAuth2ProviderOf<OAuth2KeyStore>;
 
 /**
  * Module-level settings of forRoot/forRootAsync. They shape routes, imports and providers, which Nest fixes
@@ -155,6 +181,12 @@ export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
    * @default the TypeORM `OAuthClient` repository
    */
   clientRepository?: OAuth2ClientRepositoryProvider;
+  /**
+   * Signing keys from a key store instead of `signing`: `true` for the TypeORM store (table
+   * `oauth_signing_keys`, with `tablePrefix`, in the module's DataSource; needs `keyEncryptionKey`), or your
+   * own `OAuth2KeyStore`. The keys load at start-up and reload every `keyRefreshInterval`. @default none
+   */
+  keyStore?: true | OAuth2KeyStoreProvider;
   /** Name of the TypeORM DataSource holding `oauth_clients`. @default the default DataSource */
   dataSource?: string;
   /** Register the module globally, so `OAuth2Guard` works in every module. @default false */

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { clientTableName, oauthClientEntity } from './clients/oauth-client.entity.js';
+import { oauth2Entities } from './migrations/oauth2-migrations.js';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 import { oauth2Providers } from './oauth2.providers.js';
@@ -8,14 +8,15 @@ import { createDiscoveryController } from './token/discovery.controller.js';
 import { createTokenController } from './token/token.controller.js';
 
 /** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
-const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'>> &
-  Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> = {
+const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'keyStore' | 'dataSource'>> &
+  Pick<OAuth2ModuleExtras, 'clientRepository' | 'keyStore' | 'dataSource'> = {
   isGlobal: false,
   tokenPath: 'oauth2/token',
   jwksPath: 'oauth2/jwks',
   tableName: 'oauth_clients',
   tablePrefix: '',
   clientRepository: undefined,
+  keyStore: undefined,
   dataSource: undefined,
 };
 
@@ -34,22 +35,29 @@ export const {
 
 /** The controller, providers and imports that the extras shape, added to the builder's definition. */
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
-  const { clientRepository, dataSource } = extras;
+  const { clientRepository, keyStore, dataSource } = extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
-  const entity = oauthClientEntity(clientTableName(extras));
+  const [entity, keyEntity] = oauth2Entities(extras);
   const { providers, exports } = oauth2Providers({
     routes: { tokenPath, jwksPath },
     clientRepository,
+    keyStore,
     dataSource,
     entity,
+    keyEntity,
   });
+  // Only the TypeORM storage in use needs its entity's repository, and a DataSource at all.
+  const entities = [
+    ...(clientRepository === undefined ? [entity] : []),
+    ...(keyStore === true ? [keyEntity] : []),
+  ];
   return {
     ...definition,
     global: extras.isGlobal ?? EXTRAS.isGlobal,
     imports: [
       ...(definition.imports ?? []),
-      ...(clientRepository === undefined ? [TypeOrmModule.forFeature([entity], dataSource)] : []),
+      ...(entities.length > 0 ? [TypeOrmModule.forFeature(entities, dataSource)] : []),
     ],
     controllers: [createTokenController(tokenPath), createDiscoveryController(jwksPath)],
     providers: [...(definition.providers ?? []), ...providers],

@@ -1,4 +1,4 @@
-import type { DynamicModule, Provider } from '@nestjs/common';
+import type { DynamicModule, InjectionToken, Provider } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { getRepositoryToken } from '@nestjs/typeorm';
@@ -19,9 +19,17 @@ import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
 import { OAuth2KeyRing, StaticKeyRing } from './keys/key-ring.js';
-import { OAuth2Config } from './oauth2-config.js';
+import { OAuth2KeyStore } from './keys/key-store.js';
+import type { OAuthStoredKey } from './keys/oauth-stored-key.entity.js';
+import { RefreshingKeyRing } from './keys/refreshing-key-ring.js';
+import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
+import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
-import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import type {
+  OAuth2ModuleExtras,
+  OAuth2ModuleOptions,
+  OAuth2ProviderOf,
+} from './oauth2-options.interface.js';
 import { AccessTokenVerifier } from './resource/access-token.verifier.js';
 import { OAuth2Guard } from './resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
@@ -31,10 +39,15 @@ import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
 import { TokenExceptionFilter } from './token/token-exception.filter.js';
 import { createJwtService, TokenService } from './token/token.service.js';
 
-interface ProviderSettings extends Pick<OAuth2ModuleExtras, 'clientRepository' | 'dataSource'> {
+interface ProviderSettings extends Pick<
+  OAuth2ModuleExtras,
+  'clientRepository' | 'keyStore' | 'dataSource'
+> {
   routes: OAuth2Routes;
   /** The OAuthClient entity of the configured table. */
   entity: typeof OAuthClient;
+  /** The OAuthStoredKey entity of the configured prefix, for `keyStore: true`. */
+  keyEntity: typeof OAuthStoredKey;
 }
 
 /**
@@ -44,17 +57,25 @@ interface ProviderSettings extends Pick<OAuth2ModuleExtras, 'clientRepository' |
 export function oauth2Providers({
   routes,
   clientRepository,
+  keyStore,
   dataSource,
   entity,
+  keyEntity,
 }: ProviderSettings): {
   providers: Provider[];
   exports: NonNullable<DynamicModule['exports']>;
 } {
+  const keySource: OAuth2KeySource =
+    keyStore === undefined
+      ? 'signing'
+      : keyStore === true
+        ? 'typeorm-key-store'
+        : 'custom-key-store';
   const providers: Provider[] = [
     { provide: OAUTH2_ROUTES, useValue: routes },
     {
       provide: OAuth2Config,
-      useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options),
+      useFactory: (options: OAuth2ModuleOptions) => new OAuth2Config(options, keySource),
       inject: [OAUTH2_MODULE_OPTIONS],
     },
     { provide: OAuth2GuardOptions, useExisting: OAuth2Config },
@@ -63,7 +84,14 @@ export function oauth2Providers({
       useFactory: (config: OAuth2Config) => new OAuth2ErrorRenderer(config.realm),
       inject: [OAuth2Config],
     },
-    clientStoreProvider(clientRepository, dataSource, entity),
+    clientRepository === undefined
+      ? {
+          provide: OAUTH2_CLIENT_STORE,
+          useFactory: (repository: Repository<OAuthClient>) =>
+            new TypeOrmOAuthClientRepository(repository),
+          inject: [getRepositoryToken(entity, dataSource)],
+        }
+      : providerOf(OAUTH2_CLIENT_STORE, clientRepository),
     {
       provide: OAuthClientRepository,
       // The cache wraps whatever storage is configured, in DI rather than inside the repository.
@@ -95,11 +123,7 @@ export function oauth2Providers({
     PublicClientStrategy,
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
-    {
-      provide: OAuth2KeyRing,
-      useFactory: (config: OAuth2Config) => new StaticKeyRing(config.keys),
-      inject: [OAuth2Config],
-    },
+    ...keyProviders(keyStore, dataSource, keyEntity),
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
     ClientCredentialsGrant,
@@ -124,6 +148,7 @@ export function oauth2Providers({
     ClientAuthMethods,
     TokenService,
     OAuth2KeyRing,
+    ...(keyStore === undefined ? [] : [OAuth2KeyStore]),
     AccessTokenVerifier,
     OAuth2GuardOptions,
     OAuth2Guard,
@@ -131,21 +156,45 @@ export function oauth2Providers({
   return { providers, exports };
 }
 
-function clientStoreProvider(
-  clientRepository: OAuth2ModuleExtras['clientRepository'],
+/** The key ring: the `signing` keys, or a key store's reloaded every `keyRefreshInterval`. */
+function keyProviders(
+  keyStore: OAuth2ModuleExtras['keyStore'],
   dataSource: string | undefined,
-  entity: typeof OAuthClient,
-): Provider {
-  if (clientRepository === undefined) {
-    return {
-      provide: OAUTH2_CLIENT_STORE,
-      useFactory: (repository: Repository<OAuthClient>) =>
-        new TypeOrmOAuthClientRepository(repository),
-      inject: [getRepositoryToken(entity, dataSource)],
-    };
+  keyEntity: typeof OAuthStoredKey,
+): Provider[] {
+  if (keyStore === undefined) {
+    return [
+      {
+        provide: OAuth2KeyRing,
+        useFactory: (config: OAuth2Config) => new StaticKeyRing(config.keys!),
+        inject: [OAuth2Config],
+      },
+    ];
   }
-  if (typeof clientRepository === 'function') {
-    return { provide: OAUTH2_CLIENT_STORE, useClass: clientRepository };
-  }
-  return { provide: OAUTH2_CLIENT_STORE, ...clientRepository } as Provider;
+  return [
+    keyStore === true
+      ? {
+          provide: OAuth2KeyStore,
+          useFactory: (repository: Repository<OAuthStoredKey>, config: OAuth2Config) =>
+            new TypeOrmOAuth2KeyStore(repository, {
+              keyEncryptionKey: config.keyEncryptionKey!,
+              previousKeyEncryptionKeys: config.previousKeyEncryptionKeys,
+            }),
+          inject: [getRepositoryToken(keyEntity, dataSource), OAuth2Config],
+        }
+      : providerOf(OAuth2KeyStore, keyStore),
+    {
+      provide: OAuth2KeyRing,
+      // Nest calls its onModuleInit (the first load) and onModuleDestroy (the timer stops).
+      useFactory: (store: OAuth2KeyStore, config: OAuth2Config) =>
+        new RefreshingKeyRing(store, { refreshInterval: config.keyRefreshInterval }),
+      inject: [OAuth2KeyStore, OAuth2Config],
+    },
+  ];
+}
+
+/** A service given as a class or a provider without `provide`, under `token`. */
+function providerOf<T>(token: InjectionToken, given: OAuth2ProviderOf<T>): Provider {
+  if (typeof given === 'function') return { provide: token, useClass: given };
+  return { provide: token, ...given } as Provider;
 }

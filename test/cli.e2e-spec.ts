@@ -31,8 +31,9 @@ const SECRET_LINE = /^Client secret: (\S+)$/m;
 const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
 const COLLATION_MIGRATION = 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000';
-/** Every migration of the default table, in the order they run. */
-const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION];
+const KEY_MIGRATION = 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000';
+/** Every migration of the default tables, in the order they run. */
+const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION, KEY_MIGRATION];
 const APPLIED = MIGRATIONS.map((name) => `Applied ${name}\n`).join('');
 
 let dir: ReturnType<typeof tempDir>;
@@ -626,7 +627,7 @@ describe('migrate', () => {
   test('--show lists what is pending and applies nothing', async () => {
     expect(await cli('migrate', '--show')).toEqual({
       code: 0,
-      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATION}\n  ${COLLATION_MIGRATION}\n`,
+      stdout: `Pending (run \`nest-oauth2 migrate\`):\n  ${MIGRATIONS.join('\n  ')}\n`,
       stderr: '',
     });
     expect(JSON.parse((await cli('migrate', '--show', '--json')).stdout)).toEqual({
@@ -666,7 +667,8 @@ describe('migrate', () => {
       code: 0,
       stdout:
         'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n' +
-        'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n',
+        'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n' +
+        'Applied OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000\n',
       stderr: '',
     });
     const env = {

@@ -407,6 +407,7 @@ async function sqlite<T = unknown>(file: string, query: string, parameters: unkn
 const MIGRATIONS = [
   { name: 'OAuth2CreateClientTable_oauth_clients_1795564800000' },
   { name: 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000' },
+  { name: 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000' },
 ];
 
 describe('HTTP_PLATFORM=fastify', () => {
@@ -484,7 +485,11 @@ describe('the schema comes from the migrations', () => {
       file,
       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     );
-    expect(tables.map((t) => t.name)).toEqual(['app_clients', 'migrations']);
+    expect(tables.map((t) => t.name)).toEqual([
+      'app_clients',
+      'app_oauth_signing_keys',
+      'migrations',
+    ]);
     expect(await sqlite(file, 'SELECT client_id FROM app_clients')).toEqual([
       { client_id: 'testclient' },
     ]);

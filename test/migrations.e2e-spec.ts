@@ -2,9 +2,10 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions, type Logger } from 'typeorm';
 import {
+  oauth2Entities,
   oauth2Migrations,
-  oauthClientEntity,
   OAuthClient,
+  OAuthStoredKey,
   type OAuth2MigrationsOptions,
 } from '../src/index.js';
 import { tempDir } from './support/cli.js';
@@ -12,9 +13,17 @@ import { databases, type IsolatedDatabase } from './support/databases.js';
 import { createSeedTable, rawTable, SEED_COLUMNS } from './support/legacy.js';
 
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
-/** Every migration of the default table, in the order they run. */
-const MIGRATIONS = [MIGRATION, 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000'];
+const KEY_MIGRATION = 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000';
+/** Every migration of the default tables, in the order they run. */
+const MIGRATIONS = [
+  MIGRATION,
+  'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000',
+  KEY_MIGRATION,
+];
 const names = (migrations: Array<{ name: string }>) => migrations.map((m) => m.name);
+/** The statements on anything but the key table, which the third migration creates beside a seed table. */
+const seedTableDdl = (ddl: string[]) =>
+  ddl.filter((query) => !query.includes('oauth_signing_keys'));
 
 /** A TypeORM logger that keeps every DDL statement, except the bookkeeping of TypeORM's own `migrations`. */
 function ddlRecorder(statements: string[]): Logger {
@@ -47,6 +56,17 @@ const VARCHAR: Record<string, string> = {
   postgres: 'character varying',
   mysql: 'varchar',
 };
+/** The key table's columns as each database reports them: [name, type, length, nullable, primary]. */
+const KEY_COLUMNS = (database: string) => [
+  ['kid', VARCHAR[database], '64', false, true],
+  ['alg', VARCHAR[database], '16', false, false],
+  ['state', VARCHAR[database], '16', false, false],
+  ['sealed_private_key', 'text', '', false, false],
+  ['public_jwk', 'text', '', false, false],
+  ['created_at', 'bigint', '', false, false],
+  ['activated_at', 'bigint', '', true, false],
+  ['retired_at', 'bigint', '', true, false],
+];
 
 describe.each(databases)('oauth2Migrations() on $name', (database) => {
   const open: DataSource[] = [];
@@ -68,10 +88,9 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     logger?: Logger,
   ): Promise<DataSource> {
     isolated ??= await database.create();
-    const table = (tables.tablePrefix ?? '') + (tables.tableName ?? 'oauth_clients');
     const dataSource = new DataSource({
       ...(base ?? isolated.options),
-      entities: [oauthClientEntity(table)],
+      entities: oauth2Entities(tables),
       migrations: oauth2Migrations(tables),
       synchronize: false,
       ...(logger ? { logger } : {}),
@@ -100,11 +119,12 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
       primary,
     ]);
 
-  test('a fresh schema: the table the entity declares, and nothing left to synchronize', async () => {
+  test('a fresh schema: the tables the entities declare, and nothing left to synchronize', async () => {
     const dataSource = await connect();
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     expect(names(applied)).toEqual(MIGRATIONS);
     expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns());
+    expect(await columnsOf(dataSource, 'oauth_signing_keys')).toEqual(KEY_COLUMNS(database.name));
 
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
@@ -115,6 +135,35 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(await repository.findOneBy({ clientId: 'c1' })).toEqual(
       OAuthClient.create({ clientId: 'c1', clientSecret: 'x'.repeat(255) }),
     );
+  });
+
+  test('the key table stores times as epoch milliseconds: read back identically on every database', async () => {
+    const dataSource = await connect();
+    await dataSource.runMigrations();
+    const repository = dataSource.getRepository(OAuthStoredKey);
+    // Milliseconds, a time far from the local zone's offsets, and one past 2038 (a 32-bit epoch's end).
+    const times = [new Date('2031-03-30T01:30:00.123Z'), new Date('2100-12-31T23:59:59.999Z')];
+    await repository.insert({
+      kid: 'Kid-Aa_1',
+      algorithm: 'ES256',
+      state: 'retired',
+      sealedPrivateKey: 'x'.repeat(5000),
+      publicJwk: '{}',
+      createdAt: times[0],
+      activatedAt: times[1],
+      retiredAt: null,
+    });
+    const [row] = await repository.find();
+    expect([row.createdAt, row.activatedAt, row.retiredAt]).toEqual([times[0], times[1], null]);
+    expect(row.createdAt).toBeInstanceOf(Date);
+    expect(row.sealedPrivateKey).toHaveLength(5000);
+    const raw = await dataSource.query(
+      `SELECT created_at FROM ${rawTable(dataSource.options, 'oauth_signing_keys')}`,
+    );
+    expect(Number(raw[0].created_at)).toBe(times[0].getTime());
+    // A kid is case-sensitive base64url: the database compares it exactly (on MariaDB, a binary collation).
+    expect(await repository.findOneBy({ kid: 'kid-aa_1' })).toBeNull();
+    expect((await repository.findOneBy({ kid: 'Kid-Aa_1' }))?.kid).toBe('Kid-Aa_1');
   });
 
   test('a second run applies nothing, in the same process or a new one', async () => {
@@ -143,15 +192,21 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(names(applied)).toEqual([
       'OAuth2CreateClientTable_yii_clients_1795564800000',
       'OAuth2ClientIdBinaryCollation_yii_clients_1795996800000',
+      'OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000',
     ]);
     const queryRunner = dataSource.createQueryRunner();
     try {
       expect(await queryRunner.hasTable('yii_clients')).toBe(true);
+      expect(await queryRunner.hasTable('yii_oauth_signing_keys')).toBe(true);
       expect(await queryRunner.hasTable('oauth_clients')).toBe(false);
+      expect(await queryRunner.hasTable('oauth_signing_keys')).toBe(false);
     } finally {
       await queryRunner.release();
     }
     expect(await columnsOf(dataSource, 'yii_clients')).toEqual(expectedColumns());
+    expect(await columnsOf(dataSource, 'yii_oauth_signing_keys')).toEqual(
+      KEY_COLUMNS(database.name),
+    );
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
 
@@ -160,19 +215,22 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(names(await other.runMigrations())).toEqual(MIGRATIONS);
   });
 
-  test('undoLastMigration: the collation step leaves the column; then the table step drops the table', async () => {
+  test('undoLastMigration: the key table goes; the collation step leaves the column; then the client table goes', async () => {
     const dataSource = await connect();
     await dataSource.runMigrations();
     await dataSource.getRepository(OAuthClient).save(OAuthClient.create({ clientId: 'gone' }));
-    const hasTable = async () => {
+    const hasTable = async (table = 'oauth_clients') => {
       const queryRunner = dataSource.createQueryRunner();
       try {
-        return await queryRunner.hasTable('oauth_clients');
+        return await queryRunner.hasTable(table);
       } finally {
         await queryRunner.release();
       }
     };
 
+    await dataSource.undoLastMigration();
+    expect(await hasTable('oauth_signing_keys')).toBe(false);
+    expect(await hasTable()).toBe(true);
     await dataSource.undoLastMigration();
     expect(await dataSource.showMigrations()).toBe(true);
     expect(await hasTable()).toBe(true);
@@ -212,7 +270,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
     // The seed's DDL takes the database's default collation, case-insensitive on MariaDB/MySQL: the second
     // migration gives client_id the binary collation of its character set, and changes nothing else.
-    expect(ddl).toEqual(
+    expect(seedTableDdl(ddl)).toEqual(
       database.name === 'mysql'
         ? [
             'ALTER TABLE `oauth_clients` MODIFY `client_id` varchar(80) ' +
@@ -253,7 +311,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     );
     ddl.length = 0;
     expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
-    expect(ddl).toEqual([]);
+    expect(seedTableDdl(ddl)).toEqual([]);
     expect(await dataSource.getRepository(OAuthClient).count()).toBe(1);
   });
 

@@ -6,7 +6,7 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
-import { describeStorageError } from '../clients/storage-error.js';
+import { describeStorageError } from '../errors/storage-error.js';
 
 const MAX_CLIENT_ID_LENGTH = 80;
 const STORAGE_RETRY_AFTER_SECONDS = 5;

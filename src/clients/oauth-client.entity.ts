@@ -83,7 +83,10 @@ const entities = new Map<string, typeof OAuthClient>([[DEFAULT_CLIENT_TABLE, OAu
 export interface OAuth2ClientTableOptions {
   /** Table of the clients (an existing seed table keeps its name). @default 'oauth_clients' */
   tableName?: string;
-  /** Prefix of that table's name, as yii2-oauth2-server's `tablePrefix`. @default '' */
+  /**
+   * Prefix of the tables' names, as yii2-oauth2-server's `tablePrefix`: the clients' and the signing keys' of
+   * the TypeORM key store (`<prefix>oauth_signing_keys`). @default ''
+   */
   tablePrefix?: string;
 }
 

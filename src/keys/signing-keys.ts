@@ -3,9 +3,12 @@ import {
   createPrivateKey,
   createPublicKey,
   createSecretKey,
+  generateKeyPair,
   KeyObject,
   type JsonWebKey,
+  type KeyPairKeyObjectResult,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import type {
   OAuth2KeyInput,
   OAuth2KeyState,
@@ -148,4 +151,21 @@ export function jwkThumbprint(publicKey: KeyObject): string {
       ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
       : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * A new private key for the algorithm: on its curve (ES*), or RSA of 2048 bits (RS*, PS*: the size RFC 7518
+ * §3.3 requires, and the cheapest to verify). Generated off the event loop.
+ */
+export async function generatePrivateKey(
+  algorithm: (typeof ASYMMETRIC_ALGORITHMS)[number],
+): Promise<KeyObject> {
+  const curve = (EC_CURVES as Readonly<Record<string, string>>)[algorithm];
+  const pair: KeyPairKeyObjectResult =
+    curve !== undefined
+      ? await generateKeyPairAsync('ec', { namedCurve: curve })
+      : await generateKeyPairAsync('rsa', { modulusLength: RSA_MIN_BITS });
+  return pair.privateKey;
 }

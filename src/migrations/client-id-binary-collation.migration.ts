@@ -5,7 +5,7 @@ import type { OAuth2MigrationClass } from './create-client-table.migration.js';
 const WRITTEN_AT = 1795996800000;
 
 /** Drivers that compare strings by a collation, case-insensitive by default (utf8mb4_general_ci, …_0900_ai_ci). */
-const COLLATING_DRIVERS: ReadonlySet<string> = new Set(['mysql', 'mariadb', 'aurora-mysql']);
+export const COLLATING_DRIVERS: ReadonlySet<string> = new Set(['mysql', 'mariadb', 'aurora-mysql']);
 
 interface ClientIdColumn {
   /** `varchar(80)`: the type as declared, kept as it is. */

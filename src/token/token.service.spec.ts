@@ -96,7 +96,7 @@ const now = (): number => Math.floor(Date.now() / 1000);
 
 function service(signing: OAuth2SigningOptions, overrides: Partial<OAuth2ModuleOptions> = {}) {
   const config = new OAuth2Config({ issuer: ISSUER, signing, ...overrides });
-  return new TokenService(createJwtService(config), config, new StaticKeyRing(config.keys));
+  return new TokenService(createJwtService(config), config, new StaticKeyRing(config.keys!));
 }
 
 const client = (fields: Partial<OAuthClient> = {}): OAuthClient =>

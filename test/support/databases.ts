@@ -1,15 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { tempDir } from './cli.js';
 
 /** One app's own empty schema (PostgreSQL) or database (MariaDB), so runs never see each other's rows. */
 export interface IsolatedDatabase {
   options: DataSourceOptions;
+  /** The same database as a DATABASE_URL, for the CLI. */
+  url: string;
   drop(): Promise<void>;
 }
 
 export interface TestDatabase {
   name: 'sqlite' | 'postgres' | 'mysql';
-  create(): Promise<IsolatedDatabase>;
+  /**
+   * @param shared on SQLite, a file that several DataSources (two app instances, the CLI) can open rather
+   * than a connection's own in-memory database
+   */
+  create(options?: { shared?: boolean }): Promise<IsolatedDatabase>;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -17,8 +25,21 @@ const uniqueName = () => `oauth2_test_${randomBytes(6).toString('hex')}`;
 
 const sqlite: TestDatabase = {
   name: 'sqlite',
-  async create() {
-    return { options: { type: 'better-sqlite3', database: ':memory:' }, drop: async () => {} };
+  async create({ shared = false } = {}) {
+    if (!shared) {
+      return {
+        options: { type: 'better-sqlite3', database: ':memory:' },
+        url: 'sqlite::memory:',
+        drop: async () => {},
+      };
+    }
+    const dir = tempDir('oauth2-sqlite-');
+    const file = join(dir.path, 'test.sqlite');
+    return {
+      options: { type: 'better-sqlite3', database: file },
+      url: `sqlite:${file}`,
+      drop: async () => dir.remove(),
+    };
   },
 };
 
@@ -41,8 +62,11 @@ function postgres(url: string): TestDatabase {
         }
       };
       await admin(`CREATE SCHEMA "${schema}"`);
+      const withSchema = new URL(url);
+      withSchema.searchParams.set('schema', schema);
       return {
         options: { type: 'postgres', url, schema, connectTimeoutMS: CONNECT_TIMEOUT_MS },
+        url: withSchema.href,
         drop: () => admin(`DROP SCHEMA "${schema}" CASCADE`),
       };
     },
@@ -72,9 +96,14 @@ function mysql(url: string): TestDatabase {
       const [{ version }] = (await admin('SELECT VERSION() AS version')) as [{ version: string }];
       await admin(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
       const parsed = new URL(url);
+      const type = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+      const ofDatabase = new URL(url);
+      ofDatabase.protocol = `${type}:`;
+      ofDatabase.pathname = `/${database}`;
       return {
+        url: ofDatabase.href,
         options: {
-          type: /mariadb/i.test(version) ? 'mariadb' : 'mysql',
+          type,
           host: parsed.hostname,
           port: Number(parsed.port || 3306),
           username: decodeURIComponent(parsed.username),

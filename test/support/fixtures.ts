@@ -9,9 +9,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
+  oauth2Entities,
   oauth2Migrations,
   OAuth2Module,
-  OAuthClient,
   type OAuth2ModuleExtras,
   type OAuth2ModuleOptions,
 } from '../../src/index.js';
@@ -31,10 +31,10 @@ export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth
 }
 
 /** The schema comes from the module's migrations, so every e2e suite runs them. */
-const typeOrmRoot = (database: DataSourceOptions): DynamicModule =>
+export const typeOrmRoot = (database: DataSourceOptions): DynamicModule =>
   TypeOrmModule.forRoot({
     ...database,
-    entities: [OAuthClient],
+    entities: oauth2Entities(),
     migrations: oauth2Migrations(),
     migrationsRun: true,
   });
