@@ -970,7 +970,8 @@ describe('keys', () => {
     const [, alg, kid] = /^Generated (\w+) key ([\w-]{43}) \(next\)\.\n/.exec(result.stdout) ?? [];
     expect(alg).toBe('RS256');
     expect(result.stdout).toMatch(
-      new RegExp(`\nActivate it from \\S+Z: nest-oauth2 keys activate ${kid}\n$`),
+      // A kid may start with '-': then it goes after `--`.
+      new RegExp(`\nActivate it from \\S+Z: nest-oauth2 keys activate (-- )?${kid}\n$`),
     );
     expectNoKeyMaterial(result);
     const [row] = await keyRows();
@@ -1040,7 +1041,7 @@ describe('keys', () => {
     const old = await generated({}, '--alg', 'ES256', '--activate');
     const next = await generated();
     const before = await keyRows();
-    const refused = await keys({}, 'activate', next.kid);
+    const refused = await keys({}, 'activate', '--', next.kid);
     expectFailure(
       refused,
       1,
@@ -1055,7 +1056,7 @@ describe('keys', () => {
     let activated: CliResult | undefined;
     const deadline = Date.now() + 5000;
     do {
-      activated = await keys(QUICK, 'activate', next.kid);
+      activated = await keys(QUICK, 'activate', '--', next.kid);
     } while (activated.code !== 0 && Date.now() < deadline);
     expect(activated).toEqual({
       code: 0,
@@ -1064,14 +1065,14 @@ describe('keys', () => {
         `Retired ${old.kid}: it verifies the tokens it signed until pruned.\n`,
       stderr: '',
     });
-    expect(await keys({}, 'activate', next.kid)).toEqual({
+    expect(await keys({}, 'activate', '--', next.kid)).toEqual({
       code: 0,
       stdout: `Key ${next.kid} is the active key already.\n`,
       stderr: '',
     });
 
     const forced = await generated();
-    const json = await keys({}, 'activate', forced.kid, '--force', '--json');
+    const json = await keys({}, 'activate', '--force', '--json', '--', forced.kid);
     expect(json.code).toBe(0);
     expect(
       JSON.parse(json.stdout).map((key: { kid: string; state: string }) => [key.kid, key.state]),
@@ -1089,8 +1090,14 @@ describe('keys', () => {
       1,
       /^nest-oauth2: no signing key has the kid "nope"\n$/,
     );
+    // A kid starting with '-' goes after `--`, as for a client id.
     expectFailure(
-      await keys({}, 'activate', retired.kid, '--force'),
+      await keys({}, 'retire', '--', '-nope'),
+      1,
+      /^nest-oauth2: no signing key has the kid "-nope"\n$/,
+    );
+    expectFailure(
+      await keys({}, 'activate', '--force', '--', retired.kid),
       1,
       /is retired and cannot become active again: generate a new key/,
     );
@@ -1101,7 +1108,7 @@ describe('keys', () => {
     const foreign = await generated({ OAUTH2_KEY_ENCRYPTION_KEY: OTHER });
     const before = await keyRows();
     expectFailure(
-      await keys({}, 'activate', foreign.kid, '--force'),
+      await keys({}, 'activate', '--force', '--', foreign.kid),
       1,
       new RegExp(
         `^nest-oauth2: signing key "${foreign.kid}" was sealed with the key encryption key k=[\\w-]{11}, ` +
@@ -1116,8 +1123,9 @@ describe('keys', () => {
         await keys(
           { OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS: `${'e2'.repeat(32)}, ${OTHER}` },
           'activate',
-          foreign.kid,
           '--force',
+          '--',
+          foreign.kid,
         )
       ).code,
     ).toBe(0);
@@ -1126,22 +1134,22 @@ describe('keys', () => {
   test('retire: a next key; again is a no-op; the active key is refused', async () => {
     const active = await generated({}, '--alg', 'ES256', '--activate');
     const next = await generated({}, '--alg', 'ES256');
-    expect(await keys({}, 'retire', next.kid)).toEqual({
+    expect(await keys({}, 'retire', '--', next.kid)).toEqual({
       code: 0,
       stdout: `Retired key ${next.kid}.\n`,
       stderr: '',
     });
-    const again = await keys({}, 'retire', next.kid);
+    const again = await keys({}, 'retire', '--', next.kid);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(
       new RegExp(`^Key ${next.kid} was retired already \\(\\S+Z\\)\\.\n$`),
     );
-    expect(JSON.parse((await keys({}, 'retire', next.kid, '--json')).stdout)).toMatchObject({
+    expect(JSON.parse((await keys({}, 'retire', '--json', '--', next.kid)).stdout)).toMatchObject({
       kid: next.kid,
       state: 'retired',
     });
     expectFailure(
-      await keys({}, 'retire', active.kid),
+      await keys({}, 'retire', '--', active.kid),
       1,
       new RegExp(`signing key "${active.kid}" is the active key: activate another key`),
     );

@@ -273,7 +273,9 @@ describe('the database key store', () => {
       dir.path,
     );
     const { kid } = JSON.parse(generated.stdout);
-    expect((await runCapturing(['keys', 'activate', kid, '--force'], env, dir.path)).code).toBe(0);
+    expect(
+      (await runCapturing(['keys', 'activate', '--force', '--', kid], env, dir.path)).code,
+    ).toBe(0);
     const deadline = Date.now() + 5000;
     let header = decodeJwt((await token(example.server)).body.access_token).header;
     while (header.kid !== kid && Date.now() < deadline) {

@@ -205,8 +205,9 @@ describe.each(databases)('the database key store on $name', (database) => {
       OAUTH2_KEY_REFRESH_INTERVAL: '1',
       OAUTH2_ACCESS_TOKEN_LIFETIME: '1',
     };
-    const cli = async (...argv: string[]) => {
-      const result = await runCapturing(['keys', ...argv, '--json'], env, process.cwd());
+    /** `keys <command> --json [-- <kid>]`: a kid may start with '-'. */
+    const cli = async (command: string, ...argv: string[]) => {
+      const result = await runCapturing(['keys', command, '--json', ...argv], env, process.cwd());
       expect(result).toMatchObject({ code: 0, stderr: '' });
       return JSON.parse(result.stdout);
     };
@@ -220,10 +221,9 @@ describe.each(databases)('the database key store on $name', (database) => {
     expect(next).toMatchObject({ alg: 'RS256', state: 'next' });
     await eventually(async () => expect(await publishedKids(app)).toContain(next.kid));
     await eventually(async () => {
-      expect((await cli('activate', next.kid)).map((key: { kid: string }) => key.kid)).toEqual([
-        first.kid,
-        next.kid,
-      ]);
+      expect(
+        (await cli('activate', '--', next.kid)).map((key: { kid: string }) => key.kid),
+      ).toEqual([first.kid, next.kid]);
     });
     await eventually(async () => expect(kidOf(await issue(app))).toBe(next.kid));
     expect((await whoami(app, oldToken)).status).toBe(200);

@@ -294,7 +294,7 @@ const keysGenerate = command({
   text: ({ key, replaced, activableAt }) => [
     `Generated ${key.alg} key ${key.kid} (${key.state}).`,
     ...(key.state === 'next'
-      ? [`Activate it from ${activableAt}: nest-oauth2 keys activate ${key.kid}`]
+      ? [`Activate it from ${activableAt}: nest-oauth2 keys activate ${kidArgument(key.kid)}`]
       : replaced
         ? [`Retired ${replaced}: it verifies the tokens it signed until pruned.`]
         : []),
@@ -431,6 +431,11 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
   options: COMMON_OPTIONS,
   footer: 'Exit status: 0 on success, 1 when the command failed, 2 when the command line is wrong.',
 };
+
+/** A kid as a command line argument: a base64url kid may start with '-', which must then follow `--`. */
+function kidArgument(kid: string): string {
+  return kid.startsWith('-') ? `-- ${kid}` : kid;
+}
 
 function keyView(key: OAuthKeyInfo): KeyView {
   return {
