@@ -11,12 +11,15 @@ import type {
 
 /** Access token lifetimes in seconds: at least one, and an `exp` that fits a 32-bit time for any client. */
 export const ACCESS_TOKEN_LIFETIME_MAX = 2 ** 31 - 1;
-const DEFAULT_ACCESS_TOKEN_LIFETIME = 3600;
+/** The defaults of the durations the CLI also needs, in seconds: the server's and the CLI's agree. */
+export const DURATION_DEFAULTS = {
+  accessTokenLifetime: 3600,
+  jwksMaxAge: 300,
+  keyRefreshInterval: 60,
+} as const;
 const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_REALM = 'Service';
-const DEFAULT_JWKS_MAX_AGE = 300;
-const DEFAULT_KEY_REFRESH_INTERVAL = 60;
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
@@ -100,7 +103,7 @@ export class OAuth2Config {
     }
     this.accessTokenLifetime = checked(() =>
       checkAccessTokenLifetime(
-        options.accessTokenLifetime ?? DEFAULT_ACCESS_TOKEN_LIFETIME,
+        options.accessTokenLifetime ?? DURATION_DEFAULTS.accessTokenLifetime,
         '`accessTokenLifetime`',
       ),
     );
@@ -176,12 +179,12 @@ export class OAuth2Config {
     );
     this.keyRefreshInterval = checked(() =>
       checkKeyRefreshInterval(
-        options.keyRefreshInterval ?? DEFAULT_KEY_REFRESH_INTERVAL,
+        options.keyRefreshInterval ?? DURATION_DEFAULTS.keyRefreshInterval,
         '`keyRefreshInterval`',
       ),
     );
     this.jwksMaxAge = checked(() =>
-      checkJwksMaxAge(options.jwksMaxAge ?? DEFAULT_JWKS_MAX_AGE, '`jwksMaxAge`'),
+      checkJwksMaxAge(options.jwksMaxAge ?? DURATION_DEFAULTS.jwksMaxAge, '`jwksMaxAge`'),
     );
     if (options.scopesSupported !== undefined) {
       if (

@@ -477,18 +477,25 @@ describe('command line', () => {
     for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
       expect(result.stdout).toContain(`client ${command}`);
     }
-    expect(result.stdout).toContain('client hash-legacy-secrets  Replace every plaintext secret');
-    expect(result.stdout).toMatch(/^ {2}migrate \[--show\] {12}Create or update the client table/m);
-    expect(result.stdout).toMatch(/^ {4}--show {20}List the pending migrations/m);
-    expect(result.stdout).toContain(
-      '--table <name>              The client table (env OAUTH2_CLIENT_TABLE)',
+    for (const command of ['list', 'generate', 'activate', 'retire', 'prune']) {
+      expect(result.stdout).toContain(`keys ${command}`);
+    }
+    expect(result.stdout).toMatch(/client hash-legacy-secrets +Replace every plaintext secret/);
+    expect(result.stdout).toMatch(
+      /^ {2}migrate \[--show\] +Create or update the client and signing key tables/m,
     );
-    expect(result.stdout).toContain('(env OAUTH2_TABLE_PREFIX)');
+    expect(result.stdout).toMatch(/^ {4}--show +List the pending migrations/m);
+    expect(result.stdout).toMatch(/--table <name> +The client table \(env OAUTH2_CLIENT_TABLE\)/);
+    expect(result.stdout).toMatch(
+      /^ {2}keys activate <kid> \[--force\] +Make a next key the active one/m,
+    );
+    expect(result.stdout.replace(/\n +/g, ' ')).toContain('(env OAUTH2_TABLE_PREFIX)');
     expect(result.stdout).toContain('--json');
   });
 
   test.each([
-    [[], /missing command \(migrate, client\)/],
+    [[], /missing command \(migrate, client, keys\)/],
+    [['keys'], /missing 'keys' command \(list, generate, activate, retire, prune\)/],
     [['clients'], /unknown command 'clients'/],
     [
       ['client'],
@@ -897,6 +904,305 @@ describe('client hash-legacy-secrets', () => {
       await cli('client', 'hash-legacy-secrets', 'testclient'),
       2,
       /unexpected argument 'testclient' for 'client hash-legacy-secrets'/,
+    );
+  });
+});
+
+describe('keys', () => {
+  const KEK = 'c0'.repeat(32);
+  const OTHER = 'd1'.repeat(32);
+  /** The key commands with a key encryption key, against this test's database. */
+  const keys = (env: Record<string, string>, ...argv: string[]): Promise<CliResult> =>
+    runCapturing(
+      ['keys', ...argv],
+      { DATABASE_URL: databaseUrl, OAUTH2_KEY_ENCRYPTION_KEY: KEK, ...env },
+      dir.path,
+    );
+  /** Short timings, so that a key may be activated a second after it was generated. */
+  const QUICK = { OAUTH2_JWKS_MAX_AGE: '0', OAUTH2_KEY_REFRESH_INTERVAL: '1' };
+  const keyRows = () =>
+    sql<Array<Record<string, string | number | null>>>(
+      'SELECT kid, alg, state, sealed_private_key, activated_at, retired_at FROM oauth_signing_keys ORDER BY created_at, kid',
+    );
+  const generated = async (env: Record<string, string> = {}, ...argv: string[]) => {
+    const result = await keys(env, 'generate', ...argv, '--json');
+    expect(result).toMatchObject({ code: 0 });
+    return JSON.parse(result.stdout) as { kid: string; state: string; alg: string };
+  };
+  /** No key material, sealed or not, in anything the CLI writes. */
+  const expectNoKeyMaterial = (result: CliResult) =>
+    expect(result.stdout + result.stderr).not.toMatch(/PRIVATE KEY|\$aes-256-gcm\$|"d":/);
+
+  test('every key command refuses to run without OAUTH2_KEY_ENCRYPTION_KEY, touching nothing', async () => {
+    for (const argv of [['list'], ['generate'], ['activate', 'k'], ['retire', 'k'], ['prune']]) {
+      expectFailure(
+        await runCapturing(['keys', ...argv], { DATABASE_URL: databaseUrl }, dir.path),
+        1,
+        /^nest-oauth2: the key commands need OAUTH2_KEY_ENCRYPTION_KEY, the key encryption key the servers use/,
+      );
+    }
+    expect(await keyRows()).toEqual([]);
+  });
+
+  test('a malformed key encryption key is refused without being echoed', async () => {
+    const result = await keys({ OAUTH2_KEY_ENCRYPTION_KEY: 'too short a secret' }, 'list');
+    expectFailure(
+      result,
+      1,
+      /^nest-oauth2: OAUTH2_KEY_ENCRYPTION_KEY must be a random key of at least 32 bytes/,
+    );
+    expect(result.stderr).not.toContain('too short a secret');
+  });
+
+  test('on a database never migrated: told to migrate', async () => {
+    databaseUrl = freshDatabase();
+    expectFailure(
+      await keys({}, 'list'),
+      1,
+      /has no table oauth_signing_keys: run `nest-oauth2 migrate` first/,
+    );
+  });
+
+  test('generate: a sealed next key, its kid and state printed, never its material', async () => {
+    const result = await keys(QUICK, 'generate');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const [, alg, kid] = /^Generated (\w+) key ([\w-]{43}) \(next\)\.\n/.exec(result.stdout) ?? [];
+    expect(alg).toBe('RS256');
+    expect(result.stdout).toMatch(
+      // A kid may start with '-': then it goes after `--`.
+      new RegExp(`\nActivate it from \\S+Z: nest-oauth2 keys activate (-- )?${kid}\n$`),
+    );
+    expectNoKeyMaterial(result);
+    const [row] = await keyRows();
+    expect(row).toMatchObject({ kid, alg: 'RS256', state: 'next', activated_at: null });
+    expect(row.sealed_private_key).toMatch(/^\$aes-256-gcm\$v=1,k=[\w-]{11}\$/);
+
+    const json = await generated({}, '--alg', 'ES256');
+    expect(json).toEqual({
+      kid: expect.stringMatching(/^[\w-]{43}$/),
+      alg: 'ES256',
+      state: 'next',
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.+Z$/),
+      activatedAt: null,
+      retiredAt: null,
+    });
+  });
+
+  test('generate --activate: a first key at once; over an active key, it is retired with a warning', async () => {
+    const first = await keys({}, 'generate', '--alg', 'ES256', '--activate');
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toMatch(/^Generated ES256 key [\w-]{43} \(active\)\.\n$/);
+    const firstKid = /key ([\w-]{43})/.exec(first.stdout)![1];
+
+    const second = await keys({}, 'generate', '--alg', 'PS256', '--activate');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(
+      `Retired ${firstKid}: it verifies the tokens it signed until pruned.`,
+    );
+    expect(second.stderr).toMatch(
+      /^nest-oauth2: warning: the new key signs from each server's next key refresh/,
+    );
+    expect((await keyRows()).map((row) => [row.alg, row.state])).toEqual([
+      ['ES256', 'retired'],
+      ['PS256', 'active'],
+    ]);
+  });
+
+  test.each([['HS256'], ['ES384'], ['rs256']])('generate --alg %s: exit 2', async (alg) => {
+    expectFailure(
+      await keys({}, 'generate', '--alg', alg),
+      2,
+      /--alg must be one of RS256, PS256, ES256/,
+    );
+  });
+
+  test('list: kid, alg, state and timestamps; --json the same as an array', async () => {
+    expect(await keys({}, 'list')).toEqual({ code: 0, stdout: 'No signing keys.\n', stderr: '' });
+    const active = await generated({}, '--alg', 'ES256', '--activate');
+    const next = await generated();
+    const text = await keys({}, 'list');
+    expect(text.stdout.split('\n')[0]).toMatch(/^KID +ALG +STATE +CREATED +ACTIVATED +RETIRED$/);
+    expect(text.stdout).toMatch(new RegExp(`${active.kid} +ES256 +active +\\S+Z +\\S+Z +-\n`));
+    expect(text.stdout).toMatch(new RegExp(`${next.kid} +RS256 +next +\\S+Z +- +-\n`));
+    expectNoKeyMaterial(text);
+    const listed = JSON.parse((await keys({}, 'list', '--json')).stdout);
+    expect(listed.map((key: Record<string, unknown>) => Object.keys(key))).toEqual([
+      ['kid', 'alg', 'state', 'createdAt', 'activatedAt', 'retiredAt'],
+      ['kid', 'alg', 'state', 'createdAt', 'activatedAt', 'retiredAt'],
+    ]);
+    expect(listed.map((key: { kid: string; state: string }) => [key.kid, key.state])).toEqual([
+      [active.kid, 'active'],
+      [next.kid, 'next'],
+    ]);
+  });
+
+  test('activate: refused while the key may be unknown to resource servers, then done; --force skips the wait', async () => {
+    const old = await generated({}, '--alg', 'ES256', '--activate');
+    const next = await generated();
+    const before = await keyRows();
+    const refused = await keys({}, 'activate', '--', next.kid);
+    expectFailure(
+      refused,
+      1,
+      new RegExp(
+        `^nest-oauth2: signing key "${next.kid}" has been published for \\d+s, less than the 360s .*` +
+          'activate it from \\S+Z, or now with --force\n$',
+      ),
+    );
+    expect(await keyRows()).toEqual(before);
+
+    // OAUTH2_JWKS_MAX_AGE=0 + OAUTH2_KEY_REFRESH_INTERVAL=1: a second after it was generated.
+    let activated: CliResult | undefined;
+    const deadline = Date.now() + 5000;
+    do {
+      activated = await keys(QUICK, 'activate', '--', next.kid);
+    } while (activated.code !== 0 && Date.now() < deadline);
+    expect(activated).toEqual({
+      code: 0,
+      stdout:
+        `Activated key ${next.kid}: every server signs with it within 1 s.\n` +
+        `Retired ${old.kid}: it verifies the tokens it signed until pruned.\n`,
+      stderr: '',
+    });
+    expect(await keys({}, 'activate', '--', next.kid)).toEqual({
+      code: 0,
+      stdout: `Key ${next.kid} is the active key already.\n`,
+      stderr: '',
+    });
+
+    const forced = await generated();
+    const json = await keys({}, 'activate', '--force', '--json', '--', forced.kid);
+    expect(json.code).toBe(0);
+    expect(
+      JSON.parse(json.stdout).map((key: { kid: string; state: string }) => [key.kid, key.state]),
+    ).toEqual([
+      [next.kid, 'retired'],
+      [forced.kid, 'active'],
+    ]);
+  });
+
+  test('activate an unknown kid, or a retired key: exit 1', async () => {
+    const retired = await generated({}, '--alg', 'ES256', '--activate');
+    await generated({}, '--alg', 'ES256', '--activate');
+    expectFailure(
+      await keys({}, 'activate', 'nope', '--force'),
+      1,
+      /^nest-oauth2: no signing key has the kid "nope"\n$/,
+    );
+    // A kid starting with '-' goes after `--`, as for a client id.
+    expectFailure(
+      await keys({}, 'retire', '--', '-nope'),
+      1,
+      /^nest-oauth2: no signing key has the kid "-nope"\n$/,
+    );
+    expectFailure(
+      await keys({}, 'activate', '--force', '--', retired.kid),
+      1,
+      /is retired and cannot become active again: generate a new key/,
+    );
+  });
+
+  test('activate a key another key encryption key sealed: refused, naming the variable and the kid', async () => {
+    await generated({}, '--alg', 'ES256', '--activate');
+    const foreign = await generated({ OAUTH2_KEY_ENCRYPTION_KEY: OTHER });
+    const before = await keyRows();
+    expectFailure(
+      await keys({}, 'activate', '--force', '--', foreign.kid),
+      1,
+      new RegExp(
+        `^nest-oauth2: signing key "${foreign.kid}" was sealed with the key encryption key k=[\\w-]{11}, ` +
+          'which is neither OAUTH2_KEY_ENCRYPTION_KEY \\(k=[\\w-]{11}\\) nor one of ' +
+          'OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS\n$',
+      ),
+    );
+    expect(await keyRows()).toEqual(before);
+    // With the other key as a previous one it opens, and is activated.
+    expect(
+      (
+        await keys(
+          { OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS: `${'e2'.repeat(32)}, ${OTHER}` },
+          'activate',
+          '--force',
+          '--',
+          foreign.kid,
+        )
+      ).code,
+    ).toBe(0);
+  });
+
+  test('retire: a next key; again is a no-op; the active key is refused', async () => {
+    const active = await generated({}, '--alg', 'ES256', '--activate');
+    const next = await generated({}, '--alg', 'ES256');
+    expect(await keys({}, 'retire', '--', next.kid)).toEqual({
+      code: 0,
+      stdout: `Retired key ${next.kid}.\n`,
+      stderr: '',
+    });
+    const again = await keys({}, 'retire', '--', next.kid);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(
+      new RegExp(`^Key ${next.kid} was retired already \\(\\S+Z\\)\\.\n$`),
+    );
+    expect(JSON.parse((await keys({}, 'retire', '--json', '--', next.kid)).stdout)).toMatchObject({
+      kid: next.kid,
+      state: 'retired',
+    });
+    expectFailure(
+      await keys({}, 'retire', '--', active.kid),
+      1,
+      new RegExp(`signing key "${active.kid}" is the active key: activate another key`),
+    );
+    expectFailure(await keys({}, 'retire'), 2, /'keys retire' needs a key id \(kid\)/);
+  });
+
+  test('prune: removes retired keys past the token lifetime plus the refresh interval, never others', async () => {
+    const old = await generated({}, '--alg', 'ES256', '--activate');
+    const current = await generated({}, '--alg', 'ES256', '--activate');
+    const next = await generated();
+    expect(await keys({}, 'prune')).toEqual({
+      code: 0,
+      stdout: 'No retired key was retired more than 3660 s ago: nothing to remove.\n',
+      stderr: '',
+    });
+    // A lifetime of 1 s and a refresh interval of 1 s: the retired key goes two seconds after retirement.
+    const env = { OAUTH2_ACCESS_TOKEN_LIFETIME: '1', OAUTH2_KEY_REFRESH_INTERVAL: '1' };
+    let pruned: CliResult | undefined;
+    const deadline = Date.now() + 6000;
+    do {
+      pruned = await keys(env, 'prune', '--json');
+    } while (JSON.parse(pruned.stdout).length === 0 && Date.now() < deadline);
+    expect(JSON.parse(pruned.stdout).map((key: { kid: string }) => key.kid)).toEqual([old.kid]);
+    expect((await keyRows()).map((row) => [row.kid, row.state])).toEqual([
+      [current.kid, 'active'],
+      [next.kid, 'next'],
+    ]);
+    expect((await keys(env, 'prune')).stdout).toBe(
+      'No retired key was retired more than 2 s ago: nothing to remove.\n',
+    );
+  });
+
+  test.each([
+    [
+      'OAUTH2_JWKS_MAX_AGE',
+      'soon',
+      "OAUTH2_JWKS_MAX_AGE must be a whole number of seconds, not 'soon'",
+    ],
+    [
+      'OAUTH2_KEY_REFRESH_INTERVAL',
+      '0',
+      'OAUTH2_KEY_REFRESH_INTERVAL must be a whole number of seconds from 1',
+    ],
+    [
+      'OAUTH2_ACCESS_TOKEN_LIFETIME',
+      '-5',
+      "OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole number of seconds, not '-5'",
+    ],
+  ])('a bad %s: exit 1', async (name, value, message) => {
+    expectFailure(
+      await keys({ [name]: value }, 'prune'),
+      1,
+      new RegExp(`^nest-oauth2: ${message}`),
     );
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -158,87 +158,163 @@ describe('the seed flow (sqlite::memory:)', () => {
   test('the demo client and the dev key are logged, never a hash', () => {
     const text = example.logger.text();
     expect(text).toMatch(SEEDED);
-    expect(text).toMatch(/Generated a development RS256 signing key .*for development only/);
+    expect(text).toMatch(/Generated a development key encryption key in .*for development only/);
+    expect(text).toMatch(
+      /The key store held no signing key: generated and activated the RS256 key /,
+    );
     expect(text).not.toContain('$scrypt$');
   });
 });
 
-describe('the development signing key', () => {
-  test('is created with mode 0600 and reused on restart', async () => {
+describe('the database key store', () => {
+  const KEK = 'ab'.repeat(32);
+
+  test('a first start makes a development key encryption key (0600) and a key; a restart reuses both', async () => {
     const dataDir = folder();
-    const keyFile = join(dataDir, 'dev-signing-key.pem');
+    const kekFile = join(dataDir, 'dev-key-encryption-key');
     const env = {
       DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}`,
       OAUTH2_SIGNING_ALGORITHM: 'ES256',
     };
 
     const first = await start(env, dataDir);
-    expect(existsSync(keyFile)).toBe(true);
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    const pem = readFileSync(keyFile, 'utf8');
-    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(statSync(kekFile).mode & 0o777).toBe(0o600);
+    const kek = readFileSync(kekFile, 'utf8');
+    expect(kek).toMatch(/^[0-9a-f]{64}\n$/);
     const issued = (await token(first.server)).body.access_token as string;
-    expect(verifyWithPublicKey(issued, createPublicKey(pem))).toMatchObject({
-      client_id: 'testclient',
-    });
-    expect(first.logger.text()).toMatch(/warn \[SigningKey\] Generated a development ES256/);
+    const { kid, alg } = decodeJwt(issued).header;
+    expect(alg).toBe('ES256');
+    expect(first.logger.text()).toMatch(
+      /warn \[SigningKey\] Generated a development key encryption key in .*dev-key-encryption-key: for development only/,
+    );
+    expect(first.logger.text()).toContain(
+      `warn [SigningKey] The key store held no signing key: generated and activated the ES256 key ${kid}`,
+    );
+    expect(first.logger.text()).not.toContain(kek.trim());
     await stop(first);
 
     const second = await start(env, dataDir);
-    expect(readFileSync(keyFile, 'utf8')).toBe(pem);
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kekFile, 'utf8')).toBe(kek);
     expect(second.logger.text()).toMatch(
-      /warn \[SigningKey\] Using the development ES256 signing key .*for development only/,
+      /warn \[SigningKey\] Using the development key encryption key/,
     );
-    // A token of the first run is still good: the same key signs and verifies.
+    expect(second.logger.text()).not.toMatch(/generated and activated/);
+    // A token of the first run is still good, and the same key signs.
     const who = await request(second.server)
       .get('/api/whoami')
       .set('Authorization', `Bearer ${issued}`);
     expect(who.status).toBe(200);
-    expect(who.body.client_id).toBe('testclient');
-  });
-
-  test('a key of another algorithm is replaced', async () => {
-    const dataDir = folder();
-    await stop(await start({ DATABASE_URL: 'sqlite::memory:' }, dataDir));
-    const keyFile = join(dataDir, 'dev-signing-key.pem');
-    const rs256Pem = readFileSync(keyFile, 'utf8');
-    expect(createPublicKey(rs256Pem).asymmetricKeyType).toBe('rsa');
-
-    const es = await start(
-      { DATABASE_URL: 'sqlite::memory:', OAUTH2_SIGNING_ALGORITHM: 'ES256' },
-      dataDir,
+    expect(decodeJwt((await token(second.server)).body.access_token).header.kid).toBe(kid);
+    // Its public key is published; the private key is stored sealed, never as PEM.
+    const jwks = await request(second.server).get('/oauth2/jwks');
+    expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).toEqual([kid]);
+    const [row] = await sqlite<Array<{ sealed_private_key: string }>>(
+      join(dataDir, 'clients.sqlite'),
+      'SELECT sealed_private_key FROM oauth_signing_keys',
     );
-    const pem = readFileSync(keyFile, 'utf8');
-    expect(pem).not.toBe(rs256Pem);
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(createPublicKey(pem).asymmetricKeyType).toBe('ec');
-    expect(es.logger.text()).toMatch(/holds no ES256 key: replacing it/);
-    const res = await token(es.server);
-    expect(decodeJwt(res.body.access_token).header.alg).toBe('ES256');
+    expect(row.sealed_private_key).toMatch(/^\$aes-256-gcm\$v=1,k=/);
   });
 
-  test('is not made when OAUTH2_SIGNING_KEY is set', async () => {
+  test('OAUTH2_KEY_ENCRYPTION_KEY: no development file; another key refuses to start, naming it and the kid, and writes nothing', async () => {
     const dataDir = folder();
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const pem = toPem(privateKey);
-    const example = await start(
+    const database = join(dataDir, 'clients.sqlite');
+    const env = { DATABASE_URL: `sqlite:${database}`, OAUTH2_KEY_ENCRYPTION_KEY: KEK };
+    const first = await start(env, dataDir);
+    const kid = decodeJwt((await token(first.server)).body.access_token).header.kid;
+    expect(existsSync(join(dataDir, 'dev-key-encryption-key'))).toBe(false);
+    expect(first.logger.text()).not.toMatch(/development/);
+    await stop(first);
+    const rows = () => sqlite(database, 'SELECT * FROM oauth_signing_keys ORDER BY kid');
+    const before = await rows();
+
+    // Another key, or none (then the development key is made, and is another key too).
+    for (const kek of ['cd'.repeat(32), '']) {
+      const app = await createExampleApp(
+        { ...env, PORT: '0', OAUTH2_KEY_ENCRYPTION_KEY: kek },
+        { cwd: dir.path, dataDir, logger: false },
+      );
+      await expect(app.init()).rejects.toThrow(
+        new RegExp(
+          `^OAuth2Module: cannot load the signing keys from the key store: signing key "${kid}" was ` +
+            'sealed with the key encryption key k=[\\w-]{11}, which is neither ' +
+            `(OAUTH2_KEY_ENCRYPTION_KEY|the development key encryption key in .*) \\(k=[\\w-]{11}\\) ` +
+            'nor one of OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS$',
+        ),
+      );
+      await app.close();
+      expect(await rows()).toEqual(before);
+    }
+
+    // The former key as a previous one: the start succeeds, and tokens of the first key still verify.
+    const rotated = await start(
       {
-        DATABASE_URL: 'sqlite::memory:',
-        OAUTH2_SIGNING_ALGORITHM: 'ES256',
-        OAUTH2_SIGNING_KEY: pem,
+        ...env,
+        OAUTH2_KEY_ENCRYPTION_KEY: 'cd'.repeat(32),
+        OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS: KEK,
       },
       dataDir,
     );
-    expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);
-    expect(example.logger.text()).not.toMatch(/development/);
+    expect(decodeJwt((await token(rotated.server)).body.access_token).header.kid).toBe(kid);
+  });
+
+  test('the CLI rotates the keys of a running app: it follows within OAUTH2_KEY_REFRESH_INTERVAL', async () => {
+    const dataDir = folder();
+    const env = {
+      DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}`,
+      OAUTH2_KEY_ENCRYPTION_KEY: KEK,
+      OAUTH2_KEY_REFRESH_INTERVAL: '1',
+      OAUTH2_JWKS_MAX_AGE: '0',
+    };
+    const example = await start(env, dataDir);
+    const oldToken = (await token(example.server)).body.access_token as string;
+    const generated = await runCapturing(
+      ['keys', 'generate', '--alg', 'PS256', '--json'],
+      env,
+      dir.path,
+    );
+    const { kid } = JSON.parse(generated.stdout);
+    expect(
+      (await runCapturing(['keys', 'activate', '--force', '--', kid], env, dir.path)).code,
+    ).toBe(0);
+    const deadline = Date.now() + 5000;
+    let header = decodeJwt((await token(example.server)).body.access_token).header;
+    while (header.kid !== kid && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      header = decodeJwt((await token(example.server)).body.access_token).header;
+    }
+    expect(header).toMatchObject({ kid, alg: 'PS256' });
+    const jwks = await request(example.server).get('/oauth2/jwks');
+    expect(jwks.headers['cache-control']).toBe('public, max-age=0');
+    expect(jwks.body.keys).toHaveLength(2);
+    const who = await request(example.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${oldToken}`);
+    expect(who.status).toBe(200);
+  });
+
+  test('is not used when OAUTH2_SIGNING_KEY is set: a static key, no key encryption key', async () => {
+    const dataDir = folder();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const database = join(dataDir, 'clients.sqlite');
+    const example = await start(
+      {
+        DATABASE_URL: `sqlite:${database}`,
+        OAUTH2_SIGNING_ALGORITHM: 'ES256',
+        OAUTH2_SIGNING_KEY: toPem(privateKey),
+        OAUTH2_KEY_REFRESH_INTERVAL: '5',
+      },
+      dataDir,
+    );
+    expect(existsSync(join(dataDir, 'dev-key-encryption-key'))).toBe(false);
+    expect(example.logger.text()).not.toMatch(/development|key store/);
     const res = await token(example.server);
     expect(verifyWithPublicKey(res.body.access_token, publicKey)).toMatchObject({
       client_id: 'testclient',
     });
+    expect(await sqlite(database, 'SELECT * FROM oauth_signing_keys')).toEqual([]);
   });
 
-  test('is not made when OAUTH2_SIGNING_KEY_FILE is set', async () => {
+  test('is not used when OAUTH2_SIGNING_KEY_FILE is set', async () => {
     const dataDir = folder();
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     const keyFile = join(dir.path, `es384-${folders}.pem`);
@@ -251,23 +327,26 @@ describe('the development signing key', () => {
       },
       dataDir,
     );
-    expect(existsSync(join(dataDir, 'dev-signing-key.pem'))).toBe(false);
+    expect(existsSync(join(dataDir, 'dev-key-encryption-key'))).toBe(false);
     const res = await token(example.server);
     expect(decodeJwt(res.body.access_token).header.alg).toBe('ES384');
-    const who = await request(example.server)
-      .get('/api/whoami')
-      .set('Authorization', `Bearer ${res.body.access_token}`);
-    expect(who.status).toBe(200);
-    expect(publicKey.asymmetricKeyDetails?.namedCurve).toBe('secp384r1');
+    expect(verifyWithPublicKey(res.body.access_token, publicKey, 'ES384')).toMatchObject({
+      client_id: 'testclient',
+    });
   });
 
   test('HS256 signs with OAUTH2_HMAC_SECRET', async () => {
     const secret = 'an-hmac-secret-of-at-least-32-bytes!';
-    const example = await start({
-      DATABASE_URL: 'sqlite::memory:',
-      OAUTH2_SIGNING_ALGORITHM: 'HS256',
-      OAUTH2_HMAC_SECRET: secret,
-    });
+    const dataDir = folder();
+    const example = await start(
+      {
+        DATABASE_URL: 'sqlite::memory:',
+        OAUTH2_SIGNING_ALGORITHM: 'HS256',
+        OAUTH2_HMAC_SECRET: secret,
+      },
+      dataDir,
+    );
+    expect(existsSync(join(dataDir, 'dev-key-encryption-key'))).toBe(false);
     const res = await token(example.server);
     expect(decodeJwt(res.body.access_token).header.alg).toBe('HS256');
     expect(verifyWithSecret(res.body.access_token, secret)).toMatchObject({
@@ -344,6 +423,9 @@ describe('settings from the environment', () => {
     });
     expect((payload.exp as number) - (payload.iat as number)).toBe(60);
 
+    const jwks = await request(example.server).get('/oauth2/jwks');
+    expect(jwks.headers['cache-control']).toBe('public, max-age=300');
+
     const body = await token(
       example.server,
       { client_id: 'testclient', client_secret: 'testpass' },
@@ -351,6 +433,25 @@ describe('settings from the environment', () => {
     );
     expect(body.status).toBe(401);
     expect(body.body.error).toBe('invalid_client');
+  });
+
+  test('OAUTH2_AUDIENCE (a space-separated list) and OAUTH2_JWKS_MAX_AGE', async () => {
+    const example = await start({
+      DATABASE_URL: 'sqlite::memory:',
+      OAUTH2_AUDIENCE: 'https://api.example.test https://reports.example.test',
+      OAUTH2_JWKS_MAX_AGE: '60',
+    });
+    const res = await token(example.server);
+    expect(decodeJwt(res.body.access_token).payload.aud).toEqual([
+      'https://api.example.test',
+      'https://reports.example.test',
+    ]);
+    const who = await request(example.server)
+      .get('/api/whoami')
+      .set('Authorization', `Bearer ${res.body.access_token}`);
+    expect(who.status).toBe(200);
+    const jwks = await request(example.server).get('/oauth2/jwks');
+    expect(jwks.headers['cache-control']).toBe('public, max-age=60');
   });
 
   test.each([

@@ -19,6 +19,7 @@ import {
   OTHER_KEK,
   storeOf,
 } from './support/key-store.js';
+import { runCapturing } from './support/cli.js';
 import { CapturingLogger } from './support/logger.js';
 import { CLIENTS, GRANT, TEST_BASIC, tokenRequest } from './support/oauth.js';
 
@@ -194,6 +195,44 @@ describe.each(databases)('the database key store on $name', (database) => {
         expect((await whoami(app, newToken)).status).toBe(200);
       }
     });
+  });
+
+  test('the same rotation through the CLI, on the database the app uses', async () => {
+    const env = {
+      DATABASE_URL: isolated.url,
+      OAUTH2_KEY_ENCRYPTION_KEY: KEK,
+      OAUTH2_JWKS_MAX_AGE: '0',
+      OAUTH2_KEY_REFRESH_INTERVAL: '1',
+      OAUTH2_ACCESS_TOKEN_LIFETIME: '1',
+    };
+    /** `keys <command> --json [-- <kid>]`: a kid may start with '-'. */
+    const cli = async (command: string, ...argv: string[]) => {
+      const result = await runCapturing(['keys', command, '--json', ...argv], env, process.cwd());
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      return JSON.parse(result.stdout);
+    };
+    const first = await cli('generate', '--alg', 'ES256', '--activate');
+    const app = await start('fastify');
+    await seedClients(app, [CLIENTS.test]);
+    const oldToken = await issue(app);
+    expect(kidOf(oldToken)).toBe(first.kid);
+
+    const next = await cli('generate');
+    expect(next).toMatchObject({ alg: 'RS256', state: 'next' });
+    await eventually(async () => expect(await publishedKids(app)).toContain(next.kid));
+    await eventually(async () => {
+      expect(
+        (await cli('activate', '--', next.kid)).map((key: { kid: string }) => key.kid),
+      ).toEqual([first.kid, next.kid]);
+    });
+    await eventually(async () => expect(kidOf(await issue(app))).toBe(next.kid));
+    expect((await whoami(app, oldToken)).status).toBe(200);
+
+    await eventually(async () => {
+      expect((await cli('prune')).map((key: { kid: string }) => key.kid)).toEqual([first.kid]);
+    });
+    expect((await cli('list')).map((key: { kid: string }) => key.kid)).toEqual([next.kid]);
+    await eventually(async () => expect((await whoami(app, oldToken)).status).toBe(401));
   });
 
   test('a reload that fails keeps the keys in force, and the instance keeps issuing', async () => {

@@ -1,5 +1,12 @@
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CLIENT_TABLE } from '../index.js';
+import {
+  DEFAULT_CLIENT_TABLE,
+  OAuth2KeyStoreError,
+  STORED_KEY_ALGORITHMS,
+  type OAuth2KeyStore,
+  type OAuth2StoredKeyAlgorithm,
+  type OAuthKeyInfo,
+} from '../index.js';
 import type {
   CommandSyntax,
   CommandTable,
@@ -8,6 +15,7 @@ import type {
   PositionalSpec,
   PositionalValues,
 } from './cli-args.js';
+import { CliError } from './cli-error.js';
 import {
   CLIENT_CREDENTIALS,
   type ClientCommands,
@@ -16,6 +24,7 @@ import {
 } from './client-commands.js';
 import { DEFAULT_DATABASE_URL } from './database-url.js';
 import { applyMigrations, pendingMigrations } from './database.js';
+import type { KeyTimings } from './env-settings.js';
 
 /** What a command's `run` is given; the database is opened only when asked for, and closed by the runner. */
 export interface CommandContext<
@@ -28,6 +37,10 @@ export interface CommandContext<
   database(): Promise<DataSource>;
   /** The client table; `hashesSecrets` refuses a client_secret column too narrow for a hash. */
   clients(use?: { hashesSecrets?: boolean }): Promise<ClientCommands>;
+  /** The signing key table, sealed and opened with OAUTH2_KEY_ENCRYPTION_KEY. */
+  keys(): Promise<OAuth2KeyStore>;
+  /** OAUTH2_JWKS_MAX_AGE, OAUTH2_KEY_REFRESH_INTERVAL and OAUTH2_ACCESS_TOKEN_LIFETIME, or the server's defaults. */
+  keyTimings(): KeyTimings;
 }
 
 /** One row of the table: the command's syntax, what it does and how its result is shown. */
@@ -65,8 +78,8 @@ const migrate = command({
   words: ['migrate'],
   options: [{ name: 'show', description: 'List the pending migrations, applying nothing.' }],
   description:
-    "Create or update the client table: apply the module's pending migrations. Run it once before " +
-    'the client commands, and after an upgrade of the library.',
+    "Create or update the client and signing key tables: apply the module's pending migrations. Run " +
+    'it once before the client and key commands, and after an upgrade of the library.',
   run: async ({ options, database }) =>
     options.show
       ? { pending: await pendingMigrations(await database()) }
@@ -209,6 +222,171 @@ const clientHashLegacySecrets = command({
         ],
 });
 
+const KID = { name: 'kid', description: 'a key id (kid)' } as const;
+const DEFAULT_KEY_ALGORITHM: OAuth2StoredKeyAlgorithm = 'RS256';
+
+/** A signing key as the CLI shows it: its state and timestamps, never key material. */
+export interface KeyView {
+  kid: string;
+  alg: OAuth2StoredKeyAlgorithm;
+  state: OAuthKeyInfo['state'];
+  createdAt: string;
+  activatedAt: string | null;
+  retiredAt: string | null;
+}
+
+const keysList = command({
+  words: ['keys', 'list'],
+  description: 'List the signing keys with their state and timestamps (never key material).',
+  run: async ({ keys }) => (await (await keys()).list()).map(keyView),
+  text: (views) =>
+    views.length === 0
+      ? ['No signing keys.']
+      : columns([
+          ['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED'],
+          ...views.map((key) => [
+            key.kid,
+            key.alg,
+            key.state,
+            key.createdAt,
+            key.activatedAt ?? '-',
+            key.retiredAt ?? '-',
+          ]),
+        ]),
+});
+
+const keysGenerate = command({
+  words: ['keys', 'generate'],
+  options: [
+    {
+      name: 'alg',
+      value: 'alg',
+      description: `${STORED_KEY_ALGORITHMS.join(', ')}. Default: ${DEFAULT_KEY_ALGORITHM}`,
+    },
+    {
+      name: 'activate',
+      description:
+        'Make it active at once, retiring the active key: for a first key, or a compromised one (resource ' +
+        'servers holding an older JWKS refuse its tokens until they refetch it).',
+    },
+  ],
+  description:
+    'Generate a key pair, sealed with OAUTH2_KEY_ENCRYPTION_KEY, as a next key: every server publishes it ' +
+    'in its JWKS; activate it once resource servers know it.',
+  run: async ({ options, keys, keyTimings }) => {
+    const algorithm = options.alg ?? DEFAULT_KEY_ALGORITHM;
+    if (!(STORED_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
+      throw CliError.usage(`--alg must be one of ${STORED_KEY_ALGORITHMS.join(', ')}`);
+    }
+    const store = await keys();
+    const { jwksMaxAge, keyRefreshInterval } = keyTimings();
+    const replaced = options.activate
+      ? (await store.list()).find((key) => key.state === 'active')
+      : undefined;
+    const key = await store.generate(algorithm as OAuth2StoredKeyAlgorithm, {
+      activate: options.activate,
+    });
+    const activableAt = new Date(
+      key.createdAt.getTime() + (jwksMaxAge + keyRefreshInterval) * 1000,
+    );
+    return { key: keyView(key), replaced: replaced?.kid, activableAt: activableAt.toISOString() };
+  },
+  text: ({ key, replaced, activableAt }) => [
+    `Generated ${key.alg} key ${key.kid} (${key.state}).`,
+    ...(key.state === 'next'
+      ? [`Activate it from ${activableAt}: nest-oauth2 keys activate ${kidArgument(key.kid)}`]
+      : replaced
+        ? [`Retired ${replaced}: it verifies the tokens it signed until pruned.`]
+        : []),
+  ],
+  json: ({ key }) => key,
+  warnings: ({ replaced }) =>
+    replaced
+      ? [
+          "the new key signs from each server's next key refresh; resource servers that cached the JWKS " +
+            'refuse its tokens until their copy expires (OAUTH2_JWKS_MAX_AGE)',
+        ]
+      : [],
+});
+
+const keysActivate = command({
+  words: ['keys', 'activate'],
+  positionals: [KID],
+  options: [
+    {
+      name: 'force',
+      description:
+        'Activate a key published for less than OAUTH2_JWKS_MAX_AGE + OAUTH2_KEY_REFRESH_INTERVAL.',
+    },
+  ],
+  description:
+    'Make a next key the active one; the active key is retired in the same transaction and keeps ' +
+    'verifying its tokens. Refused for a key published for less than the JWKS max-age plus the key ' +
+    'refresh interval, which resource servers need to learn it.',
+  run: async ({ positionals, options, keys, keyTimings }) => {
+    const store = await keys();
+    const { jwksMaxAge, keyRefreshInterval } = keyTimings();
+    try {
+      const changed = await store.activate(positionals.kid, {
+        minNextAge: jwksMaxAge + keyRefreshInterval,
+        force: options.force,
+      });
+      return { kid: positionals.kid, changed: changed.map(keyView), keyRefreshInterval };
+    } catch (error) {
+      if (error instanceof OAuth2KeyStoreError && error.code === 'published_too_recently') {
+        throw new CliError(`${error.message}, or now with --force`);
+      }
+      throw error;
+    }
+  },
+  text: ({ kid, changed, keyRefreshInterval }) => {
+    if (changed.length === 0) return [`Key ${kid} is the active key already.`];
+    const retired = changed.filter((key) => key.state === 'retired').map((key) => key.kid);
+    return [
+      `Activated key ${kid}: every server signs with it within ${keyRefreshInterval} s.`,
+      ...retired.map((old) => `Retired ${old}: it verifies the tokens it signed until pruned.`),
+    ];
+  },
+  json: ({ changed }) => changed,
+});
+
+const keysRetire = command({
+  words: ['keys', 'retire'],
+  positionals: [KID],
+  description:
+    'Retire a next key that will not be used. Retiring a retired key does nothing; the active key is ' +
+    'refused (activate another key instead).',
+  run: async ({ positionals, keys }) => {
+    const store = await keys();
+    const before = (await store.list()).find((key) => key.kid === positionals.kid);
+    const key = keyView(await store.retire(positionals.kid));
+    return { key, already: before?.state === 'retired' };
+  },
+  text: ({ key, already }) => [
+    already ? `Key ${key.kid} was retired already (${key.retiredAt}).` : `Retired key ${key.kid}.`,
+  ],
+  json: ({ key }) => key,
+});
+
+const keysPrune = command({
+  words: ['keys', 'prune'],
+  description:
+    'Remove the retired keys no valid token can name any more: retired longer ago than the access ' +
+    'token lifetime (OAUTH2_ACCESS_TOKEN_LIFETIME) plus the key refresh interval. Never an active or ' +
+    'next key.',
+  run: async ({ keys, keyTimings }) => {
+    const store = await keys();
+    const { accessTokenLifetime, keyRefreshInterval } = keyTimings();
+    const keep = accessTokenLifetime + keyRefreshInterval;
+    return { removed: (await store.prune(keep)).map(keyView), keep };
+  },
+  text: ({ removed, keep }) =>
+    removed.length === 0
+      ? [`No retired key was retired more than ${keep} s ago: nothing to remove.`]
+      : removed.map((key) => `Removed ${key.alg} key ${key.kid} (retired ${key.retiredAt}).`),
+  json: ({ removed }) => removed,
+});
+
 /** The options every command takes. */
 const COMMON_OPTIONS = [
   {
@@ -219,7 +397,8 @@ const COMMON_OPTIONS = [
   {
     name: 'table-prefix',
     value: 'prefix',
-    description: "Prefix of its name, as yii2's tablePrefix (env OAUTH2_TABLE_PREFIX).",
+    description:
+      "Prefix of the client and signing key tables' names, as yii2's tablePrefix (env OAUTH2_TABLE_PREFIX).",
   },
   { name: 'json', description: 'Print the result as JSON on stdout.' },
 ] as const;
@@ -228,11 +407,13 @@ const COMMON_OPTIONS = [
 export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
   program: 'nest-oauth2',
   description:
-    'Manages the OAuth 2.0 clients in the database that DATABASE_URL names: sqlite:<path> ' +
-    `(default ${DEFAULT_DATABASE_URL}), postgres://…[?schema=<name>], postgresql://…, mysql://… or ` +
-    'mariadb://…. A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered with ' +
-    'OAUTH2_SECRET_PEPPER when set), a chosen one (--secret) as a scrypt hash; a generated secret is ' +
-    'shown once and cannot be shown again.',
+    'Manages the OAuth 2.0 clients and signing keys in the database that DATABASE_URL names: ' +
+    `sqlite:<path> (default ${DEFAULT_DATABASE_URL}), postgres://…[?schema=<name>], postgresql://…, ` +
+    'mysql://… or mariadb://…. A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered ' +
+    'with OAUTH2_SECRET_PEPPER when set), a chosen one (--secret) as a scrypt hash; a generated secret ' +
+    'is shown once and cannot be shown again. The key commands need OAUTH2_KEY_ENCRYPTION_KEY (and ' +
+    'OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS while it rotates), and read OAUTH2_JWKS_MAX_AGE (300), ' +
+    'OAUTH2_KEY_REFRESH_INTERVAL (60) and OAUTH2_ACCESS_TOKEN_LIFETIME (3600) as the servers do.',
   commands: [
     migrate,
     clientCreate,
@@ -241,10 +422,31 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     clientRotateSecret,
     clientDelete,
     clientHashLegacySecrets,
+    keysList,
+    keysGenerate,
+    keysActivate,
+    keysRetire,
+    keysPrune,
   ],
   options: COMMON_OPTIONS,
   footer: 'Exit status: 0 on success, 1 when the command failed, 2 when the command line is wrong.',
 };
+
+/** A kid as a command line argument: a base64url kid may start with '-', which must then follow `--`. */
+function kidArgument(kid: string): string {
+  return kid.startsWith('-') ? `-- ${kid}` : kid;
+}
+
+function keyView(key: OAuthKeyInfo): KeyView {
+  return {
+    kid: key.kid,
+    alg: key.algorithm,
+    state: key.state,
+    createdAt: key.createdAt.toISOString(),
+    activatedAt: key.activatedAt?.toISOString() ?? null,
+    retiredAt: key.retiredAt?.toISOString() ?? null,
+  };
+}
 
 function withSecret({ client, secret }: SecretResult): unknown {
   return secret ? { ...client, client_secret: secret } : client;

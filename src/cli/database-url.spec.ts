@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { oauth2Migrations, oauthClientEntity, OAuthClient } from '../index.js';
+import { oauth2Entities, oauth2Migrations, OAuthClient, OAuthStoredKey } from '../index.js';
 import {
   DatabaseUrlError,
   databaseOptionsFromUrl,
@@ -19,7 +19,7 @@ describe('databaseOptionsFromUrl', () => {
       expect(options).toEqual({
         type: 'better-sqlite3',
         database: join(cwd, 'nested/dir/clients.sqlite'),
-        entities: [OAuthClient],
+        entities: [OAuthClient, OAuthStoredKey],
         migrations: oauth2Migrations(),
       });
       expect(existsSync(join(cwd, 'nested/dir'))).toBe(true);
@@ -69,7 +69,7 @@ describe('databaseOptionsFromUrl', () => {
     expect(databaseOptionsFromUrl(url)).toEqual({
       type,
       url,
-      entities: [OAuthClient],
+      entities: [OAuthClient, OAuthStoredKey],
       migrations: oauth2Migrations(),
     });
   });
@@ -81,13 +81,16 @@ describe('databaseOptionsFromUrl', () => {
     expect(options.migrations).toEqual(oauth2Migrations());
   });
 
-  test('another table: its entity and its migrations', () => {
+  test('another table: its entities and its migrations', () => {
     const options = databaseOptionsFromUrl('sqlite::memory:', '/', {
       tableName: 'clients',
       tablePrefix: 'yii_',
     });
-    expect(options.entities).toEqual([oauthClientEntity('yii_clients')]);
-    expect(options.entities).not.toEqual([OAuthClient]);
+    expect(options.entities).toEqual(oauth2Entities({ tableName: 'clients', tablePrefix: 'yii_' }));
+    expect((options.entities as Array<{ name: string }>).map((entity) => entity.name)).toEqual([
+      'OAuthClient(yii_clients)',
+      'OAuthStoredKey(yii_oauth_signing_keys)',
+    ]);
     expect(options.migrations).toEqual(
       oauth2Migrations({ tableName: 'clients', tablePrefix: 'yii_' }),
     );

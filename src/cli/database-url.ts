@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { clientTableName } from '../clients/oauth-client.entity.js';
-import { oauth2Migrations, oauthClientEntity, type OAuth2MigrationsOptions } from '../index.js';
+import { oauth2Entities, oauth2Migrations, type OAuth2MigrationsOptions } from '../index.js';
 
 /** Where the CLI and the example app keep their clients when DATABASE_URL is not set. */
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/oauth2.sqlite';
@@ -21,7 +20,7 @@ export class DatabaseUrlError extends Error {
  * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package); `?schema=<name>` picks the schema;
  * - `mysql://…`: MySQL, `mariadb://…`: MariaDB (both need the `mysql2` package).
  *
- * The options map the client entity to `tables` and list the module's migrations for it; nothing is
+ * The options map the module's entities to `tables` and list its migrations for them; nothing is
  * synchronized: the schema comes from running the migrations.
  */
 export function databaseOptionsFromUrl(
@@ -29,10 +28,9 @@ export function databaseOptionsFromUrl(
   cwd: string = process.cwd(),
   tables: OAuth2MigrationsOptions = {},
 ): DataSourceOptions {
-  const table = clientTableName(tables);
   const options: DataSourceOptions = {
     ...parseDatabaseUrl(url, cwd),
-    entities: [oauthClientEntity(table)],
+    entities: oauth2Entities(tables),
     migrations: oauth2Migrations(tables),
   };
   if (options.type === 'better-sqlite3' && options.database !== ':memory:') {

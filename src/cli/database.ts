@@ -1,21 +1,25 @@
 import { DataSource, MigrationExecutor, type Logger as TypeOrmLogger } from 'typeorm';
-import { clientTableName } from '../clients/oauth-client.entity.js';
 import {
   DEFAULT_CLIENT_TABLE,
+  oauth2Entities,
+  oauth2TableNames,
   OAuthClientRepository,
-  oauthClientEntity,
+  TypeOrmOAuth2KeyStore,
   TypeOrmOAuthClientRepository,
+  type OAuth2KeyStore,
   type OAuth2MigrationsOptions,
+  type OAuth2TableNames,
 } from '../index.js';
 import { CliError } from './cli-error.js';
 import { databaseOptionsFromUrl, redactDatabaseUrl } from './database-url.js';
+import { KEK_VARIABLES, keyEncryptionKeysFromEnv, type Env } from './env-settings.js';
 
 /** The narrowest client_secret column that holds every hash format (the seed's VARCHAR(80)). */
 const MIN_SECRET_COLUMN_WIDTH = 80;
 
 export interface TableSettings extends Required<OAuth2MigrationsOptions> {
-  /** The full name: prefix and name. */
-  table: string;
+  /** The full names: prefix and name. */
+  tables: OAuth2TableNames;
 }
 
 /** --table/--table-prefix, else OAUTH2_CLIENT_TABLE/OAUTH2_TABLE_PREFIX, else the module's defaults. */
@@ -26,7 +30,7 @@ export function tableSettings(
   const tableName = flags.table ?? (env.OAUTH2_CLIENT_TABLE || DEFAULT_CLIENT_TABLE);
   const tablePrefix = flags.prefix ?? (env.OAUTH2_TABLE_PREFIX || '');
   try {
-    return { tableName, tablePrefix, table: clientTableName({ tableName, tablePrefix }) };
+    return { tableName, tablePrefix, tables: oauth2TableNames({ tableName, tablePrefix }) };
   } catch (error) {
     const from =
       `${flags.table === undefined ? 'OAUTH2_CLIENT_TABLE' : '--table'} and ` +
@@ -90,8 +94,55 @@ export async function applyMigrations(dataSource: DataSource): Promise<string[]>
  */
 export async function clientRepository(
   dataSource: DataSource,
-  { url, table, hashesSecrets }: { url: string; table: string; hashesSecrets: boolean },
+  { url, tables, hashesSecrets }: { url: string; tables: TableSettings; hashesSecrets: boolean },
 ): Promise<OAuthClientRepository> {
+  const table = tables.tables.clients;
+  const secretColumn = (await migratedTable(dataSource, url, table)).findColumnByName(
+    'client_secret',
+  );
+  if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
+  // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
+  const width = Number(secretColumn.length);
+  if (hashesSecrets && secretColumn.length && width < MIN_SECRET_COLUMN_WIDTH) {
+    throw new CliError(
+      `${table}.client_secret holds at most ${width} characters and a hash needs ` +
+        `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
+    );
+  }
+  return new TypeOrmOAuthClientRepository(dataSource.getRepository(oauth2Entities(tables)[0]));
+}
+
+/**
+ * The signing key table as a TypeORM key store, with the key encryption keys of the environment (the same
+ * variables as the server's). Refused without OAUTH2_KEY_ENCRYPTION_KEY: the CLI must seal keys the servers
+ * open, and check that they open before one becomes active.
+ */
+export async function keyStore(
+  dataSource: DataSource,
+  { url, tables, env }: { url: string; tables: TableSettings; env: Env },
+): Promise<OAuth2KeyStore> {
+  let keys: ReturnType<typeof keyEncryptionKeysFromEnv>;
+  try {
+    keys = keyEncryptionKeysFromEnv(env);
+  } catch (error) {
+    throw new CliError(messageOf(error));
+  }
+  if (keys.current === undefined) {
+    throw new CliError(
+      `the key commands need ${KEK_VARIABLES.current}, the key encryption key the servers use ` +
+        '(32+ random bytes as 64+ hex characters or base64, e.g. `openssl rand -hex 32`)',
+    );
+  }
+  await migratedTable(dataSource, url, tables.tables.signingKeys);
+  return new TypeOrmOAuth2KeyStore(dataSource.getRepository(oauth2Entities(tables)[1]), {
+    keyEncryptionKey: keys.current,
+    previousKeyEncryptionKeys: keys.previous,
+    keyEncryptionKeyNames: KEK_VARIABLES,
+  });
+}
+
+/** The table as the database describes it; refused when `migrate` has not created it. */
+async function migratedTable(dataSource: DataSource, url: string, table: string) {
   const queryRunner = dataSource.createQueryRunner();
   try {
     const found = await queryRunner.getTable(table);
@@ -100,20 +151,10 @@ export async function clientRepository(
         `the database ${redactDatabaseUrl(url)} has no table ${table}: run \`nest-oauth2 migrate\` first`,
       );
     }
-    const secretColumn = found.findColumnByName('client_secret');
-    if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
-    // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
-    const width = Number(secretColumn.length);
-    if (hashesSecrets && secretColumn.length && width < MIN_SECRET_COLUMN_WIDTH) {
-      throw new CliError(
-        `${table}.client_secret holds at most ${width} characters and a hash needs ` +
-          `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
-      );
-    }
+    return found;
   } finally {
     await queryRunner.release();
   }
-  return new TypeOrmOAuthClientRepository(dataSource.getRepository(oauthClientEntity(table)));
 }
 
 export function messageOf(error: unknown): string {

@@ -5,7 +5,8 @@ import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { ClientCommands } from './client-commands.js';
 import { CLI, type Command, type CommandContext } from './commands.js';
 import { DEFAULT_DATABASE_URL, redactPassword } from './database-url.js';
-import { clientRepository, messageOf, openDatabase, tableSettings } from './database.js';
+import { clientRepository, keyStore, messageOf, openDatabase, tableSettings } from './database.js';
+import { keyTimingsFromEnv } from './env-settings.js';
 import { usageText } from './usage.js';
 
 /** Where runCli writes and what it reads of its process. */
@@ -13,7 +14,9 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   /**
-   * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_CLIENT_TABLE and OAUTH2_TABLE_PREFIX.
+   * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_CLIENT_TABLE, OAUTH2_TABLE_PREFIX, and for the key
+   * commands OAUTH2_KEY_ENCRYPTION_KEY, OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS, OAUTH2_JWKS_MAX_AGE,
+   * OAUTH2_KEY_REFRESH_INTERVAL and OAUTH2_ACCESS_TOKEN_LIFETIME.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>;
@@ -67,7 +70,7 @@ export async function runCli(
           dependencies.repository ??
           (await clientRepository(await open(), {
             url: databaseUrl,
-            table: tables.table,
+            tables,
             hashesSecrets,
           }));
         const hasher =
@@ -76,6 +79,14 @@ export async function runCli(
         return new ClientCommands(repository, hasher, (property) =>
           optionNaming(command, property),
         );
+      },
+      keys: async () => keyStore(await open(), { url: databaseUrl, tables, env }),
+      keyTimings: () => {
+        try {
+          return keyTimingsFromEnv(env);
+        } catch (error) {
+          throw new CliError(messageOf(error));
+        }
       },
     };
     write(io, command, await command.run(context), options.json);

@@ -1,11 +1,20 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { DriverPackageNotInstalledError } from 'typeorm';
-import { OAuth2Module, type OAuth2ModuleOptions, type OAuth2SigningOptions } from '../index.js';
+import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { DataSource, DriverPackageNotInstalledError } from 'typeorm';
+import {
+  oauth2Entities,
+  OAuth2Module,
+  TypeOrmOAuth2KeyStore,
+  type OAuth2KeyStore,
+  type OAuth2KeyStoreProvider,
+  type OAuth2ModuleOptions,
+  type OAuth2StoredKeyAlgorithm,
+} from '../index.js';
 import { databaseOptionsFromUrl } from '../cli/database-url.js';
+import { KEK_VARIABLES } from '../cli/env-settings.js';
 import { DemoClientSeeder } from './demo-client.seeder.js';
-import { loadOrCreateDevSigningKey } from './dev-signing-key.js';
-import { ExampleConfig } from './example-config.js';
+import { loadOrCreateDevKeyEncryptionKey } from './dev-key-encryption-key.js';
+import { ExampleConfig, type ExampleKeyStoreSettings } from './example-config.js';
 import { ReportsController } from './reports.controller.js';
 import { ReportsService } from './reports.service.js';
 import { WhoamiController } from './whoami.controller.js';
@@ -41,10 +50,15 @@ export function createTypeOrmOptions(config: ExampleConfig): TypeOrmModuleOption
 }
 
 export function createOAuth2Options(config: ExampleConfig): OAuth2ModuleOptions {
+  const { signing } = config;
   return {
     issuer: config.issuer,
-    signing: signingOptions(config),
+    ...('keyStore' in signing
+      ? { keyRefreshInterval: config.keyRefreshInterval }
+      : { signing: { ...signing } }),
+    audience: config.audience,
     accessTokenLifetime: config.accessTokenLifetime,
+    jwksMaxAge: config.jwksMaxAge,
     allowCredentialsInRequestBody: config.allowCredentialsInRequestBody,
     allowPublicClients: config.allowPublicClients,
     legacyPlaintextSecrets: config.legacyPlaintextSecrets,
@@ -52,13 +66,45 @@ export function createOAuth2Options(config: ExampleConfig): OAuth2ModuleOptions 
   };
 }
 
-function signingOptions({ signing }: ExampleConfig): OAuth2SigningOptions {
-  if ('secret' in signing) return signing;
-  if ('privateKey' in signing) return signing;
-  const logger = new Logger('SigningKey');
+/**
+ * The signing keys in the app's database: the TypeORM key store, its keys sealed with
+ * OAUTH2_KEY_ENCRYPTION_KEY (else a development key in ./data). On a first start, with no key at all, it
+ * generates one and makes it active, so `npm start` serves tokens at once; a store with keys but none active
+ * is left for the module to refuse, and a store it cannot open is never written to.
+ */
+export function exampleKeyStore(
+  config: ExampleConfig,
+  algorithm: OAuth2StoredKeyAlgorithm,
+  settings: ExampleKeyStoreSettings,
+): OAuth2KeyStoreProvider {
   return {
-    algorithm: signing.algorithm,
-    privateKey: loadOrCreateDevSigningKey(signing.algorithm, signing.devKeyFile, logger),
+    inject: [getDataSourceToken()],
+    useFactory: async (dataSource: DataSource): Promise<OAuth2KeyStore> => {
+      const logger = new Logger('SigningKey');
+      const kek =
+        settings.keyEncryptionKey === undefined
+          ? loadOrCreateDevKeyEncryptionKey(settings.devKeyEncryptionKeyFile, logger)
+          : { key: settings.keyEncryptionKey, name: KEK_VARIABLES.current };
+      const [, keyEntity] = oauth2Entities(config);
+      const store = new TypeOrmOAuth2KeyStore(dataSource.getRepository(keyEntity), {
+        keyEncryptionKey: kek.key,
+        previousKeyEncryptionKeys: settings.previousKeyEncryptionKeys,
+        keyEncryptionKeyNames: { current: kek.name, previous: KEK_VARIABLES.previous },
+      });
+      if ((await store.list()).length === 0) {
+        try {
+          const key = await store.generate(algorithm, { activate: true });
+          logger.warn(
+            `The key store held no signing key: generated and activated the ${algorithm} key ${key.kid}; ` +
+              'rotate it with `nest-oauth2 keys generate`, `keys activate`, `keys prune`',
+          );
+        } catch (error) {
+          // Another instance starting at the same time may have made the first key: then use it.
+          if (!(await store.list()).some((key) => key.state === 'active')) throw error;
+        }
+      }
+      return store;
+    },
   };
 }
 
@@ -81,6 +127,15 @@ export class AppModule {
         OAuth2Module.forRootAsync({
           tableName: config.tableName,
           tablePrefix: config.tablePrefix,
+          ...('keyStore' in config.signing
+            ? {
+                keyStore: exampleKeyStore(
+                  config,
+                  config.signing.algorithm,
+                  config.signing.keyStore,
+                ),
+              }
+            : {}),
           imports: [configModule],
           inject: [ExampleConfig],
           useFactory: createOAuth2Options,

@@ -24,7 +24,10 @@ describe('ExampleConfig', () => {
       port: 3000,
       databaseUrl: 'sqlite:./data/oauth2.sqlite',
       issuer: 'http://localhost:3000',
+      audience: undefined,
       accessTokenLifetime: undefined,
+      jwksMaxAge: undefined,
+      keyRefreshInterval: undefined,
       allowCredentialsInRequestBody: true,
       allowPublicClients: false,
       tableName: 'oauth_clients',
@@ -32,7 +35,14 @@ describe('ExampleConfig', () => {
       legacyPlaintextSecrets: false,
       secretPepper: undefined,
       platform: 'express',
-      signing: { algorithm: 'RS256', devKeyFile: '/srv/app/data/dev-signing-key.pem' },
+      signing: {
+        algorithm: 'RS256',
+        keyStore: {
+          keyEncryptionKey: undefined,
+          previousKeyEncryptionKeys: [],
+          devKeyEncryptionKeyFile: '/srv/app/data/dev-key-encryption-key',
+        },
+      },
     });
   });
 
@@ -77,12 +87,39 @@ describe('ExampleConfig', () => {
     expect(config.databaseUrl).toBe('sqlite:./data/oauth2.sqlite');
   });
 
-  test('the dev key goes to the data folder given', () => {
+  test('the development key encryption key goes to the data folder given', () => {
     const config = new ExampleConfig({}, { cwd: '/srv/app', dataDir: 'state' });
-    expect(config.signing).toEqual({
+    expect(config.signing).toMatchObject({
       algorithm: 'RS256',
-      devKeyFile: '/srv/app/state/dev-signing-key.pem',
+      keyStore: { devKeyEncryptionKeyFile: '/srv/app/state/dev-key-encryption-key' },
     });
+  });
+
+  test("the key store: its key encryption keys, timings and the first key's algorithm", () => {
+    const config = new ExampleConfig({
+      OAUTH2_SIGNING_ALGORITHM: 'es256',
+      OAUTH2_KEY_ENCRYPTION_KEY: 'ab'.repeat(32),
+      OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS: `${'cd'.repeat(32)},${Buffer.alloc(32, 1).toString('base64')}`,
+      OAUTH2_JWKS_MAX_AGE: '0',
+      OAUTH2_KEY_REFRESH_INTERVAL: '5',
+      OAUTH2_AUDIENCE: ' https://api.example  https://other.example ',
+    });
+    expect(config.signing).toEqual({
+      algorithm: 'ES256',
+      keyStore: {
+        keyEncryptionKey: Buffer.alloc(32, 0xab),
+        previousKeyEncryptionKeys: [Buffer.alloc(32, 0xcd), Buffer.alloc(32, 1)],
+        devKeyEncryptionKeyFile: expect.stringMatching(/dev-key-encryption-key$/),
+      },
+    });
+    expect(config).toMatchObject({
+      jwksMaxAge: 0,
+      keyRefreshInterval: 5,
+      audience: ['https://api.example', 'https://other.example'],
+    });
+    expect(new ExampleConfig({ OAUTH2_AUDIENCE: 'https://api.example' }).audience).toEqual([
+      'https://api.example',
+    ]);
   });
 
   test('OAUTH2_SIGNING_KEY, with literal \\n escapes turned into new lines', () => {
@@ -147,6 +184,26 @@ describe('ExampleConfig', () => {
       'OAUTH2_TABLE_PREFIX + OAUTH2_CLIENT_TABLE: "9_oauth_clients" is not a valid table name',
     ],
     [{ OAUTH2_SIGNING_KEY: PEM, OAUTH2_SIGNING_KEY_FILE: '/k.pem' }, 'not both'],
+    [
+      { OAUTH2_SIGNING_ALGORITHM: 'ES384' },
+      'OAUTH2_SIGNING_ALGORITHM ES384 needs OAUTH2_SIGNING_KEY or OAUTH2_SIGNING_KEY_FILE: the key store generates RS256, PS256, ES256 keys',
+    ],
+    [
+      { OAUTH2_KEY_ENCRYPTION_KEY: 'hunter2' },
+      'OAUTH2_KEY_ENCRYPTION_KEY must be a random key of at least 32 bytes',
+    ],
+    [
+      { OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS: 'ab'.repeat(31) },
+      'each of OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS must be a random key of at least 32 bytes',
+    ],
+    [
+      { OAUTH2_JWKS_MAX_AGE: '5m' },
+      "OAUTH2_JWKS_MAX_AGE must be a whole number of seconds, not '5m'",
+    ],
+    [
+      { OAUTH2_KEY_REFRESH_INTERVAL: '0' },
+      'OAUTH2_KEY_REFRESH_INTERVAL must be a whole number of seconds from 1 to',
+    ],
     [
       { OAUTH2_SIGNING_KEY_FILE: '/nonexistent/k.pem' },
       'OAUTH2_SIGNING_KEY_FILE /nonexistent/k.pem cannot be read (ENOENT)',

@@ -1,28 +1,49 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
+import { keyEncryptionKeysFromEnv, secondsFromEnv } from '../cli/env-settings.js';
 import { checkSecretPepper } from '../clients/client-secret.hasher.js';
 import { clientTableName, DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
-import type { OAuth2SigningKeyOptions } from '../index.js';
+import {
+  STORED_KEY_ALGORITHMS,
+  type OAuth2SigningKeyOptions,
+  type OAuth2StoredKeyAlgorithm,
+} from '../index.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../keys/signing-keys.js';
-import { ACCESS_TOKEN_LIFETIME_MAX, checkAccessTokenLifetime } from '../oauth2-config.js';
+import {
+  checkAccessTokenLifetime,
+  checkJwksMaxAge,
+  checkKeyRefreshInterval,
+} from '../oauth2-config.js';
 
 export type SigningAlgorithm = OAuth2SigningKeyOptions['algorithm'];
 
 const DEFAULT_PORT = 3000;
 /** RS256: the cheapest asymmetric verification (the fleet's hot path) and RFC 9068's mandatory algorithm. */
 const DEFAULT_ALGORITHM = 'RS256';
-const DEV_KEY_FILE_NAME = 'dev-signing-key.pem';
+const DEV_KEK_FILE_NAME = 'dev-key-encryption-key';
 const PLATFORMS = ['express', 'fastify'] as const;
 
 /** The HTTP platform Nest runs on. */
 export type ExamplePlatform = (typeof PLATFORMS)[number];
 
-/** Where the signing key comes from: configured key material, or a development key kept on disk. */
+/** The database key store's settings: its key encryption keys, or where the development one is kept. */
+export interface ExampleKeyStoreSettings {
+  /** OAUTH2_KEY_ENCRYPTION_KEY; undefined: the development key in `devKeyEncryptionKeyFile`. */
+  keyEncryptionKey: Buffer | undefined;
+  /** OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS. */
+  previousKeyEncryptionKeys: Buffer[];
+  devKeyEncryptionKeyFile: string;
+}
+
+/**
+ * Where the signing keys come from: configured key material (a static key, no store), or the database key
+ * store, whose first key is generated with `algorithm`.
+ */
 export type ExampleSigningSource =
   | { algorithm: (typeof HMAC_ALGORITHMS)[number]; secret: string }
   | { algorithm: (typeof ASYMMETRIC_ALGORITHMS)[number]; privateKey: string }
-  | { algorithm: (typeof ASYMMETRIC_ALGORITHMS)[number]; devKeyFile: string };
+  | { algorithm: OAuth2StoredKeyAlgorithm; keyStore: ExampleKeyStoreSettings };
 
 /** An environment variable with a value the example app cannot use. */
 export class ExampleConfigError extends Error {
@@ -40,8 +61,14 @@ export class ExampleConfig {
   readonly databaseUrl: string;
   /** OAUTH2_ISSUER. @default http://localhost:<port> */
   readonly issuer: string;
+  /** OAUTH2_AUDIENCE: one value or a space-separated list. @default the issuer */
+  readonly audience: string[] | undefined;
   /** OAUTH2_ACCESS_TOKEN_LIFETIME, in seconds. @default the module's (3600) */
   readonly accessTokenLifetime: number | undefined;
+  /** OAUTH2_JWKS_MAX_AGE, in seconds. @default the module's (300) */
+  readonly jwksMaxAge: number | undefined;
+  /** OAUTH2_KEY_REFRESH_INTERVAL, in seconds, with the key store. @default the module's (60) */
+  readonly keyRefreshInterval: number | undefined;
   /** OAUTH2_ALLOW_CREDENTIALS_IN_BODY. @default true */
   readonly allowCredentialsInRequestBody: boolean;
   /** OAUTH2_ALLOW_PUBLIC_CLIENTS. @default false */
@@ -56,7 +83,10 @@ export class ExampleConfig {
   readonly secretPepper: string | undefined;
   /** HTTP_PLATFORM: express or fastify. @default express */
   readonly platform: ExamplePlatform;
-  /** OAUTH2_SIGNING_ALGORITHM with OAUTH2_SIGNING_KEY, OAUTH2_SIGNING_KEY_FILE or OAUTH2_HMAC_SECRET. */
+  /**
+   * OAUTH2_SIGNING_ALGORITHM with OAUTH2_SIGNING_KEY, OAUTH2_SIGNING_KEY_FILE or OAUTH2_HMAC_SECRET; without
+   * them the database key store, with OAUTH2_KEY_ENCRYPTION_KEY and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS.
+   */
   readonly signing: ExampleSigningSource;
   /** Where a relative sqlite path is resolved from. */
   readonly cwd: string;
@@ -71,11 +101,15 @@ export class ExampleConfig {
     this.databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
     checkDatabaseUrl(this.databaseUrl);
     this.issuer = read('OAUTH2_ISSUER') ?? `http://localhost:${this.port}`;
-    const lifetime = integer(read, 'OAUTH2_ACCESS_TOKEN_LIFETIME', 1, ACCESS_TOKEN_LIFETIME_MAX);
-    this.accessTokenLifetime =
-      lifetime === undefined
-        ? undefined
-        : library(() => checkAccessTokenLifetime(lifetime, 'OAUTH2_ACCESS_TOKEN_LIFETIME'));
+    const audience = read('OAUTH2_AUDIENCE')?.split(' ').filter(Boolean);
+    this.audience = audience?.length ? audience : undefined;
+    this.accessTokenLifetime = library(() =>
+      secondsFromEnv(env, 'OAUTH2_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime),
+    );
+    this.jwksMaxAge = library(() => secondsFromEnv(env, 'OAUTH2_JWKS_MAX_AGE', checkJwksMaxAge));
+    this.keyRefreshInterval = library(() =>
+      secondsFromEnv(env, 'OAUTH2_KEY_REFRESH_INTERVAL', checkKeyRefreshInterval),
+    );
     this.allowCredentialsInRequestBody = boolean(read, 'OAUTH2_ALLOW_CREDENTIALS_IN_BODY') ?? true;
     this.allowPublicClients = boolean(read, 'OAUTH2_ALLOW_PUBLIC_CLIENTS') ?? false;
     this.tableName = read('OAUTH2_CLIENT_TABLE') ?? DEFAULT_CLIENT_TABLE;
@@ -86,7 +120,10 @@ export class ExampleConfig {
     const pepper = this.secretPepper;
     if (pepper !== undefined) library(() => checkSecretPepper(pepper, 'OAUTH2_SECRET_PEPPER'));
     this.platform = platform(read);
-    this.signing = signingSource(read, cwd, resolve(cwd, dataDir, DEV_KEY_FILE_NAME));
+    this.signing = signingSource(read, cwd, () => ({
+      ...library(() => keyEncryptionKeysFromEnv(env)),
+      devKeyEncryptionKeyFile: resolve(cwd, dataDir, DEV_KEK_FILE_NAME),
+    }));
   }
 }
 
@@ -143,7 +180,11 @@ export function platform(read: Read): ExamplePlatform {
   return value;
 }
 
-function signingSource(read: Read, cwd: string, devKeyFile: string): ExampleSigningSource {
+function signingSource(
+  read: Read,
+  cwd: string,
+  keyStore: () => { current?: Buffer; previous: Buffer[]; devKeyEncryptionKeyFile: string },
+): ExampleSigningSource {
   const algorithm = (read('OAUTH2_SIGNING_ALGORITHM') ?? DEFAULT_ALGORITHM).toUpperCase();
   const key = read('OAUTH2_SIGNING_KEY');
   const keyFile = read('OAUTH2_SIGNING_KEY_FILE');
@@ -188,7 +229,21 @@ function signingSource(read: Read, cwd: string, devKeyFile: string): ExampleSign
       throw new ExampleConfigError(`OAUTH2_SIGNING_KEY_FILE ${keyFile} cannot be read (${code})`);
     }
   }
-  return { algorithm, devKeyFile };
+  if (!isOneOf(STORED_KEY_ALGORITHMS, algorithm)) {
+    throw new ExampleConfigError(
+      `OAUTH2_SIGNING_ALGORITHM ${algorithm} needs OAUTH2_SIGNING_KEY or OAUTH2_SIGNING_KEY_FILE: ` +
+        `the key store generates ${STORED_KEY_ALGORITHMS.join(', ')} keys`,
+    );
+  }
+  const { current, previous, devKeyEncryptionKeyFile } = keyStore();
+  return {
+    algorithm,
+    keyStore: {
+      keyEncryptionKey: current,
+      previousKeyEncryptionKeys: previous,
+      devKeyEncryptionKeyFile,
+    },
+  };
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {

@@ -65,7 +65,7 @@ export function planActivation(
       'published_too_recently',
       `signing key "${kid}" has been published for ${age}s, less than the ${minNextAge}s every instance ` +
         'needs to publish it and resource servers may keep an older JWKS (key refresh interval + JWKS ' +
-        `max-age): activate it from ${earliest.toISOString()}, or force it`,
+        `max-age): activate it from ${earliest.toISOString()}`,
     );
   }
   return [

@@ -1,0 +1,75 @@
+import { parseKeyEncryptionKey } from '../index.js';
+import {
+  checkAccessTokenLifetime,
+  checkJwksMaxAge,
+  checkKeyRefreshInterval,
+  DURATION_DEFAULTS,
+} from '../oauth2-config.js';
+
+/** The environment the CLI and the example app read. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The variables of the key encryption keys, as messages name them. */
+export const KEK_VARIABLES = {
+  current: 'OAUTH2_KEY_ENCRYPTION_KEY',
+  previous: 'OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS',
+} as const;
+
+const read = (env: Env, name: string): string | undefined =>
+  env[name] === '' ? undefined : env[name];
+
+/**
+ * A duration in whole seconds from the environment, checked by the library's own rule for it (`check`);
+ * undefined when the variable is unset or empty. Read the same way by the CLI and the example app.
+ */
+export function secondsFromEnv(
+  env: Env,
+  name: string,
+  check: (seconds: number, name: string) => number,
+): number | undefined {
+  const text = read(env, name);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new Error(`${name} must be a whole number of seconds, not '${text}'`);
+  }
+  return check(Number(text), name);
+}
+
+/**
+ * OAUTH2_KEY_ENCRYPTION_KEY and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS (several, separated by spaces or commas),
+ * each checked by `parseKeyEncryptionKey`. `current` is undefined when the variable is unset.
+ */
+export function keyEncryptionKeysFromEnv(env: Env): { current?: Buffer; previous: Buffer[] } {
+  const current = read(env, KEK_VARIABLES.current);
+  const previous = (read(env, KEK_VARIABLES.previous) ?? '').split(/[\s,]+/).filter(Boolean);
+  return {
+    current:
+      current === undefined ? undefined : parseKeyEncryptionKey(current, KEK_VARIABLES.current),
+    previous: previous.map((key) =>
+      parseKeyEncryptionKey(key, `each of ${KEK_VARIABLES.previous}`),
+    ),
+  };
+}
+
+/** The durations of a key rotation, from the same variables as the server's, with its defaults. */
+export interface KeyTimings {
+  /** OAUTH2_ACCESS_TOKEN_LIFETIME. */
+  accessTokenLifetime: number;
+  /** OAUTH2_JWKS_MAX_AGE. */
+  jwksMaxAge: number;
+  /** OAUTH2_KEY_REFRESH_INTERVAL. */
+  keyRefreshInterval: number;
+}
+
+export function keyTimingsFromEnv(env: Env): KeyTimings {
+  return {
+    accessTokenLifetime:
+      secondsFromEnv(env, 'OAUTH2_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime) ??
+      DURATION_DEFAULTS.accessTokenLifetime,
+    jwksMaxAge:
+      secondsFromEnv(env, 'OAUTH2_JWKS_MAX_AGE', checkJwksMaxAge) ?? DURATION_DEFAULTS.jwksMaxAge,
+    keyRefreshInterval:
+      secondsFromEnv(env, 'OAUTH2_KEY_REFRESH_INTERVAL', checkKeyRefreshInterval) ??
+      DURATION_DEFAULTS.keyRefreshInterval,
+  };
+}
