@@ -3,10 +3,13 @@ import type { INestApplication } from '@nestjs/common';
 import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { OAuth2ResourceServerModule, type OAuth2SigningKeyOptions } from '../src/index.js';
-import { platforms, startApp, type Platform } from './support/app.js';
+import { platforms, seedClients, startApp, type Platform } from './support/app.js';
+import { sqliteDatabase } from './support/databases.js';
+import { ISSUER } from './support/fixtures.js';
 import { freePort, listeningIssuer, type ListeningIssuer } from './support/issuer.js';
 import { decodeJwt, rfc7638Thumbprint } from './support/jwt.js';
-import { GRANT, TEST_BASIC, tokenRequest } from './support/oauth.js';
+import { eventually, keyStoreApp, openAdmin, storeOf } from './support/key-store.js';
+import { CLIENTS, GRANT, TEST_BASIC, tokenRequest } from './support/oauth.js';
 import { resourceControllers } from './support/resource.controller.js';
 
 const first = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -127,3 +130,76 @@ describe.each(platforms)('a resource server whose issuer never answered (%s)', (
     }
   });
 });
+
+describe.each(platforms)(
+  'a rotation through the database key store, seen by a resource server under continuous traffic (%s)',
+  (platform) => {
+    test('generate → wait → activate → retire → prune: no request fails', async () => {
+      const database = await sqliteDatabase.create({ shared: true });
+      const admin = await openAdmin(database.options);
+      const store = storeOf(admin);
+      const first = await store.generate('ES256', { activate: true });
+      const port = await freePort(platform);
+      const issuerApp = await startApp(
+        keyStoreApp(database.options, { jwksMaxAge: 1, accessTokenLifetime: 4 }),
+        {
+          platform,
+        },
+      );
+      await seedClients(issuerApp, [CLIENTS.test]);
+      await issuerApp.listen(port, '127.0.0.1');
+      const service = await startApp(
+        {
+          imports: [
+            OAuth2ResourceServerModule.forRoot({
+              issuer: ISSUER,
+              audience: ISSUER,
+              jwksUri: `http://127.0.0.1:${port}/oauth2/jwks`,
+              jwksCacheMinSeconds: 1,
+              jwksCacheMaxSeconds: 1,
+              jwksCooldown: 1,
+            }),
+          ],
+          controllers: resourceControllers,
+        },
+        { platform },
+      );
+      const statuses: number[] = [];
+      const kids = new Set<unknown>();
+      let running = true;
+      // A client that takes a fresh token each time and calls the resource server with it.
+      const traffic = (async () => {
+        while (running) {
+          const token = await tokenFrom({ app: issuerApp } as ListeningIssuer);
+          kids.add(decodeJwt(token).header.kid);
+          statuses.push((await call(service, token)).status);
+        }
+      })();
+      try {
+        const next = await store.generate('RS256');
+        // Published for longer than the JWKS max-age (and the issuer's refresh interval) before it signs.
+        await eventually(async () => {
+          await store.activate(next.kid, { minNextAge: 3 });
+        });
+        await eventually(async () => expect(kids.has(next.kid)).toBe(true));
+        // Prune once the retired key's tokens can no longer be valid: their lifetime (4 s here; a whole-second exp can leave a token less than one) and the
+        // issuer's refresh interval (1 s), during which it may still have signed with the retired key.
+        await eventually(async () => {
+          const pruned = await store.prune(5);
+          expect(pruned.map((key) => key.kid)).toEqual([first.kid]);
+        });
+        const after = statuses.length;
+        await eventually(async () => expect(statuses.length).toBeGreaterThan(after + 20));
+      } finally {
+        running = false;
+        await traffic;
+        await service.close();
+        await issuerApp.close();
+        await admin.destroy();
+        await database.drop();
+      }
+      expect(kids.size).toBe(2);
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    });
+  },
+);
