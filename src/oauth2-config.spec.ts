@@ -506,3 +506,18 @@ describe('a key store instead of `signing`', () => {
     },
   );
 });
+
+describe('clockTolerance', () => {
+  const signing = { algorithm: 'HS256', secret: 'x'.repeat(32) } as const;
+  test('whole seconds, 0 by default', () => {
+    expect(new OAuth2Config({ issuer: 'https://a.example', signing }).clockTolerance).toBe(0);
+    expect(
+      new OAuth2Config({ issuer: 'https://a.example', signing, clockTolerance: 30 }).clockTolerance,
+    ).toBe(30);
+    for (const clockTolerance of [-1, 0.5, Number.NaN]) {
+      expect(
+        () => new OAuth2Config({ issuer: 'https://a.example', signing, clockTolerance }),
+      ).toThrow('OAuth2Module: `clockTolerance` must be a whole number of seconds of at least 0');
+    }
+  });
+});

@@ -84,6 +84,7 @@ export class OAuth2Config {
   readonly previousKeyEncryptionKeys: readonly Buffer[];
   readonly keyRefreshInterval: number;
   readonly jwksMaxAge: number;
+  readonly clockTolerance: number;
   readonly scopesSupported: readonly string[] | undefined;
 
   /** @param keySource where the keys come from: the module passes what its `keyStore` extra says */
@@ -183,6 +184,10 @@ export class OAuth2Config {
         '`keyRefreshInterval`',
       ),
     );
+    this.clockTolerance = options.clockTolerance ?? 0;
+    if (!Number.isSafeInteger(this.clockTolerance) || this.clockTolerance < 0) {
+      throw configError('`clockTolerance` must be a whole number of seconds of at least 0');
+    }
     this.jwksMaxAge = checked(() =>
       checkJwksMaxAge(options.jwksMaxAge ?? DURATION_DEFAULTS.jwksMaxAge, '`jwksMaxAge`'),
     );

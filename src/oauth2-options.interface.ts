@@ -44,6 +44,11 @@ export interface OAuth2ModuleOptions {
   keyRefreshInterval?: number;
   /** The `aud` claim; the guard requires one of these values. @default the issuer */
   audience?: string | string[];
+  /**
+   * Seconds of clock skew the guard allows when it checks `exp`, `nbf` and `iat` (the same option as
+   * `OAuth2ResourceServerModule`'s). @default 0
+   */
+  clockTolerance?: number;
   /** Access token lifetime in seconds (`expires_in`, `exp - iat`). @default 3600 */
   accessTokenLifetime?: number;
   /**

@@ -1,13 +1,13 @@
 import { errors, jwtVerify } from 'jose';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
-import { principalOfAccessToken } from '../resource/access-token.profile.js';
+import {
+  MAX_ACCESS_TOKEN_LENGTH,
+  principalOfAccessToken,
+} from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { invalidAccessToken, type JwksCache } from './jwks-cache.js';
 import type { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
-
-/** Longer tokens are refused unread: ours are well under 2 KiB, and parsing costs what the attacker sends. */
-export const MAX_ACCESS_TOKEN_LENGTH = 8 * 1024;
 
 /**
  * Verifies access tokens with the issuer's published keys (RFC 9068 §4), through panva/jose: the signature

@@ -2,6 +2,12 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { parseScope } from '../http/scope.js';
 import type { OAuthAccessTokenClaims, OAuthPrincipal } from './access-token.interface.js';
 
+/**
+ * The longest access token any verifier reads (8 KiB): ours are a few hundred bytes, and a longer one is refused
+ * as invalid_token before any parsing, so garbage cannot make a verifier decode megabytes.
+ */
+export const MAX_ACCESS_TOKEN_LENGTH = 8 * 1024;
+
 /** RFC 9068 §4: `typ` is `at+jwt`, or the full media type; media types compare case-insensitively. */
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 

@@ -1,6 +1,7 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { JwtService } from '@nestjs/jwt';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { StaticKeyRing } from '../keys/key-ring.js';
@@ -552,5 +553,47 @@ describe('signing keys in rotation', () => {
     await expect(during.verify(rightKid)).resolves.toMatchObject({ clientId: 'x' });
     await expect(during.verify(unknownKid)).rejects.toMatchObject({ error: 'invalid_token' });
     await expect(during.verify(noKid)).rejects.toMatchObject({ error: 'invalid_token' });
+  });
+});
+
+describe('verification bounds shared with the resource server', () => {
+  const claims = (exp: number) => ({
+    iss: ISSUER,
+    sub: 'x',
+    aud: ISSUER,
+    client_id: 'x',
+    jti: 'j',
+    iat: exp - 60,
+    exp,
+  });
+  const signed = (payload: object) =>
+    craft({ alg: 'ES256', typ: 'at+jwt', kid: jwkThumbprint(ec.publicKey) }, payload, (input) =>
+      sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+
+  test('clockTolerance: a token expired 5 s ago passes with 10 s of tolerance, not with none', async () => {
+    const token = signed(claims(now() - 5));
+    const strict = service({ algorithm: 'ES256', privateKey: ec.privateKey });
+    const tolerant = service(
+      { algorithm: 'ES256', privateKey: ec.privateKey },
+      { clockTolerance: 10 },
+    );
+    await expect(strict.verify(token)).rejects.toMatchObject({
+      error: 'invalid_token',
+      description: 'The access token expired',
+    });
+    await expect(tolerant.verify(token)).resolves.toMatchObject({ clientId: 'x' });
+  });
+
+  test('a token over 8 KiB is refused before it is parsed', async () => {
+    const tokens = service({ algorithm: 'ES256', privateKey: ec.privateKey });
+    const padded = signed({ ...claims(now() + 60), padding: 'x'.repeat(8 * 1024) });
+    const decode = jest.spyOn(JwtService.prototype, 'decode');
+    try {
+      await expect(tokens.verify(padded)).rejects.toMatchObject({ error: 'invalid_token' });
+      expect(decode).not.toHaveBeenCalled();
+    } finally {
+      decode.mockRestore();
+    }
   });
 });

@@ -6,7 +6,10 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2KeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
-import { principalOfAccessToken } from '../resource/access-token.profile.js';
+import {
+  MAX_ACCESS_TOKEN_LENGTH,
+  principalOfAccessToken,
+} from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
@@ -34,7 +37,11 @@ interface DecodedToken {
  */
 export function createJwtService(config: OAuth2Config): JwtService {
   return new JwtService({
-    verifyOptions: { issuer: config.issuer, audience: config.audience as [string, ...string[]] },
+    verifyOptions: {
+      issuer: config.issuer,
+      audience: config.audience as [string, ...string[]],
+      clockTolerance: config.clockTolerance,
+    },
   });
 }
 
@@ -98,6 +105,9 @@ export class TokenService extends AccessTokenVerifier {
    * RFC 6750 invalid_token error.
    */
   override async verify(token: string): Promise<OAuthPrincipal> {
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
+      throw OAuth2Error.invalidToken('The access token is invalid');
+    }
     const header = (this.jwt.decode<DecodedToken | null>(token, { complete: true }) ?? undefined)
       ?.header as { kid?: unknown } | undefined;
     const key = header && this.keyRing.current.keyFor(header.kid);
