@@ -490,6 +490,17 @@ describe('createJwtService', () => {
   });
 });
 
+/** The claims RFC 9068 requires, for client `x`, expiring at `exp`. */
+const minimalClaims = (exp: number) => ({
+  iss: ISSUER,
+  sub: 'x',
+  aud: ISSUER,
+  client_id: 'x',
+  jti: 'j',
+  iat: exp - 60,
+  exp,
+});
+
 describe('signing keys in rotation', () => {
   const before = service({ algorithm: 'ES256', privateKey: ec.privateKey });
   const during = service([
@@ -517,15 +528,7 @@ describe('signing keys in rotation', () => {
   test('a token naming a key by kid with another algorithm is refused (the key fixes it)', async () => {
     const forged = craft(
       { alg: 'ES256', typ: 'at+jwt', kid: jwkThumbprint(rsa.publicKey) },
-      {
-        iss: ISSUER,
-        sub: 'x',
-        aud: ISSUER,
-        client_id: 'x',
-        jti: 'j',
-        iat: now(),
-        exp: now() + 60,
-      },
+      minimalClaims(now() + 60),
       (input) =>
         sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
     );
@@ -533,15 +536,7 @@ describe('signing keys in rotation', () => {
   });
 
   test('a kid no key in force has, or none with several keys, is refused', async () => {
-    const claims = {
-      iss: ISSUER,
-      sub: 'x',
-      aud: ISSUER,
-      client_id: 'x',
-      jti: 'j',
-      iat: now(),
-      exp: now() + 60,
-    };
+    const claims = minimalClaims(now() + 60);
     const rs256 = (input: string) => sign('sha256', Buffer.from(input), rsa.privateKey);
     const unknownKid = craft({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown' }, claims, rs256);
     const noKid = craft({ alg: 'RS256', typ: 'at+jwt' }, claims, rs256);
@@ -557,15 +552,7 @@ describe('signing keys in rotation', () => {
 });
 
 describe('verification bounds shared with the resource server', () => {
-  const claims = (exp: number) => ({
-    iss: ISSUER,
-    sub: 'x',
-    aud: ISSUER,
-    client_id: 'x',
-    jti: 'j',
-    iat: exp - 60,
-    exp,
-  });
+  const claims = minimalClaims;
   const signed = (payload: object) =>
     craft({ alg: 'ES256', typ: 'at+jwt', kid: jwkThumbprint(ec.publicKey) }, payload, (input) =>
       sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
