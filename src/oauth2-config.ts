@@ -14,6 +14,8 @@ export const ACCESS_TOKEN_LIFETIME_MAX = 2 ** 31 - 1;
 /** The defaults of the durations the CLI also needs, in seconds: the server's and the CLI's agree. */
 export const DURATION_DEFAULTS = {
   accessTokenLifetime: 3600,
+  maxAccessTokenLifetime: 86400,
+  maxAssertionLifetime: 3600,
   jwksMaxAge: 300,
   keyRefreshInterval: 60,
 } as const;
@@ -65,6 +67,8 @@ export class OAuth2Config {
   readonly issuer: string;
   readonly audience: readonly string[];
   readonly accessTokenLifetime: number;
+  readonly maxAccessTokenLifetime: number;
+  readonly maxAssertionLifetime: number;
   readonly allowCredentialsInRequestBody: boolean;
   readonly allowPublicClients: boolean;
   readonly allowAccessTokenInBody: boolean;
@@ -106,6 +110,21 @@ export class OAuth2Config {
       checkAccessTokenLifetime(
         options.accessTokenLifetime ?? DURATION_DEFAULTS.accessTokenLifetime,
         '`accessTokenLifetime`',
+      ),
+    );
+    this.maxAccessTokenLifetime = checked(() =>
+      checkAccessTokenLifetime(
+        options.maxAccessTokenLifetime ?? DURATION_DEFAULTS.maxAccessTokenLifetime,
+        '`maxAccessTokenLifetime`',
+      ),
+    );
+    if (this.accessTokenLifetime > this.maxAccessTokenLifetime) {
+      throw configError('`accessTokenLifetime` must not exceed `maxAccessTokenLifetime`');
+    }
+    this.maxAssertionLifetime = checked(() =>
+      checkAccessTokenLifetime(
+        options.maxAssertionLifetime ?? DURATION_DEFAULTS.maxAssertionLifetime,
+        '`maxAssertionLifetime`',
       ),
     );
     this.allowCredentialsInRequestBody = options.allowCredentialsInRequestBody ?? true;

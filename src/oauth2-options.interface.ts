@@ -1,5 +1,5 @@
 import type { FactoryProvider, ExistingProvider, Type, ValueProvider } from '@nestjs/common';
-import type { OAuth2ClientTableOptions, OAuthClient } from './clients/oauth-client.entity.js';
+import type { OAuth2ClientTableOptions, OAuthClientView } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import type { OAuth2HttpRequest } from './http/http-request.js';
 import type { OAuth2KeyStore } from './keys/key-store.js';
@@ -7,7 +7,8 @@ import type { OAuth2SigningOptions } from './keys/signing-options.interface.js';
 
 /** What a custom-claims hook is told about the token being issued. */
 export interface OAuth2ClaimsContext {
-  client: OAuthClient;
+  /** The client, without its secret material. */
+  client: OAuthClientView;
   /** The granted scopes (after RFC 6749 §3.3 narrowing). */
   scopes: readonly string[];
 }
@@ -49,8 +50,21 @@ export interface OAuth2ModuleOptions {
    * `OAuth2ResourceServerModule`'s). @default 0
    */
   clockTolerance?: number;
-  /** Access token lifetime in seconds (`expires_in`, `exp - iat`). @default 3600 */
+  /**
+   * Access token lifetime in seconds (`expires_in`, `exp - iat`) of clients that set none of their own.
+   * @default 3600
+   */
   accessTokenLifetime?: number;
+  /**
+   * The longest access token lifetime, in seconds: a client's own `access_token_lifetime` beyond it is cut
+   * to it. At least `accessTokenLifetime`. @default 86400
+   */
+  maxAccessTokenLifetime?: number;
+  /**
+   * How far ahead, in seconds, a `private_key_jwt` client assertion's `exp` may lie (RFC 7523 §3): a longer
+   * one is refused. It also bounds how long the replay store keeps each `jti`. @default 3600
+   */
+  maxAssertionLifetime?: number;
   /**
    * Accept `client_id` + `client_secret` in the form body (RFC 6749 §2.3.1 allows it; HTTP Basic is the
    * recommended method). @default true

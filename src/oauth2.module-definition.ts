@@ -38,7 +38,7 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
   const { clientRepository, keyStore, dataSource } = extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
-  const [entity, keyEntity] = oauth2Entities(extras);
+  const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
   const { providers, exports } = oauth2Providers({
     routes: { tokenPath, jwksPath },
     clientRepository,
@@ -46,10 +46,11 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     dataSource,
     entity,
     keyEntity,
+    secretEntity,
   });
   // Only the TypeORM storage in use needs its entity's repository, and a DataSource at all.
   const entities = [
-    ...(clientRepository === undefined ? [entity] : []),
+    ...(clientRepository === undefined ? [entity, secretEntity] : []),
     ...(keyStore === true ? [keyEntity] : []),
   ];
   return {

@@ -15,6 +15,7 @@ import { SecretVerifier } from './client-auth/secret-verifier.js';
 import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
 import type { OAuthClient } from './clients/oauth-client.entity.js';
+import type { OAuthStoredClientSecret } from './clients/oauth-client-secret.entity.js';
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
@@ -46,6 +47,8 @@ interface ProviderSettings extends Pick<
   routes: OAuth2Routes;
   /** The OAuthClient entity of the configured table. */
   entity: typeof OAuthClient;
+  /** The entity of the clients' further secrets, with the configured prefix. */
+  secretEntity: typeof OAuthStoredClientSecret;
   /** The OAuthStoredKey entity of the configured prefix, for `keyStore: true`. */
   keyEntity: typeof OAuthStoredKey;
 }
@@ -61,6 +64,7 @@ export function oauth2Providers({
   dataSource,
   entity,
   keyEntity,
+  secretEntity,
 }: ProviderSettings): {
   providers: Provider[];
   exports: NonNullable<DynamicModule['exports']>;
@@ -87,9 +91,14 @@ export function oauth2Providers({
     clientRepository === undefined
       ? {
           provide: OAUTH2_CLIENT_STORE,
-          useFactory: (repository: Repository<OAuthClient>) =>
-            new TypeOrmOAuthClientRepository(repository),
-          inject: [getRepositoryToken(entity, dataSource)],
+          useFactory: (
+            repository: Repository<OAuthClient>,
+            secrets: Repository<OAuthStoredClientSecret>,
+          ) => new TypeOrmOAuthClientRepository(repository, secrets),
+          inject: [
+            getRepositoryToken(entity, dataSource),
+            getRepositoryToken(secretEntity, dataSource),
+          ],
         }
       : providerOf(OAUTH2_CLIENT_STORE, clientRepository),
     {

@@ -109,7 +109,12 @@ export async function clientRepository(
         `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
     );
   }
-  return new TypeOrmOAuthClientRepository(dataSource.getRepository(oauth2Entities(tables)[0]));
+  const [clients, , secrets] = oauth2Entities(tables);
+  await migratedTable(dataSource, url, tables.tables.clientSecrets);
+  return new TypeOrmOAuthClientRepository(
+    dataSource.getRepository(clients),
+    dataSource.getRepository(secrets),
+  );
 }
 
 /**

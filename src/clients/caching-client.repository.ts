@@ -1,14 +1,63 @@
 import { LRUCache } from 'lru-cache';
-import { OAuthClient } from './oauth-client.entity.js';
+import { OAuthClient, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 
-interface Entry {
-  client: OAuthClient | null;
+interface Pending<T> {
+  lookup: Promise<T>;
+  startedAt: number;
 }
 
-interface Pending {
-  lookup: Promise<OAuthClient | null>;
-  startedAt: number;
+interface CacheOptions {
+  ttl: number;
+  max: number;
+  maxWaitMs: number;
+}
+
+/**
+ * One kind of lookup by client id, cached and shared: concurrent lookups of one id make one storage read, and a
+ * read that overlapped a write of its id is neither cached nor joined later.
+ */
+class Memo<T> {
+  private readonly cache: LRUCache<string, { value: T }>;
+  private readonly pending = new Map<string, Pending<T>>();
+  /** Bumped by every write: a lookup that overlapped one does not cache its (possibly stale) result. */
+  private writes = 0;
+
+  constructor(
+    private readonly options: CacheOptions,
+    private readonly copy: (value: T) => T,
+  ) {
+    this.cache = new LRUCache({ max: options.max, ttl: options.ttl * 1000 });
+  }
+
+  async get(key: string, read: () => Promise<T>): Promise<T> {
+    const entry = this.cache.get(key);
+    if (entry) return this.copy(entry.value);
+    const now = Date.now();
+    let pending = this.pending.get(key);
+    // A lookup that hangs (a database that accepted the query and never answers) must not hold its id hostage
+    // once storage works again: past maxWaitMs a new one starts.
+    if (!pending || now - pending.startedAt > this.options.maxWaitMs) {
+      const writesBefore = this.writes;
+      const started: Pending<T> = { lookup: read(), startedAt: now };
+      pending = started;
+      this.pending.set(key, started);
+      const settle = () => {
+        if (this.pending.get(key) === started) this.pending.delete(key);
+      };
+      started.lookup.then((value) => {
+        settle();
+        if (this.writes === writesBefore) this.cache.set(key, { value: this.copy(value) });
+      }, settle);
+    }
+    return this.copy(await pending.lookup);
+  }
+
+  forget(key: string): void {
+    this.writes++;
+    this.cache.delete(key);
+    this.pending.delete(key);
+  }
 }
 
 /**
@@ -18,67 +67,63 @@ interface Pending {
  * once per request. Callers get copies: nothing they change leaks into the cache.
  */
 export class CachingOAuthClientRepository extends OAuthClientRepository {
-  private readonly cache: LRUCache<string, Entry>;
-  private readonly pending = new Map<string, Pending>();
-  /** Bumped by every write: a lookup that overlapped one does not cache its (possibly stale) result. */
-  private writes = 0;
+  private readonly clients: Memo<OAuthClient | null>;
+  private readonly secrets: Memo<OAuthClientSecret[]>;
 
   constructor(
     readonly inner: OAuthClientRepository,
-    options: { ttl: number; max: number; maxWaitMs: number },
+    options: CacheOptions,
   ) {
     super();
-    this.cache = new LRUCache({ max: options.max, ttl: options.ttl * 1000 });
-    this.maxWaitMs = options.maxWaitMs;
+    this.clients = new Memo(options, (client) => (client ? OAuthClient.create(client) : null));
+    this.secrets = new Memo(options, (secrets) => secrets.map((secret) => ({ ...secret })));
   }
 
-  /**
-   * How long, in ms, a lookup in progress may be joined. A lookup that hangs (a database that accepted the
-   * query and never answers) must not hold its client id hostage once storage works again.
-   */
-  private readonly maxWaitMs: number;
+  findById(clientId: string): Promise<OAuthClient | null> {
+    return this.clients.get(clientId, () => this.inner.findById(clientId));
+  }
 
-  async findById(clientId: string): Promise<OAuthClient | null> {
-    const entry = this.cache.get(clientId);
-    if (entry) return copy(entry.client);
-    const now = Date.now();
-    let pending = this.pending.get(clientId);
-    if (!pending || now - pending.startedAt > this.maxWaitMs) {
-      const writesBefore = this.writes;
-      const started: Pending = { lookup: this.inner.findById(clientId), startedAt: now };
-      pending = started;
-      this.pending.set(clientId, started);
-      const settle = () => {
-        if (this.pending.get(clientId) === started) this.pending.delete(clientId);
-      };
-      started.lookup.then((client) => {
-        settle();
-        if (this.writes === writesBefore) this.cache.set(clientId, { client: copy(client) });
-      }, settle);
-    }
-    return copy(await pending.lookup);
+  override findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
+    return this.secrets.get(clientId, () => this.inner.findSecrets(clientId));
   }
 
   list(): Promise<OAuthClient[]> {
     return this.inner.list();
   }
 
-  async save(client: OAuthClient): Promise<void> {
-    await this.written(client.clientId, this.inner.save(client));
+  save(client: OAuthClient): Promise<void> {
+    return this.written(client.clientId, () => this.inner.save(client));
   }
 
-  async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
-    return this.written(clientId, this.inner.updateSecret(clientId, expected, next));
+  updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+    return this.written(clientId, () => this.inner.updateSecret(clientId, expected, next));
   }
 
-  async delete(clientId: string): Promise<boolean> {
-    return this.written(clientId, this.inner.delete(clientId));
+  delete(clientId: string): Promise<boolean> {
+    return this.written(clientId, () => this.inner.delete(clientId));
   }
 
-  private async written<T>(clientId: string, write: Promise<T>): Promise<T> {
+  override addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
+    return this.written(clientId, () => this.inner.addSecret(clientId, secret));
+  }
+
+  override removeSecret(clientId: string, secretId: string): Promise<boolean> {
+    return this.written(clientId, () => this.inner.removeSecret(clientId, secretId));
+  }
+
+  override expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<void> {
+    return this.written(clientId, () => this.inner.expireSecrets(clientId, secretIds, at));
+  }
+
+  /** A record of use changes nothing authentication reads: the cache stays. */
+  override touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
+    return this.inner.touchSecret(clientId, secretId, at);
+  }
+
+  private async written<T>(clientId: string, write: () => Promise<T>): Promise<T> {
     this.forget(clientId);
     try {
-      return await write;
+      return await write();
     } finally {
       this.forget(clientId);
     }
@@ -86,11 +131,7 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
 
   /** A lookup begun before a write must neither be cached nor joined by a later request. */
   private forget(clientId: string): void {
-    this.writes++;
-    this.cache.delete(clientId);
-    this.pending.delete(clientId);
+    this.clients.forget(clientId);
+    this.secrets.forget(clientId);
   }
 }
-
-const copy = (client: OAuthClient | null): OAuthClient | null =>
-  client ? OAuthClient.create(client) : null;

@@ -1,11 +1,34 @@
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  NotEquals,
+} from 'class-validator';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { SCOPE_PATTERN } from '../http/scope.js';
+import { BOOLEAN, EPOCH_MILLISECONDS } from '../storage/columns.js';
 
 /** RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII). */
 export const CLIENT_ID_PATTERN = /^[\x20-\x7E]+$/;
 /** grant_types: space-separated grant names, the same grammar as a scope list. */
 const GRANT_TYPES_PATTERN = SCOPE_PATTERN;
+/** audience: space-separated absolute URIs (RFC 8707 §2), each without a fragment. */
+const AUDIENCE_PATTERN = /^[\x21-\x7E]+( [\x21-\x7E]+)*$/;
+
+/** The client authentication methods a client record can name (RFC 7591 §2 `token_endpoint_auth_method`). */
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type OAuthClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /**
  * A registered client, column for column the `oauth_clients` table of bshaffer/oauth2-server-php and
@@ -53,14 +76,86 @@ export class OAuthClient {
   @Matches(SCOPE_PATTERN, { message: 'scope must be space-separated RFC 6749 §3.3 scope tokens' })
   scope!: string | null;
 
-  /** The user on whose behalf the client acts; becomes the token's `sub` when set. */
+  /**
+   * The user on whose behalf the client acts; becomes the token's `sub` when set. Never empty, and never
+   * another client's id: a resource server that trusts `sub` would take one client for the other.
+   */
   @Column({ name: 'user_id', type: 'varchar', length: 80, nullable: true })
   @IsOptional()
   @IsString()
   @Length(1, 80)
   userId!: string | null;
 
-  /** Builds a client, filling absent columns with null. */
+  /**
+   * When `client_secret` stops being accepted (RFC 7591 §3.2.1 `client_secret_expires_at`); null: never. The
+   * other secrets of the client, in `oauth_client_secrets`, carry their own.
+   */
+  @Column({
+    name: 'client_secret_expires_at',
+    type: 'bigint',
+    nullable: true,
+    transformer: EPOCH_MILLISECONDS,
+  })
+  clientSecretExpiresAt!: Date | null;
+
+  /** When `client_secret` last authenticated the client, written at most every few minutes. */
+  @Column({
+    name: 'client_secret_last_used_at',
+    type: 'bigint',
+    nullable: true,
+    transformer: EPOCH_MILLISECONDS,
+  })
+  clientSecretLastUsedAt!: Date | null;
+
+  /**
+   * How the client authenticates (RFC 7591 §2); another method is refused with 401 invalid_client. Null:
+   * either secret method, or `none` for a client without a secret, as the seed's clients do.
+   */
+  @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 40, nullable: true })
+  @IsOptional()
+  @IsIn(CLIENT_AUTH_METHODS)
+  tokenEndpointAuthMethod!: OAuthClientAuthMethod | null;
+
+  /** The client's public keys for `private_key_jwt`, a JWK Set (RFC 7517 §5) as JSON; or `jwksUri`. */
+  @Column({ name: 'jwks', type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  @Length(1, 65536)
+  jwks!: string | null;
+
+  /** Where the client publishes its JWK Set for `private_key_jwt` (RFC 7591 §2 `jwks_uri`). */
+  @Column({ name: 'jwks_uri', type: 'varchar', length: 2000, nullable: true })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2000)
+  jwksUri!: string | null;
+
+  /** Access token lifetime in seconds; null: the module's. Bounded by `maxAccessTokenLifetime`. */
+  @Column({ name: 'access_token_lifetime', type: 'integer', nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2 ** 31 - 1)
+  accessTokenLifetime!: number | null;
+
+  /**
+   * The audiences the client may ask for with RFC 8707 `resource`: absolute URIs, space-separated; the first
+   * is its tokens' `aud` when it asks for none. Null: the module's `audience`.
+   */
+  @Column({ name: 'audience', type: 'varchar', length: 4000, nullable: true })
+  @IsOptional()
+  @IsString()
+  @Length(1, 4000)
+  @Matches(AUDIENCE_PATTERN, { message: 'audience must be space-separated absolute URIs' })
+  audience!: string | null;
+
+  /** A disabled client fails authentication (401 invalid_client) until enabled again. */
+  @Column({ name: 'disabled', type: 'boolean', default: false, transformer: BOOLEAN })
+  @IsBoolean()
+  @NotEquals(null)
+  disabled!: boolean;
+
+  /** Builds a client, filling absent columns with their defaults (null; `disabled` false). */
   static create(fields: Pick<OAuthClient, 'clientId'> & Partial<OAuthClient>): OAuthClient {
     return Object.assign(new OAuthClient(), {
       clientSecret: null,
@@ -68,9 +163,57 @@ export class OAuthClient {
       grantTypes: null,
       scope: null,
       userId: null,
+      clientSecretExpiresAt: null,
+      clientSecretLastUsedAt: null,
+      tokenEndpointAuthMethod: null,
+      jwks: null,
+      jwksUri: null,
+      accessTokenLifetime: null,
+      audience: null,
+      disabled: false,
       ...fields,
     });
   }
+}
+
+/** The id `secret list` gives the seed column's secret, `client_secret`. */
+export const PRIMARY_SECRET_ID = 'primary';
+
+/**
+ * One secret of a client: the seed's `client_secret` column (id `primary`) or a row of `oauth_client_secrets`.
+ * Only the hash is stored.
+ */
+export interface OAuthClientSecret {
+  /** `primary`, or the row's id. */
+  id: string;
+  /** The stored hash (ClientSecretHasher's formats). */
+  hash: string;
+  /** When it was added; null for `primary`, whose table has no such column. */
+  createdAt: Date | null;
+  /** When it stops being accepted; null: never. */
+  expiresAt: Date | null;
+  /** When it last authenticated the client; null: not yet. */
+  lastUsedAt: Date | null;
+}
+
+/**
+ * What a custom-claims hook sees of a client: every setting, no secret material (no hash, no secret list;
+ * its public keys are not needed to build claims either).
+ */
+export type OAuthClientView = Readonly<
+  Omit<OAuthClient, 'clientSecret' | 'clientSecretExpiresAt' | 'clientSecretLastUsedAt' | 'jwks'>
+>;
+
+/** The view of a client a custom-claims hook gets. */
+export function clientView(client: OAuthClient): OAuthClientView {
+  const {
+    clientSecret: _secret,
+    clientSecretExpiresAt: _expiresAt,
+    clientSecretLastUsedAt: _lastUsedAt,
+    jwks: _jwks,
+    ...view
+  } = client;
+  return Object.freeze(view);
 }
 
 /** The seed's table name, and the default. */

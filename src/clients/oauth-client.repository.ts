@@ -1,8 +1,16 @@
-import type { OAuthClient } from './oauth-client.entity.js';
+import {
+  PRIMARY_SECRET_ID,
+  type OAuthClient,
+  type OAuthClientSecret,
+} from './oauth-client.entity.js';
 
 /**
  * Client storage, and the DI token to replace it: provide your own subclass with the module's
  * `clientRepository` extra, or `.overrideProvider(OAuthClientRepository)` in a test.
+ *
+ * The five abstract methods are all a storage needs for clients with one secret (the seed's `client_secret`).
+ * The secret methods below add several secrets per client, with expiry (rotation without downtime); a storage
+ * that keeps only `client_secret` leaves them as they are: it lists no other secret and refuses to add one.
  *
  * Implementations let storage errors propagate; the token endpoint answers them with a 503.
  */
@@ -13,7 +21,10 @@ export abstract class OAuthClientRepository {
   /** Every client, ordered by id. */
   abstract list(): Promise<OAuthClient[]>;
 
-  /** Inserts the client, or replaces the one with the same id. */
+  /**
+   * Inserts the client, or replaces the one with the same id. Refuses (throws) a `userId` that is empty or
+   * another client's id, and a new client whose id is another client's `userId`: `sub` names one client only.
+   */
   abstract save(client: OAuthClient): Promise<void>;
 
   /**
@@ -22,6 +33,52 @@ export abstract class OAuthClientRepository {
    */
   abstract updateSecret(clientId: string, expected: string, next: string): Promise<boolean>;
 
-  /** Deletes the client; false when there was none. */
+  /** Deletes the client, and its secrets; false when there was none. */
   abstract delete(clientId: string): Promise<boolean>;
+
+  /**
+   * The client's secrets besides `client_secret` (expired ones too), oldest first.
+   * @default none: this storage keeps `client_secret` only
+   */
+  findSecrets(_clientId: string): Promise<OAuthClientSecret[]> {
+    return Promise.resolve([]);
+  }
+
+  /** Adds a secret (its `id` chosen by the caller, unique) to an existing client. */
+  addSecret(_clientId: string, _secret: OAuthClientSecret): Promise<void> {
+    return Promise.reject(
+      new Error(`${this.constructor.name} stores no secret besides client_secret`),
+    );
+  }
+
+  /**
+   * Deletes one secret of `findSecrets()`; false when the client has no such secret. (`client_secret` is
+   * revoked by expiring it: emptying it would make the client public.)
+   */
+  removeSecret(_clientId: string, _secretId: string): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  /**
+   * Sets the expiry of these secrets (`primary` for `client_secret`) to `at`, where they expire later or
+   * never: a rotation's overlap never extends a secret.
+   */
+  async expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<void> {
+    // The default reads and writes the whole client; a storage with secret rows updates them in place.
+    if (!secretIds.includes(PRIMARY_SECRET_ID)) return;
+    const client = await this.findById(clientId);
+    if (!client || (client.clientSecretExpiresAt !== null && client.clientSecretExpiresAt <= at)) {
+      return;
+    }
+    await this.save({ ...client, clientSecretExpiresAt: at });
+  }
+
+  /**
+   * Records when a secret (`primary` for `client_secret`) last authenticated the client: a single-column
+   * update, never a read-modify-write that could undo a concurrent rotation.
+   * @default nothing is recorded
+   */
+  touchSecret(_clientId: string, _secretId: string, _at: Date): Promise<void> {
+    return Promise.resolve();
+  }
 }

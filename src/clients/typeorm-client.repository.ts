@@ -1,10 +1,19 @@
-import type { Repository } from 'typeorm';
-import { OAuthClient } from './oauth-client.entity.js';
+import { In, IsNull, LessThan, Not, type Repository } from 'typeorm';
+import { OAuthStoredClientSecret } from './oauth-client-secret.entity.js';
+import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
+import { checkSubject } from './subject.js';
 
-/** The default storage: the `oauth_clients` table through a TypeORM repository. */
+/**
+ * The default storage: the `oauth_clients` table through a TypeORM repository, and, given its repository, the
+ * table of the clients' further secrets (`oauth_client_secrets`). Without it, a client has `client_secret`
+ * only, as in the seed.
+ */
 export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
-  constructor(private readonly repository: Repository<OAuthClient>) {
+  constructor(
+    private readonly repository: Repository<OAuthClient>,
+    private readonly secrets?: Repository<OAuthStoredClientSecret>,
+  ) {
     super();
   }
 
@@ -28,6 +37,11 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
    */
   async save(client: OAuthClient): Promise<void> {
     const row = this.repository.create(OAuthClient.create(client));
+    await checkSubject(row, {
+      findById: (id) => this.findById(id),
+      findByUserId: async (userId) =>
+        (await this.repository.findBy({ userId })).filter((other) => other.userId === userId),
+    });
     if (await this.findById(client.clientId)) {
       await this.repository.update({ clientId: client.clientId }, row);
     } else {
@@ -47,6 +61,84 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   async delete(clientId: string): Promise<boolean> {
     if (!(await this.findById(clientId))) return false;
     const result = await this.repository.delete({ clientId });
+    if (this.secrets) await this.secrets.delete({ clientId });
     return (result.affected ?? 0) > 0;
+  }
+
+  override async findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
+    if (!this.secrets) return [];
+    const rows = await this.secrets.find({
+      where: { clientId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    // Exact ids, as findById: a collation that matched another client's rows does not hand them over.
+    return rows
+      .filter((row) => row.clientId === clientId)
+      .map((row) => ({
+        id: row.id,
+        hash: row.secretHash,
+        createdAt: row.createdAt,
+        expiresAt: row.expiresAt,
+        lastUsedAt: row.lastUsedAt,
+      }));
+  }
+
+  override async addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
+    if (!this.secrets) return super.addSecret(clientId, secret);
+    if (!(await this.findById(clientId))) throw new Error(`no client with id '${clientId}'`);
+    await this.secrets.insert({
+      id: secret.id,
+      clientId,
+      secretHash: secret.hash,
+      createdAt: secret.createdAt ?? new Date(),
+      expiresAt: secret.expiresAt,
+      lastUsedAt: secret.lastUsedAt,
+    });
+  }
+
+  override async removeSecret(clientId: string, secretId: string): Promise<boolean> {
+    if (!this.secrets || secretId === PRIMARY_SECRET_ID) return false;
+    if (!(await this.ownSecretIds(clientId)).includes(secretId)) return false;
+    const result = await this.secrets.delete({ id: secretId, clientId });
+    return (result.affected ?? 0) > 0;
+  }
+
+  override async expireSecrets(
+    clientId: string,
+    secretIds: readonly string[],
+    at: Date,
+  ): Promise<void> {
+    if (!(await this.findById(clientId))) return;
+    // Only where it would expire later or never: an overlap never extends a secret.
+    const later = [{ expiresAt: IsNull() }, { expiresAt: Not(LessThan(at)) }] as const;
+    if (secretIds.includes(PRIMARY_SECRET_ID)) {
+      for (const clientSecretExpiresAt of [IsNull(), Not(LessThan(at))]) {
+        await this.repository.update(
+          { clientId, clientSecretExpiresAt },
+          { clientSecretExpiresAt: at },
+        );
+      }
+    }
+    const own = (await this.ownSecretIds(clientId)).filter((id) => secretIds.includes(id));
+    if (!this.secrets || own.length === 0) return;
+    for (const condition of later) {
+      await this.secrets.update({ ...condition, id: In(own) }, { expiresAt: at });
+    }
+  }
+
+  override async touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
+    if (secretId === PRIMARY_SECRET_ID) {
+      if (await this.findById(clientId)) {
+        await this.repository.update({ clientId }, { clientSecretLastUsedAt: at });
+      }
+      return;
+    }
+    if (this.secrets && (await this.ownSecretIds(clientId)).includes(secretId)) {
+      await this.secrets.update({ id: secretId }, { lastUsedAt: at });
+    }
+  }
+
+  private async ownSecretIds(clientId: string): Promise<string[]> {
+    return (await this.findSecrets(clientId)).map((secret) => secret.id);
   }
 }

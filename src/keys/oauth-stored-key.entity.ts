@@ -1,17 +1,7 @@
-import { Column, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { EPOCH_MILLISECONDS } from '../storage/columns.js';
 import type { OAuth2StoredKeyAlgorithm } from './key-lifecycle.js';
 import type { OAuth2KeyState } from './signing-options.interface.js';
-
-/**
- * A moment as milliseconds since the Unix epoch in a BIGINT: read back identically on SQLite, PostgreSQL
- * and MariaDB/MySQL. Their date-time types differ in precision and time zone handling (PostgreSQL's
- * `timestamp` and mysql2 read a zone-less value in the process's local time).
- */
-const EPOCH_MILLISECONDS: ValueTransformer = {
-  to: (value: unknown) => (value instanceof Date ? value.getTime() : value),
-  // pg and mysql2 return a BIGINT as a string, better-sqlite3 as a number.
-  from: (value: string | number | null) => (value === null ? null : new Date(Number(value))),
-};
 
 /** The default name of the key table; the module's `tablePrefix` goes before it. */
 export const DEFAULT_KEY_TABLE = 'oauth_signing_keys';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService, TokenExpiredError } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
-import type { OAuthClient } from '../clients/oauth-client.entity.js';
+import { clientView, type OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2KeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -64,7 +64,7 @@ export class TokenService extends AccessTokenVerifier {
     const { config } = this;
     const payload: Record<string, unknown> = {};
     if (config.customClaims) {
-      const extra = await config.customClaims({ client, scopes });
+      const extra = await config.customClaims({ client: clientView(client), scopes });
       for (const [name, value] of Object.entries(extra ?? {})) {
         if (!REGISTERED_CLAIMS.has(name)) payload[name] = value;
       }

@@ -1,0 +1,63 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { EPOCH_MILLISECONDS } from '../storage/columns.js';
+
+/** The default name of the table of the clients' further secrets; the module's `tablePrefix` goes before it. */
+export const DEFAULT_CLIENT_SECRET_TABLE = 'oauth_client_secrets';
+
+/**
+ * A secret of a client besides the seed's `client_secret` column: several secrets, each with its own expiry,
+ * let a client rotate its secret without downtime. Only the hash is stored.
+ */
+@Entity({ name: DEFAULT_CLIENT_SECRET_TABLE })
+export class OAuthStoredClientSecret {
+  /** Random, unique: what `client secret list` shows and `client secret revoke` takes. */
+  @PrimaryColumn({ name: 'id', type: 'varchar', length: 40 })
+  id!: string;
+
+  /** Indexed: a client's secrets are looked up together. */
+  @Index()
+  @Column({ name: 'client_id', type: 'varchar', length: 80 })
+  clientId!: string;
+
+  /** The hash of the secret, in ClientSecretHasher's formats. */
+  @Column({ name: 'secret_hash', type: 'varchar', length: 255 })
+  secretHash!: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: EPOCH_MILLISECONDS })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'bigint', nullable: true, transformer: EPOCH_MILLISECONDS })
+  expiresAt!: Date | null;
+
+  @Column({
+    name: 'last_used_at',
+    type: 'bigint',
+    nullable: true,
+    transformer: EPOCH_MILLISECONDS,
+  })
+  lastUsedAt!: Date | null;
+}
+
+const entities = new Map<string, typeof OAuthStoredClientSecret>([
+  [DEFAULT_CLIENT_SECRET_TABLE, OAuthStoredClientSecret],
+]);
+
+/**
+ * The OAuthStoredClientSecret entity mapped to another table (`yii_oauth_client_secrets` for a `tablePrefix`),
+ * one class per table name. The name is checked by `oauth2TableNames()`.
+ */
+export function oauthStoredClientSecretEntity(
+  table: string = DEFAULT_CLIENT_SECRET_TABLE,
+): typeof OAuthStoredClientSecret {
+  let entity = entities.get(table);
+  if (!entity) {
+    @Entity({ name: table })
+    class OAuthStoredClientSecretOfTable extends OAuthStoredClientSecret {}
+    Object.defineProperty(OAuthStoredClientSecretOfTable, 'name', {
+      value: `OAuthStoredClientSecret(${table})`,
+    });
+    entity = OAuthStoredClientSecretOfTable;
+    entities.set(table, entity);
+  }
+  return entity;
+}

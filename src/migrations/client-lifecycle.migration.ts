@@ -1,0 +1,110 @@
+import {
+  Table,
+  TableColumn,
+  TableIndex,
+  type MigrationInterface,
+  type QueryRunner,
+  type TableColumnOptions,
+} from 'typeorm';
+import { COLLATING_DRIVERS } from './client-id-binary-collation.migration.js';
+import type { OAuth2MigrationClass } from './create-client-table.migration.js';
+
+/** When these migrations were written: after the signing key table's, so TypeORM runs them last. */
+const COLUMNS_WRITTEN_AT = 1798502400000;
+const SECRET_TABLE_WRITTEN_AT = 1798588800000;
+
+/**
+ * The columns the client lifecycle adds to the client table, frozen here. Every one is nullable or has a
+ * default that keeps today's behaviour: a seed table gains them and its clients work as before.
+ */
+const CLIENT_COLUMNS: readonly TableColumnOptions[] = [
+  { name: 'client_secret_expires_at', type: 'bigint', isNullable: true },
+  { name: 'client_secret_last_used_at', type: 'bigint', isNullable: true },
+  { name: 'token_endpoint_auth_method', type: 'varchar', length: '40', isNullable: true },
+  { name: 'jwks', type: 'text', isNullable: true },
+  { name: 'jwks_uri', type: 'varchar', length: '2000', isNullable: true },
+  { name: 'access_token_lifetime', type: 'integer', isNullable: true },
+  { name: 'audience', type: 'varchar', length: '4000', isNullable: true },
+  { name: 'disabled', type: 'boolean', isNullable: false, default: false },
+];
+
+/**
+ * The migration that adds the lifecycle columns (secret expiry and last use, authentication method, keys,
+ * lifetime, audience, disabled) to the client table `table`. A column that is there already is left alone, so
+ * a table extended by hand is adopted. Reverting drops them.
+ */
+export function clientLifecycleColumnsMigration(table: string): OAuth2MigrationClass {
+  const name = `OAuth2ClientLifecycleColumns_${table}_${COLUMNS_WRITTEN_AT}`;
+
+  class ClientLifecycleColumns implements MigrationInterface {
+    readonly name = name;
+
+    async up(queryRunner: QueryRunner): Promise<void> {
+      const existing = await queryRunner.getTable(table);
+      if (!existing) throw new Error(`${name}: table ${table} does not exist`);
+      const missing = CLIENT_COLUMNS.filter((column) => !existing.findColumnByName(column.name));
+      if (missing.length > 0) {
+        await queryRunner.addColumns(
+          table,
+          missing.map((column) => new TableColumn(column)),
+        );
+      }
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.dropColumns(
+        table,
+        CLIENT_COLUMNS.map((column) => column.name),
+      );
+    }
+  }
+
+  Object.defineProperty(ClientLifecycleColumns, 'name', { value: name });
+  return ClientLifecycleColumns;
+}
+
+/**
+ * The migration that creates `table`, the clients' further secrets (several per client, each with its own
+ * expiry). Ids compare exactly on every database (binary collations on MariaDB/MySQL). Reverting drops it, and
+ * every secret in it: the clients keep only their `client_secret`.
+ */
+export function createClientSecretTableMigration(table: string): OAuth2MigrationClass {
+  const name = `OAuth2CreateClientSecretTable_${table}_${SECRET_TABLE_WRITTEN_AT}`;
+
+  class CreateClientSecretTable implements MigrationInterface {
+    readonly name = name;
+
+    async up(queryRunner: QueryRunner): Promise<void> {
+      const collating = COLLATING_DRIVERS.has(queryRunner.connection.driver.options.type);
+      const exact = (charset: string) =>
+        collating ? { charset, collation: `${charset}_bin` } : {};
+      await queryRunner.createTable(
+        new Table({
+          name: table,
+          columns: [
+            { name: 'id', type: 'varchar', length: '40', isPrimary: true, ...exact('ascii') },
+            { name: 'client_id', type: 'varchar', length: '80', ...exact('utf8mb4') },
+            { name: 'secret_hash', type: 'varchar', length: '255' },
+            { name: 'created_at', type: 'bigint' },
+            { name: 'expires_at', type: 'bigint', isNullable: true },
+            { name: 'last_used_at', type: 'bigint', isNullable: true },
+          ],
+          indices: [
+            new TableIndex({
+              // The name TypeORM gives the entity's @Index(), so the schema matches the entity exactly.
+              name: queryRunner.connection.namingStrategy.indexName(table, ['client_id']),
+              columnNames: ['client_id'],
+            }),
+          ],
+        }),
+      );
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.dropTable(table);
+    }
+  }
+
+  Object.defineProperty(CreateClientSecretTable, 'name', { value: name });
+  return CreateClientSecretTable;
+}
