@@ -358,3 +358,37 @@ describe('generated secrets under a pepper', () => {
     expect(await elsewhere.verify(secret, rotated.digestGenerated(secret))).toBe(false);
   });
 });
+
+describe('ClientSecretHasher: several chosen secrets of one client', () => {
+  const hasher = new ClientSecretHasher();
+
+  test('sameSaltAs takes the salt and cost of the given hash; one derivation checks the whole group', async () => {
+    const first = await hasher.hash('first secret');
+    const second = await hasher.hash('second secret', { sameSaltAs: first });
+    expect(second).toMatch(PHC);
+    expect(hasher.scryptGroupOf(second)).toBe(hasher.scryptGroupOf(first));
+    expect(second).not.toBe(first);
+    scrypt.mockClear();
+    expect(await hasher.verifyScryptGroup('second secret', [first, second])).toBe(1);
+    expect(await hasher.verifyScryptGroup('first secret', [first, second])).toBe(0);
+    expect(await hasher.verifyScryptGroup('neither', [first, second])).toBe(-1);
+    expect(scrypt).toHaveBeenCalledTimes(3);
+    expect(await hasher.verify('second secret', second)).toBe(true);
+  });
+
+  test('without sameSaltAs, or with a value that is no scrypt hash, the salt is new', async () => {
+    const first = await hasher.hash('s');
+    expect(hasher.scryptGroupOf(await hasher.hash('s'))).not.toBe(hasher.scryptGroupOf(first));
+    const digest = hasher.digestGenerated(hasher.generate());
+    const fresh = await hasher.hash('s', { sameSaltAs: digest });
+    expect(fresh).toMatch(PHC);
+    expect(hasher.scryptGroupOf(digest)).toBeUndefined();
+  });
+
+  test('a group of hashes with different salts is refused, not checked against the first salt', async () => {
+    const a = await hasher.hash('a');
+    const b = await hasher.hash('b');
+    await expect(hasher.verifyScryptGroup('a', [a, b])).rejects.toThrow('same cost and salt');
+    await expect(hasher.verifyScryptGroup('a', [])).rejects.toThrow('same cost and salt');
+  });
+});

@@ -118,12 +118,56 @@ export class ClientSecretHasher {
     return `$hmac-sha256$k=${id}$${b64(this.mac(this.peppers.get(id)!, secret))}`;
   }
 
-  /** The stored form of a secret a person chose: scrypt. */
-  async hash(secret: string): Promise<string> {
-    const { ln, r, p } = DEFAULT_COST;
-    const salt = randomBytes(SALT_BYTES);
+  /**
+   * The stored form of a secret a person chose: scrypt. With `sameSaltAs` (another scrypt hash of the same
+   * client), the new hash takes that hash's salt and cost, so one derivation checks a presented secret against
+   * both (`verifyScryptGroup`): a client holding several chosen secrets during a rotation costs one KDF run per
+   * request, not one per secret. Sharing a salt between two secrets of one client only lets a thief of the
+   * table try one guess against both at once; the salt still differs from every other client's.
+   */
+  async hash(secret: string, options: { sameSaltAs?: string } = {}): Promise<string> {
+    const same = options.sameSaltAs === undefined ? null : PHC_SCRYPT.exec(options.sameSaltAs);
+    const [ln, r, p] = same
+      ? [Number(same[1]), Number(same[2]), Number(same[3])]
+      : [DEFAULT_COST.ln, DEFAULT_COST.r, DEFAULT_COST.p];
+    const salt = same ? Buffer.from(same[4], 'base64') : randomBytes(SALT_BYTES);
     const key = await scryptAsync(secret, salt, costOptions(ln, r, p));
     return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+  }
+
+  /**
+   * What scrypt hashes share when one derivation checks them all: the cost and salt, `$scrypt$ln=…$<salt>`.
+   * Undefined for anything but a scrypt hash.
+   */
+  scryptGroupOf(stored: string): string | undefined {
+    const match = PHC_SCRYPT.exec(stored);
+    return match ? stored.slice(0, stored.length - match[5].length - 1) : undefined;
+  }
+
+  /**
+   * Checks a presented secret against scrypt hashes of one group (`scryptGroupOf` equal for all) with one
+   * derivation: the index of the hash it matches, or -1. Constant-time comparisons, each hash compared.
+   */
+  async verifyScryptGroup(secret: string, stored: readonly string[]): Promise<number> {
+    const matches = stored.map((value) => PHC_SCRYPT.exec(value));
+    const first = matches[0];
+    const group = stored[0] === undefined ? undefined : this.scryptGroupOf(stored[0]);
+    if (!first || matches.some((m, i) => !m || this.scryptGroupOf(stored[i]) !== group)) {
+      throw new Error('verifyScryptGroup: every hash must be scrypt with the same cost and salt');
+    }
+    const [ln, r, p] = [Number(first[1]), Number(first[2]), Number(first[3])];
+    // A stored value must not be able to demand unbounded work or memory (128·N·r bytes).
+    if (ln < 10 || r < 1 || p < 1 || p > 4 || 128 * 2 ** ln * r > MAX_SCRYPT_MEMORY) return -1;
+    const actual = await scryptAsync(
+      secret,
+      Buffer.from(first[4], 'base64'),
+      costOptions(ln, r, p),
+    );
+    let found = -1;
+    matches.forEach((match, i) => {
+      if (timingSafeEqual(actual, Buffer.from(match![5], 'base64')) && found < 0) found = i;
+    });
+    return found;
   }
 
   /** What a stored value is: one of our hash formats, or anything else (a legacy plaintext secret). */
@@ -147,18 +191,8 @@ export class ClientSecretHasher {
         key !== undefined && timingSafeEqual(this.mac(key, secret), Buffer.from(hmac[2], 'base64'))
       );
     }
-    const match = PHC_SCRYPT.exec(stored);
-    if (!match) return false;
-    const [ln, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
-    // A stored value must not be able to demand unbounded work or memory (128·N·r bytes).
-    if (ln < 10 || r < 1 || p < 1 || p > 4 || 128 * 2 ** ln * r > MAX_SCRYPT_MEMORY) return false;
-    const expected = Buffer.from(match[5], 'base64');
-    const actual = await scryptAsync(
-      secret,
-      Buffer.from(match[4], 'base64'),
-      costOptions(ln, r, p),
-    );
-    return timingSafeEqual(actual, expected);
+    if (!PHC_SCRYPT.test(stored)) return false;
+    return (await this.verifyScryptGroup(secret, [stored])) === 0;
   }
 
   /**
