@@ -15,7 +15,7 @@ describe('SecretVerifier', () => {
 
   test('a KDF hash is derived once; the success is then remembered', async () => {
     const verifier = new SecretVerifier(hasher, options);
-    const verify = jest.spyOn(hasher, 'verify');
+    const verify = jest.spyOn(hasher, 'verifyScryptGroup');
     try {
       expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
       expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
@@ -28,7 +28,7 @@ describe('SecretVerifier', () => {
   test('a failure is never remembered, and another secret or a new stored hash does not hit the cache', async () => {
     const verifier = new SecretVerifier(hasher, options);
     expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
-    const verify = jest.spyOn(hasher, 'verify');
+    const verify = jest.spyOn(hasher, 'verifyScryptGroup');
     try {
       expect(await verifier.verify('svc', 'wrong', stored)).toBe(false);
       expect(await verifier.verify('svc', 'wrong', stored)).toBe(false);
@@ -43,7 +43,7 @@ describe('SecretVerifier', () => {
 
   test('concurrent checks of the same credentials share one derivation', async () => {
     const verifier = new SecretVerifier(hasher, options);
-    const verify = jest.spyOn(hasher, 'verify');
+    const verify = jest.spyOn(hasher, 'verifyScryptGroup');
     try {
       const results = await Promise.all(
         Array.from({ length: 10 }, () => verifier.verify('svc', 'chosen secret', stored)),
@@ -88,7 +88,7 @@ describe('SecretVerifier', () => {
 
   test('cacheTtl 0 turns the cache off', async () => {
     const verifier = new SecretVerifier(hasher, { ...options, cacheTtl: 0 });
-    const verify = jest.spyOn(hasher, 'verify');
+    const verify = jest.spyOn(hasher, 'verifyScryptGroup');
     try {
       await verifier.verify('svc', 'chosen secret', stored);
       await verifier.verify('svc', 'chosen secret', stored);
@@ -138,7 +138,7 @@ describe('SecretVerifier cacheTtl, in seconds', () => {
     async (cacheTtl) => {
       useFakeClock();
       const verifier = new SecretVerifier(hasher, { ...options, cacheTtl });
-      const verify = jest.spyOn(hasher, 'verify');
+      const verify = jest.spyOn(hasher, 'verifyScryptGroup');
       expect(await verifier.verify('svc', 'chosen secret', stored)).toBe(true);
       expect(verify).toHaveBeenCalledTimes(1);
 
@@ -164,19 +164,19 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-/** A readable scrypt PHC string (never derived here: the hasher's verify is replaced in these tests). */
+/** A readable scrypt PHC string (never derived here: the hasher's derivation is replaced in these tests). */
 const SCRYPT_STORED = `$scrypt$ln=15,r=8,p=1$${'A'.repeat(22)}$${'A'.repeat(32)}`;
 
 describe('SecretVerifier: which work takes a KDF slot, and what is shared', () => {
   test('a keyed digest neither takes a KDF slot nor queues: it resolves while the only slot hangs', async () => {
     const hasher = new ClientSecretHasher();
     const { secret, hash } = hasher.createSecret();
-    const hanging = deferred<boolean>();
-    const realVerify = hasher.verify.bind(hasher);
+    const hanging = deferred<number>();
+    const realVerify = hasher.verifyScryptGroup.bind(hasher);
     const verify = jest
-      .spyOn(hasher, 'verify')
+      .spyOn(hasher, 'verifyScryptGroup')
       .mockImplementation((presented, stored) =>
-        stored === SCRYPT_STORED ? hanging.promise : realVerify(presented, stored),
+        stored[0] === SCRYPT_STORED ? hanging.promise : realVerify(presented, stored),
       );
     const verifier = new SecretVerifier(hasher, {
       ...options,
@@ -191,16 +191,16 @@ describe('SecretVerifier: which work takes a KDF slot, and what is shared', () =
     await expect(verifier.verify('svc', secret, hash)).resolves.toBe(true);
     await expect(verifier.verify('svc', `${secret}x`, hash)).resolves.toBe(false);
 
-    hanging.resolve(true);
+    hanging.resolve(0);
     expect(await derivation).toBe(true);
   });
 
   test('a derivation that rejected is not joined later: the next check asks the hasher again', async () => {
     const hasher = new ClientSecretHasher();
     const verify = jest
-      .spyOn(hasher, 'verify')
+      .spyOn(hasher, 'verifyScryptGroup')
       .mockRejectedValueOnce(new Error('thread pool failure'))
-      .mockResolvedValueOnce(true);
+      .mockResolvedValueOnce(0);
     const verifier = new SecretVerifier(hasher, options);
     await expect(verifier.verify('svc', 'chosen secret', SCRYPT_STORED)).rejects.toThrow(
       'thread pool failure',
@@ -211,9 +211,9 @@ describe('SecretVerifier: which work takes a KDF slot, and what is shared', () =
 
   test('per-client share: when one of two pending derivations ends, exactly one more is admitted', async () => {
     const hasher = new ClientSecretHasher();
-    const pending = new Map<string, ReturnType<typeof deferred<boolean>>>();
-    const verify = jest.spyOn(hasher, 'verify').mockImplementation((presented) => {
-      const work = deferred<boolean>();
+    const pending = new Map<string, ReturnType<typeof deferred<number>>>();
+    const verify = jest.spyOn(hasher, 'verifyScryptGroup').mockImplementation((presented) => {
+      const work = deferred<number>();
       pending.set(presented, work);
       return work.promise;
     });
@@ -230,7 +230,7 @@ describe('SecretVerifier: which work takes a KDF slot, and what is shared', () =
     expect(verify).toHaveBeenCalledTimes(2);
     await expect(refused).rejects.toBeInstanceOf(KdfBusyError);
 
-    pending.get('g1')!.resolve(false);
+    pending.get('g1')!.resolve(-1);
     expect(await first).toBe(false);
 
     const third = verifier.verify('target', 'g4', SCRYPT_STORED);
@@ -241,22 +241,63 @@ describe('SecretVerifier: which work takes a KDF slot, and what is shared', () =
     const other = verifier.verify('other', 'chosen secret', SCRYPT_STORED);
     expect(verify).toHaveBeenCalledTimes(4);
 
-    for (const work of pending.values()) work.resolve(false);
+    for (const work of pending.values()) work.resolve(-1);
     expect(await Promise.all([second, third, other])).toEqual([false, false, false]);
   });
 
   test('the cache key keeps the fields apart: (ab, c) verified does not make (a, bc) a hit', async () => {
     const hasher = new ClientSecretHasher();
     const verify = jest
-      .spyOn(hasher, 'verify')
-      .mockResolvedValueOnce(true)
-      .mockResolvedValueOnce(false);
+      .spyOn(hasher, 'verifyScryptGroup')
+      .mockResolvedValueOnce(0)
+      .mockResolvedValueOnce(-1);
     const verifier = new SecretVerifier(hasher, options);
     expect(await verifier.verify('ab', 'c', SCRYPT_STORED)).toBe(true);
     expect(await verifier.verify('a', 'bc', SCRYPT_STORED)).toBe(false);
     expect(verify.mock.calls).toEqual([
-      ['c', SCRYPT_STORED],
-      ['bc', SCRYPT_STORED],
+      ['c', [SCRYPT_STORED]],
+      ['bc', [SCRYPT_STORED]],
     ]);
+  });
+});
+
+describe('SecretVerifier.verifyAny: several secrets of one client', () => {
+  const hasher = new ClientSecretHasher();
+
+  test('a correct secret costs one derivation whichever of the chosen secrets it is, digests cost none', async () => {
+    const old = await hasher.hash('old chosen secret');
+    const next = await hasher.hash('new chosen secret', { sameSaltAs: old });
+    const generated = hasher.createSecret();
+    const verifier = new SecretVerifier(hasher, options);
+    const derive = jest.spyOn(hasher, 'verifyScryptGroup');
+    try {
+      const stored = [old, generated.hash, next];
+      expect(await verifier.verifyAny('svc', 'new chosen secret', stored)).toBe(2);
+      expect(derive).toHaveBeenCalledTimes(1);
+      expect(await verifier.verifyAny('svc', generated.secret, stored)).toBe(1);
+      expect(derive).toHaveBeenCalledTimes(1);
+      // Remembered per hash: the next request derives nothing.
+      expect(await verifier.verifyAny('svc', 'new chosen secret', stored)).toBe(2);
+      expect(await verifier.verifyAny('svc', 'old chosen secret', stored)).toBe(0);
+      expect(derive).toHaveBeenCalledTimes(2);
+      expect(await verifier.verifyAny('svc', 'wrong', stored)).toBe(-1);
+      expect(derive).toHaveBeenCalledTimes(3);
+    } finally {
+      derive.mockRestore();
+    }
+  });
+
+  test('hashes with different salts (made before sameSaltAs) are each derived: one run per salt', async () => {
+    const a = await hasher.hash('a');
+    const b = await hasher.hash('b');
+    const verifier = new SecretVerifier(hasher, { ...options, cacheTtl: 0 });
+    const derive = jest.spyOn(hasher, 'verifyScryptGroup');
+    try {
+      expect(await verifier.verifyAny('svc', 'b', [a, b])).toBe(1);
+      expect(derive).toHaveBeenCalledTimes(2);
+      expect(await verifier.verifyAny('svc', 'x', [])).toBe(-1);
+    } finally {
+      derive.mockRestore();
+    }
   });
 });

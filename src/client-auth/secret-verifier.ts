@@ -21,14 +21,14 @@ export interface SecretVerifierOptions {
  * - keyed digests (generated secrets) are checked directly: microseconds;
  * - a KDF hash (chosen secrets) is checked once, then the success is remembered under a digest of client id,
  *   presented secret and stored hash, so a new stored hash (rotation) or another secret never hits it;
- *   concurrent checks of the same credentials share one derivation;
+ *   concurrent checks of the same credentials share one derivation, and hashes that share a salt share it too;
  * - KDF work runs under a KdfLimiter, which refuses work past its queue (KdfBusyError).
  *
  * The cache holds digests and booleans only, never a secret.
  */
 export class SecretVerifier {
   private readonly verified: LRUCache<string, true> | undefined;
-  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly inFlight = new Map<string, Promise<number>>();
   private readonly limiter: KdfLimiter;
   /** KDF derivations each client id has running or queued, and the most it may have. */
   private readonly perClient = new Map<string, number>();
@@ -49,18 +49,53 @@ export class SecretVerifier {
     );
   }
 
+  /** Whether the secret matches the stored hash. */
   async verify(clientId: string, secret: string, stored: string): Promise<boolean> {
-    if (this.hasher.kindOf(stored) !== 'scrypt') return this.hasher.verify(secret, stored);
-    const key = credentialKey(clientId, secret, stored);
-    if (this.verified?.get(key)) return true;
+    return (await this.verifyAny(clientId, secret, [stored])) === 0;
+  }
+
+  /**
+   * The index of the stored hash (one of a client's secrets) the secret matches, or -1. A correct secret costs
+   * at most one KDF derivation however many secrets the client holds: keyed digests are tried first (each in
+   * microseconds), then remembered successes, then one derivation per salt, and a client's chosen secrets share
+   * one salt (ClientSecretHasher `sameSaltAs`).
+   */
+  async verifyAny(clientId: string, secret: string, stored: readonly string[]): Promise<number> {
+    const groups = new Map<string, number[]>();
+    for (const [i, hash] of stored.entries()) {
+      const group = this.hasher.scryptGroupOf(hash);
+      if (group === undefined) {
+        if (await this.hasher.verify(secret, hash)) return i;
+      } else {
+        if (this.verified?.get(credentialKey(clientId, secret, hash))) return i;
+        groups.set(group, [...(groups.get(group) ?? []), i]);
+      }
+    }
+    for (const indices of groups.values()) {
+      const found = await this.verifyGroup(
+        clientId,
+        secret,
+        indices.map((i) => stored[i]),
+      );
+      if (found >= 0) return indices[found];
+    }
+    return -1;
+  }
+
+  /** One derivation for hashes sharing a salt; concurrent checks of the same credentials share it. */
+  private verifyGroup(clientId: string, secret: string, hashes: string[]): Promise<number> {
+    const key = credentialKey(clientId, secret, hashes.join('\n'));
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.derivePerClient(clientId, () => this.hasher.verify(secret, stored));
-      this.inFlight.set(key, pending);
-      pending.then(
-        (ok) => {
+      const started = this.derivePerClient(clientId, () =>
+        this.hasher.verifyScryptGroup(secret, hashes),
+      );
+      pending = started;
+      this.inFlight.set(key, started);
+      started.then(
+        (found) => {
           this.inFlight.delete(key);
-          if (ok) this.verified?.set(key, true);
+          if (found >= 0) this.verified?.set(credentialKey(clientId, secret, hashes[found]), true);
         },
         () => this.inFlight.delete(key),
       );
