@@ -3,6 +3,7 @@ import { parseKeyEncryptionKey } from './keys/key-encryption.js';
 import { SigningKeySet } from './keys/signing-key-set.js';
 import type {
   OAuth2ClientAuthMethod,
+  OAuth2ClientAuthThrottleOptions,
   OAuth2ClientCacheOptions,
   OAuth2CustomClaims,
   OAuth2ModuleOptions,
@@ -80,6 +81,9 @@ export class OAuth2Config {
   readonly storageTimeoutMs: number;
   readonly clientAuthMethods: readonly OAuth2ClientAuthMethod[];
   readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
+  /** Failed-authentication throttling; false when turned off. */
+  readonly clientAuthThrottle: Readonly<Required<OAuth2ClientAuthThrottleOptions>> | false;
+  readonly minSecretLength: number;
   readonly secretVerification: Readonly<Required<OAuth2SecretVerificationOptions>>;
   /** The keys of the `signing` option; undefined with a key store (the key ring holds its keys). */
   readonly keys: SigningKeySet | undefined;
@@ -155,7 +159,7 @@ export class OAuth2Config {
     this.secretVerification = wholeNumbers(
       'secretVerification',
       {
-        cacheTtl: 300,
+        cacheTtl: 2 * this.maxAccessTokenLifetime,
         cacheMax: 10_000,
         // scrypt runs on libuv's pool (4 threads) but on the same cores as the event loop: leave it one.
         maxConcurrentKdf: Math.min(4, Math.max(1, availableParallelism() - 1)),
@@ -163,6 +167,29 @@ export class OAuth2Config {
       },
       options.secretVerification,
     );
+    this.clientAuthThrottle =
+      options.clientAuthThrottle === false
+        ? false
+        : wholeNumbers(
+            'clientAuthThrottle',
+            { window: 900, freeFailures: 5, maxFailures: 20, maxDelayMs: 5000, maxFailuresPerClient: 1000 },
+            options.clientAuthThrottle,
+          );
+    if (this.clientAuthThrottle) {
+      const { window, freeFailures, maxFailures, maxFailuresPerClient } = this.clientAuthThrottle;
+      if (window < 1 || maxFailures < 1 || freeFailures >= maxFailures) {
+        throw configError(
+          '`clientAuthThrottle` needs a window of 1 s or more and freeFailures below maxFailures (at least 1)',
+        );
+      }
+      if (maxFailuresPerClient < maxFailures) {
+        throw configError('`clientAuthThrottle.maxFailuresPerClient` must be at least `maxFailures`');
+      }
+    }
+    this.minSecretLength = options.minSecretLength ?? 20;
+    if (!Number.isSafeInteger(this.minSecretLength) || this.minSecretLength < 1) {
+      throw configError('`minSecretLength` must be a whole number of at least 1');
+    }
     // lru-cache takes max 0 for "unbounded": a bound of 0 is never what was meant.
     for (const [name, value] of [
       ['secretVerification.maxConcurrentKdf', this.secretVerification.maxConcurrentKdf],

@@ -119,6 +119,16 @@ export interface OAuth2ModuleOptions {
   scopesSupported?: string[];
   /** The client lookup cache in front of the repository. */
   clientCache?: OAuth2ClientCacheOptions;
+  /**
+   * Throttling of failed client authentication per (client id, remote address) and per client id: increasing
+   * delays, then 429 with Retry-After. `false` turns it off (put your own limiter in front then).
+   */
+  clientAuthThrottle?: OAuth2ClientAuthThrottleOptions | false;
+  /**
+   * The shortest secret a person may choose (the CLI's `--secret`, `ClientSecretHasher.hash()`); generated
+   * secrets are 43 characters. Legacy secrets being imported or upgraded are exempt. @default 20
+   */
+  minSecretLength?: number;
   /** How secrets hashed with a KDF (chosen, not generated) are verified. */
   secretVerification?: OAuth2SecretVerificationOptions;
 }
@@ -133,10 +143,28 @@ export interface OAuth2ClientCacheOptions {
   max?: number;
 }
 
+export interface OAuth2ClientAuthThrottleOptions {
+  /** Seconds a failure is counted (each key's window starts at its first failure). @default 900 */
+  window?: number;
+  /** Failures one address may have for one client id before its attempts are delayed. @default 5 */
+  freeFailures?: number;
+  /** Failures after which that address gets 429 for that client id until its window ends. @default 20 */
+  maxFailures?: number;
+  /** The longest delay, in milliseconds (delays start at 250 ms and double). @default 5000 */
+  maxDelayMs?: number;
+  /**
+   * Failures for one client id from all addresses together after which every address that has failed for it
+   * too gets 429 (a distributed attack); an address without failures is never refused. @default 1000
+   */
+  maxFailuresPerClient?: number;
+}
+
 export interface OAuth2SecretVerificationOptions {
   /**
    * Seconds a successful KDF verification is remembered (keyed by a digest of client id, presented secret and
-   * stored hash, so a rotated secret never matches); 0 turns it off. @default 300
+   * stored hash, so a rotated secret never matches); 0 turns it off. A client asks for a token about once per
+   * token lifetime, so a shorter cache would make almost every real request pay the KDF.
+   * @default 2 × maxAccessTokenLifetime
    */
   cacheTtl?: number;
   /** Verified credentials remembered at most. @default 10000 */

@@ -35,6 +35,8 @@ export class ClientAuthenticator {
   private readonly logger = new Logger('OAuth2');
   /** When this process last recorded each secret's use. */
   private readonly recorded = new LRUCache<string, number>({ max: 10_000 });
+  /** Clients whose unreadable secret was already reported. */
+  private readonly warned = new LRUCache<string, true>({ max: 1_000 });
 
   constructor(
     private readonly clients: OAuthClientRepository,
@@ -46,9 +48,14 @@ export class ClientAuthenticator {
   /**
    * The authenticated client, or an OAuth2Error. `clientSecret` undefined means the client sent none (the
    * `none` method): only a public client authenticates so. A secret is accepted when it matches any of the
-   * client's unexpired secrets (`client_secret` and those of `findSecrets()`).
+   * client's unexpired secrets (`client_secret` and those of `findSecrets()`). `requester` (the remote
+   * address) shares key-derivation work fairly between whoever asks for it.
    */
-  async authenticate(clientId: string, clientSecret: string | undefined): Promise<OAuthClient> {
+  async authenticate(
+    clientId: string,
+    clientSecret: string | undefined,
+    requester = '',
+  ): Promise<OAuthClient> {
     const found = await this.find(clientId);
     const secret = clientSecret ?? '';
     if (!found) {
@@ -61,9 +68,12 @@ export class ClientAuthenticator {
       return client;
     }
     const live = liveSecrets(client, secrets, Date.now());
-    const used = await this.matching(client, live, clientSecret);
+    const used = await this.matching(client, live, clientSecret, requester);
     if (!used) throw OAuth2Error.invalidClient();
     this.recordUse(client.clientId, used);
+    if (this.hasher.needsUpgrade(used.hash)) {
+      await this.upgradeToPepper(client.clientId, used, clientSecret, requester);
+    }
     return client;
   }
 
@@ -72,13 +82,18 @@ export class ClientAuthenticator {
     client: OAuthClient,
     live: OAuthClientSecret[],
     presented: string,
+    requester: string,
   ): Promise<OAuthClientSecret | undefined> {
     const hashed = live.filter((secret) => this.hasher.isHash(secret.hash));
-    const plaintext = this.config.legacyPlaintextSecrets
-      ? live.find((secret) => secret.id === PRIMARY_SECRET_ID && !this.hasher.isHash(secret.hash))
-      : undefined;
+    // Only the seed column may hold a legacy plaintext secret, and never anything shaped like a hash of
+    // another scheme (`$2y$…`): that would make the hash itself the password.
+    const unread = live.find(
+      (secret) => secret.id === PRIMARY_SECRET_ID && this.hasher.kindOf(secret.hash) === 'unknown',
+    );
+    const plaintext = this.config.legacyPlaintextSecrets ? unread : undefined;
+    if (unread && !plaintext) this.warnUnreadable(client.clientId);
     if (plaintext && this.hasher.verifyPlaintext(presented, plaintext.hash)) {
-      await this.upgradeLegacySecret(client, plaintext.hash, presented);
+      await this.upgradeLegacySecret(client, plaintext.hash, presented, requester);
       return plaintext;
     }
     if (hashed.length === 0) {
@@ -92,6 +107,7 @@ export class ClientAuthenticator {
         client.clientId,
         presented,
         hashed.map((secret) => secret.hash),
+        requester,
       );
       return hashed[index];
     } catch (error) {
@@ -127,10 +143,15 @@ export class ClientAuthenticator {
     client: OAuthClient,
     stored: string,
     secret: string,
+    requester: string,
   ): Promise<void> {
     const name = JSON.stringify(client.clientId);
     try {
-      const hash = await this.verifier.derive(() => this.hasher.hash(secret));
+      const hash = await this.verifier.derive(
+        client.clientId,
+        () => this.hasher.hash(secret, { legacyImport: true }),
+        requester,
+      );
       if (!(await this.clients.updateSecret(client.clientId, stored, hash))) return;
       // A column narrower than the hash (yii2-oauth2-server made it VARCHAR(32)) is cut short silently by a
       // non-strict MySQL, which would lock the client out: read back, and restore the plaintext if so.
@@ -150,6 +171,48 @@ export class ClientAuthenticator {
         `Could not upgrade a plaintext client secret: ${describeStorageError(error)}`,
       );
     }
+  }
+
+  /**
+   * Rewrites a secret's hash under the current pepper, now that the secret is known: a generated secret's
+   * digest, or a chosen one's scrypt hash (keeping its salt, so its client's secrets still share one).
+   * Compare-and-set, never failing the request: a failed or lost write is retried at the next use.
+   */
+  private async upgradeToPepper(
+    clientId: string,
+    secret: OAuthClientSecret,
+    presented: string,
+    requester: string,
+  ): Promise<void> {
+    try {
+      const next =
+        this.hasher.kindOf(secret.hash) === 'hmac'
+          ? this.hasher.digestGenerated(presented)
+          : await this.verifier.derive(
+              clientId,
+              () =>
+                this.hasher.hash(presented, { sameSaltAs: secret.hash, legacyImport: true }),
+              requester,
+            );
+      if (await this.clients.updateSecretHash(clientId, secret.id, secret.hash, next)) {
+        this.logger.log(`Client ${JSON.stringify(clientId)}: a secret's hash now uses the pepper`);
+      }
+    } catch (error) {
+      this.logger.warn(
+        `Could not rewrite a client secret's hash under the pepper: ${describeStorageError(error)}`,
+      );
+    }
+  }
+
+  /** Says, once per client and process, that a stored secret is no hash this server reads. */
+  private warnUnreadable(clientId: string): void {
+    if (this.warned.has(clientId)) return;
+    this.warned.set(clientId, true);
+    this.logger.warn(
+      `Client ${JSON.stringify(clientId)}: its client_secret is no hash this server reads (a legacy ` +
+        'plaintext secret?); it cannot authenticate. Run `nest-oauth2 client hash-legacy-secrets`, or set ' +
+        'legacyPlaintextSecrets to accept and upgrade such secrets.',
+    );
   }
 
   private async find(

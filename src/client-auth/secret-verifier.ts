@@ -22,7 +22,8 @@ export interface SecretVerifierOptions {
  * - a KDF hash (chosen secrets) is checked once, then the success is remembered under a digest of client id,
  *   presented secret and stored hash, so a new stored hash (rotation) or another secret never hits it;
  *   concurrent checks of the same credentials share one derivation, and hashes that share a salt share it too;
- * - KDF work runs under a KdfLimiter, which refuses work past its queue (KdfBusyError).
+ * - KDF work runs under a KdfLimiter, shared in turn between requesters (client id and address), which sheds
+ *   the longest queue's work past its bound (KdfBusyError).
  *
  * The cache holds digests and booleans only, never a secret.
  */
@@ -30,9 +31,6 @@ export class SecretVerifier {
   private readonly verified: LRUCache<string, true> | undefined;
   private readonly inFlight = new Map<string, Promise<number>>();
   private readonly limiter: KdfLimiter;
-  /** KDF derivations each client id has running or queued, and the most it may have. */
-  private readonly perClient = new Map<string, number>();
-  private readonly perClientLimit: number;
 
   constructor(
     private readonly hasher: ClientSecretHasher,
@@ -43,15 +41,16 @@ export class SecretVerifier {
         ? new LRUCache({ max: options.cacheMax, ttl: options.cacheTtl * 1000 })
         : undefined;
     this.limiter = new KdfLimiter(options.maxConcurrentKdf, options.maxQueuedKdf);
-    this.perClientLimit = Math.max(
-      1,
-      Math.floor((options.maxConcurrentKdf + options.maxQueuedKdf) / 4),
-    );
   }
 
   /** Whether the secret matches the stored hash. */
-  async verify(clientId: string, secret: string, stored: string): Promise<boolean> {
-    return (await this.verifyAny(clientId, secret, [stored])) === 0;
+  async verify(
+    clientId: string,
+    secret: string,
+    stored: string,
+    requester?: string,
+  ): Promise<boolean> {
+    return (await this.verifyAny(clientId, secret, [stored], requester)) === 0;
   }
 
   /**
@@ -60,7 +59,12 @@ export class SecretVerifier {
    * microseconds), then remembered successes, then one derivation per salt, and a client's chosen secrets share
    * one salt (ClientSecretHasher `sameSaltAs`).
    */
-  async verifyAny(clientId: string, secret: string, stored: readonly string[]): Promise<number> {
+  async verifyAny(
+    clientId: string,
+    secret: string,
+    stored: readonly string[],
+    requester = '',
+  ): Promise<number> {
     const groups = new Map<string, number[]>();
     for (const [i, hash] of stored.entries()) {
       const group = this.hasher.scryptGroupOf(hash);
@@ -76,6 +80,7 @@ export class SecretVerifier {
         clientId,
         secret,
         indices.map((i) => stored[i]),
+        requester,
       );
       if (found >= 0) return indices[found];
     }
@@ -83,11 +88,16 @@ export class SecretVerifier {
   }
 
   /** One derivation for hashes sharing a salt; concurrent checks of the same credentials share it. */
-  private verifyGroup(clientId: string, secret: string, hashes: string[]): Promise<number> {
+  private verifyGroup(
+    clientId: string,
+    secret: string,
+    hashes: string[],
+    requester: string,
+  ): Promise<number> {
     const key = credentialKey(clientId, secret, hashes.join('\n'));
     let pending = this.inFlight.get(key);
     if (!pending) {
-      const started = this.derivePerClient(clientId, () =>
+      const started = this.limiter.run(requesterKey(clientId, requester), () =>
         this.hasher.verifyScryptGroup(secret, hashes),
       );
       pending = started;
@@ -103,26 +113,20 @@ export class SecretVerifier {
     return pending;
   }
 
-  /** A flood of guesses against one client id may use a quarter of the KDF slots, no more. */
-  private async derivePerClient<T>(clientId: string, work: () => Promise<T>): Promise<T> {
-    const held = this.perClient.get(clientId) ?? 0;
-    if (held >= this.perClientLimit)
-      throw new KdfBusyError('too much key derivation for one client');
-    this.perClient.set(clientId, held + 1);
-    try {
-      return await this.limiter.run(work);
-    } finally {
-      const left = (this.perClient.get(clientId) ?? 1) - 1;
-      if (left > 0) this.perClient.set(clientId, left);
-      else this.perClient.delete(clientId);
-    }
+  /** Runs a KDF derivation (hashing a legacy secret) under the same bound and share. */
+  derive<T>(clientId: string, work: () => Promise<T>, requester = ''): Promise<T> {
+    return this.limiter.run(requesterKey(clientId, requester), work);
   }
 
-  /** Runs a KDF derivation (hashing a legacy secret) under the same bound. */
-  derive<T>(work: () => Promise<T>): Promise<T> {
-    return this.limiter.run(work);
+  /** KDF derivations running and waiting. */
+  get load(): { running: number; waiting: number } {
+    return this.limiter.load;
   }
 }
+
+/** Whose turn a derivation waits for: the client id and the remote address it came from. */
+const requesterKey = (clientId: string, requester: string) =>
+  `${clientId.length}:${clientId}${requester}`;
 
 /** Length-prefixed fields, so no two different triples share a key. */
 function credentialKey(clientId: string, secret: string, stored: string): string {

@@ -115,6 +115,17 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
     return this.written(clientId, () => this.inner.expireSecrets(clientId, secretIds, at));
   }
 
+  override updateSecretHash(
+    clientId: string,
+    secretId: string,
+    expected: string,
+    next: string,
+  ): Promise<boolean> {
+    return this.written(clientId, () =>
+      this.inner.updateSecretHash(clientId, secretId, expected, next),
+    );
+  }
+
   /** A record of use changes nothing authentication reads: the cache stays. */
   override touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
     return this.inner.touchSecret(clientId, secretId, at);

@@ -16,20 +16,53 @@ const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
  * client_secret VARCHAR(80) and a legacy table can be upgraded in place.
  */
 const KEY_BYTES = 24;
+/**
+ * A peppered hash names its pepper (`k=<4 characters>,`): its derived key is 168 bits, so the string still
+ * fits VARCHAR(80) exactly.
+ */
+const PEPPERED_KEY_BYTES = 21;
+/** `$scrypt$[k=<pepper>,]ln=…,r=…,p=…$<salt>$<key>`: groups k, ln, r, p, salt, key. */
 const PHC_SCRYPT =
-  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{32})$/;
+  /^\$scrypt\$(?:k=([A-Za-z0-9_-]{4}),)?ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{28}|[A-Za-z0-9+/]{32})$/;
+/** A PHC-style string of any scheme (`$2y$…`, `$argon2id$…`): a hash, never a plaintext secret. */
+const PHC_ANY = /^\$[A-Za-z0-9][A-Za-z0-9_-]*\$/;
+/** The default shortest chosen secret. */
+const DEFAULT_MIN_SECRET_LENGTH = 20;
 const PHC_HMAC = /^\$hmac-sha256\$k=([A-Za-z0-9_-]{1,16})\$([A-Za-z0-9+/]{43})$/;
 /** Key id of the HMAC format when no pepper is configured (the key is then empty). */
 const NO_PEPPER = '0';
 const GENERATED_SECRET_BYTES = 32;
 const MIN_PEPPER_BYTES = 32;
 
-function scryptAsync(secret: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+function scryptAsync(
+  secret: string | Buffer,
+  salt: Buffer,
+  keyBytes: number,
+  options: ScryptOptions,
+): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(secret, salt, KEY_BYTES, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
+    scrypt(secret, salt, keyBytes, options, (error, key) => (error ? reject(error) : resolve(key))),
   );
+}
+
+/** A parsed scrypt hash. */
+interface ScryptHash {
+  /** The pepper's id; undefined for an unpeppered hash. */
+  pepperId: string | undefined;
+  ln: number;
+  r: number;
+  p: number;
+  salt: string;
+  key: string;
+}
+
+function parseScrypt(stored: string): ScryptHash | undefined {
+  const match = PHC_SCRYPT.exec(stored);
+  if (!match) return undefined;
+  const [, pepperId, ln, r, p, salt, key] = match;
+  // Each format has its own key length: 32 characters unpeppered, 28 peppered.
+  if ((pepperId === undefined) !== (key.length === 32)) return undefined;
+  return { pepperId, ln: Number(ln), r: Number(r), p: Number(p), salt, key };
 }
 
 function costOptions(ln: number, r: number, p: number): ScryptOptions {
@@ -48,13 +81,26 @@ export interface ClientSecretHasherOptions {
   pepper?: string | Buffer;
   /** Former peppers, still accepted for digests made with them (rotation). @default none */
   previousPeppers?: ReadonlyArray<string | Buffer>;
+  /** The shortest secret `hash()` takes, unless it is a legacy import. @default 20 */
+  minSecretLength?: number;
 }
 
-/** Which kind of stored value a client secret column holds. */
-export type StoredSecretKind = 'scrypt' | 'hmac' | 'unknown';
+/**
+ * Which kind of stored value a client secret column holds: one of our hashes, another scheme's hash (never
+ * taken for a plaintext secret), or anything else (a legacy plaintext secret).
+ */
+export type StoredSecretKind = 'scrypt' | 'hmac' | 'foreign' | 'unknown';
+
+/** Thrown by `hash()` for a chosen secret shorter than `minSecretLength`. */
+export class ClientSecretPolicyError extends Error {
+  override readonly name = 'ClientSecretPolicyError';
+}
 
 interface Pepper {
+  /** Names it in HMAC digests. */
   id: string;
+  /** Names it in scrypt hashes (the first 4 characters of `id`). */
+  shortId: string;
   key: Buffer;
 }
 
@@ -71,7 +117,7 @@ function pepperOf(input: string | Buffer): Pepper {
   const key = checkSecretPepper(input, 'ClientSecretHasher: a pepper');
   // The id names the pepper in stored digests without revealing it.
   const id = createHash('sha256').update(key).digest('base64url').slice(0, 8);
-  return { id, key };
+  return { id, shortId: id.slice(0, 4), key };
 }
 
 /**
@@ -79,14 +125,19 @@ function pepperOf(input: string | Buffer): Pepper {
  *
  * - `$hmac-sha256$k=<pepper id>$<mac>` for secrets the library generates (256 random bits): no amount of
  *   stretching adds to that entropy, so a keyed digest is as safe as a KDF and verifies in microseconds.
- * - `$scrypt$ln=15,r=8,p=1$<salt>$<key>` for secrets a person chose, which need a memory-hard KDF. scrypt
- *   runs on libuv's thread pool, not the event loop.
+ * - `$scrypt$k=<pepper id>,ln=15,r=8,p=1$<salt>$<key>` for secrets a person chose, which need a memory-hard
+ *   KDF; with a pepper, scrypt derives from HMAC-SHA256(pepper, secret), so a stolen table alone cannot
+ *   confirm a guess for these either. Without a pepper: `$scrypt$ln=15,r=8,p=1$<salt>$<key>`. scrypt runs
+ *   on libuv's thread pool, not the event loop.
  *
  * Every comparison is constant-time.
  */
 export class ClientSecretHasher {
   private readonly pepper: Pepper | undefined;
   private readonly peppers: ReadonlyMap<string, Buffer>;
+  private readonly scryptPeppers: ReadonlyMap<string, Buffer>;
+  /** The shortest chosen secret `hash()` takes. */
+  readonly minSecretLength: number;
   private dummyHash?: string;
 
   constructor(options: ClientSecretHasherOptions = {}) {
@@ -99,6 +150,11 @@ export class ClientSecretHasher {
       [NO_PEPPER, Buffer.alloc(0)],
       ...all.map((p) => [p.id, p.key] as const),
     ]);
+    this.scryptPeppers = new Map(all.map((p) => [p.shortId, p.key] as const));
+    if (this.scryptPeppers.size !== new Set(all.map((p) => p.id)).size) {
+      throw new Error('ClientSecretHasher: two peppers share an id prefix; choose another pepper');
+    }
+    this.minSecretLength = options.minSecretLength ?? DEFAULT_MIN_SECRET_LENGTH;
   }
 
   /** A new secret: 256 random bits, base64url (43 characters). Store it with `digestGenerated()`. */
@@ -119,20 +175,50 @@ export class ClientSecretHasher {
   }
 
   /**
-   * The stored form of a secret a person chose: scrypt. With `sameSaltAs` (another scrypt hash of the same
-   * client), the new hash takes that hash's salt and cost, so one derivation checks a presented secret against
-   * both (`verifyScryptGroup`): a client holding several chosen secrets during a rotation costs one KDF run per
-   * request, not one per secret. Sharing a salt between two secrets of one client only lets a thief of the
-   * table try one guess against both at once; the salt still differs from every other client's.
+   * The stored form of a secret a person chose: scrypt, peppered when a pepper is configured. A secret shorter
+   * than `minSecretLength` is refused (ClientSecretPolicyError), unless `legacyImport` says it predates the
+   * rule (a seed table's plaintext secret being hashed).
+   *
+   * With `sameSaltAs` (another scrypt hash of the same client), the new hash takes that hash's salt and cost, so
+   * one derivation checks a presented secret against both (`verifyScryptGroup`): a client holding several
+   * chosen secrets during a rotation costs one KDF run per request, not one per secret. Sharing a salt between
+   * two secrets of one client only lets a thief of the table try one guess against both at once; the salt
+   * still differs from every other client's.
    */
-  async hash(secret: string, options: { sameSaltAs?: string } = {}): Promise<string> {
-    const same = options.sameSaltAs === undefined ? null : PHC_SCRYPT.exec(options.sameSaltAs);
-    const [ln, r, p] = same
-      ? [Number(same[1]), Number(same[2]), Number(same[3])]
-      : [DEFAULT_COST.ln, DEFAULT_COST.r, DEFAULT_COST.p];
-    const salt = same ? Buffer.from(same[4], 'base64') : randomBytes(SALT_BYTES);
-    const key = await scryptAsync(secret, salt, costOptions(ln, r, p));
-    return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+  async hash(
+    secret: string,
+    options: { sameSaltAs?: string; legacyImport?: boolean } = {},
+  ): Promise<string> {
+    if (!options.legacyImport && [...secret].length < this.minSecretLength) {
+      throw new ClientSecretPolicyError(
+        `a chosen client secret needs at least ${this.minSecretLength} characters`,
+      );
+    }
+    const same = options.sameSaltAs === undefined ? undefined : parseScrypt(options.sameSaltAs);
+    const { ln, r, p } = same ?? DEFAULT_COST;
+    const salt = same ? Buffer.from(same.salt, 'base64') : randomBytes(SALT_BYTES);
+    const pepper = this.pepper;
+    const key = await scryptAsync(
+      pepper ? this.mac(pepper.key, secret) : secret,
+      salt,
+      pepper ? PEPPERED_KEY_BYTES : KEY_BYTES,
+      costOptions(ln, r, p),
+    );
+    const prefix = pepper ? `k=${pepper.shortId},` : '';
+    return `$scrypt$${prefix}ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+  }
+
+  /**
+   * Whether a stored hash should be rewritten once its secret is known (after a successful check): it was made
+   * without the current pepper (none then, or a former one).
+   */
+  needsUpgrade(stored: string): boolean {
+    const pepper = this.pepper;
+    if (!pepper) return false;
+    const hmac = PHC_HMAC.exec(stored);
+    if (hmac) return hmac[1] !== pepper.id;
+    const scryptHash = parseScrypt(stored);
+    return scryptHash !== undefined && scryptHash.pepperId !== pepper.shortId;
   }
 
   /**
@@ -140,8 +226,8 @@ export class ClientSecretHasher {
    * Undefined for anything but a scrypt hash.
    */
   scryptGroupOf(stored: string): string | undefined {
-    const match = PHC_SCRYPT.exec(stored);
-    return match ? stored.slice(0, stored.length - match[5].length - 1) : undefined;
+    const parsed = parseScrypt(stored);
+    return parsed ? stored.slice(0, stored.length - parsed.key.length - 1) : undefined;
   }
 
   /**
@@ -149,37 +235,46 @@ export class ClientSecretHasher {
    * derivation: the index of the hash it matches, or -1. Constant-time comparisons, each hash compared.
    */
   async verifyScryptGroup(secret: string, stored: readonly string[]): Promise<number> {
-    const matches = stored.map((value) => PHC_SCRYPT.exec(value));
-    const first = matches[0];
+    const parsed = stored.map(parseScrypt);
+    const first = parsed[0];
     const group = stored[0] === undefined ? undefined : this.scryptGroupOf(stored[0]);
-    if (!first || matches.some((m, i) => !m || this.scryptGroupOf(stored[i]) !== group)) {
+    if (!first || parsed.some((hash, i) => !hash || this.scryptGroupOf(stored[i]) !== group)) {
       throw new Error('verifyScryptGroup: every hash must be scrypt with the same cost and salt');
     }
-    const [ln, r, p] = [Number(first[1]), Number(first[2]), Number(first[3])];
+    const { ln, r, p, pepperId } = first;
     // A stored value must not be able to demand unbounded work or memory (128·N·r bytes).
     if (ln < 10 || r < 1 || p < 1 || p > 4 || 128 * 2 ** ln * r > MAX_SCRYPT_MEMORY) return -1;
+    const pepper = pepperId === undefined ? undefined : this.scryptPeppers.get(pepperId);
+    // Made with a pepper this server does not hold: nothing can match.
+    if (pepperId !== undefined && !pepper) return -1;
     const actual = await scryptAsync(
-      secret,
-      Buffer.from(first[4], 'base64'),
+      pepper ? this.mac(pepper, secret) : secret,
+      Buffer.from(first.salt, 'base64'),
+      pepper ? PEPPERED_KEY_BYTES : KEY_BYTES,
       costOptions(ln, r, p),
     );
     let found = -1;
-    matches.forEach((match, i) => {
-      if (timingSafeEqual(actual, Buffer.from(match![5], 'base64')) && found < 0) found = i;
+    parsed.forEach((hash, i) => {
+      if (timingSafeEqual(actual, Buffer.from(hash!.key, 'base64')) && found < 0) found = i;
     });
     return found;
   }
 
-  /** What a stored value is: one of our hash formats, or anything else (a legacy plaintext secret). */
+  /**
+   * What a stored value is: one of our hash formats, another scheme's PHC-style hash, or anything else (a
+   * legacy plaintext secret).
+   */
   kindOf(stored: string): StoredSecretKind {
     if (PHC_HMAC.test(stored)) return 'hmac';
-    if (PHC_SCRYPT.test(stored)) return 'scrypt';
+    if (parseScrypt(stored)) return 'scrypt';
+    if (PHC_ANY.test(stored)) return 'foreign';
     return 'unknown';
   }
 
   /** Whether a stored value is in one of our hash formats. */
   isHash(stored: string): boolean {
-    return this.kindOf(stored) !== 'unknown';
+    const kind = this.kindOf(stored);
+    return kind === 'hmac' || kind === 'scrypt';
   }
 
   /** Constant-time check of a presented secret against a stored hash; false for anything unreadable. */
@@ -191,7 +286,7 @@ export class ClientSecretHasher {
         key !== undefined && timingSafeEqual(this.mac(key, secret), Buffer.from(hmac[2], 'base64'))
       );
     }
-    if (!PHC_SCRYPT.test(stored)) return false;
+    if (!parseScrypt(stored)) return false;
     return (await this.verifyScryptGroup(secret, [stored])) === 0;
   }
 

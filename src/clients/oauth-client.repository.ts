@@ -74,6 +74,22 @@ export abstract class OAuthClientRepository {
   }
 
   /**
+   * Replaces one secret's hash (`primary`: `client_secret`) only if it still equals `expected`
+   * (compare-and-set), to upgrade it in place (under a new pepper). True when this call changed it.
+   * @default `updateSecret` for `primary`; other secrets are left as they are
+   */
+  updateSecretHash(
+    clientId: string,
+    secretId: string,
+    expected: string,
+    next: string,
+  ): Promise<boolean> {
+    return secretId === PRIMARY_SECRET_ID
+      ? this.updateSecret(clientId, expected, next)
+      : Promise.resolve(false);
+  }
+
+  /**
    * Records when a secret (`primary` for `client_secret`) last authenticated the client: a single-column
    * update, never a read-modify-write that could undo a concurrent rotation.
    * @default nothing is recorded

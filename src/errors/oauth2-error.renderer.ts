@@ -47,8 +47,11 @@ export class OAuth2ErrorRenderer {
   private challenge(error: OAuth2Error, site: OAuth2ErrorSite): string | undefined {
     const realm = `realm="${this.realm}"`;
     if (site === 'token-endpoint') {
-      // RFC 6749 §5.2: a 401 invalid_client names the scheme the client can authenticate with.
-      return error.error === 'invalid_client' ? `Basic ${realm}` : undefined;
+      // RFC 6749 §5.2: a 401 invalid_client names the scheme the client can authenticate with (a 429 of
+      // throttled authentication asks it to wait, not to authenticate).
+      return error.error === 'invalid_client' && error.getStatus() === 401
+        ? `Basic ${realm}`
+        : undefined;
     }
     if (!BEARER_CHALLENGED.has(error.error)) return undefined;
     // RFC 6750 §3: auth-params are quoted-strings; descriptions and scope tokens hold neither `"` nor `\`.

@@ -104,6 +104,19 @@ export class OAuth2Error extends HttpException {
     );
   }
 
+  /**
+   * Too many failed authentications for this client id from this address (or, under a distributed attack,
+   * from everywhere): RFC 6585 §4 429 with Retry-After. The code stays invalid_client, the failure it follows.
+   */
+  static tooManyFailures(retryAfter: number): OAuth2Error {
+    return new OAuth2Error(
+      'invalid_client',
+      HttpStatus.TOO_MANY_REQUESTS,
+      'Too many failed client authentications, retry later',
+      { retryAfter },
+    );
+  }
+
   static unauthorizedClient(description: string): OAuth2Error {
     return new OAuth2Error('unauthorized_client', HttpStatus.BAD_REQUEST, description);
   }
