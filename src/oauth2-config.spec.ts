@@ -48,8 +48,9 @@ describe('OAuth2Config', () => {
     expect(c.storageTimeoutMs).toBe(5000);
     expect(c.clientAuthMethods).toEqual([]);
     expect(c.clientCache).toEqual({ ttl: 5, max: 10_000 });
+    // Two of the longest token lifetimes: a client asks again about once per lifetime.
     expect(c.secretVerification).toEqual({
-      cacheTtl: 300,
+      cacheTtl: 2 * 86400,
       cacheMax: 10_000,
       maxConcurrentKdf: Math.min(4, Math.max(1, availableParallelism() - 1)),
       maxQueuedKdf: 32,
@@ -103,7 +104,7 @@ describe('OAuth2Config', () => {
     const c = config({ clientCache: { ttl: 60 }, secretVerification: { maxQueuedKdf: 4 } });
     expect(c.clientCache).toEqual({ ttl: 60, max: 10_000 });
     expect(c.secretVerification).toMatchObject({
-      cacheTtl: 300,
+      cacheTtl: 2 * 86400,
       cacheMax: 10_000,
       maxQueuedKdf: 4,
     });
@@ -218,6 +219,37 @@ describe('OAuth2Config', () => {
     expect(() => untyped({ maxAssertionLifetime: 1.5 })).toThrow(
       'OAuth2Module: `maxAssertionLifetime` must be a whole number of seconds from 1 to 2147483647',
     );
+  });
+
+  test('clientAuthThrottle: defaults, an off switch, and bounds that make sense', () => {
+    expect(config({}).clientAuthThrottle).toEqual({
+      window: 900,
+      freeFailures: 5,
+      maxFailures: 20,
+      maxDelayMs: 5000,
+      maxFailuresPerClient: 1000,
+    });
+    expect(config({ clientAuthThrottle: false }).clientAuthThrottle).toBe(false);
+    expect(config({ clientAuthThrottle: { maxFailures: 10 } }).clientAuthThrottle).toMatchObject({
+      maxFailures: 10,
+      freeFailures: 5,
+    });
+    expect(() => config({ clientAuthThrottle: { freeFailures: 20 } })).toThrow(
+      'freeFailures below maxFailures',
+    );
+    expect(() => config({ clientAuthThrottle: { window: 0 } })).toThrow('a window of 1 s or more');
+    expect(() => config({ clientAuthThrottle: { maxFailuresPerClient: 19 } })).toThrow(
+      '`clientAuthThrottle.maxFailuresPerClient` must be at least `maxFailures`',
+    );
+    expect(() => untyped({ clientAuthThrottle: { maxDelayMs: -1 } })).toThrow(
+      '`clientAuthThrottle.maxDelayMs` must be a whole number of at least 0',
+    );
+  });
+
+  test('minSecretLength: 20 by default, a whole number of at least 1', () => {
+    expect(config({}).minSecretLength).toBe(20);
+    expect(config({ minSecretLength: 32 }).minSecretLength).toBe(32);
+    expect(() => untyped({ minSecretLength: 0 })).toThrow('`minSecretLength` must be a whole number');
   });
 
   test('ACCESS_TOKEN_LIFETIME_MAX: an exp that fits a signed 32-bit time', () => {
@@ -380,7 +412,7 @@ describe('OAuth2Config', () => {
       secretVerification: { cacheTtl: undefined },
     });
     expect(c.clientCache).toEqual({ ttl: 5, max: 7 });
-    expect(c.secretVerification.cacheTtl).toBe(300);
+    expect(c.secretVerification.cacheTtl).toBe(172800);
   });
 
   test('clientAuthMethods must be a list', () => {

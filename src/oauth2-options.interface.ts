@@ -199,6 +199,11 @@ export interface OAuth2ClientAuthMethod {
    * refused (RFC 6749 §2.3), so test only what is this method's own (a header, a body parameter).
    */
   isPresentIn(request: OAuth2HttpRequest): boolean;
+  /**
+   * The client id the request presents, read without checking anything, so failed attempts are throttled
+   * per client id and address. Without it, failures of this method are not throttled. @default none
+   */
+  clientIdOf?(request: OAuth2HttpRequest): string | undefined;
 }
 
 /** A service of the module replaced by your own: a class, or a provider without `provide`. */

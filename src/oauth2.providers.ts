@@ -12,6 +12,11 @@ import {
   PublicClientStrategy,
 } from './client-auth/form-client.strategies.js';
 import { SecretVerifier } from './client-auth/secret-verifier.js';
+import { ClientAuthThrottle } from './client-auth/client-auth-throttle.js';
+import {
+  InMemoryOAuth2ThrottleStore,
+  OAuth2ThrottleStore,
+} from './client-auth/throttle.store.js';
 import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
 import type { OAuthClient } from './clients/oauth-client.entity.js';
@@ -115,8 +120,12 @@ export function oauth2Providers({
     },
     {
       provide: ClientSecretHasher,
-      useFactory: ({ secretPepper, previousSecretPeppers }: OAuth2Config) =>
-        new ClientSecretHasher({ pepper: secretPepper, previousPeppers: previousSecretPeppers }),
+      useFactory: ({ secretPepper, previousSecretPeppers, minSecretLength }: OAuth2Config) =>
+        new ClientSecretHasher({
+          pepper: secretPepper,
+          previousPeppers: previousSecretPeppers,
+          minSecretLength,
+        }),
       inject: [OAuth2Config],
     },
     {
@@ -125,6 +134,8 @@ export function oauth2Providers({
         new SecretVerifier(hasher, secretVerification),
       inject: [ClientSecretHasher, OAuth2Config],
     },
+    { provide: OAuth2ThrottleStore, useFactory: () => new InMemoryOAuth2ThrottleStore() },
+    ClientAuthThrottle,
     ClientAuthenticator,
     ClientAuthMethods,
     ClientSecretBasicStrategy,
@@ -153,6 +164,7 @@ export function oauth2Providers({
     OAuth2ErrorRenderer,
     OAuthClientRepository,
     ClientSecretHasher,
+    OAuth2ThrottleStore,
     ClientAuthGuard,
     ClientAuthMethods,
     TokenService,

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import passport from 'passport';
-import { parseAuthorization } from '../http/authorization.js';
-import { formFields, hasFormParameter } from '../http/form-body.js';
+import { parseAuthorization, parseBasicCredentials } from '../http/authorization.js';
+import { formFields, formParameter, hasFormParameter } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -9,11 +9,19 @@ import { OAuth2Config } from '../oauth2-config.js';
 /** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
 export type OAuth2BuiltInAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
-interface Method {
+/** A client authentication method as the guard uses it. */
+export interface ClientAuthMethod {
+  /** Its RFC 7591 §2 name. */
   name: string;
+  /** Its Passport strategy in this module instance. */
   strategy: string;
   enabled: boolean;
   isPresentIn(request: OAuth2HttpRequest): boolean;
+  /**
+   * The client id the request presents, read without authenticating it, for failed-authentication
+   * throttling; undefined when it names none the method can read.
+   */
+  clientIdOf(request: OAuth2HttpRequest): string | undefined;
 }
 
 /**
@@ -28,8 +36,8 @@ export class ClientAuthMethods implements OnModuleDestroy {
   private static instances = 0;
   private readonly instance = ++ClientAuthMethods.instances;
   /** Methods a request shows by what it carries; `none` is what is left when it carries none of them. */
-  private readonly methods: readonly Method[];
-  private readonly none: Method;
+  private readonly methods: readonly ClientAuthMethod[];
+  private readonly none: ClientAuthMethod;
 
   constructor(config: OAuth2Config) {
     this.methods = [
@@ -39,20 +47,27 @@ export class ClientAuthMethods implements OnModuleDestroy {
         enabled: true,
         // Any Authorization header: a scheme other than Basic is a method this server does not take.
         isPresentIn: (request) => parseAuthorization(request.headers.authorization) !== undefined,
+        clientIdOf: basicClientId,
       },
       {
         name: 'client_secret_post',
         strategy: this.strategyName('client_secret_post'),
         enabled: config.allowCredentialsInRequestBody,
         isPresentIn: (request) => hasFormParameter(formFields(request), 'client_secret'),
+        clientIdOf: bodyClientId,
       },
-      ...config.clientAuthMethods.map((method) => ({ ...method, enabled: true })),
+      ...config.clientAuthMethods.map((method) => ({
+        ...method,
+        enabled: true,
+        clientIdOf: (request: OAuth2HttpRequest) => method.clientIdOf?.(request),
+      })),
     ];
     this.none = {
       name: 'none',
       strategy: this.strategyName('none'),
       enabled: config.allowPublicClients,
       isPresentIn: (request) => hasFormParameter(formFields(request), 'client_id'),
+      clientIdOf: bodyClientId,
     };
   }
 
@@ -75,8 +90,8 @@ export class ClientAuthMethods implements OnModuleDestroy {
     return this.methodFor(request).strategy;
   }
 
-  /** The method the request uses: its RFC 7591 name and its Passport strategy. */
-  methodFor(request: OAuth2HttpRequest): { name: string; strategy: string } {
+  /** The method the request uses. */
+  methodFor(request: OAuth2HttpRequest): ClientAuthMethod {
     const present = this.methods.filter((method) => method.isPresentIn(request));
     if (present.length > 1) {
       throw OAuth2Error.invalidRequest('Client credentials were sent by more than one method');
@@ -91,5 +106,26 @@ export class ClientAuthMethods implements OnModuleDestroy {
     for (const method of ['client_secret_basic', 'client_secret_post', 'none'] as const) {
       passport.unuse(this.strategyName(method));
     }
+  }
+}
+
+/** The client id of Basic credentials; undefined when they cannot be read (the strategy then refuses them). */
+function basicClientId(request: OAuth2HttpRequest): string | undefined {
+  try {
+    const authorization = parseAuthorization(request.headers.authorization);
+    return authorization?.scheme === 'basic'
+      ? parseBasicCredentials(authorization.credentials).clientId
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The form body's `client_id`; undefined when absent or malformed. */
+function bodyClientId(request: OAuth2HttpRequest): string | undefined {
+  try {
+    return formParameter(formFields(request) ?? {}, 'client_id');
+  } catch {
+    return undefined;
   }
 }

@@ -23,6 +23,9 @@ import { AuthenticatedClient, ClientAuthGuard } from './client-auth.guard.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientSecretBasicStrategy } from './client-secret-basic.strategy.js';
 import { ClientSecretPostStrategy, PublicClientStrategy } from './form-client.strategies.js';
+import { ClientAuthThrottle } from './client-auth-throttle.js';
+import { SecretVerifier } from './secret-verifier.js';
+import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './throttle.store.js';
 import { rejectionOf } from '../../test/support/thrown.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -48,7 +51,10 @@ function instance(options: Partial<OAuth2ModuleOptions> = {}) {
   new ClientSecretBasicStrategy(authenticator, methods);
   new ClientSecretPostStrategy(authenticator, methods);
   new PublicClientStrategy(authenticator, methods);
-  return { guard: new ClientAuthGuard(methods), methods, authenticate };
+  const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config(options));
+  // No padding here: timing is the e2e suites' business.
+  const verifier = { derivationMs: async () => 0 } as unknown as SecretVerifier;
+  return { guard: new ClientAuthGuard(methods, throttle, verifier), methods, authenticate };
 }
 
 function form(body: unknown, headers: Record<string, string> = {}): OAuth2HttpRequest {
@@ -120,7 +126,7 @@ describe('ClientAuthGuard', () => {
     a.authenticate.mockResolvedValueOnce(svc);
     const req = form({ grant_type: 'client_credentials' }, { authorization: basic('svc:s:e') });
     await expect(a.guard.canActivate(httpContext(req))).resolves.toBe(true);
-    expect(a.authenticate.mock.calls).toEqual([['svc', 's:e']]);
+    expect(a.authenticate.mock.calls).toEqual([['svc', 's:e', 'unknown']]);
     expect(req.oauth2Client).toBe(svc);
     expect(req).not.toHaveProperty('user');
   });
@@ -129,7 +135,7 @@ describe('ClientAuthGuard', () => {
     a.authenticate.mockResolvedValueOnce(svc);
     const req = form({ client_id: 'svc', client_secret: 'secret' });
     await expect(a.guard.canActivate(httpContext(req))).resolves.toBe(true);
-    expect(a.authenticate.mock.calls).toEqual([['svc', 'secret']]);
+    expect(a.authenticate.mock.calls).toEqual([['svc', 'secret', 'unknown']]);
     expect(req.oauth2Client).toBe(svc);
   });
 
@@ -138,7 +144,7 @@ describe('ClientAuthGuard', () => {
     a.authenticate.mockResolvedValueOnce(pub);
     const req = form({ client_id: 'pub' });
     await expect(a.guard.canActivate(httpContext(req))).resolves.toBe(true);
-    expect(a.authenticate.mock.calls).toEqual([['pub', undefined]]);
+    expect(a.authenticate.mock.calls).toEqual([['pub', undefined, 'unknown']]);
     expect(req.oauth2Client).toBe(pub);
   });
 
@@ -280,6 +286,9 @@ describe('ClientAuthGuard in a Nest app', () => {
         ClientSecretPostStrategy,
         PublicClientStrategy,
         ClientAuthGuard,
+        { provide: OAuth2ThrottleStore, useValue: new InMemoryOAuth2ThrottleStore() },
+        ClientAuthThrottle,
+        { provide: SecretVerifier, useValue: { derivationMs: async () => 0 } },
       ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
@@ -298,7 +307,7 @@ describe('ClientAuthGuard in a Nest app', () => {
       .send('grant_type=client_credentials');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ clientId: 'svc' });
-    expect(authenticate.mock.calls).toEqual([['svc', 'secret']]);
+    expect(authenticate.mock.calls).toEqual([['svc', 'secret', '127.0.0.1']]);
   });
 
   test('a refusal is the OAuth2Error invalid_client (status and RFC body)', async () => {

@@ -9,7 +9,10 @@ import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { remoteAddressOf } from '../http/remote-address.js';
 import { ClientAuthMethods } from './client-auth-methods.js';
+import { ClientAuthThrottle, type ThrottleVerdict } from './client-auth-throttle.js';
+import { SecretVerifier } from './secret-verifier.js';
 
 /** Where Passport puts the authenticated client (its `property` option, `user` by default). */
 const CLIENT_PROPERTY = 'oauth2Client';
@@ -34,22 +37,68 @@ function passportGuard(strategy: string): IAuthGuard {
 export class ClientAuthGuard implements CanActivate {
   private readonly guards = new Map<string, IAuthGuard>();
 
-  constructor(private readonly methods: ClientAuthMethods) {}
+  constructor(
+    private readonly methods: ClientAuthMethods,
+    private readonly throttle: ClientAuthThrottle,
+    private readonly verifier: SecretVerifier,
+  ) {}
 
+  /**
+   * Throttling wraps the strategy: an attempt is refused (429) or delayed by the failures counted for its
+   * client id and address, a failure is counted, and a success clears its address's count. Every 401 takes at
+   * least one KDF derivation's time (a timer, not work), so an unknown id, a disabled client or a wrong
+   * generated secret cannot be told by timing from a wrong chosen secret.
+   */
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
-    const method = this.methods.methodFor(request);
-    let guard = this.guards.get(method.strategy);
-    if (!guard) {
-      guard = passportGuard(method.strategy);
-      this.guards.set(method.strategy, guard);
+    const address = remoteAddressOf(request);
+    let clientId: string | undefined;
+    let verdict: ThrottleVerdict | undefined;
+    let started = performance.now();
+    try {
+      const method = this.methods.methodFor(request);
+      clientId = method.clientIdOf(request);
+      if (clientId !== undefined) {
+        verdict = await this.throttle.admit(clientId, address);
+        if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+        started = performance.now();
+      }
+      await this.strategyGuard(method.strategy).canActivate(context);
+      const client = (request as unknown as Record<string, OAuthClient>)[CLIENT_PROPERTY];
+      if (!admits(client, method.name)) throw OAuth2Error.invalidClient();
+    } catch (error) {
+      if (isFailedAuthentication(error)) {
+        if (clientId !== undefined) await this.throttle.failed(clientId, address);
+        const padTo = started + (await this.verifier.derivationMs());
+        await sleep(padTo - performance.now());
+      }
+      throw error;
     }
-    await guard.canActivate(context);
-    const client = (request as unknown as Record<string, OAuthClient>)[CLIENT_PROPERTY];
-    if (!admits(client, method.name)) throw OAuth2Error.invalidClient();
+    if (clientId !== undefined && verdict) {
+      await this.throttle.succeeded(clientId, address, verdict);
+    }
     return true;
   }
+
+  private strategyGuard(strategy: string): IAuthGuard {
+    let guard = this.guards.get(strategy);
+    if (!guard) {
+      guard = passportGuard(strategy);
+      this.guards.set(strategy, guard);
+    }
+    return guard;
+  }
 }
+
+/** A 401 invalid_client: what throttling counts and timing pads. */
+function isFailedAuthentication(error: unknown): boolean {
+  return (
+    error instanceof OAuth2Error && error.error === 'invalid_client' && error.getStatus() === 401
+  );
+}
+
+const sleep = (ms: number) =>
+  ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 
 /**
  * Whether a client that proved its identity by `method` may use it: not disabled, and the method its record

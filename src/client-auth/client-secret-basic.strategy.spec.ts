@@ -69,7 +69,7 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
   test('valid credentials → the authenticator is asked, its client is the success', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     const actions = await runStrategy(strategy, request(basic('svc:secret')));
-    expect(authenticate.mock.calls).toEqual([['svc', 'secret']]);
+    expect(authenticate.mock.calls).toEqual([['svc', 'secret', 'unknown']]);
     expect(actions.success.mock.calls).toEqual([[CLIENT]]);
     expect(actions.success.mock.calls[0][0]).toBe(CLIENT);
     expect(actions.fail).not.toHaveBeenCalled();
@@ -79,13 +79,13 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
   test('RFC 7617 §2: a secret holding colons, and starting with one, reaches the authenticator whole', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     await runStrategy(strategy, request(basic('svc::se:cr:et:')));
-    expect(authenticate.mock.calls).toEqual([['svc', ':se:cr:et:']]);
+    expect(authenticate.mock.calls).toEqual([['svc', ':se:cr:et:', 'unknown']]);
   });
 
   test('RFC 7617 §2: an empty secret reaches the authenticator as an empty string', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     await runStrategy(strategy, request(basic('svc:')));
-    expect(authenticate.mock.calls).toEqual([['svc', '']]);
+    expect(authenticate.mock.calls).toEqual([['svc', '', 'unknown']]);
   });
 
   test('RFC 6749 Appendix B: id and secret are form-urldecoded (the RFC example)', async () => {
@@ -95,14 +95,14 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
       request(basic('an%3Aidentifier:some+secure+%26+non-standard+secret')),
     );
     expect(authenticate.mock.calls).toEqual([
-      ['an:identifier', 'some secure & non-standard secret'],
+      ['an:identifier', 'some secure & non-standard secret', 'unknown'],
     ]);
   });
 
   test('RFC 6749 Appendix B: %XX is UTF-8, %2B a literal plus', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     await runStrategy(strategy, request(basic('caf%C3%A9:a%2Bb+c')));
-    expect(authenticate.mock.calls).toEqual([['café', 'a+b c']]);
+    expect(authenticate.mock.calls).toEqual([['café', 'a+b c', 'unknown']]);
   });
 
   test('RFC 9110 §11.1, §11.4: any case of the scheme and 1*SP', async () => {
@@ -110,8 +110,8 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
     await runStrategy(strategy, request(`bAsIc ${b64('svc:s')}`));
     await runStrategy(strategy, request(`Basic   ${b64('svc:s')}`));
     expect(authenticate.mock.calls).toEqual([
-      ['svc', 's'],
-      ['svc', 's'],
+      ['svc', 's', 'unknown'],
+      ['svc', 's', 'unknown'],
     ]);
   });
 
@@ -151,7 +151,7 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
       strategy,
       request(basic('an%3Aid:s'), { client_id: 'an:id' }),
     );
-    expect(authenticate.mock.calls).toEqual([['an:id', 's']]);
+    expect(authenticate.mock.calls).toEqual([['an:id', 's', 'unknown']]);
     expect(actions.success).toHaveBeenCalledTimes(1);
   });
 
@@ -193,7 +193,7 @@ describe('ClientSecretBasicStrategy (client_secret_basic, RFC 6749 §2.3.1)', ()
       strategy,
       request(basic('svc:s'), { client_id: 'other' }, 'application/json'),
     );
-    expect(authenticate.mock.calls).toEqual([['svc', 's']]);
+    expect(authenticate.mock.calls).toEqual([['svc', 's', 'unknown']]);
     expect(actions.success).toHaveBeenCalledTimes(1);
   });
 

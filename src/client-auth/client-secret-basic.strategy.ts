@@ -1,17 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { BasicStrategy, type BasicVerifyFunction } from 'passport-http';
+import { BasicStrategy, type BasicVerifyFunctionWithRequest } from 'passport-http';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { parseAuthorization, parseBasicCredentials } from '../http/authorization.js';
 import { formFields, formParameter } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { remoteAddressOf } from '../http/remote-address.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientAuthMethods } from './client-auth-methods.js';
 
 /** What passport-http's BasicStrategy has at run time beyond its published types. */
 interface BasicStrategyInternals {
   _verify(
+    request: OAuth2HttpRequest,
     clientId: string,
     clientSecret: string,
     done: (error: unknown, user?: unknown) => void,
@@ -29,8 +31,9 @@ interface BasicStrategyInternals {
  * replaced here. The verify callback, the challenge and the success/fail/error outcome stay passport-http's.
  */
 class RfcBasicStrategy extends BasicStrategy {
-  constructor(options: { name: string }, verify: BasicVerifyFunction) {
-    super(verify);
+  constructor(options: { name: string }, verify: BasicVerifyFunctionWithRequest) {
+    // The request goes to the verify callback: its remote address shares KDF work fairly.
+    super({ passReqToCallback: true }, verify);
     this.name = options.name;
   }
 
@@ -52,7 +55,7 @@ class RfcBasicStrategy extends BasicStrategy {
     } catch (error) {
       return self.error(error);
     }
-    self._verify(credentials.clientId, credentials.clientSecret, (error, client) => {
+    self._verify(request, credentials.clientId, credentials.clientSecret, (error, client) => {
       if (error) return self.error(error);
       if (!client) return self.fail(self._challenge());
       self.success(client);
@@ -70,7 +73,11 @@ export class ClientSecretBasicStrategy extends PassportStrategy(RfcBasicStrategy
     super({ name: methods.strategyName('client_secret_basic') });
   }
 
-  validate(clientId: string, clientSecret: string): Promise<OAuthClient> {
-    return this.authenticator.authenticate(clientId, clientSecret);
+  validate(
+    request: OAuth2HttpRequest,
+    clientId: string,
+    clientSecret: string,
+  ): Promise<OAuthClient> {
+    return this.authenticator.authenticate(clientId, clientSecret, remoteAddressOf(request));
   }
 }

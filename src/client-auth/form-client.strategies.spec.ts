@@ -70,7 +70,7 @@ describe('ClientSecretPostStrategy (client_secret_post, RFC 6749 §2.3.1)', () =
       post,
       request({ grant_type: 'client_credentials', client_id: 'svc', client_secret: 'secret' }),
     );
-    expect(authenticate.mock.calls).toEqual([['svc', 'secret']]);
+    expect(authenticate.mock.calls).toEqual([['svc', 'secret', 'unknown']]);
     expect(actions.success).toHaveBeenCalledTimes(1);
     expect(actions.success.mock.calls[0][0]).toBe(CLIENT);
     expect(actions.fail).not.toHaveBeenCalled();
@@ -80,7 +80,7 @@ describe('ClientSecretPostStrategy (client_secret_post, RFC 6749 §2.3.1)', () =
   test('a secret holding colons and starting with one reaches the authenticator whole, not decoded again', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     await runStrategy(post, request({ client_id: 'svc', client_secret: ':se:cr+et%41' }));
-    expect(authenticate.mock.calls).toEqual([['svc', ':se:cr+et%41']]);
+    expect(authenticate.mock.calls).toEqual([['svc', ':se:cr+et%41', 'unknown']]);
   });
 
   test.each([
@@ -151,15 +151,15 @@ describe('PublicClientStrategy (none, RFC 6749 §2.1, §3.2.1)', () => {
       none,
       request({ grant_type: 'client_credentials', client_id: 'pub' }),
     );
-    expect(authenticate.mock.calls).toEqual([['pub', undefined]]);
-    expect(authenticate.mock.calls[0]).toHaveLength(2);
+    expect(authenticate.mock.calls).toEqual([['pub', undefined, 'unknown']]);
+    expect(authenticate.mock.calls[0]).toHaveLength(3);
     expect(actions.success.mock.calls[0][0]).toBe(pub);
   });
 
   test('an empty client_secret next to it is no secret', async () => {
     authenticate.mockResolvedValueOnce(CLIENT);
     await runStrategy(none, request({ client_id: 'pub', client_secret: '' }));
-    expect(authenticate.mock.calls).toEqual([['pub', undefined]]);
+    expect(authenticate.mock.calls).toEqual([['pub', undefined, 'unknown']]);
   });
 
   test.each([

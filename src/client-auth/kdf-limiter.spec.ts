@@ -48,7 +48,7 @@ describe('KdfLimiter', () => {
     expect(await limiter.run('a', async () => 'ok')).toBe('ok');
   });
 
-  test('slots go to the requesters in turn: one waiting victim is served after one flood derivation', async () => {
+  test('slots go to the requesters in turn: a waiting victim is served as soon as the running flood derivation ends', async () => {
     const limiter = new KdfLimiter(1, 20);
     const order: string[] = [];
     const running = deferred();
@@ -66,7 +66,7 @@ describe('KdfLimiter', () => {
     });
     running.finish();
     await Promise.all([first, victim, ...flood]);
-    expect(order.slice(0, 3)).toEqual(['flood', 'flood', 'victim']);
+    expect(order.slice(0, 3)).toEqual(['flood', 'victim', 'flood']);
     expect(order).toHaveLength(10);
   });
 
@@ -86,7 +86,7 @@ describe('KdfLimiter', () => {
     // Another flood attempt: its queue is the longest, so it is the one refused.
     all.push(track('f4', limiter.run('flood', async () => {})));
     await settle();
-    expect(outcomes).toEqual(['f3 KdfBusyError', 'f4 KdfBusyError']);
+    expect([...outcomes].sort()).toEqual(['f3 KdfBusyError', 'f4 KdfBusyError']);
     running.finish();
     await Promise.all(all);
     expect(outcomes.slice(2).sort()).toEqual(['f0 ran', 'f1 ran', 'f2 ran', 'victim ran']);

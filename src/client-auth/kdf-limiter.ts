@@ -39,7 +39,7 @@ export class KdfLimiter {
     try {
       return await work();
     } finally {
-      this.next();
+      this.next(requester);
     }
   }
 
@@ -66,20 +66,23 @@ export class KdfLimiter {
     });
   }
 
-  /** Hands the finished derivation's slot to the next requester in turn, or frees it. */
-  private next(): void {
-    for (const [requester, queue] of this.queues) {
-      const waiter = queue.shift();
-      // Its turn is used: it goes to the back (Map order), or leaves when it has nothing left.
-      this.queues.delete(requester);
-      if (queue.length > 0) this.queues.set(requester, queue);
-      if (waiter) {
-        this.waiting--;
-        waiter.start();
-        return;
-      }
+  /**
+   * Hands the finished derivation's slot to the next requester in turn, or frees it. The requester whose work
+   * just finished goes last: its next derivation waits for one of every other requester's.
+   */
+  private next(finished: string): void {
+    const turn = [...this.queues.keys()].find((requester) => requester !== finished) ?? finished;
+    const queue = this.queues.get(turn);
+    const waiter = queue?.shift();
+    if (!queue || !waiter) {
+      this.running--;
+      return;
     }
-    this.running--;
+    // Its turn is used: to the back of the order (Map order), or out when it has nothing left.
+    this.queues.delete(turn);
+    if (queue.length > 0) this.queues.set(turn, queue);
+    this.waiting--;
+    waiter.start();
   }
 
   private longestQueue(): Waiter[] | undefined {

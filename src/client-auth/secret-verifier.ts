@@ -31,6 +31,8 @@ export class SecretVerifier {
   private readonly verified: LRUCache<string, true> | undefined;
   private readonly inFlight = new Map<string, Promise<number>>();
   private readonly limiter: KdfLimiter;
+  private averageMs: number | undefined;
+  private calibration: Promise<number> | undefined;
 
   constructor(
     private readonly hasher: ClientSecretHasher,
@@ -98,7 +100,7 @@ export class SecretVerifier {
     let pending = this.inFlight.get(key);
     if (!pending) {
       const started = this.limiter.run(requesterKey(clientId, requester), () =>
-        this.hasher.verifyScryptGroup(secret, hashes),
+        this.timed(() => this.hasher.verifyScryptGroup(secret, hashes)),
       );
       pending = started;
       this.inFlight.set(key, started);
@@ -118,11 +120,39 @@ export class SecretVerifier {
     return this.limiter.run(requesterKey(clientId, requester), work);
   }
 
+  /**
+   * How long one KDF derivation takes here, in milliseconds: a moving average of the real ones, first
+   * measured on a throwaway hash when asked before any ran. Failed authentications that did no KDF work are
+   * padded to it, so their timing does not tell which client ids hold a chosen secret.
+   */
+  async derivationMs(): Promise<number> {
+    if (this.averageMs !== undefined) return this.averageMs;
+    this.calibration ??= this.timed(() =>
+      this.hasher.verifyScryptGroup('calibration', [CALIBRATION_HASH]),
+    ).then(() => this.averageMs!);
+    return this.calibration;
+  }
+
+  /** Runs a derivation and folds its duration into the average. */
+  private async timed<T>(derivation: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await derivation();
+    } finally {
+      const took = performance.now() - started;
+      this.averageMs =
+        this.averageMs === undefined ? took : this.averageMs + (took - this.averageMs) * 0.1;
+    }
+  }
+
   /** KDF derivations running and waiting. */
   get load(): { running: number; waiting: number } {
     return this.limiter.load;
   }
 }
+
+/** A well-formed scrypt hash of the default cost that no secret matches: derived to time one derivation. */
+const CALIBRATION_HASH = `$scrypt$ln=15,r=8,p=1$${'A'.repeat(22)}$${'A'.repeat(32)}`;
 
 /** Whose turn a derivation waits for: the client id and the remote address it came from. */
 const requesterKey = (clientId: string, requester: string) =>
