@@ -13,7 +13,8 @@ import { pem as toPem } from './support/keys.js';
 import { basicHeader, TEST_BASIC } from './support/oauth.js';
 
 const DEMO_SCOPE = 'reports:read reports:write';
-const SEEDED = /created the demo client testclient \/ testpass/;
+const SEEDED =
+  /A new database: created the demo client testclient \(scope "reports:read reports:write", its secret in the README\)/;
 
 let dir: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -163,6 +164,10 @@ describe('the seed flow (sqlite::memory:)', () => {
       /The key store held no signing key: generated and activated the RS256 key /,
     );
     expect(text).not.toContain('$scrypt$');
+    // The README names the demo secret; the logs never do.
+    expect(text).not.toContain('testpass');
+    // Every migration applied at this start is logged by name.
+    expect(text).toMatch(/log \[Migrations\] Applied OAuth2CreateClientTable_oauth_clients_\d{13}/);
   });
 });
 
@@ -374,6 +379,17 @@ describe('the demo client', () => {
     ]);
   });
 
+  test('is created only when this start created the database: an emptied table stays empty', async () => {
+    const dataDir = folder();
+    const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
+    await stop(await start(env, dataDir));
+    expect((await runCapturing(['client', 'delete', 'testclient'], env, dir.path)).code).toBe(0);
+    const again = await start(env, dataDir);
+    expect(again.logger.text()).not.toMatch(/demo client/);
+    expect((await token(again.server)).status).toBe(401);
+    await stop(again);
+  });
+
   test('is not created next to a client made with the CLI', async () => {
     const dataDir = folder();
     const env = { DATABASE_URL: `sqlite:${join(dataDir, 'clients.sqlite')}` };
@@ -385,7 +401,7 @@ describe('the demo client', () => {
         '--id',
         'own',
         '--secret',
-        'own-secret',
+        'own-secret, twenty characters or more',
         '--scope',
         'reports:read',
         '--json',
@@ -399,7 +415,11 @@ describe('the demo client', () => {
     expect(example.logger.text()).not.toMatch(/demo client/);
     const demo = await token(example.server);
     expect(demo.status).toBe(401);
-    const own = await token(example.server, {}, basicHeader('own', 'own-secret'));
+    const own = await token(
+      example.server,
+      {},
+      basicHeader('own', 'own-secret, twenty characters or more'),
+    );
     expect(own.status).toBe(200);
     expect(own.body.scope).toBe('reports:read');
   });

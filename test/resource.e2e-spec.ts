@@ -109,6 +109,23 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
     expect(res.headers['www-authenticate']).toBe(CHALLENGE);
   });
 
+  test('RFC 6750 §2: a query-string token beside a header token is two methods, a 400 invalid_request', async () => {
+    const res = await get(`/api/whoami?access_token=${token}`).set(
+      'Authorization',
+      `Bearer ${token}`,
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error_description).toBe('The access token was sent by more than one method');
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer realm="Service", error="invalid_request"/,
+    );
+    // Another query parameter beside the header is fine.
+    expect((await get('/api/whoami?page=2').set('Authorization', `Bearer ${token}`)).status).toBe(
+      200,
+    );
+  });
+
   test('a form-body token is ignored unless enabled', async () => {
     const res = await request(app.getHttpServer())
       .post('/api/reports')

@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { DataSource, DriverPackageNotInstalledError } from 'typeorm';
+import { DataSource, DriverPackageNotInstalledError, type Logger as TypeOrmLogger } from 'typeorm';
 import {
   oauth2Entities,
   OAuth2Module,
@@ -13,6 +13,7 @@ import {
 import { databaseOptionsFromUrl } from '../cli/database-url.js';
 import { KEK_VARIABLES } from '../cli/env-settings.js';
 import { DemoClientSeeder } from './demo-client.seeder.js';
+import { MigrationLog } from './migration-log.js';
 import { loadOrCreateDevKeyEncryptionKey } from './dev-key-encryption-key.js';
 import { ExampleConfig, type ExampleKeyStoreSettings } from './example-config.js';
 import { ReportsController } from './reports.controller.js';
@@ -25,13 +26,20 @@ class ExampleConfigModule {
   static with(config: ExampleConfig): DynamicModule {
     return {
       module: ExampleConfigModule,
-      providers: [{ provide: ExampleConfig, useValue: config }],
-      exports: [ExampleConfig],
+      // One migration log per app: it tells the demo client seeder whether this start created the database.
+      providers: [
+        { provide: ExampleConfig, useValue: config },
+        { provide: MigrationLog, useValue: new MigrationLog() },
+      ],
+      exports: [ExampleConfig, MigrationLog],
     };
   }
 }
 
-export function createTypeOrmOptions(config: ExampleConfig): TypeOrmModuleOptions {
+export function createTypeOrmOptions(
+  config: ExampleConfig,
+  migrationLog: TypeOrmLogger = new MigrationLog(),
+): TypeOrmModuleOptions {
   const options = databaseOptionsFromUrl(config.databaseUrl, config.cwd, {
     tableName: config.tableName,
     tablePrefix: config.tablePrefix,
@@ -42,6 +50,7 @@ export function createTypeOrmOptions(config: ExampleConfig): TypeOrmModuleOption
     ...options,
     // The client table comes from the module's migrations, applied (when pending) before the app serves.
     migrationsRun: true,
+    logger: migrationLog,
     retryAttempts,
     retryDelay: 2000,
     // A missing driver package stays missing.
@@ -120,9 +129,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        configModule,
         TypeOrmModule.forRootAsync({
           imports: [configModule],
-          inject: [ExampleConfig],
+          inject: [ExampleConfig, MigrationLog],
           useFactory: createTypeOrmOptions,
         }),
         OAuth2Module.forRootAsync({

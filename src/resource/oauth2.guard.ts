@@ -1,3 +1,4 @@
+import { hasQueryParameter } from '../http/query.js';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { OAuth2Error } from '../errors/oauth2-error.js';
@@ -64,7 +65,7 @@ export class OAuth2Guard implements CanActivate {
   /**
    * The bearer token, from the Authorization header (RFC 6750 §2.1) or, when enabled, a form-encoded POST body
    * (§2.2). Never from the query string (§2.3; RFC 9700 §4.3.2 advises against it). Sending it by more than
-   * one method is an invalid_request (§2).
+   * one method, a query-string `access_token` included, is an invalid_request (§2).
    */
   protected extractToken(request: OAuth2HttpRequest): string | undefined {
     const authorization = parseAuthorization(request.headers.authorization);
@@ -73,7 +74,9 @@ export class OAuth2Guard implements CanActivate {
         ? parseBearerCredentials(authorization.credentials)
         : undefined;
     const fromBody = this.tokenFromBody(request);
-    if (fromHeader !== undefined && fromBody !== undefined) {
+    // A query-string token is never used, but one sent beside another is a second method all the same.
+    const methods = [fromHeader, fromBody].filter((token) => token !== undefined).length;
+    if (methods > 1 || (methods === 1 && hasQueryParameter(request, 'access_token'))) {
       throw new MalformedRequestError('The access token was sent by more than one method');
     }
     return fromHeader ?? fromBody;

@@ -44,7 +44,10 @@ export interface SeedClient {
   userId?: string | null;
 }
 
-/** Stores clients through the app's own repository, hashing their secrets as the CLI does. */
+/**
+ * Stores clients through the app's own repository, hashing their secrets as the CLI does. Their secrets are the
+ * seed's (`testpass`): imported as legacy secrets, below the length a new chosen secret needs.
+ */
 export async function seedClients(app: INestApplication, clients: SeedClient[]): Promise<void> {
   const repository = app.get(OAuthClientRepository);
   const hasher = app.get(ClientSecretHasher);
@@ -52,7 +55,7 @@ export async function seedClients(app: INestApplication, clients: SeedClient[]):
     await repository.save(
       OAuthClient.create({
         clientId,
-        clientSecret: secret ? await hasher.hash(secret) : null,
+        clientSecret: secret ? await hasher.hash(secret, { legacyImport: true }) : null,
         ...rest,
       }),
     );
