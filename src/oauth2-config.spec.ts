@@ -249,7 +249,9 @@ describe('OAuth2Config', () => {
   test('minSecretLength: 20 by default, a whole number of at least 1', () => {
     expect(config({}).minSecretLength).toBe(20);
     expect(config({ minSecretLength: 32 }).minSecretLength).toBe(32);
-    expect(() => untyped({ minSecretLength: 0 })).toThrow('`minSecretLength` must be a whole number');
+    expect(() => untyped({ minSecretLength: 0 })).toThrow(
+      '`minSecretLength` must be a whole number',
+    );
   });
 
   test('ACCESS_TOKEN_LIFETIME_MAX: an exp that fits a signed 32-bit time', () => {

@@ -172,7 +172,13 @@ export class OAuth2Config {
         ? false
         : wholeNumbers(
             'clientAuthThrottle',
-            { window: 900, freeFailures: 5, maxFailures: 20, maxDelayMs: 5000, maxFailuresPerClient: 1000 },
+            {
+              window: 900,
+              freeFailures: 5,
+              maxFailures: 20,
+              maxDelayMs: 5000,
+              maxFailuresPerClient: 1000,
+            },
             options.clientAuthThrottle,
           );
     if (this.clientAuthThrottle) {
@@ -183,7 +189,9 @@ export class OAuth2Config {
         );
       }
       if (maxFailuresPerClient < maxFailures) {
-        throw configError('`clientAuthThrottle.maxFailuresPerClient` must be at least `maxFailures`');
+        throw configError(
+          '`clientAuthThrottle.maxFailuresPerClient` must be at least `maxFailures`',
+        );
       }
     }
     this.minSecretLength = options.minSecretLength ?? 20;

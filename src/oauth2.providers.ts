@@ -13,10 +13,7 @@ import {
 } from './client-auth/form-client.strategies.js';
 import { SecretVerifier } from './client-auth/secret-verifier.js';
 import { ClientAuthThrottle } from './client-auth/client-auth-throttle.js';
-import {
-  InMemoryOAuth2ThrottleStore,
-  OAuth2ThrottleStore,
-} from './client-auth/throttle.store.js';
+import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './client-auth/throttle.store.js';
 import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
 import type { OAuthClient } from './clients/oauth-client.entity.js';

@@ -101,5 +101,6 @@ function digest(...fields: string[]): string {
   return hash.digest('base64url');
 }
 
-const pairKey = (clientId: string, address: string) => `oauth2:fail:pair:${digest(clientId, address)}`;
+const pairKey = (clientId: string, address: string) =>
+  `oauth2:fail:pair:${digest(clientId, address)}`;
 const clientKey = (clientId: string) => `oauth2:fail:client:${digest(clientId)}`;

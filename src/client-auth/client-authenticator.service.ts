@@ -190,8 +190,7 @@ export class ClientAuthenticator {
           ? this.hasher.digestGenerated(presented)
           : await this.verifier.derive(
               clientId,
-              () =>
-                this.hasher.hash(presented, { sameSaltAs: secret.hash, legacyImport: true }),
+              () => this.hasher.hash(presented, { sameSaltAs: secret.hash, legacyImport: true }),
               requester,
             );
       if (await this.clients.updateSecretHash(clientId, secret.id, secret.hash, next)) {

@@ -80,11 +80,27 @@ describe('KdfLimiter', () => {
         (error: unknown) => outcomes.push(`${name} ${(error as Error).name}`),
       );
     const all = [track('f0', limiter.run('flood', running.work))];
-    for (const name of ['f1', 'f2', 'f3']) all.push(track(name, limiter.run('flood', async () => {})));
+    for (const name of ['f1', 'f2', 'f3'])
+      all.push(
+        track(
+          name,
+          limiter.run('flood', async () => {}),
+        ),
+      );
     // The queue is full (3 of flood): the victim takes the newest flood waiter's place.
-    all.push(track('victim', limiter.run('victim', async () => {})));
+    all.push(
+      track(
+        'victim',
+        limiter.run('victim', async () => {}),
+      ),
+    );
     // Another flood attempt: its queue is the longest, so it is the one refused.
-    all.push(track('f4', limiter.run('flood', async () => {})));
+    all.push(
+      track(
+        'f4',
+        limiter.run('flood', async () => {}),
+      ),
+    );
     await settle();
     expect([...outcomes].sort()).toEqual(['f3 KdfBusyError', 'f4 KdfBusyError']);
     running.finish();
