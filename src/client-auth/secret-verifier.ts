@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
-import { KdfBusyError, KdfLimiter } from './kdf-limiter.js';
+import { KdfLimiter } from './kdf-limiter.js';
 
 export interface SecretVerifierOptions {
   /** How long a successful KDF verification is remembered, in seconds; 0 turns the cache off. */
