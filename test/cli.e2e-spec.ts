@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { DataSource } from 'typeorm';
 import { ClientSecretHasher, InMemoryOAuthClientRepository, OAuthClient } from '../src/index.js';
 import {
+  LIFECYCLE_DEFAULTS,
   readClientRows,
   runCapturing,
   tempDir,
@@ -32,8 +33,16 @@ const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
 const COLLATION_MIGRATION = 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000';
 const KEY_MIGRATION = 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000';
+const LIFECYCLE_MIGRATION = 'OAuth2ClientLifecycleColumns_oauth_clients_1798502400000';
+const SECRET_TABLE_MIGRATION = 'OAuth2CreateClientSecretTable_oauth_client_secrets_1798588800000';
 /** Every migration of the default tables, in the order they run. */
-const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION, KEY_MIGRATION];
+const MIGRATIONS = [
+  MIGRATION,
+  COLLATION_MIGRATION,
+  KEY_MIGRATION,
+  LIFECYCLE_MIGRATION,
+  SECRET_TABLE_MIGRATION,
+];
 const APPLIED = MIGRATIONS.map((name) => `Applied ${name}\n`).join('');
 
 let dir: ReturnType<typeof tempDir>;
@@ -96,6 +105,7 @@ describe('client create', () => {
       grant_types: 'client_credentials',
       scope: 'reports:read x',
       user_id: null,
+      ...LIFECYCLE_DEFAULTS,
     });
     expect(stored!.client_secret).not.toContain(secret!);
     await expect(hasher.verify(secret!, stored!.client_secret!)).resolves.toBe(true);
@@ -675,7 +685,9 @@ describe('migrate', () => {
       stdout:
         'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n' +
         'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n' +
-        'Applied OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000\n',
+        'Applied OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000\n' +
+        'Applied OAuth2ClientLifecycleColumns_yii_clients_1798502400000\n' +
+        'Applied OAuth2CreateClientSecretTable_yii_oauth_client_secrets_1798588800000\n',
       stderr: '',
     });
     const env = {
@@ -789,6 +801,7 @@ describe('client hash-legacy-secrets', () => {
       ['hashed', scrypt],
       ['generated', hmac.hash],
     ]);
+    expect((await cli('migrate')).code).toBe(0);
     const result = await cli('client', 'hash-legacy-secrets');
     expect(result).toEqual({ code: 0, stdout: 'Hashed 2 plaintext client secrets.\n', stderr: '' });
 
@@ -824,6 +837,7 @@ describe('client hash-legacy-secrets', () => {
 
   test('--json gives counts only; no secret or hash is ever printed', async () => {
     await legacyTable('oauth_clients', [['testclient', 'testpass']]);
+    expect((await cli('migrate')).code).toBe(0);
     const result = await cli('client', 'hash-legacy-secrets', '--json');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
@@ -832,20 +846,20 @@ describe('client hash-legacy-secrets', () => {
     expectNoHash(result);
   });
 
-  test('a legacy table name, by flags; the table is used without migrations', async () => {
+  test('a legacy table name, by flags: the migrations adopt and extend it, then its secrets are hashed', async () => {
     await legacyTable('yii_oauth_clients', [['testclient', 'testpass']]);
-    const result = await cli(
-      'client',
-      'hash-legacy-secrets',
-      '--table-prefix',
-      'yii_',
-      '--table',
-      'oauth_clients',
+    const flags = ['--table-prefix', 'yii_', '--table', 'oauth_clients'];
+    // Without the lifecycle columns, the client commands say what to do rather than fail on SQL.
+    expectFailure(
+      await cli('client', 'hash-legacy-secrets', ...flags),
+      1,
+      /^nest-oauth2: table yii_oauth_clients has no column client_secret_expires_at, .*disabled: run `nest-oauth2 migrate` first\n$/,
     );
+    expect((await cli('migrate', ...flags)).code).toBe(0);
+    const result = await cli('client', 'hash-legacy-secrets', ...flags);
     expect(result).toEqual({ code: 0, stdout: 'Hashed 1 plaintext client secret.\n', stderr: '' });
     const [stored] = await secrets('yii_oauth_clients');
     await expect(hasher.verify('testpass', stored.client_secret!)).resolves.toBe(true);
-    expect(await sql("SELECT name FROM sqlite_master WHERE name = 'migrations'")).toEqual([]);
   });
 
   test("yii2's client_secret VARCHAR(32) is too narrow for a hash: refused, nothing written", async () => {
