@@ -1254,9 +1254,29 @@ describe('command line', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: nest-oauth2 <command> \[options\]/);
-    for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
+    for (const command of [
+      'create',
+      'update',
+      'list',
+      'show',
+      'disable',
+      'enable',
+      'secret add',
+      'secret list',
+      'secret revoke',
+      'rotate-secret',
+      'delete',
+    ]) {
       expect(result.stdout).toContain(`client ${command}`);
     }
+    expect(result.stdout).toMatch(
+      /^ {2}client secret add <id> \[--expires-in <duration>\] \[--secret <secret> \| --secret-stdin\]/m,
+    );
+    expect(result.stdout).toMatch(/\[--public \| --secret <secret> \| --secret-stdin\]/);
+    expect(result.stdout).toMatch(/^ {2}client rotate-secret <id> \[--keep-old-for <duration>\]/m);
+    expect(result.stdout.replace(/\n +/g, ' ')).toContain(
+      'OAUTH2_ACCESS_TOKEN_LIFETIME or a longer client lifetime (each bounded by OAUTH2_MAX_ACCESS_TOKEN_LIFETIME)',
+    );
     for (const command of ['list', 'generate', 'activate', 'retire', 'prune']) {
       expect(result.stdout).toContain(`keys ${command}`);
     }
@@ -1970,6 +1990,31 @@ describe('keys', () => {
     ]);
     expect((await keys(env, 'prune')).stdout).toBe(
       'No retired key was retired more than 2 s ago: nothing to remove.\n',
+    );
+  });
+
+  test('prune waits for the longest lifetime a token can have now: a client lifetime, bounded by the maximum', async () => {
+    await generated({}, '--alg', 'ES256', '--activate');
+    expect(
+      (await cli('client', 'create', '--id', 'slow', '--access-token-lifetime', '2h')).code,
+    ).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'fast', '--access-token-lifetime', '60')).code,
+    ).toBe(0);
+    expect((await keys({}, 'prune')).stdout).toBe(
+      'No retired key was retired more than 7260 s ago: nothing to remove.\n',
+    );
+    // The token endpoint bounds a client's lifetime by the maximum, and so does prune.
+    expect((await keys({ OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '5000' }, 'prune')).stdout).toBe(
+      'No retired key was retired more than 5060 s ago: nothing to remove.\n',
+    );
+    expectFailure(
+      await keys(
+        { OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '1000', OAUTH2_ACCESS_TOKEN_LIFETIME: '2000' },
+        'prune',
+      ),
+      1,
+      /^nest-oauth2: OAUTH2_ACCESS_TOKEN_LIFETIME must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME \(1000\)\n$/,
     );
   });
 
