@@ -61,6 +61,10 @@ const VIEW_DEFAULTS = {
   disabled: false,
 } as const;
 
+/** A private_key_jwt client with the keys of keys.json. */
+const PRIVATE_KEY_JWT = ['--auth-method', 'private_key_jwt'];
+const WITH_KEYS_FILE = [...PRIVATE_KEY_JWT, '--jwks-file', 'keys.json'];
+
 let dir: ReturnType<typeof tempDir>;
 let databaseUrl: string;
 
@@ -378,6 +382,12 @@ test('list of an empty database', async () => {
   expect(JSON.parse(json.stdout)).toEqual([]);
 });
 
+/** A command that succeeded without a warning: what it printed as JSON. */
+function jsonOf(result: CliResult) {
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  return JSON.parse(result.stdout);
+}
+
 /** The stored secret rows, as plain SQL reads them. */
 const secretRows = () =>
   sql<Array<{ id: string; client_id: string; secret_hash: string; expires_at: number | null }>>(
@@ -482,20 +492,7 @@ describe('client rotate-secret', () => {
     expectFailure(await cli('client', 'rotate-secret', 'spa'), 1, /'spa' is a public client/);
     expect((await row('spa'))!.client_secret).toBeNull();
     await jwksFile('keys.json', { keys: [await publicJwk()] });
-    expect(
-      (
-        await cli(
-          'client',
-          'create',
-          '--id',
-          'pk',
-          '--auth-method',
-          'private_key_jwt',
-          '--jwks-file',
-          'keys.json',
-        )
-      ).code,
-    ).toBe(0);
+    expect((await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE)).code).toBe(0);
     expectFailure(
       await cli('client', 'rotate-secret', 'pk'),
       1,
@@ -551,9 +548,7 @@ describe('client secret add / list / revoke', () => {
       '--secret-stdin',
       '--json',
     );
-    expect(result.code).toBe(0);
-    expect(result.stderr).toBe('');
-    const body = JSON.parse(result.stdout);
+    const body = jsonOf(result);
     expect(body).toEqual({
       clientId: 'svc',
       secretId: expect.stringMatching(/^[0-9a-f]{32}$/),
@@ -764,10 +759,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
       'create',
       '--id',
       'pk',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      'keys.json',
+      ...WITH_KEYS_FILE,
       '--access-token-lifetime',
       '15m',
       '--audience',
@@ -776,9 +768,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
       'a',
       '--json',
     );
-    expect(result.code).toBe(0);
-    expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual({
+    expect(jsonOf(result)).toEqual({
       client_id: 'pk',
       client_type: 'confidential',
       token_endpoint_auth_method: 'private_key_jwt',
@@ -823,8 +813,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
       'create',
       '--id',
       'pk',
-      '--auth-method',
-      'private_key_jwt',
+      ...PRIVATE_KEY_JWT,
       '--jwks-uri',
       'https://client.example/jwks.json',
       '--json',
@@ -839,8 +828,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
       'create',
       '--id',
       'dev',
-      '--auth-method',
-      'private_key_jwt',
+      ...PRIVATE_KEY_JWT,
       '--jwks-uri',
       'http://127.0.0.1:8080/jwks',
     );
@@ -848,16 +836,16 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
   });
 
   test.each([
-    [['--auth-method', 'private_key_jwt'], /private_key_jwt needs the client's public keys/],
+    [PRIVATE_KEY_JWT, /private_key_jwt needs the client's public keys/],
     [['--auth-method', 'none', '--secret-stdin'], /a client that uses none has no secret/],
     [['--public', '--auth-method', 'client_secret_basic'], /a public client \(--public\) cannot/],
     [['--jwks-uri', 'https://c.example/j'], /are for --auth-method private_key_jwt/],
     [
-      ['--auth-method', 'private_key_jwt', '--jwks-uri', 'http://c.example/j'],
+      [...PRIVATE_KEY_JWT, '--jwks-uri', 'http://c.example/j'],
       /--jwks-uri must be an https URL \(http only on a loopback host\)/,
     ],
     [
-      ['--auth-method', 'private_key_jwt', '--jwks-uri', 'https://u:p@c.example/j'],
+      [...PRIVATE_KEY_JWT, '--jwks-uri', 'https://u:p@c.example/j'],
       /--jwks-uri must not hold credentials or a fragment/,
     ],
     [['--audience', 'api.example'], /--audience: 'api\.example' is not an absolute URI/],
@@ -895,16 +883,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
     [{ keys: [{ kty: 'EC', crv: 'P-384', x: 'AA', y: 'AA' }] }, /fits none of the allowed/],
   ])('--jwks-file %j is refused', async (content, message) => {
     await jwksFile('keys.json', content);
-    const result = await cli(
-      'client',
-      'create',
-      '--id',
-      'pk',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      'keys.json',
-    );
+    const result = await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE);
     expectFailure(result, 1, message);
     expect(await rows()).toEqual([]);
   });
@@ -913,16 +892,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = await exportJWK(privateKey);
     await jwksFile('keys.json', { keys: [await publicJwk(), jwk] });
-    const result = await cli(
-      'client',
-      'create',
-      '--id',
-      'pk',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      'keys.json',
-    );
+    const result = await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE);
     expectFailure(
       result,
       1,
@@ -935,8 +905,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
         'create',
         '--id',
         'pk',
-        '--auth-method',
-        'private_key_jwt',
+        ...PRIVATE_KEY_JWT,
         '--jwks-file',
         'missing.json',
       ),
@@ -973,9 +942,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
       '',
       '--json',
     );
-    expect(updated.code).toBe(0);
-    expect(updated.stderr).toBe('');
-    expect(JSON.parse(updated.stdout)).toMatchObject({
+    expect(jsonOf(updated)).toMatchObject({
       scope: 'a b',
       user_id: 'u-1',
       audience: null,
@@ -1010,15 +977,7 @@ describe('client create / update: method, keys, lifetime, audience, user', () =>
     expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
     expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
     await jwksFile('keys.json', { keys: [await publicJwk()] });
-    const toKeys = await cli(
-      'client',
-      'update',
-      'svc',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      'keys.json',
-    );
+    const toKeys = await cli('client', 'update', 'svc', ...WITH_KEYS_FILE);
     expect(toKeys.code).toBe(0);
     expect(toKeys.stderr).toBe(
       "nest-oauth2: warning: private_key_jwt takes no secret: the client's 2 secret(s) were removed\n",
