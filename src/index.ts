@@ -51,8 +51,21 @@ export {
   OAuthClient,
   oauthClientEntity,
   DEFAULT_CLIENT_TABLE,
+  CLIENT_AUTH_METHODS,
+  PRIMARY_SECRET_ID,
 } from './clients/oauth-client.entity.js';
-export type { OAuth2ClientTableOptions } from './clients/oauth-client.entity.js';
+export type {
+  OAuth2ClientTableOptions,
+  OAuthClientAuthMethod,
+  OAuthClientSecret,
+  OAuthClientView,
+} from './clients/oauth-client.entity.js';
+export {
+  OAuthStoredClientSecret,
+  oauthStoredClientSecretEntity,
+  DEFAULT_CLIENT_SECRET_TABLE,
+} from './clients/oauth-client-secret.entity.js';
+export { OAuthSubjectConflictError } from './clients/subject.js';
 export { OAuthClientRepository } from './clients/oauth-client.repository.js';
 export { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 export { InMemoryOAuthClientRepository } from './clients/in-memory-client.repository.js';
@@ -75,6 +88,7 @@ export type { OAuth2BuiltInAuthMethod } from './client-auth/client-auth-methods.
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';
+export type { OAuthTokenOptions } from './token/token.service.js';
 export type { AuthorizationServerMetadata } from './token/discovery.controller.js';
 export type { OAuthTokenResponse } from './token/token-response.interface.js';
 

@@ -197,6 +197,29 @@ describe('OAuth2Config', () => {
     },
   );
 
+  test('maxAccessTokenLifetime: 86400 by default, or accessTokenLifetime when longer; never below it', () => {
+    expect(config({}).maxAccessTokenLifetime).toBe(86400);
+    expect(config({ accessTokenLifetime: 90000 }).maxAccessTokenLifetime).toBe(90000);
+    expect(config({ maxAccessTokenLifetime: 600, accessTokenLifetime: 600 })).toMatchObject({
+      maxAccessTokenLifetime: 600,
+      accessTokenLifetime: 600,
+    });
+    expect(() => config({ maxAccessTokenLifetime: 600 })).toThrow(
+      'OAuth2Module: `accessTokenLifetime` must not exceed `maxAccessTokenLifetime`',
+    );
+    expect(() => untyped({ maxAccessTokenLifetime: 0 })).toThrow(
+      'OAuth2Module: `maxAccessTokenLifetime` must be a whole number of seconds from 1 to 2147483647',
+    );
+  });
+
+  test('maxAssertionLifetime: 3600 by default, whole seconds', () => {
+    expect(config({}).maxAssertionLifetime).toBe(3600);
+    expect(config({ maxAssertionLifetime: 300 }).maxAssertionLifetime).toBe(300);
+    expect(() => untyped({ maxAssertionLifetime: 1.5 })).toThrow(
+      'OAuth2Module: `maxAssertionLifetime` must be a whole number of seconds from 1 to 2147483647',
+    );
+  });
+
   test('ACCESS_TOKEN_LIFETIME_MAX: an exp that fits a signed 32-bit time', () => {
     expect(ACCESS_TOKEN_LIFETIME_MAX).toBe(2147483647);
   });

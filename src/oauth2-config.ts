@@ -114,7 +114,8 @@ export class OAuth2Config {
     );
     this.maxAccessTokenLifetime = checked(() =>
       checkAccessTokenLifetime(
-        options.maxAccessTokenLifetime ?? DURATION_DEFAULTS.maxAccessTokenLifetime,
+        options.maxAccessTokenLifetime ??
+          Math.max(DURATION_DEFAULTS.maxAccessTokenLifetime, this.accessTokenLifetime),
         '`maxAccessTokenLifetime`',
       ),
     );

@@ -57,7 +57,7 @@ export interface OAuth2ModuleOptions {
   accessTokenLifetime?: number;
   /**
    * The longest access token lifetime, in seconds: a client's own `access_token_lifetime` beyond it is cut
-   * to it. At least `accessTokenLifetime`. @default 86400
+   * to it. At least `accessTokenLifetime`. @default 86400, or `accessTokenLifetime` when that is longer
    */
   maxAccessTokenLifetime?: number;
   /**

@@ -588,6 +588,7 @@ describe('the schema comes from the migrations', () => {
     );
     expect(tables.map((t) => t.name)).toEqual([
       'app_clients',
+      'app_oauth_client_secrets',
       'app_oauth_signing_keys',
       'migrations',
     ]);

@@ -72,13 +72,18 @@ export class ClientAuthMethods implements OnModuleDestroy {
    * method, or a disabled one, is the 401 invalid_client of §5.2.
    */
   strategyFor(request: OAuth2HttpRequest): string {
+    return this.methodFor(request).strategy;
+  }
+
+  /** The method the request uses: its RFC 7591 name and its Passport strategy. */
+  methodFor(request: OAuth2HttpRequest): { name: string; strategy: string } {
     const present = this.methods.filter((method) => method.isPresentIn(request));
     if (present.length > 1) {
       throw OAuth2Error.invalidRequest('Client credentials were sent by more than one method');
     }
     const method = present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
     if (!method?.enabled) throw OAuth2Error.invalidClient();
-    return method.strategy;
+    return method;
   }
 
   /** Takes this instance's strategies out of Passport's registry when its app closes. */

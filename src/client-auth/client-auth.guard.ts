@@ -37,16 +37,30 @@ export class ClientAuthGuard implements CanActivate {
   constructor(private readonly methods: ClientAuthMethods) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const strategy = this.methods.strategyFor(
-      context.switchToHttp().getRequest<OAuth2HttpRequest>(),
-    );
-    let guard = this.guards.get(strategy);
+    const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
+    const method = this.methods.methodFor(request);
+    let guard = this.guards.get(method.strategy);
     if (!guard) {
-      guard = passportGuard(strategy);
-      this.guards.set(strategy, guard);
+      guard = passportGuard(method.strategy);
+      this.guards.set(method.strategy, guard);
     }
-    return (await guard.canActivate(context)) as boolean;
+    await guard.canActivate(context);
+    const client = (request as unknown as Record<string, OAuthClient>)[CLIENT_PROPERTY];
+    if (!admits(client, method.name)) throw OAuth2Error.invalidClient();
+    return true;
   }
+}
+
+/**
+ * Whether a client that proved its identity by `method` may use it: not disabled, and the method its record
+ * names (RFC 7591 §2 `token_endpoint_auth_method`). A record that names none takes either secret method, `none`
+ * when it is public, and the host app's own methods, as before the column existed; never `private_key_jwt`,
+ * which a client must be registered for (it needs keys).
+ */
+export function admits(client: OAuthClient, method: string): boolean {
+  if (client.disabled) return false;
+  const registered = client.tokenEndpointAuthMethod;
+  return registered === null ? method !== 'private_key_jwt' : registered === method;
 }
 
 /** The client ClientAuthGuard authenticated: `@AuthenticatedClient() client: OAuthClient`. */

@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
-import { CLIENT_ID_PATTERN, type OAuthClient } from '../clients/oauth-client.entity.js';
+import {
+  CLIENT_ID_PATTERN,
+  PRIMARY_SECRET_ID,
+  type OAuthClient,
+  type OAuthClientSecret,
+} from '../clients/oauth-client.entity.js';
 import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -9,6 +15,8 @@ import { SecretVerifier } from './secret-verifier.js';
 import { describeStorageError } from '../errors/storage-error.js';
 
 const MAX_CLIENT_ID_LENGTH = 80;
+/** A secret's last use is written at most this often (per secret and process). */
+const USE_RECORD_INTERVAL_MS = 5 * 60 * 1000;
 const STORAGE_RETRY_AFTER_SECONDS = 5;
 const KDF_RETRY_AFTER_SECONDS = 1;
 
@@ -25,6 +33,8 @@ class StorageTimeout extends Error {
 @Injectable()
 export class ClientAuthenticator {
   private readonly logger = new Logger('OAuth2');
+  /** When this process last recorded each secret's use. */
+  private readonly recorded = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(
     private readonly clients: OAuthClientRepository,
@@ -35,46 +45,77 @@ export class ClientAuthenticator {
 
   /**
    * The authenticated client, or an OAuth2Error. `clientSecret` undefined means the client sent none (the
-   * `none` method): only a public client, one with no stored secret, authenticates so.
+   * `none` method): only a public client authenticates so. A secret is accepted when it matches any of the
+   * client's unexpired secrets (`client_secret` and those of `findSecrets()`).
    */
   async authenticate(clientId: string, clientSecret: string | undefined): Promise<OAuthClient> {
-    const client = await this.find(clientId);
+    const found = await this.find(clientId);
     const secret = clientSecret ?? '';
-    if (!client) {
+    if (!found) {
       await this.hasher.verifyDummy(secret);
       throw OAuth2Error.invalidClient();
     }
-    if (client.clientSecret === null) {
-      // A public client (§2.1) has nothing to check a secret against: sending one is a failed authentication.
-      if (clientSecret !== undefined) {
-        await this.hasher.verifyDummy(secret);
-        throw OAuth2Error.invalidClient();
-      }
+    const { client, secrets } = found;
+    if (clientSecret === undefined) {
+      if (!isPublicClient(client, secrets)) throw OAuth2Error.invalidClient();
       return client;
     }
-    if (clientSecret === undefined || !(await this.verifySecret(client, clientSecret))) {
-      throw OAuth2Error.invalidClient();
-    }
+    const live = liveSecrets(client, secrets, Date.now());
+    const used = await this.matching(client, live, clientSecret);
+    if (!used) throw OAuth2Error.invalidClient();
+    this.recordUse(client.clientId, used);
     return client;
   }
 
-  private async verifySecret(client: OAuthClient, secret: string): Promise<boolean> {
-    const stored = client.clientSecret!;
-    if (this.hasher.isHash(stored)) {
-      try {
-        return await this.verifier.verify(client.clientId, secret, stored);
-      } catch (error) {
-        if (error instanceof KdfBusyError) throw OAuth2Error.busy(KDF_RETRY_AFTER_SECONDS);
-        throw error;
-      }
+  /** The secret among `live` that `presented` matches, or undefined; a public client has none to match. */
+  private async matching(
+    client: OAuthClient,
+    live: OAuthClientSecret[],
+    presented: string,
+  ): Promise<OAuthClientSecret | undefined> {
+    const hashed = live.filter((secret) => this.hasher.isHash(secret.hash));
+    const plaintext = this.config.legacyPlaintextSecrets
+      ? live.find((secret) => secret.id === PRIMARY_SECRET_ID && !this.hasher.isHash(secret.hash))
+      : undefined;
+    if (plaintext && this.hasher.verifyPlaintext(presented, plaintext.hash)) {
+      await this.upgradeLegacySecret(client, plaintext.hash, presented);
+      return plaintext;
     }
-    if (!this.config.legacyPlaintextSecrets) {
-      await this.hasher.verifyDummy(secret);
-      return false;
+    if (hashed.length === 0) {
+      // Nothing to check against (a public client, a plaintext row with legacy mode off, every secret expired):
+      // the same work as an unknown client.
+      await this.hasher.verifyDummy(presented);
+      return undefined;
     }
-    if (!this.hasher.verifyPlaintext(secret, stored)) return false;
-    await this.upgradeLegacySecret(client, stored, secret);
-    return true;
+    try {
+      const index = await this.verifier.verifyAny(
+        client.clientId,
+        presented,
+        hashed.map((secret) => secret.hash),
+      );
+      return hashed[index];
+    } catch (error) {
+      if (error instanceof KdfBusyError) throw OAuth2Error.busy(KDF_RETRY_AFTER_SECONDS);
+      throw error;
+    }
+  }
+
+  /**
+   * Records when a secret last authenticated its client, at most once per USE_RECORD_INTERVAL_MS per secret
+   * and process, never awaited: a write per token would make the database the bottleneck of issuance, and a
+   * failed write never fails an authentication.
+   */
+  private recordUse(clientId: string, secret: OAuthClientSecret): void {
+    const now = Date.now();
+    const key = `${clientId.length}:${clientId}:${secret.id}`;
+    const last = Math.max(secret.lastUsedAt?.getTime() ?? 0, this.recorded.get(key) ?? 0);
+    if (now - last < USE_RECORD_INTERVAL_MS) return;
+    this.recorded.set(key, now);
+    this.clients.touchSecret(clientId, secret.id, new Date(now)).catch((error: unknown) => {
+      this.logger.warn(
+        `Could not record a client secret's last use: ${describeStorageError(error)}`,
+      );
+    });
   }
 
   /**
@@ -111,7 +152,9 @@ export class ClientAuthenticator {
     }
   }
 
-  private async find(clientId: string): Promise<OAuthClient | null> {
+  private async find(
+    clientId: string,
+  ): Promise<{ client: OAuthClient; secrets: OAuthClientSecret[] } | null> {
     // No stored client can have such an id (Appendix A.1, VARCHAR(80)): spare the database the query.
     if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
     let timer: NodeJS.Timeout | undefined;
@@ -119,7 +162,11 @@ export class ClientAuthenticator {
       timer = setTimeout(() => reject(new StorageTimeout()), this.config.storageTimeoutMs);
     });
     try {
-      return await Promise.race([this.clients.findById(clientId), timeout]);
+      const [client, secrets] = await Promise.race([
+        Promise.all([this.clients.findById(clientId), this.clients.findSecrets(clientId)]),
+        timeout,
+      ]);
+      return client ? { client, secrets } : null;
     } catch (error) {
       this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
       throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
@@ -127,4 +174,42 @@ export class ClientAuthenticator {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Whether a client authenticates with its id alone (RFC 6749 §2.1 public client): its method says `none`, or
+ * names none and it holds no secret at all, as the seed's public clients (client_secret null). A confidential
+ * client whose secrets all expired or were revoked stays confidential.
+ */
+export function isPublicClient(
+  client: OAuthClient,
+  secrets: readonly OAuthClientSecret[],
+): boolean {
+  const method = client.tokenEndpointAuthMethod;
+  return (
+    method === 'none' || (method === null && client.clientSecret === null && secrets.length === 0)
+  );
+}
+
+/** The client's secrets still accepted at `now`: `client_secret` (id `primary`) first, then the others. */
+export function liveSecrets(
+  client: OAuthClient,
+  secrets: readonly OAuthClientSecret[],
+  now: number,
+): OAuthClientSecret[] {
+  const primary: OAuthClientSecret[] =
+    client.clientSecret === null
+      ? []
+      : [
+          {
+            id: PRIMARY_SECRET_ID,
+            hash: client.clientSecret,
+            createdAt: null,
+            expiresAt: client.clientSecretExpiresAt,
+            lastUsedAt: client.clientSecretLastUsedAt,
+          },
+        ];
+  return [...primary, ...secrets].filter(
+    (secret) => secret.expiresAt === null || secret.expiresAt.getTime() > now,
+  );
 }

@@ -27,8 +27,9 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   }
 
   async save(client: OAuthClient): Promise<void> {
+    // The map itself, not findById: a subclass may change how reads behave (a test's broken storage).
     await checkSubject(OAuthClient.create(client), {
-      findById: (id) => this.findById(id),
+      findById: async (id) => this.clients.get(id) ?? null,
       findByUserId: async (userId) =>
         [...this.clients.values()].filter((other) => other.userId === userId),
     });

@@ -10,6 +10,7 @@ export type OAuth2ErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'server_error';
@@ -117,6 +118,11 @@ export class OAuth2Error extends HttpException {
 
   static invalidScope(description: string): OAuth2Error {
     return new OAuth2Error('invalid_scope', HttpStatus.BAD_REQUEST, description);
+  }
+
+  /** RFC 8707 §2: a `resource` that is not an absolute URI, or one the client may not get a token for. */
+  static invalidTarget(description: string): OAuth2Error {
+    return new OAuth2Error('invalid_target', HttpStatus.BAD_REQUEST, description);
   }
 
   static methodNotAllowed(allow: string): OAuth2Error {

@@ -58,6 +58,7 @@ export function createOAuth2Options(config: ExampleConfig): OAuth2ModuleOptions 
       : { signing: { ...signing } }),
     audience: config.audience,
     accessTokenLifetime: config.accessTokenLifetime,
+    maxAccessTokenLifetime: config.maxAccessTokenLifetime,
     jwksMaxAge: config.jwksMaxAge,
     allowCredentialsInRequestBody: config.allowCredentialsInRequestBody,
     allowPublicClients: config.allowPublicClients,

@@ -53,6 +53,7 @@ describe('ExampleConfig', () => {
         DATABASE_URL: 'postgres://db/oauth',
         OAUTH2_ISSUER: 'https://auth.example',
         OAUTH2_ACCESS_TOKEN_LIFETIME: '600',
+        OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '7200',
         OAUTH2_ALLOW_CREDENTIALS_IN_BODY: 'false',
         OAUTH2_ALLOW_PUBLIC_CLIENTS: 'TRUE',
         OAUTH2_SIGNING_ALGORITHM: 'hs384',
@@ -70,6 +71,7 @@ describe('ExampleConfig', () => {
       databaseUrl: 'postgres://db/oauth',
       issuer: 'https://auth.example',
       accessTokenLifetime: 600,
+      maxAccessTokenLifetime: 7200,
       allowCredentialsInRequestBody: false,
       allowPublicClients: true,
       tableName: 'clients',
@@ -149,6 +151,10 @@ describe('ExampleConfig', () => {
     [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535, not '70000'"],
     [{ PORT: '-1' }, 'PORT must be a whole number'],
     [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '0' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole number'],
+    [
+      { OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '1d' },
+      'OAUTH2_MAX_ACCESS_TOKEN_LIFETIME must be a whole',
+    ],
     [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '1.5' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole'],
     [{ OAUTH2_ACCESS_TOKEN_LIFETIME: '1h' }, 'OAUTH2_ACCESS_TOKEN_LIFETIME must be a whole'],
     [

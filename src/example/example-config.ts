@@ -65,6 +65,8 @@ export class ExampleConfig {
   readonly audience: string[] | undefined;
   /** OAUTH2_ACCESS_TOKEN_LIFETIME, in seconds. @default the module's (3600) */
   readonly accessTokenLifetime: number | undefined;
+  /** OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, in seconds: clients' own lifetimes are cut to it. @default the module's */
+  readonly maxAccessTokenLifetime: number | undefined;
   /** OAUTH2_JWKS_MAX_AGE, in seconds. @default the module's (300) */
   readonly jwksMaxAge: number | undefined;
   /** OAUTH2_KEY_REFRESH_INTERVAL, in seconds, with the key store. @default the module's (60) */
@@ -105,6 +107,9 @@ export class ExampleConfig {
     this.audience = audience?.length ? audience : undefined;
     this.accessTokenLifetime = library(() =>
       secondsFromEnv(env, 'OAUTH2_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime),
+    );
+    this.maxAccessTokenLifetime = library(() =>
+      secondsFromEnv(env, 'OAUTH2_MAX_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime),
     );
     this.jwksMaxAge = library(() => secondsFromEnv(env, 'OAUTH2_JWKS_MAX_AGE', checkJwksMaxAge));
     this.keyRefreshInterval = library(() =>

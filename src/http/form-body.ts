@@ -47,6 +47,20 @@ export function formParameter(body: FormBody, name: string): string | undefined 
 }
 
 /** Whether the body names the parameter at all (even malformed or empty): what a request carries. */
+/**
+ * Every value of a parameter that may repeat (RFC 8707 §2 `resource`), in order; none when absent. Each must be
+ * a plain string (a bracketed `name[x]` is malformed).
+ */
+export function formParameters(body: FormBody, name: string): string[] {
+  if (!Object.hasOwn(body, name)) return [];
+  const value = body[name];
+  const values = Array.isArray(value) ? value : [value];
+  if (values.some((item) => typeof item !== 'string')) {
+    throw new MalformedRequestError(`The ${name} parameter is malformed`);
+  }
+  return values as string[];
+}
+
 export function hasFormParameter(body: FormBody | undefined, name: string): boolean {
   return body !== undefined && Object.hasOwn(body, name) && body[name] !== '';
 }

@@ -6,7 +6,7 @@ import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import { ClientCredentialsGrant } from './client-credentials.grant.js';
 import type { TokenRequest } from './token-request.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
-import type { TokenService } from './token.service.js';
+import type { OAuthTokenOptions, TokenService } from './token.service.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const RESPONSE: OAuthTokenResponse = {
@@ -22,7 +22,10 @@ function setup(options: Partial<OAuth2ModuleOptions> = {}) {
     signing: { algorithm: 'HS256', secret: 'x'.repeat(32) },
     ...options,
   });
-  const issue = jest.fn(async (_client: OAuthClient, _scopes: readonly string[]) => RESPONSE);
+  const issue = jest.fn(
+    async (_client: OAuthClient, _scopes: readonly string[], _options: OAuthTokenOptions) =>
+      RESPONSE,
+  );
   const grant = new ClientCredentialsGrant({ issue } as unknown as TokenService, config);
   return { grant, issue };
 }
@@ -35,7 +38,16 @@ const confidential = (fields: Partial<OAuthClient> = {}): OAuthClient =>
     ...fields,
   });
 
-const tokenRequest = (scope?: string): TokenRequest => ({ grantType: 'client_credentials', scope });
+const tokenRequest = (scope?: string, resources: string[] = []): TokenRequest => ({
+  grantType: 'client_credentials',
+  scope,
+  resources,
+});
+/** What a client with no audience or lifetime of its own gets: the module's. */
+const MODULE_DEFAULTS: OAuthTokenOptions = {
+  audience: ['https://auth.example.com'],
+  lifetime: 3600,
+};
 
 async function expectError(
   promise: Promise<unknown>,
@@ -54,7 +66,7 @@ describe('ClientCredentialsGrant', () => {
     const client = confidential();
     await expect(grant.respond(client, tokenRequest('reports:read'))).resolves.toBe(RESPONSE);
     expect(issue).toHaveBeenCalledTimes(1);
-    expect(issue).toHaveBeenCalledWith(client, ['reports:read']);
+    expect(issue).toHaveBeenCalledWith(client, ['reports:read'], MODULE_DEFAULTS);
     expect(issue.mock.calls[0][0]).toBe(client);
   });
 
@@ -96,21 +108,15 @@ describe('ClientCredentialsGrant', () => {
   });
 
   describe('public clients (RFC 6749 §2.1, §4.4)', () => {
-    test('a public client → unauthorized_client while allowPublicClients is off', async () => {
-      const { grant, issue } = setup();
-      await expectError(
-        grant.respond(confidential({ clientSecret: null }), tokenRequest()),
-        'unauthorized_client',
-        UNAUTHORIZED,
-      );
-      expect(issue).not.toHaveBeenCalled();
-    });
-
     test('a public client is issued a token while allowPublicClients is on', async () => {
       const { grant, issue } = setup({ allowPublicClients: true });
       const client = confidential({ clientSecret: null });
       await expect(grant.respond(client, tokenRequest())).resolves.toBe(RESPONSE);
-      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+      expect(issue).toHaveBeenCalledWith(
+        client,
+        ['reports:read', 'reports:write'],
+        MODULE_DEFAULTS,
+      );
     });
 
     test('allowPublicClients does not lift the grant_types rule', async () => {
@@ -128,21 +134,29 @@ describe('ClientCredentialsGrant', () => {
       const { grant, issue } = setup();
       const client = confidential();
       await grant.respond(client, tokenRequest());
-      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+      expect(issue).toHaveBeenCalledWith(
+        client,
+        ['reports:read', 'reports:write'],
+        MODULE_DEFAULTS,
+      );
     });
 
     test('none requested and none registered → no scope', async () => {
       const { grant, issue } = setup();
       const client = confidential({ scope: null });
       await grant.respond(client, tokenRequest());
-      expect(issue).toHaveBeenCalledWith(client, []);
+      expect(issue).toHaveBeenCalledWith(client, [], MODULE_DEFAULTS);
     });
 
     test('a subset is granted as requested, in the order requested', async () => {
       const { grant, issue } = setup();
       const client = confidential();
       await grant.respond(client, tokenRequest('reports:write reports:read'));
-      expect(issue).toHaveBeenCalledWith(client, ['reports:write', 'reports:read']);
+      expect(issue).toHaveBeenCalledWith(
+        client,
+        ['reports:write', 'reports:read'],
+        MODULE_DEFAULTS,
+      );
     });
 
     test('duplicates collapse', async () => {
@@ -152,7 +166,11 @@ describe('ClientCredentialsGrant', () => {
         client,
         tokenRequest('reports:read reports:read reports:write reports:read'),
       );
-      expect(issue).toHaveBeenCalledWith(client, ['reports:read', 'reports:write']);
+      expect(issue).toHaveBeenCalledWith(
+        client,
+        ['reports:read', 'reports:write'],
+        MODULE_DEFAULTS,
+      );
     });
 
     test.each([
@@ -202,7 +220,7 @@ describe('ClientCredentialsGrant', () => {
       const { grant, issue } = setup();
       const client = confidential({ scope: '  reports:read \t reports:write ' });
       await grant.respond(client, tokenRequest('reports:write'));
-      expect(issue).toHaveBeenCalledWith(client, ['reports:write']);
+      expect(issue).toHaveBeenCalledWith(client, ['reports:write'], MODULE_DEFAULTS);
     });
 
     test('unauthorized_client is decided before the scope', async () => {
@@ -212,6 +230,54 @@ describe('ClientCredentialsGrant', () => {
         'unauthorized_client',
         UNAUTHORIZED,
       );
+    });
+  });
+
+  describe('audience (RFC 8707) and lifetime, per client', () => {
+    const API = 'https://api.example.com/reports';
+    const OTHER = 'urn:example:billing';
+
+    test('no resource asked: the client’s first audience, else the module’s', async () => {
+      const { grant, issue } = setup({ audience: ['https://a.example', 'https://b.example'] });
+      await grant.respond(confidential({ audience: `${API} ${OTHER}` }), tokenRequest());
+      expect(issue.mock.calls[0][2].audience).toEqual([API]);
+      await grant.respond(confidential(), tokenRequest());
+      expect(issue.mock.calls[1][2].audience).toEqual(['https://a.example', 'https://b.example']);
+    });
+
+    test('the resources asked, each one the client may have, become the audience', async () => {
+      const { grant, issue } = setup();
+      const client = confidential({ audience: `${API} ${OTHER}` });
+      await grant.respond(client, tokenRequest(undefined, [OTHER, API]));
+      expect(issue.mock.calls[0][2].audience).toEqual([OTHER, API]);
+    });
+
+    test('a client without audiences of its own may ask for the module’s', async () => {
+      const { grant, issue } = setup();
+      await grant.respond(confidential(), tokenRequest(undefined, ['https://auth.example.com']));
+      expect(issue.mock.calls[0][2].audience).toEqual(['https://auth.example.com']);
+    });
+
+    test.each([
+      ['one the client may not have', [`${API}/x`]],
+      ['one of two', [API, 'https://evil.example']],
+      ['another case', [API.toUpperCase()]],
+    ])('a resource beyond the client’s audiences (%s) → invalid_target', async (_n, resources) => {
+      const { grant, issue } = setup();
+      await expectError(
+        grant.respond(confidential({ audience: API }), tokenRequest(undefined, resources)),
+        'invalid_target',
+        'The client may not get a token for the requested resource',
+      );
+      expect(issue).not.toHaveBeenCalled();
+    });
+
+    test('the client’s lifetime, cut to maxAccessTokenLifetime; none: the module’s', async () => {
+      const { grant, issue } = setup({ accessTokenLifetime: 600, maxAccessTokenLifetime: 7200 });
+      await grant.respond(confidential({ accessTokenLifetime: 60 }), tokenRequest());
+      await grant.respond(confidential({ accessTokenLifetime: 86400 }), tokenRequest());
+      await grant.respond(confidential(), tokenRequest());
+      expect(issue.mock.calls.map((call) => call[2].lifetime)).toEqual([60, 7200, 600]);
     });
   });
 

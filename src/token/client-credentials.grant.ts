@@ -16,13 +16,10 @@ export class ClientCredentialsGrant {
   ) {}
 
   async respond(client: OAuthClient, request: TokenRequest): Promise<OAuthTokenResponse> {
-    // grant_types null allows every grant, as in the seed's schema; §4.4 reserves this grant for confidential
-    // clients, unless public clients are allowed.
+    // grant_types null allows every grant, as in the seed's schema. (A public client reaches this point only
+    // through the `none` method, which is on only while allowPublicClients is.)
     const allowedGrants = client.grantTypes === null ? null : parseStoredList(client.grantTypes);
-    if (
-      (allowedGrants !== null && !allowedGrants.includes(CLIENT_CREDENTIALS_GRANT)) ||
-      (client.clientSecret === null && !this.config.allowPublicClients)
-    ) {
+    if (allowedGrants !== null && !allowedGrants.includes(CLIENT_CREDENTIALS_GRANT)) {
       throw OAuth2Error.unauthorizedClient('The client is not allowed to use this grant type');
     }
     // §3.3: a well-formed scope, all of it within what the client may have; none asked, all it may have.
@@ -33,6 +30,26 @@ export class ClientCredentialsGrant {
     if (!scopes) {
       throw OAuth2Error.invalidScope('The requested scope exceeds what the client may be granted');
     }
-    return this.tokens.issue(client, scopes);
+    return this.tokens.issue(client, scopes, {
+      audience: this.audienceFor(client, request.resources),
+      lifetime: Math.min(
+        client.accessTokenLifetime ?? this.config.accessTokenLifetime,
+        this.config.maxAccessTokenLifetime,
+      ),
+    });
+  }
+
+  /**
+   * RFC 8707 §2: the token's `aud` is the resources asked for, each one the client may have (its own audiences,
+   * else the module's); none asked, the client's default audience (the first of its own), else the module's.
+   */
+  private audienceFor(client: OAuthClient, resources: readonly string[]): readonly string[] {
+    const own = client.audience === null ? null : parseStoredList(client.audience);
+    if (resources.length === 0) return own ? own.slice(0, 1) : this.config.audience;
+    const allowed = own ?? this.config.audience;
+    if (resources.some((resource) => !allowed.includes(resource))) {
+      throw OAuth2Error.invalidTarget('The client may not get a token for the requested resource');
+    }
+    return resources;
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { CLIENT_CREDENTIALS_GRANT, parseTokenRequest } from './token-request.js';
-import { thrownBy as thrown } from '../../test/support/thrown.js';
+import { thrownAs, thrownBy as thrown } from '../../test/support/thrown.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const GRANT = { grant_type: 'client_credentials' };
@@ -33,6 +33,7 @@ describe('parseTokenRequest', () => {
     expect(parseTokenRequest(request(GRANT))).toStrictEqual({
       grantType: 'client_credentials',
       scope: undefined,
+      resources: [],
     });
     expect(CLIENT_CREDENTIALS_GRANT).toBe('client_credentials');
   });
@@ -41,6 +42,43 @@ describe('parseTokenRequest', () => {
     expect(parseTokenRequest(request({ ...GRANT, scope: 'b a  b' }))).toStrictEqual({
       grantType: 'client_credentials',
       scope: 'b a  b',
+      resources: [],
+    });
+  });
+
+  describe('RFC 8707 §2 resource', () => {
+    test('may repeat: every one, in order, duplicates collapsed', () => {
+      const resources = ['https://api.example.com/a', 'urn:example:b', 'https://api.example.com/a'];
+      expect(parseTokenRequest(request({ ...GRANT, resource: resources })).resources).toEqual([
+        'https://api.example.com/a',
+        'urn:example:b',
+      ]);
+      expect(
+        parseTokenRequest(request({ ...GRANT, resource: 'https://api.example.com' })).resources,
+      ).toEqual(['https://api.example.com']);
+    });
+
+    test.each([
+      ['a fragment', 'https://api.example.com/#x'],
+      ['an empty fragment', 'https://api.example.com/#'],
+      ['a relative reference', '/api/reports'],
+      ['no scheme', 'api.example.com'],
+      ['empty', ''],
+      ['not a URI', 'https://exa mple.com'],
+    ])('%s → invalid_target', (_name, resource) => {
+      const error = thrownAs(OAuth2Error, () =>
+        parseTokenRequest(request({ ...GRANT, resource: ['https://ok.example', resource] })),
+      );
+      expect([error.error, error.getStatus()]).toEqual(['invalid_target', 400]);
+    });
+
+    test('a bracketed resource is malformed, as other defined parameters', () => {
+      expect(() =>
+        parseTokenRequest(request({ ...GRANT, 'resource[x]': 'https://api.example.com' })),
+      ).toThrow(MalformedRequestError);
+      expect(() =>
+        parseTokenRequest(request({ ...GRANT, resource: { x: 'https://api.example.com' } })),
+      ).toThrow(MalformedRequestError);
     });
   });
 
@@ -53,13 +91,13 @@ describe('parseTokenRequest', () => {
       parseTokenRequest(
         request({ ...GRANT, foo: 'bar', many: ['a', 'b'], nested: { x: '1' }, 'list[]': 'z' }),
       ),
-    ).toStrictEqual({ grantType: 'client_credentials', scope: undefined });
+    ).toStrictEqual({ grantType: 'client_credentials', scope: undefined, resources: [] });
   });
 
   test('client credentials in the body are allowed next to the grant (the strategies read them)', () => {
     expect(
       parseTokenRequest(request({ ...GRANT, client_id: 'id', client_secret: 's' })),
-    ).toStrictEqual({ grantType: 'client_credentials', scope: undefined });
+    ).toStrictEqual({ grantType: 'client_credentials', scope: undefined, resources: [] });
   });
 
   test.each([

@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { formParameter, readFormBody, type FormBody } from '../http/form-body.js';
+import { formParameter, formParameters, readFormBody, type FormBody } from '../http/form-body.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
@@ -10,10 +10,22 @@ export interface TokenRequest {
   grantType: typeof CLIENT_CREDENTIALS_GRANT;
   /** The `scope` parameter as sent; absent when not sent (or sent empty). */
   scope?: string;
+  /** The RFC 8707 `resource` parameters, each an absolute URI without a fragment; none when not sent. */
+  resources: string[];
 }
 
-/** Every parameter the endpoint defines; each may appear once (§3.2). Unknown ones are ignored. */
-const DEFINED_PARAMETERS = ['grant_type', 'scope', 'client_id', 'client_secret'] as const;
+/** Parameters the endpoint defines that may appear once (§3.2); unknown ones are ignored. */
+const SINGLE_PARAMETERS = [
+  'grant_type',
+  'scope',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+] as const;
+/** RFC 8707 §2: `resource` may repeat, one target each. */
+const RESOURCE = 'resource';
+const DEFINED_PARAMETERS: readonly string[] = [...SINGLE_PARAMETERS, RESOURCE];
 const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([CLIENT_CREDENTIALS_GRANT]);
 /**
  * A token request is a few hundred bytes. The platform's own body limit (Express 100 kB, Fastify 1 MiB)
@@ -29,13 +41,30 @@ const MAX_PARAMETERS = 100;
 export function parseTokenRequest(request: OAuth2HttpRequest): TokenRequest {
   const body = readFormBody(request);
   checkShape(request, body);
-  for (const name of DEFINED_PARAMETERS) formParameter(body, name);
+  for (const name of SINGLE_PARAMETERS) formParameter(body, name);
   const grantType = formParameter(body, 'grant_type');
   if (grantType === undefined) {
     throw new MalformedRequestError('The grant_type parameter is missing');
   }
   if (!SUPPORTED_GRANTS.has(grantType)) throw OAuth2Error.unsupportedGrantType();
-  return { grantType: CLIENT_CREDENTIALS_GRANT, scope: formParameter(body, 'scope') };
+  const resources = formParameters(body, RESOURCE);
+  for (const resource of resources) checkResource(resource);
+  return {
+    grantType: CLIENT_CREDENTIALS_GRANT,
+    scope: formParameter(body, 'scope'),
+    resources: [...new Set(resources)],
+  };
+}
+
+/** RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment, else invalid_target. */
+function checkResource(resource: string): void {
+  if (
+    resource.includes('#') ||
+    !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(resource) ||
+    !URL.canParse(resource)
+  ) {
+    throw OAuth2Error.invalidTarget('Each resource must be an absolute URI without a fragment');
+  }
 }
 
 function checkShape(request: OAuth2HttpRequest, body: FormBody): void {
@@ -50,7 +79,7 @@ function checkShape(request: OAuth2HttpRequest, body: FormBody): void {
     // `scope[]=a` or `scope[x]=a`: Express's parser makes these an array or object of `scope`, Fastify's
     // keeps the bracketed name. Either way it is a malformed defined parameter.
     const bracket = key.indexOf('[');
-    if (bracket > 0 && (DEFINED_PARAMETERS as readonly string[]).includes(key.slice(0, bracket))) {
+    if (bracket > 0 && DEFINED_PARAMETERS.includes(key.slice(0, bracket))) {
       throw new MalformedRequestError(
         `The ${key.slice(0, bracket)} parameter is repeated or malformed`,
       );

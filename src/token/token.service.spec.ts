@@ -2,7 +2,7 @@ import { describe, expect, jest, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { JwtService } from '@nestjs/jwt';
-import { OAuthClient } from '../clients/oauth-client.entity.js';
+import { clientView, OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { StaticKeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -249,7 +249,13 @@ describe.each(variants)('TokenService ($name)', (variant) => {
       const issuedTo = client();
       const { access_token, scope } = await custom.issue(issuedTo, ['reports:read']);
       expect(customClaims).toHaveBeenCalledTimes(1);
-      expect(customClaims).toHaveBeenCalledWith({ client: issuedTo, scopes: ['reports:read'] });
+      // A view of the client without its secret material.
+      expect(customClaims).toHaveBeenCalledWith({
+        client: clientView(issuedTo),
+        scopes: ['reports:read'],
+      });
+      expect(customClaims.mock.calls[0][0].client).not.toHaveProperty('clientSecret');
+      expect(customClaims.mock.calls[0][0].client).not.toHaveProperty('jwks');
       const claims = decodePart(access_token, 1);
       expect(claims).toEqual({
         tenant: 't1',

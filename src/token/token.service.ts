@@ -26,6 +26,14 @@ const REGISTERED_CLAIMS = new Set([
   'scope',
 ]);
 
+/** What a token is issued for, beyond its client and scopes. */
+export interface OAuthTokenOptions {
+  /** The `aud` values (RFC 9068 §2.2, RFC 8707). @default the module's `audience` */
+  audience?: readonly string[];
+  /** Seconds until `exp`. @default the module's `accessTokenLifetime` */
+  lifetime?: number;
+}
+
 interface DecodedToken {
   header: { typ?: unknown; crit?: unknown };
   payload: Record<string, unknown>;
@@ -59,8 +67,18 @@ export class TokenService extends AccessTokenVerifier {
     super();
   }
 
-  /** Issues an access token for the client with the granted scopes (RFC 6749 §4.4.3, §5.1). */
-  async issue(client: OAuthClient, scopes: readonly string[]): Promise<OAuthTokenResponse> {
+  /**
+   * Issues an access token for the client with the granted scopes (RFC 6749 §4.4.3, §5.1), for `audience`
+   * (default: the module's) and `lifetime` seconds (default: the module's `accessTokenLifetime`).
+   */
+  async issue(
+    client: OAuthClient,
+    scopes: readonly string[],
+    {
+      audience = this.config.audience,
+      lifetime = this.config.accessTokenLifetime,
+    }: OAuthTokenOptions = {},
+  ): Promise<OAuthTokenResponse> {
     const { config } = this;
     const payload: Record<string, unknown> = {};
     if (config.customClaims) {
@@ -86,14 +104,14 @@ export class TokenService extends AccessTokenVerifier {
       issuer: config.issuer,
       // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2).
       subject: String(client.userId ?? client.clientId),
-      audience: config.audience.length === 1 ? config.audience[0] : [...config.audience],
-      expiresIn: config.accessTokenLifetime,
+      audience: audience.length === 1 ? audience[0] : [...audience],
+      expiresIn: lifetime,
       jwtid: randomUUID(),
     });
     const response: OAuthTokenResponse = {
       access_token: accessToken,
       token_type: 'Bearer',
-      expires_in: config.accessTokenLifetime,
+      expires_in: lifetime,
     };
     if (scope) response.scope = scope;
     return response;
