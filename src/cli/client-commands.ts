@@ -1,12 +1,14 @@
 import { validate } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import {
+  ClientSecretHasher,
+  OAuthClient,
+  OAuthClientRepository,
+  OAuthSubjectConflictError,
   PRIMARY_SECRET_ID,
   type OAuthClientAuthMethod,
   type OAuthClientSecret,
-} from '../clients/oauth-client.entity.js';
-import { OAuthSubjectConflictError } from '../clients/subject.js';
-import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../index.js';
+} from '../index.js';
 import { CliError } from './cli-error.js';
 
 /** The grant this server issues tokens for, and the default of `client create --grant-types`. */

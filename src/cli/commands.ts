@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { CLIENT_AUTH_METHODS, type OAuthClientAuthMethod } from '../clients/oauth-client.entity.js';
 import {
+  CLIENT_AUTH_METHODS,
   DEFAULT_CLIENT_TABLE,
   OAuth2KeyStoreError,
   STORED_KEY_ALGORITHMS,
   type OAuth2KeyStore,
   type OAuth2StoredKeyAlgorithm,
+  type OAuthClientAuthMethod,
   type OAuthKeyInfo,
 } from '../index.js';
 import type {

@@ -2,8 +2,13 @@ import { describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { oauth2Entities, oauth2Migrations, OAuthClient, OAuthStoredKey } from '../index.js';
-import { OAuthStoredClientSecret } from '../clients/oauth-client-secret.entity.js';
+import {
+  oauth2Entities,
+  oauth2Migrations,
+  OAuthClient,
+  OAuthStoredClientSecret,
+  OAuthStoredKey,
+} from '../index.js';
 import {
   DatabaseUrlError,
   databaseOptionsFromUrl,
