@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI } from '../src/cli/commands.js';
 import { usageText } from '../src/cli/usage.js';
-import { tempDir, type CliResult } from './support/cli.js';
+import { ClientSecretHasher } from '../src/index.js';
+import { readClientRows, tempDir, type CliResult } from './support/cli.js';
 
 /**
  * The installed binary as a child process: what the in-process tests cannot see (the shebang, the exit
@@ -24,7 +25,12 @@ let outDir: string;
 let main: string;
 let cwd: ReturnType<typeof tempDir>;
 
-function run(file: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): Promise<CliResult> {
   const { NODE_OPTIONS: _, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: cwd.path, env: { ...inherited, ...env } });
@@ -33,6 +39,7 @@ function run(file: string, args: string[], env: Record<string, string> = {}): Pr
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     child.on('error', reject);
+    child.stdin.end(stdin);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -82,4 +89,21 @@ test('client list on a database never migrated: exit 1, told to migrate', async 
     stdout: '',
     stderr: `nest-oauth2: the database ${databaseUrl} has no table oauth_clients: run \`nest-oauth2 migrate\` first\n`,
   });
+});
+
+test('--secret-stdin reads a piped secret to its end, less the trailing newline', async () => {
+  const env = { DATABASE_URL: `sqlite:${join(cwd.path, 'stdin', 'clients.sqlite')}` };
+  expect((await run(main, ['migrate'], env)).code).toBe(0);
+  const created = await run(
+    main,
+    ['client', 'create', '--id', 'piped', '--secret-stdin'],
+    env,
+    'a piped secret\n',
+  );
+  expect(created).toMatchObject({ code: 0, stderr: '' });
+  expect(created.stdout).not.toContain('a piped secret');
+  const [row] = await readClientRows(env.DATABASE_URL, cwd.path);
+  await expect(new ClientSecretHasher().verify('a piped secret', row.client_secret!)).resolves.toBe(
+    true,
+  );
 });

@@ -10,11 +10,14 @@ import {
 } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DataSource } from 'typeorm';
 import { ClientSecretHasher, InMemoryOAuthClientRepository, OAuthClient } from '../src/index.js';
 import {
+  LIFECYCLE_DEFAULTS,
   readClientRows,
   runCapturing,
   tempDir,
@@ -22,6 +25,7 @@ import {
   type StoredClientRow,
 } from './support/cli.js';
 import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
+import type { SecretInput } from '../src/cli/secret-input.js';
 import { startApp } from './support/app.js';
 import { fixtures, testOptions } from './support/fixtures.js';
 import { basicHeader, GRANT, tokenRequest } from './support/oauth.js';
@@ -29,12 +33,37 @@ import { basicHeader, GRANT, tokenRequest } from './support/oauth.js';
 const hasher = new ClientSecretHasher();
 const SECRET_LINE = /^Client secret: (\S+)$/m;
 const STORE_IT_NOW = 'Store it now: it cannot be shown again.';
+const SECRET_WARNING =
+  'nest-oauth2: warning: --secret is visible to other users in the process list and stays in the ' +
+  'shell history: prefer --secret-stdin\n';
 const MIGRATION = 'OAuth2CreateClientTable_oauth_clients_1795564800000';
 const COLLATION_MIGRATION = 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000';
 const KEY_MIGRATION = 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000';
+const LIFECYCLE_MIGRATION = 'OAuth2ClientLifecycleColumns_oauth_clients_1798502400000';
+const SECRET_TABLE_MIGRATION = 'OAuth2CreateClientSecretTable_oauth_client_secrets_1798588800000';
 /** Every migration of the default tables, in the order they run. */
-const MIGRATIONS = [MIGRATION, COLLATION_MIGRATION, KEY_MIGRATION];
+const MIGRATIONS = [
+  MIGRATION,
+  COLLATION_MIGRATION,
+  KEY_MIGRATION,
+  LIFECYCLE_MIGRATION,
+  SECRET_TABLE_MIGRATION,
+];
 const APPLIED = MIGRATIONS.map((name) => `Applied ${name}\n`).join('');
+
+/** The lifecycle settings of a client view when none is set. */
+const VIEW_DEFAULTS = {
+  token_endpoint_auth_method: null,
+  access_token_lifetime: null,
+  audience: null,
+  jwks_uri: null,
+  jwks_inline: false,
+  disabled: false,
+} as const;
+
+/** A private_key_jwt client with the keys of keys.json. */
+const PRIVATE_KEY_JWT = ['--auth-method', 'private_key_jwt'];
+const WITH_KEYS_FILE = [...PRIVATE_KEY_JWT, '--jwks-file', 'keys.json'];
 
 let dir: ReturnType<typeof tempDir>;
 let databaseUrl: string;
@@ -96,6 +125,7 @@ describe('client create', () => {
       grant_types: 'client_credentials',
       scope: 'reports:read x',
       user_id: null,
+      ...LIFECYCLE_DEFAULTS,
     });
     expect(stored!.client_secret).not.toContain(secret!);
     await expect(hasher.verify(secret!, stored!.client_secret!)).resolves.toBe(true);
@@ -128,6 +158,7 @@ describe('client create', () => {
       scope: 'a b',
       user_id: 'user-7',
       redirect_uri: 'https://app.example/cb',
+      ...VIEW_DEFAULTS,
       client_secret: expect.any(String),
     });
     expectNoHash(result);
@@ -165,6 +196,7 @@ describe('client create', () => {
       scope: null,
       user_id: null,
       redirect_uri: null,
+      ...VIEW_DEFAULTS,
     });
     expect(result.stderr).toMatch(/^nest-oauth2: warning: .*allowPublicClients/);
     expect((await row('spa'))!.client_secret).toBeNull();
@@ -187,7 +219,7 @@ describe('client create', () => {
   test('a duplicate id is refused and the stored client is untouched', async () => {
     expect((await cli('client', 'create', '--id', 'svc', '--secret', 'first')).code).toBe(0);
     const before = await row('svc');
-    const result = await cli('client', 'create', '--id', 'svc', '--secret', 'second');
+    const result = await cli('client', 'create', '--id', 'svc', '--public');
     expectFailure(result, 1, /client 'svc' already exists/);
     expect(await row('svc')).toEqual(before);
   });
@@ -215,19 +247,31 @@ describe('client create', () => {
     expectFailure(await cli('client', 'create', '--id', clientId), 1, message);
   });
 
-  test('an empty --secret is refused', async () => {
-    expectFailure(
-      await cli('client', 'create', '--id', 'svc', '--secret', ''),
-      1,
-      /--secret must not be empty/,
-    );
+  test('an empty --secret is refused, after the warning every --secret gets', async () => {
+    const result = await cli('client', 'create', '--id', 'svc', '--secret', '');
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${SECRET_WARNING}nest-oauth2: --secret must not be empty\n`,
+    });
   });
 
   test.each([
     [['client', 'create'], /'client create' needs --id <id>/],
     [['client', 'create', '--id'], /option '--id' needs a value/],
     [['client', 'create', '--id', '--json'], /option '--id' needs a value/],
-    [['client', 'create', '--id', 'x', '--secret', 's', '--public'], /--secret and --public/],
+    [['client', 'create', '--id', 'x', '--public', '--secret', 's'], /--public and --secret /],
+    [
+      ['client', 'create', '--id', 'x', '--secret-stdin', '--public'],
+      /--public and --secret-stdin/,
+    ],
+    [
+      ['client', 'create', '--id', 'x', '--secret', 's', '--secret-stdin'],
+      /--secret and --secret-st/,
+    ],
+    [['client', 'create', '--id', 'x', '--auth-method', 'basic'], /--auth-method must be one of/],
+    [['client', 'create', '--id', 'x', '--access-token-lifetime', '1w'], /a duration as whole/],
+    [['client', 'create', '--id', 'x', '--jwks-file', 'a', '--jwks-uri', 'b'], /--jwks-file and/],
     [['client', 'create', '--id', 'a', '--id', 'b'], /'--id' is given more than once/],
     [['client', 'create', '--id', 'a', '--public=yes'], /'--public' takes no value/],
     [['client', 'create', '--id', 'a', '--colour', 'red'], /unknown option '--colour'/],
@@ -267,9 +311,13 @@ describe('client list / show', () => {
     expect(result.stderr).toBe('');
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^CLIENT ID\s+TYPE\s+GRANT TYPES\s+SCOPE\s+USER ID$/);
-    expect(lines[1]).toMatch(/^alpha\s+public\s+client_credentials\s+reports:read\s+u-1$/);
-    expect(lines[2]).toMatch(/^zeta\s+confidential\s+client_credentials\s+-\s+-$/);
+    expect(lines[0]).toMatch(
+      /^CLIENT ID\s+TYPE\s+AUTH METHOD\s+GRANT TYPES\s+SCOPE\s+USER ID\s+STATUS$/,
+    );
+    expect(lines[1]).toMatch(
+      /^alpha\s+public\s+-\s+client_credentials\s+reports:read\s+u-1\s+enabled$/,
+    );
+    expect(lines[2]).toMatch(/^zeta\s+confidential\s+-\s+client_credentials\s+-\s+-\s+enabled$/);
     expectNoHash(result);
   });
 
@@ -284,6 +332,7 @@ describe('client list / show', () => {
         scope: 'reports:read',
         user_id: 'u-1',
         redirect_uri: null,
+        ...VIEW_DEFAULTS,
       },
       {
         client_id: 'zeta',
@@ -292,6 +341,7 @@ describe('client list / show', () => {
         scope: null,
         user_id: null,
         redirect_uri: null,
+        ...VIEW_DEFAULTS,
       },
     ]);
     expectNoHash(result);
@@ -332,38 +382,686 @@ test('list of an empty database', async () => {
   expect(JSON.parse(json.stdout)).toEqual([]);
 });
 
+/** A command that succeeded without a warning: what it printed as JSON. */
+function jsonOf(result: CliResult) {
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  return JSON.parse(result.stdout);
+}
+
+/** The stored secret rows, as plain SQL reads them. */
+const secretRows = () =>
+  sql<Array<{ id: string; client_id: string; secret_hash: string; expires_at: number | null }>>(
+    'SELECT id, client_id, secret_hash, expires_at FROM oauth_client_secrets ORDER BY created_at, id',
+  );
+
+/** A chosen secret piped to stdin. */
+const piped = (text: string): SecretInput => ({
+  isTerminal: false,
+  readAll: async () => text,
+  prompt: () => Promise.reject(new Error('not a terminal')),
+});
+
+/** The CLI with `stdin` as its stdin. */
+const cliWithStdin = (stdin: SecretInput, ...argv: string[]): Promise<CliResult> =>
+  runCapturing(argv, { DATABASE_URL: databaseUrl }, dir.path, { stdin });
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** An ISO time about `seconds` from now (a minute either way: no timing assertion). */
+const about = (iso: string, seconds: number) =>
+  expect(Math.abs(Date.parse(iso) - Date.now() - seconds * 1000)).toBeLessThan(60_000);
+
 describe('client rotate-secret', () => {
-  test('replaces the secret: the new one works, the old one no longer does', async () => {
+  test('without --keep-old-for: a new secret row, and the old secret stops at once', async () => {
     expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
     const result = await cli('client', 'rotate-secret', 'svc');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Replaced the secret of client 'svc'.");
+    expect(result.stderr).toBe('');
+    const [, secretId] = /^Rotated the secret of client 'svc': new secret ([0-9a-f]{32})\.\n/.exec(
+      result.stdout,
+    )!;
     expect(result.stdout).toContain(STORE_IT_NOW);
+    expect(result.stdout).toMatch(/^Secret primary stops at \S+Z\.$/m);
     expectNoHash(result);
     const secret = SECRET_LINE.exec(result.stdout)![1];
-    const stored = (await row('svc'))!.client_secret!;
-    expect(stored).toMatch(/^\$hmac-sha256\$/);
-    await expect(hasher.verify(secret, stored)).resolves.toBe(true);
-    await expect(hasher.verify('old-secret', stored)).resolves.toBe(false);
+    const [added] = await secretRows();
+    expect(added).toMatchObject({ id: secretId, client_id: 'svc', expires_at: null });
+    expect(added.secret_hash).toMatch(/^\$hmac-sha256\$/);
+    await expect(hasher.verify(secret, added.secret_hash)).resolves.toBe(true);
+    const primary = (await row('svc'))!;
+    await expect(hasher.verify('old-secret', primary.client_secret!)).resolves.toBe(true);
+    expect(Number(primary.client_secret_expires_at)).toBeLessThanOrEqual(Date.now());
 
+    // Again, as JSON: the previous new secret now expires too.
     const json = await cli('client', 'rotate-secret', 'svc', '--json');
     expect(json.code).toBe(0);
     const body = JSON.parse(json.stdout);
-    expect(body).toMatchObject({ client_id: 'svc', client_type: 'confidential' });
-    expect(body.client_secret).not.toBe(secret);
-    await expect(
-      hasher.verify(body.client_secret, (await row('svc'))!.client_secret!),
-    ).resolves.toBe(true);
+    expect(body).toEqual({
+      clientId: 'svc',
+      secretId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      secret: expect.stringMatching(/^[\w-]{43}$/),
+      expiresAt: null,
+      expiring: [{ id: secretId, expiresAt: expect.stringMatching(ISO) }],
+    });
+    expect(body.secret).not.toBe(secret);
+    expectNoHash(json);
   });
 
-  test('a public client has no secret to rotate', async () => {
+  test('--keep-old-for 24h: every other secret expires then; an earlier expiry is kept', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    const soon = JSON.parse(
+      (await cli('client', 'secret', 'add', 'svc', '--expires-in', '1h', '--json')).stdout,
+    );
+    const later = JSON.parse(
+      (await cli('client', 'secret', 'add', 'svc', '--expires-in', '90d', '--json')).stdout,
+    );
+    const result = await cli('client', 'rotate-secret', 'svc', '--keep-old-for', '24h', '--json');
+    expect(result.code).toBe(0);
+    const body = JSON.parse(result.stdout);
+    expect(body.expiring.map((old: { id: string }) => old.id)).toEqual([
+      'primary',
+      soon.secretId,
+      later.secretId,
+    ]);
+    const [primary, first, second] = body.expiring;
+    about(primary.expiresAt, 86400);
+    expect(first.expiresAt).toBe(soon.expiresAt);
+    expect(second.expiresAt).toBe(primary.expiresAt);
+    const listed = JSON.parse((await cli('client', 'secret', 'list', 'svc', '--json')).stdout);
+    expect(
+      listed.map((s: { id: string; expiresAt: string | null }) => [s.id, s.expiresAt]),
+    ).toEqual([
+      ['primary', primary.expiresAt],
+      [soon.secretId, soon.expiresAt],
+      [later.secretId, primary.expiresAt],
+      [body.secretId, null],
+    ]);
+  });
+
+  test.each([
+    [['--keep-old-for', '24'], /--keep-old-for must be a duration as <n>s\|m\|h\|d/],
+    [['--keep-old-for', '1y'], /--keep-old-for must be a duration/],
+    [['--keep-old-for', '3651d'], /--keep-old-for must be from 0s to 3650d/],
+  ])('%j: exit 2, nothing changed', async (flags, message) => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expectFailure(await cli('client', 'rotate-secret', 'svc', ...flags), 2, message);
+    expect(await secretRows()).toEqual([]);
+  });
+
+  test('a public client, or one using private_key_jwt, has no secret to rotate', async () => {
     expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
     expectFailure(await cli('client', 'rotate-secret', 'spa'), 1, /'spa' is a public client/);
     expect((await row('spa'))!.client_secret).toBeNull();
+    await jwksFile('keys.json', { keys: [await publicJwk()] });
+    expect((await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE)).code).toBe(0);
+    expectFailure(
+      await cli('client', 'rotate-secret', 'pk'),
+      1,
+      /client 'pk' authenticates with private_key_jwt: its keys, not a secret/,
+    );
+    expect(await secretRows()).toEqual([]);
   });
 
   test('unknown id: exit 1', async () => {
     expectFailure(await cli('client', 'rotate-secret', 'nobody'), 1, /no client with id 'nobody'/);
+  });
+});
+
+describe('client secret add / list / revoke', () => {
+  beforeEach(async () => {
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'first-secret')).code).toBe(0);
+  });
+
+  test('add: a generated secret printed once, its digest stored in a new row; --expires-in', async () => {
+    const result = await cli('client', 'secret', 'add', 'svc');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const [, id] = /^Added secret ([0-9a-f]{32}) to client 'svc'\.\n/.exec(result.stdout)!;
+    const secret = SECRET_LINE.exec(result.stdout)![1];
+    expect(result.stdout).toContain(STORE_IT_NOW);
+    expectNoHash(result);
+    const [stored] = await secretRows();
+    expect(stored).toMatchObject({ id, expires_at: null });
+    await expect(hasher.verify(secret, stored.secret_hash)).resolves.toBe(true);
+
+    const json = await cli('client', 'secret', 'add', 'svc', '--expires-in', '90d', '--json');
+    const body = JSON.parse(json.stdout);
+    expect(Object.keys(body)).toEqual(['clientId', 'secretId', 'secret', 'expiresAt']);
+    expect(body).toEqual({
+      clientId: 'svc',
+      secretId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      secret: expect.stringMatching(/^[\w-]{43}$/),
+      expiresAt: expect.stringMatching(ISO),
+    });
+    about(body.expiresAt, 90 * 86400);
+    expect(body.secretId).not.toBe(id);
+    const text = await cli('client', 'secret', 'add', 'svc', '--expires-in', '15m');
+    expect(text.stdout).toMatch(/^Added secret [0-9a-f]{32} to client 'svc', valid until \S+Z\.\n/);
+  });
+
+  test('add --secret-stdin: a chosen secret, not echoed, shares the salt of the scrypt hash it joins', async () => {
+    const result = await cliWithStdin(
+      piped('second secret\n'),
+      'client',
+      'secret',
+      'add',
+      'svc',
+      '--secret-stdin',
+      '--json',
+    );
+    const body = jsonOf(result);
+    expect(body).toEqual({
+      clientId: 'svc',
+      secretId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      secret: null,
+      expiresAt: null,
+    });
+    expect(result.stdout).not.toContain('second secret');
+    const [stored] = await secretRows();
+    // One trailing newline is not part of the secret.
+    await expect(hasher.verify('second secret', stored.secret_hash)).resolves.toBe(true);
+    await expect(hasher.verify('second secret\n', stored.secret_hash)).resolves.toBe(false);
+    const primary = (await row('svc'))!.client_secret!;
+    expect(hasher.scryptGroupOf(stored.secret_hash)).toBe(hasher.scryptGroupOf(primary));
+    expect(stored.secret_hash).not.toBe(primary);
+
+    const text = await cliWithStdin(
+      piped('third'),
+      'client',
+      'secret',
+      'add',
+      'svc',
+      '--secret-stdin',
+    );
+    expect(text.stdout).toMatch(/^Added secret [0-9a-f]{32} to client 'svc'\.\n$/);
+  });
+
+  test('add --secret: works, with the process-list warning', async () => {
+    const result = await cli('client', 'secret', 'add', 'svc', '--secret', 'on-the-line');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(SECRET_WARNING);
+    expect(result.stdout).not.toContain('on-the-line');
+    await expect(hasher.verify('on-the-line', (await secretRows())[0].secret_hash)).resolves.toBe(
+      true,
+    );
+  });
+
+  test('on a terminal, --secret-stdin asks twice without echo; a mismatch changes nothing', async () => {
+    const answers = ['typed', 'typed'];
+    const questions: string[] = [];
+    const terminal: SecretInput = {
+      isTerminal: true,
+      readAll: () => Promise.reject(new Error('a terminal is not read to its end')),
+      prompt: async (question) => {
+        questions.push(question);
+        return answers.shift()!;
+      },
+    };
+    const result = await cliWithStdin(terminal, 'client', 'secret', 'add', 'svc', '--secret-stdin');
+    expect(result.code).toBe(0);
+    expect(questions).toEqual(['Client secret: ', 'Again: ']);
+    await expect(hasher.verify('typed', (await secretRows())[0].secret_hash)).resolves.toBe(true);
+
+    answers.push('one', 'other');
+    expectFailure(
+      await cliWithStdin(terminal, 'client', 'secret', 'add', 'svc', '--secret-stdin'),
+      1,
+      /^nest-oauth2: the two secrets typed differ: nothing was changed\n$/,
+    );
+    expect(await secretRows()).toHaveLength(1);
+  });
+
+  test.each([[''], ['\n']])('an empty secret on stdin (%j) is refused', async (text) => {
+    expectFailure(
+      await cliWithStdin(piped(text), 'client', 'secret', 'add', 'svc', '--secret-stdin'),
+      1,
+      /^nest-oauth2: the secret read from stdin is empty\n$/,
+    );
+    expect(await secretRows()).toEqual([]);
+  });
+
+  test.each([
+    [['--expires-in', '90'], 2, /--expires-in must be a duration as <n>s\|m\|h\|d/],
+    [['--expires-in', '0s'], 2, /--expires-in must be from 1s to 3650d/],
+    [['--secret', 'a', '--secret-stdin'], 2, /--secret and --secret-stdin cannot be used together/],
+    [['--public'], 2, /unknown option '--public' for 'client secret add'/],
+  ])('add %j: refused', async (flags, code, message) => {
+    const result = await cli('client', 'secret', 'add', 'svc', ...flags);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(message);
+    expect(await secretRows()).toEqual([]);
+  });
+
+  test('add to a public client or an unknown one: exit 1', async () => {
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    expectFailure(
+      await cli('client', 'secret', 'add', 'spa'),
+      1,
+      /^nest-oauth2: client 'spa' is a public client and has no secret\n$/,
+    );
+    expectFailure(await cli('client', 'secret', 'add', 'nobody'), 1, /no client with id 'nobody'/);
+    expect(await secretRows()).toEqual([]);
+  });
+
+  test('list: primary first, then the rows; text marks the expired; never a hash', async () => {
+    const added = JSON.parse((await cli('client', 'secret', 'add', 'svc', '--json')).stdout);
+    expect((await cli('client', 'rotate-secret', 'svc', '--keep-old-for', '1h')).code).toBe(0);
+    expect((await cli('client', 'secret', 'revoke', 'svc', 'primary')).code).toBe(0);
+    const json = await cli('client', 'secret', 'list', 'svc', '--json');
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout);
+    expect(listed).toEqual([
+      { id: 'primary', createdAt: null, expiresAt: expect.stringMatching(ISO), lastUsedAt: null },
+      {
+        id: added.secretId,
+        createdAt: expect.stringMatching(ISO),
+        expiresAt: expect.stringMatching(ISO),
+        lastUsedAt: null,
+      },
+      {
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        createdAt: expect.stringMatching(ISO),
+        expiresAt: null,
+        lastUsedAt: null,
+      },
+    ]);
+    expectNoHash(json);
+    const text = await cli('client', 'secret', 'list', 'svc');
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +CREATED +EXPIRES +LAST USED$/);
+    expect(lines[1]).toMatch(/^primary +- +\S+Z \(expired\) +-$/);
+    expect(lines[2]).toMatch(new RegExp(`^${added.secretId} +\\S+Z +\\S+Z +-$`));
+    expect(lines[3]).toMatch(/^[0-9a-f]{32} +\S+Z +never +-$/);
+    expectNoHash(text);
+  });
+
+  test('list of a public client: none; of an unknown client: exit 1', async () => {
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    expect(await cli('client', 'secret', 'list', 'spa')).toEqual({
+      code: 0,
+      stdout: 'No secrets.\n',
+      stderr: '',
+    });
+    expectFailure(await cli('client', 'secret', 'list', 'nobody'), 1, /no client with id 'nobody'/);
+  });
+
+  test('revoke: a row is removed; primary is expired, not emptied; warned when none is left', async () => {
+    const added = JSON.parse((await cli('client', 'secret', 'add', 'svc', '--json')).stdout);
+    expect(await cli('client', 'secret', 'revoke', 'svc', added.secretId)).toEqual({
+      code: 0,
+      stdout: `Revoked secret ${added.secretId} of client 'svc'.\n`,
+      stderr: '',
+    });
+    expect(await secretRows()).toEqual([]);
+
+    const json = await cli('client', 'secret', 'revoke', 'svc', 'primary', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ clientId: 'svc', secretId: 'primary', remaining: 0 });
+    expect(json.stderr).toBe(
+      "nest-oauth2: warning: client 'svc' has no unexpired secret left: it cannot authenticate until you add one (client secret add)\n",
+    );
+    const stored = (await row('svc'))!;
+    expect(stored.client_secret).toMatch(/^\$scrypt\$/);
+    expect(Number(stored.client_secret_expires_at)).toBeLessThanOrEqual(Date.now());
+    // Still a confidential client: a secret can be added again.
+    expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
+  });
+
+  test('revoke an unknown secret id, or of an unknown client: exit 1', async () => {
+    expectFailure(
+      await cli('client', 'secret', 'revoke', 'svc', 'nope'),
+      1,
+      /^nest-oauth2: client 'svc' has no secret 'nope'\n$/,
+    );
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    expectFailure(
+      await cli('client', 'secret', 'revoke', 'spa', 'primary'),
+      1,
+      /client 'spa' has no secret 'primary'/,
+    );
+    const other = JSON.parse((await cli('client', 'secret', 'add', 'svc', '--json')).stdout);
+    expect((await cli('client', 'create', '--id', 'two')).code).toBe(0);
+    // Another client's secret id is not this client's.
+    expectFailure(
+      await cli('client', 'secret', 'revoke', 'two', other.secretId),
+      1,
+      /client 'two' has no secret/,
+    );
+    expect(await secretRows()).toHaveLength(1);
+  });
+
+  test('delete removes the client with its secrets', async () => {
+    expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
+    expect((await cli('client', 'delete', 'svc')).code).toBe(0);
+    expect(await secretRows()).toEqual([]);
+  });
+});
+
+/** A public JWK of a new key pair (RS256 unless told), as a client would publish it. */
+async function publicJwk(alg: 'RS256' | 'ES256' = 'RS256', kid = 'k1'): Promise<JWK> {
+  const { publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { ...(await exportJWK(publicKey)), kid, alg };
+}
+
+/** Writes a file in the CLI's working folder, JSON unless a string is given. */
+async function jwksFile(name: string, content: unknown): Promise<void> {
+  await writeFile(
+    join(dir.path, name),
+    typeof content === 'string' ? content : JSON.stringify(content),
+  );
+}
+
+describe('client create / update: method, keys, lifetime, audience, user', () => {
+  test('create with every setting; show and --json give them, never key material', async () => {
+    const jwk = await publicJwk('ES256');
+    await jwksFile('keys.json', { keys: [jwk] });
+    const result = await cli(
+      'client',
+      'create',
+      '--id',
+      'pk',
+      ...WITH_KEYS_FILE,
+      '--access-token-lifetime',
+      '15m',
+      '--audience',
+      'https://api.example/a  urn:example:b',
+      '--scope',
+      'a',
+      '--json',
+    );
+    expect(jsonOf(result)).toEqual({
+      client_id: 'pk',
+      client_type: 'confidential',
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['client_credentials'],
+      scope: 'a',
+      user_id: null,
+      redirect_uri: null,
+      access_token_lifetime: 900,
+      audience: ['https://api.example/a', 'urn:example:b'],
+      jwks_uri: null,
+      jwks_inline: true,
+      disabled: false,
+    });
+    expect(result.stdout).not.toContain(jwk.x!);
+    const stored = (await row('pk'))!;
+    expect(stored).toMatchObject({
+      client_secret: null,
+      token_endpoint_auth_method: 'private_key_jwt',
+      access_token_lifetime: 900,
+      audience: 'https://api.example/a urn:example:b',
+    });
+    expect(JSON.parse(stored.jwks!)).toEqual({ keys: [jwk] });
+
+    const shown = await cli('client', 'show', 'pk');
+    expect(shown.stdout).toMatch(/^token_endpoint_auth_method: +private_key_jwt$/m);
+    expect(shown.stdout).toMatch(/^access_token_lifetime: +900 s$/m);
+    expect(shown.stdout).toMatch(/^audience: +https:\/\/api\.example\/a urn:example:b$/m);
+    expect(shown.stdout).toMatch(/^jwks: +\(inline, set\)$/m);
+    expect(shown.stdout).toMatch(/^disabled: +no$/m);
+    expect(shown.stdout).not.toContain(jwk.x!);
+  });
+
+  test('--auth-method none: a public client; --jwks-uri for private_key_jwt', async () => {
+    const none = await cli('client', 'create', '--id', 'spa', '--auth-method', 'none', '--json');
+    expect(JSON.parse(none.stdout)).toMatchObject({
+      client_type: 'public',
+      token_endpoint_auth_method: 'none',
+    });
+    expect(none.stderr).toMatch(/allowPublicClients/);
+    const uri = await cli(
+      'client',
+      'create',
+      '--id',
+      'pk',
+      ...PRIVATE_KEY_JWT,
+      '--jwks-uri',
+      'https://client.example/jwks.json',
+      '--json',
+    );
+    expect(uri.code).toBe(0);
+    expect(JSON.parse(uri.stdout)).toMatchObject({
+      jwks_uri: 'https://client.example/jwks.json',
+      jwks_inline: false,
+    });
+    const local = await cli(
+      'client',
+      'create',
+      '--id',
+      'dev',
+      ...PRIVATE_KEY_JWT,
+      '--jwks-uri',
+      'http://127.0.0.1:8080/jwks',
+    );
+    expect(local.code).toBe(0);
+  });
+
+  test.each([
+    [PRIVATE_KEY_JWT, /private_key_jwt needs the client's public keys/],
+    [['--auth-method', 'none', '--secret-stdin'], /a client that uses none has no secret/],
+    [['--public', '--auth-method', 'client_secret_basic'], /a public client \(--public\) cannot/],
+    [['--jwks-uri', 'https://c.example/j'], /are for --auth-method private_key_jwt/],
+    [
+      [...PRIVATE_KEY_JWT, '--jwks-uri', 'http://c.example/j'],
+      /--jwks-uri must be an https URL \(http only on a loopback host\)/,
+    ],
+    [
+      [...PRIVATE_KEY_JWT, '--jwks-uri', 'https://u:p@c.example/j'],
+      /--jwks-uri must not hold credentials or a fragment/,
+    ],
+    [['--audience', 'api.example'], /--audience: 'api\.example' is not an absolute URI/],
+    [['--audience', 'https://a.example/#x'], /without a fragment \(RFC 8707 §2\)/],
+    [['--audience', 'urn:a urn:a'], /--audience: 'urn:a' is given twice/],
+    [['--audience', ' '], /--audience needs at least one URI/],
+    [
+      ['--access-token-lifetime', '86401'],
+      /^nest-oauth2: --access-token-lifetime must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME \(86400 s\)\n$/,
+    ],
+    [['--access-token-lifetime', '25h'], /must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME/],
+  ])('create %j: exit 1, nothing stored', async (flags, message) => {
+    const result = await cliWithStdin(piped('s'), 'client', 'create', '--id', 'x', ...flags);
+    expectFailure(result, 1, message);
+    expect(await rows()).toEqual([]);
+  });
+
+  test('OAUTH2_MAX_ACCESS_TOKEN_LIFETIME sets the bound', async () => {
+    const env = { DATABASE_URL: databaseUrl, OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '172800' };
+    const argv = ['client', 'create', '--id', 'x', '--access-token-lifetime', '2d'];
+    expect((await runCapturing(argv, env, dir.path)).code).toBe(0);
+    expect((await row('x'))!.access_token_lifetime).toBe(172800);
+    expectFailure(
+      await runCapturing(argv, { ...env, OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: 'lots' }, dir.path),
+      1,
+      /OAUTH2_MAX_ACCESS_TOKEN_LIFETIME must be a whole number of seconds, not 'lots'/,
+    );
+  });
+
+  test.each([
+    ['not json {', /^nest-oauth2: --jwks-file keys\.json is not valid JSON\n$/],
+    [{ kty: 'RSA' }, /is not a JWK Set: a JSON object with a "keys" array/],
+    [{ keys: [] }, /--jwks-file keys\.json holds no key/],
+    [{ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, /key #1 holds private or symmetric key material/],
+    [{ keys: [{ kty: 'EC', crv: 'P-384', x: 'AA', y: 'AA' }] }, /fits none of the allowed/],
+  ])('--jwks-file %j is refused', async (content, message) => {
+    await jwksFile('keys.json', content);
+    const result = await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE);
+    expectFailure(result, 1, message);
+    expect(await rows()).toEqual([]);
+  });
+
+  test('a private key in --jwks-file refuses the file, naming no key material', async () => {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    await jwksFile('keys.json', { keys: [await publicJwk(), jwk] });
+    const result = await cli('client', 'create', '--id', 'pk', ...WITH_KEYS_FILE);
+    expectFailure(
+      result,
+      1,
+      /^nest-oauth2: --jwks-file keys\.json: key #2 holds private or symmetric key material: give the public keys only\n$/,
+    );
+    expect(result.stderr).not.toContain(jwk.d!);
+    expectFailure(
+      await cli(
+        'client',
+        'create',
+        '--id',
+        'pk',
+        ...PRIVATE_KEY_JWT,
+        '--jwks-file',
+        'missing.json',
+      ),
+      1,
+      /^nest-oauth2: cannot read --jwks-file missing\.json \(ENOENT\)\n$/,
+    );
+  });
+
+  test('update changes only what is given; an empty value clears', async () => {
+    expect(
+      (
+        await cli(
+          'client',
+          'create',
+          '--id',
+          'svc',
+          '--scope',
+          'a b',
+          '--audience',
+          'urn:x',
+          '--user-id',
+          'u-1',
+        )
+      ).code,
+    ).toBe(0);
+    const before = (await row('svc'))!;
+    const updated = await cli(
+      'client',
+      'update',
+      'svc',
+      '--access-token-lifetime',
+      '600',
+      '--audience',
+      '',
+      '--json',
+    );
+    expect(jsonOf(updated)).toMatchObject({
+      scope: 'a b',
+      user_id: 'u-1',
+      audience: null,
+      access_token_lifetime: 600,
+    });
+    expect(await row('svc')).toEqual({
+      ...before,
+      audience: null,
+      access_token_lifetime: 600,
+    });
+    const text = await cli('client', 'update', 'svc', '--scope', '', '--user-id', '');
+    expect(text.stdout).toMatch(/^Updated client 'svc'\.\n/);
+    expect(await row('svc')).toMatchObject({
+      scope: null,
+      user_id: null,
+      client_secret: before.client_secret,
+    });
+    expectFailure(
+      await cli('client', 'update', 'svc'),
+      2,
+      /'client update' needs at least one setting to change/,
+    );
+    expectFailure(await cli('client', 'update', 'nobody', '--scope', 'a'), 1, /no client with id/);
+    expectFailure(
+      await cli('client', 'update', 'svc', '--secret', 'x'),
+      2,
+      /unknown option '--secret'/,
+    );
+  });
+
+  test('update --auth-method private_key_jwt removes the secrets; back to a secret method generates one', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
+    await jwksFile('keys.json', { keys: [await publicJwk()] });
+    const toKeys = await cli('client', 'update', 'svc', ...WITH_KEYS_FILE);
+    expect(toKeys.code).toBe(0);
+    expect(toKeys.stderr).toBe(
+      "nest-oauth2: warning: private_key_jwt takes no secret: the client's 2 secret(s) were removed\n",
+    );
+    expect(await secretRows()).toEqual([]);
+    expect((await row('svc'))!.client_secret).toBeNull();
+
+    // Keys replace keys: a jwks_uri clears the inline set.
+    const uri = await cli(
+      'client',
+      'update',
+      'svc',
+      '--jwks-uri',
+      'https://c.example/jwks',
+      '--json',
+    );
+    expect(JSON.parse(uri.stdout)).toMatchObject({
+      jwks_uri: 'https://c.example/jwks',
+      jwks_inline: false,
+    });
+    expectFailure(
+      await cli('client', 'update', 'svc', '--jwks-uri', ''),
+      1,
+      /private_key_jwt needs the client's public keys/,
+    );
+
+    const back = await cli(
+      'client',
+      'update',
+      'svc',
+      '--auth-method',
+      'client_secret_post',
+      '--json',
+    );
+    expect(back.code).toBe(0);
+    const body = JSON.parse(back.stdout);
+    expect(body).toMatchObject({
+      client_type: 'confidential',
+      token_endpoint_auth_method: 'client_secret_post',
+      jwks_uri: null,
+      jwks_inline: false,
+    });
+    await expect(
+      hasher.verify(body.client_secret, (await row('svc'))!.client_secret!),
+    ).resolves.toBe(true);
+    expectNoHash(back);
+  });
+
+  test('a user_id equal to another client id, or a client id that is a user_id: exit 1', async () => {
+    expect((await cli('client', 'create', '--id', 'alice')).code).toBe(0);
+    expectFailure(
+      await cli('client', 'create', '--id', 'bob', '--user-id', 'alice'),
+      1,
+      /^nest-oauth2: client 'bob': user_id 'alice' is another client's id, so both clients' tokens would have the same sub\n$/,
+    );
+    expect((await rows()).map((r) => r.client_id)).toEqual(['alice']);
+    expect((await cli('client', 'create', '--id', 'bob', '--user-id', 'carol')).code).toBe(0);
+    expectFailure(
+      await cli('client', 'create', '--id', 'carol'),
+      1,
+      /the id is the user_id of client 'bob'/,
+    );
+    expectFailure(
+      await cli('client', 'update', 'bob', '--user-id', 'alice'),
+      1,
+      /user_id 'alice' is another client's id/,
+    );
+    expect((await row('bob'))!.user_id).toBe('carol');
+  });
+
+  test('disable and enable', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expect(await cli('client', 'disable', 'svc')).toEqual({
+      code: 0,
+      stdout: "Disabled client 'svc'.\n",
+      stderr: '',
+    });
+    expect((await row('svc'))!.disabled).toBe(1);
+    expect((await cli('client', 'list')).stdout).toMatch(/^svc .* disabled$/m);
+    const json = await cli('client', 'enable', 'svc', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ client_id: 'svc', disabled: false });
+    expect((await row('svc'))!.disabled).toBe(0);
+    expectFailure(await cli('client', 'disable', 'nobody'), 1, /no client with id 'nobody'/);
+    expectFailure(await cli('client', 'enable'), 2, /'client enable' needs a client id/);
   });
 });
 
@@ -443,11 +1141,52 @@ describe('a running server sees CLI changes within its lookup cache ttl', () => 
 
     const rotated = await cli('client', 'rotate-secret', 'svc', '--json');
     expect(rotated.code).toBe(0);
-    const secret: string = JSON.parse(rotated.stdout).client_secret;
+    const secret: string = JSON.parse(rotated.stdout).secret;
     const expected = { old: 401, new: 200 };
     expect(await poll(() => statuses('svc', { old: 'old-secret', new: secret }), expected)).toEqual(
       expected,
     );
+  });
+
+  test('client rotate-secret --keep-old-for: both secrets work; then revoke stops the old one', async () => {
+    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    // A second chosen secret, of the same salt, and a generated one besides.
+    const chosen = await cliWithStdin(
+      piped('other-secret'),
+      'client',
+      'secret',
+      'add',
+      'svc',
+      '--secret-stdin',
+    );
+    expect(chosen.code).toBe(0);
+    app = await startServer();
+    expect(await statuses('svc', { old: 'old-secret', other: 'other-secret' })).toEqual({
+      old: 200,
+      other: 200,
+    });
+
+    const rotated = await cli('client', 'rotate-secret', 'svc', '--keep-old-for', '1h', '--json');
+    expect(rotated.code).toBe(0);
+    const secret: string = JSON.parse(rotated.stdout).secret;
+    const all = { old: 200, other: 200, new: 200 };
+    const secrets = { old: 'old-secret', other: 'other-secret', new: secret };
+    expect(await poll(() => statuses('svc', secrets), all)).toEqual(all);
+
+    expect((await cli('client', 'secret', 'revoke', 'svc', 'primary')).code).toBe(0);
+    const revoked = { old: 401, other: 200, new: 200 };
+    expect(await poll(() => statuses('svc', secrets), revoked)).toEqual(revoked);
+  });
+
+  test('client disable: refused; client enable: accepted again', async () => {
+    const created = await cli('client', 'create', '--id', 'svc', '--json');
+    const { client_secret: secret } = JSON.parse(created.stdout);
+    app = await startServer();
+    expect(await statuses('svc', { secret })).toEqual({ secret: 200 });
+    expect((await cli('client', 'disable', 'svc')).code).toBe(0);
+    expect(await poll(() => statuses('svc', { secret }), { secret: 401 })).toEqual({ secret: 401 });
+    expect((await cli('client', 'enable', 'svc')).code).toBe(0);
+    expect(await poll(() => statuses('svc', { secret }), { secret: 200 })).toEqual({ secret: 200 });
   });
 
   test('client delete: the deleted client is refused', async () => {
@@ -474,9 +1213,29 @@ describe('command line', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: nest-oauth2 <command> \[options\]/);
-    for (const command of ['create', 'list', 'show', 'rotate-secret', 'delete']) {
+    for (const command of [
+      'create',
+      'update',
+      'list',
+      'show',
+      'disable',
+      'enable',
+      'secret add',
+      'secret list',
+      'secret revoke',
+      'rotate-secret',
+      'delete',
+    ]) {
       expect(result.stdout).toContain(`client ${command}`);
     }
+    expect(result.stdout).toMatch(
+      /^ {2}client secret add <id> \[--expires-in <duration>\] \[--secret <secret> \| --secret-stdin\]/m,
+    );
+    expect(result.stdout).toMatch(/\[--public \| --secret <secret> \| --secret-stdin\]/);
+    expect(result.stdout).toMatch(/^ {2}client rotate-secret <id> \[--keep-old-for <duration>\]/m);
+    expect(result.stdout.replace(/\n +/g, ' ')).toContain(
+      'OAUTH2_ACCESS_TOKEN_LIFETIME or a longer client lifetime (each bounded by OAUTH2_MAX_ACCESS_TOKEN_LIFETIME)',
+    );
     for (const command of ['list', 'generate', 'activate', 'retire', 'prune']) {
       expect(result.stdout).toContain(`keys ${command}`);
     }
@@ -499,7 +1258,13 @@ describe('command line', () => {
     [['clients'], /unknown command 'clients'/],
     [
       ['client'],
-      /missing 'client' command \(create, list, show, rotate-secret, delete, hash-legacy-secrets\)/,
+      /missing 'client' command \(create, update, list, show, disable, enable, secret, rotate-secret, delete, hash-legacy-secrets\)/,
+    ],
+    [['client', 'secret'], /missing 'client secret' command \(add, list, revoke\)/],
+    [['client', 'secret', 'drop', 'x'], /unknown command 'client secret drop'/],
+    [
+      ['client', 'secret', 'revoke', 'x'],
+      /'client secret revoke' needs a secret id \(client secret list\)/,
     ],
     [['client', 'remove', 'x'], /unknown command 'client remove'/],
     [['client', 'list', '-x'], /unknown option '-x'/],
@@ -587,8 +1352,9 @@ describe('database', () => {
     );
     expect(result.code).toBe(0);
     const secret = SECRET_LINE.exec(result.stdout)![1];
-    const stored = (await repository.findById('mem'))!.clientSecret!;
-    await expect(hasher.verify(secret, stored)).resolves.toBe(true);
+    const [stored] = await repository.findSecrets('mem');
+    await expect(hasher.verify(secret, stored.hash)).resolves.toBe(true);
+    expect((await repository.findById('mem'))!.clientSecretExpiresAt).not.toBeNull();
   });
 });
 
@@ -675,7 +1441,9 @@ describe('migrate', () => {
       stdout:
         'Applied OAuth2CreateClientTable_yii_clients_1795564800000\n' +
         'Applied OAuth2ClientIdBinaryCollation_yii_clients_1795996800000\n' +
-        'Applied OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000\n',
+        'Applied OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000\n' +
+        'Applied OAuth2ClientLifecycleColumns_yii_clients_1798502400000\n' +
+        'Applied OAuth2CreateClientSecretTable_yii_oauth_client_secrets_1798588800000\n',
       stderr: '',
     });
     const env = {
@@ -789,6 +1557,7 @@ describe('client hash-legacy-secrets', () => {
       ['hashed', scrypt],
       ['generated', hmac.hash],
     ]);
+    expect((await cli('migrate')).code).toBe(0);
     const result = await cli('client', 'hash-legacy-secrets');
     expect(result).toEqual({ code: 0, stdout: 'Hashed 2 plaintext client secrets.\n', stderr: '' });
 
@@ -824,6 +1593,7 @@ describe('client hash-legacy-secrets', () => {
 
   test('--json gives counts only; no secret or hash is ever printed', async () => {
     await legacyTable('oauth_clients', [['testclient', 'testpass']]);
+    expect((await cli('migrate')).code).toBe(0);
     const result = await cli('client', 'hash-legacy-secrets', '--json');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
@@ -832,20 +1602,20 @@ describe('client hash-legacy-secrets', () => {
     expectNoHash(result);
   });
 
-  test('a legacy table name, by flags; the table is used without migrations', async () => {
+  test('a legacy table name, by flags: the migrations adopt and extend it, then its secrets are hashed', async () => {
     await legacyTable('yii_oauth_clients', [['testclient', 'testpass']]);
-    const result = await cli(
-      'client',
-      'hash-legacy-secrets',
-      '--table-prefix',
-      'yii_',
-      '--table',
-      'oauth_clients',
+    const flags = ['--table-prefix', 'yii_', '--table', 'oauth_clients'];
+    // Without the lifecycle columns, the client commands say what to do rather than fail on SQL.
+    expectFailure(
+      await cli('client', 'hash-legacy-secrets', ...flags),
+      1,
+      /^nest-oauth2: table yii_oauth_clients has no column client_secret_expires_at, .*disabled: run `nest-oauth2 migrate` first\n$/,
     );
+    expect((await cli('migrate', ...flags)).code).toBe(0);
+    const result = await cli('client', 'hash-legacy-secrets', ...flags);
     expect(result).toEqual({ code: 0, stdout: 'Hashed 1 plaintext client secret.\n', stderr: '' });
     const [stored] = await secrets('yii_oauth_clients');
     await expect(hasher.verify('testpass', stored.client_secret!)).resolves.toBe(true);
-    expect(await sql("SELECT name FROM sqlite_master WHERE name = 'migrations'")).toEqual([]);
   });
 
   test("yii2's client_secret VARCHAR(32) is too narrow for a hash: refused, nothing written", async () => {
@@ -1179,6 +1949,31 @@ describe('keys', () => {
     ]);
     expect((await keys(env, 'prune')).stdout).toBe(
       'No retired key was retired more than 2 s ago: nothing to remove.\n',
+    );
+  });
+
+  test('prune waits for the longest lifetime a token can have now: a client lifetime, bounded by the maximum', async () => {
+    await generated({}, '--alg', 'ES256', '--activate');
+    expect(
+      (await cli('client', 'create', '--id', 'slow', '--access-token-lifetime', '2h')).code,
+    ).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'fast', '--access-token-lifetime', '60')).code,
+    ).toBe(0);
+    expect((await keys({}, 'prune')).stdout).toBe(
+      'No retired key was retired more than 7260 s ago: nothing to remove.\n',
+    );
+    // The token endpoint bounds a client's lifetime by the maximum, and so does prune.
+    expect((await keys({ OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '5000' }, 'prune')).stdout).toBe(
+      'No retired key was retired more than 5060 s ago: nothing to remove.\n',
+    );
+    expectFailure(
+      await keys(
+        { OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: '1000', OAUTH2_ACCESS_TOKEN_LIFETIME: '2000' },
+        'prune',
+      ),
+      1,
+      /^nest-oauth2: OAUTH2_ACCESS_TOKEN_LIFETIME must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME \(1000\)\n$/,
     );
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { TOY_TABLE } from '../../test/support/toy-table.js';
-import { parseCommandLine } from './cli-args.js';
+import { parseCommandLine, type CommandTable } from './cli-args.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 
 const TOY = TOY_TABLE;
@@ -67,5 +67,57 @@ describe('parseCommandLine', () => {
     [['db', '--file', 'seed'], "the options of 'db seed' go after its name"],
   ])('%j: %s', (argv, message) => {
     expect(usageError(argv)).toContain(message);
+  });
+});
+
+describe('commands of three words, options of several conflicts', () => {
+  const TABLE: CommandTable = {
+    ...TOY,
+    commands: [
+      ...TOY.commands,
+      {
+        words: ['db', 'user', 'add'],
+        positionals: [{ name: 'name', description: 'a user name' }],
+        options: [
+          { name: 'a', conflicts: ['b', 'c'], description: 'A.' },
+          { name: 'b', description: 'B.' },
+          { name: 'c', description: 'C.' },
+        ],
+        description: 'Add.',
+      },
+      { words: ['db', 'user', 'drop'], positionals: [], options: [], description: 'Drop.' },
+    ],
+  };
+  const error = (...argv: string[]) => {
+    try {
+      parseCommandLine(argv, TABLE);
+    } catch (thrown) {
+      return (thrown as CliError).message;
+    }
+    throw new Error('accepted');
+  };
+
+  test('the words are matched one by one', () => {
+    expect(parseCommandLine(['db', 'user', 'add', 'ana', '--b'], TABLE)).toMatchObject({
+      command: TABLE.commands[3],
+      options: { a: false, b: true, c: false },
+      positionals: { name: 'ana' },
+    });
+    expect(error('db')).toBe("missing 'db' command (reset, seed, user)");
+    expect(error('db', 'user')).toBe("missing 'db user' command (add, drop)");
+    expect(error('db', 'user', 'edit')).toBe("unknown command 'db user edit'");
+    expect(error('db', 'user', 'add')).toBe("'db user add' needs a user name");
+  });
+
+  test('each conflict is refused, naming both options', () => {
+    expect(error('db', 'user', 'add', 'x', '--a', '--c')).toBe(
+      '--a and --c cannot be used together',
+    );
+    expect(error('db', 'user', 'add', 'x', '--b', '--a')).toBe(
+      '--a and --b cannot be used together',
+    );
+    expect(parseCommandLine(['db', 'user', 'add', 'x', '--b', '--c'], TABLE)).toMatchObject({
+      options: { b: true, c: true },
+    });
   });
 });

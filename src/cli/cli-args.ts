@@ -9,12 +9,14 @@ export interface OptionSpec {
   readonly value?: string;
   readonly short?: string;
   readonly required?: boolean;
-  /** Another option of the same command that cannot be given with this one. */
-  readonly conflicts?: string;
+  /** Other options of the same command that cannot be given with this one. */
+  readonly conflicts?: string | readonly string[];
   /** The client property the value sets, so a message about that property names the option. */
   readonly field?: string;
   /** One line for the usage text. */
   readonly description: string;
+  /** Printed on stderr whenever the option is given, whatever the outcome. */
+  readonly warning?: string;
 }
 
 /** A positional argument after the command words; all are required. */
@@ -27,7 +29,7 @@ export interface PositionalSpec {
 
 /** What the parser and the usage text know of a command. */
 export interface CommandSyntax {
-  /** `['client', 'create']`: a command is one word or a group and a word. */
+  /** `['client', 'create']`, `['client', 'secret', 'add']`: a command is its words, group words first. */
   readonly words: readonly string[];
   readonly positionals: readonly PositionalSpec[];
   readonly options: readonly OptionSpec[];
@@ -152,23 +154,36 @@ function positionalsOf(tokens: readonly Token[]): string[] {
   return tokens.flatMap((token) => (token.kind === 'positional' ? [token.value] : []));
 }
 
-/** The command the leading positionals name: one word (`migrate`) or a group and a word (`client list`). */
+/**
+ * The command the leading positionals name, word by word: `migrate`, a group and a word (`client list`), or
+ * groups within groups (`client secret add`).
+ */
 function findCommand<C extends CommandSyntax>(
   positionals: readonly string[],
   commands: readonly C[],
 ): C {
-  const [group, word] = positionals;
-  const groups = [...new Set(commands.map((command) => command.words[0]))];
-  if (group === undefined) throw CliError.usage(`missing command (${groups.join(', ')})`);
-  const inGroup = commands.filter((command) => command.words[0] === group);
-  if (inGroup.length === 0) throw CliError.usage(`unknown command '${group}'`);
-  const single = inGroup.find((command) => command.words.length === 1);
-  if (single) return single;
-  const words = inGroup.map((command) => command.words[1]);
-  if (word === undefined) throw CliError.usage(`missing '${group}' command (${words.join(', ')})`);
-  const found = inGroup.find((command) => command.words[1] === word);
-  if (!found) throw CliError.usage(`unknown command '${group} ${word}'`);
-  return found;
+  let candidates = commands;
+  for (let depth = 0; ; depth++) {
+    const found = candidates.find((command) => command.words.length === depth);
+    if (found) return found;
+    const group = positionals.slice(0, depth).join(' ');
+    const word = positionals[depth];
+    if (word === undefined) {
+      const next = [...new Set(candidates.map((command) => command.words[depth]))].join(', ');
+      throw CliError.usage(
+        depth === 0 ? `missing command (${next})` : `missing '${group}' command (${next})`,
+      );
+    }
+    candidates = candidates.filter((command) => command.words[depth] === word);
+    if (candidates.length === 0) {
+      throw CliError.usage(`unknown command '${depth === 0 ? word : `${group} ${word}`}'`);
+    }
+  }
+}
+
+/** An option's `conflicts` as a list. */
+export function conflictsOf(option: OptionSpec): readonly string[] {
+  return typeof option.conflicts === 'string' ? [option.conflicts] : (option.conflicts ?? []);
 }
 
 function optionValues(
@@ -194,8 +209,9 @@ function optionValues(
     if (option.required && !given.has(option.name)) {
       throw CliError.usage(`'${name}' needs ${optionLabel(option)}`);
     }
-    if (option.conflicts !== undefined && given.has(option.name) && given.has(option.conflicts)) {
-      throw CliError.usage(`--${option.name} and --${option.conflicts} cannot be used together`);
+    const other = conflictsOf(option).find((name) => given.has(name));
+    if (other !== undefined && given.has(option.name)) {
+      throw CliError.usage(`--${option.name} and --${other} cannot be used together`);
     }
   }
   return values;

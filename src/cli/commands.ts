@@ -1,10 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
 import {
+  CLIENT_AUTH_METHODS,
   DEFAULT_CLIENT_TABLE,
   OAuth2KeyStoreError,
   STORED_KEY_ALGORITHMS,
   type OAuth2KeyStore,
   type OAuth2StoredKeyAlgorithm,
+  type OAuthClientAuthMethod,
   type OAuthKeyInfo,
 } from '../index.js';
 import type {
@@ -19,12 +23,15 @@ import { CliError } from './cli-error.js';
 import {
   CLIENT_CREDENTIALS,
   type ClientCommands,
+  type ClientSettings,
   type ClientView,
   type SecretResult,
 } from './client-commands.js';
+import { parseAudience, parseJwksDocument, parseJwksUri } from './client-settings.js';
 import { DEFAULT_DATABASE_URL } from './database-url.js';
-import { applyMigrations, pendingMigrations } from './database.js';
-import type { KeyTimings } from './env-settings.js';
+import { applyMigrations, pendingMigrations, messageOf } from './database.js';
+import { parseDuration } from './duration.js';
+import { longestTokenLifetime, type KeyTimings } from './env-settings.js';
 
 /** What a command's `run` is given; the database is opened only when asked for, and closed by the runner. */
 export interface CommandContext<
@@ -39,8 +46,17 @@ export interface CommandContext<
   clients(use?: { hashesSecrets?: boolean }): Promise<ClientCommands>;
   /** The signing key table, sealed and opened with OAUTH2_KEY_ENCRYPTION_KEY. */
   keys(): Promise<OAuth2KeyStore>;
-  /** OAUTH2_JWKS_MAX_AGE, OAUTH2_KEY_REFRESH_INTERVAL and OAUTH2_ACCESS_TOKEN_LIFETIME, or the server's defaults. */
+  /**
+   * OAUTH2_JWKS_MAX_AGE, OAUTH2_KEY_REFRESH_INTERVAL, OAUTH2_ACCESS_TOKEN_LIFETIME and
+   * OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, or the server's defaults.
+   */
   keyTimings(): KeyTimings;
+  /** OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, or the module's default. */
+  maxAccessTokenLifetime(): number;
+  /** A chosen secret from stdin: piped, or typed without echo on a terminal. */
+  readSecret(): Promise<string>;
+  /** Where a relative path (--jwks-file) is read from. */
+  cwd: string;
 }
 
 /** One row of the table: the command's syntax, what it does and how its result is shown. */
@@ -96,54 +112,114 @@ const migrate = command({
   },
 });
 
+/** The options of the settings `client create` and `client update` share, described once. */
+const SETTINGS_OPTIONS = [
+  {
+    name: 'auth-method',
+    value: 'method',
+    field: 'tokenEndpointAuthMethod',
+    description:
+      `How it authenticates (RFC 7591 §2): ${CLIENT_AUTH_METHODS.join(', ')}. Default: either ` +
+      'secret method; none for a public client',
+  },
+  {
+    name: 'grant-types',
+    value: 'list',
+    field: 'grantTypes',
+    description: `The grants it may use, space-separated. Default: ${CLIENT_CREDENTIALS}`,
+  },
+  {
+    name: 'scope',
+    value: 'list',
+    field: 'scope',
+    description: 'The scopes it may be granted, space-separated. Default: none',
+  },
+  {
+    name: 'audience',
+    value: 'uris',
+    field: 'audience',
+    description:
+      'The audiences it may ask for with resource (RFC 8707): absolute URIs, space-separated; the first ' +
+      "is its tokens' aud when it asks for none. Default: the server's audience",
+  },
+  {
+    name: 'access-token-lifetime',
+    value: 'seconds',
+    field: 'accessTokenLifetime',
+    description:
+      "Its tokens' lifetime, in seconds or as <n>s|m|h|d, at most OAUTH2_MAX_ACCESS_TOKEN_LIFETIME " +
+      "(86400). Default: the server's",
+  },
+  {
+    name: 'user-id',
+    value: 'id',
+    field: 'userId',
+    description:
+      "The user it acts for: the tokens' sub; never another client's id. Default: the client id",
+  },
+  {
+    name: 'jwks-file',
+    value: 'path',
+    conflicts: ['jwks-uri'],
+    field: 'jwks',
+    description:
+      'For private_key_jwt: a JWK Set file of its public keys (RS256, PS256 or ES256; no private key).',
+  },
+  {
+    name: 'jwks-uri',
+    value: 'url',
+    field: 'jwksUri',
+    description:
+      'For private_key_jwt: where it publishes its JWK Set (https; http on loopback only).',
+  },
+  {
+    name: 'redirect-uri',
+    value: 'uri',
+    field: 'redirectUri',
+    description: 'Kept for redirect-based grants; this server uses none.',
+  },
+] as const;
+
+const SECRET_OPTIONS = [
+  {
+    name: 'secret',
+    value: 'secret',
+    conflicts: ['secret-stdin'],
+    field: 'clientSecret',
+    description: 'A secret of your choosing, stored as a scrypt hash and never printed.',
+    warning:
+      '--secret is visible to other users in the process list and stays in the shell history: ' +
+      'prefer --secret-stdin',
+  },
+  {
+    name: 'secret-stdin',
+    description:
+      'Read the chosen secret from stdin (one trailing newline removed); on a terminal it is asked ' +
+      'for twice, without echo.',
+  },
+] as const;
+
 const clientCreate = command({
   words: ['client', 'create'],
   options: [
     { name: 'id', value: 'id', required: true, field: 'clientId', description: 'The client id.' },
     {
-      name: 'secret',
-      value: 'secret',
-      conflicts: 'public',
-      field: 'clientSecret',
-      description: 'A secret of your choosing, stored as a scrypt hash and never printed.',
+      name: 'public',
+      conflicts: ['secret', 'secret-stdin'],
+      description: 'A public client: no secret.',
     },
-    { name: 'public', description: 'A public client: no secret.' },
-    {
-      name: 'grant-types',
-      value: 'list',
-      field: 'grantTypes',
-      description: `The grants it may use, space-separated. Default: ${CLIENT_CREDENTIALS}`,
-    },
-    {
-      name: 'scope',
-      value: 'list',
-      field: 'scope',
-      description: 'The scopes it may be granted, space-separated. Default: none',
-    },
-    {
-      name: 'user-id',
-      value: 'id',
-      field: 'userId',
-      description: "The user it acts for: the tokens' sub. Default: the client id",
-    },
-    {
-      name: 'redirect-uri',
-      value: 'uri',
-      field: 'redirectUri',
-      description: 'Kept for redirect-based grants; this server uses none.',
-    },
+    ...SECRET_OPTIONS,
+    ...SETTINGS_OPTIONS,
   ],
   description:
-    'Register a client. Without --secret or --public a secret is generated and printed once.',
-  run: async ({ options: o, clients }) =>
-    (await clients()).create({
-      clientId: o.id,
-      secret: o.public ? null : o.secret,
-      grantTypes: o['grant-types'],
-      scope: o.scope,
-      userId: o['user-id'],
-      redirectUri: o['redirect-uri'],
-    }),
+    'Register a client. Unless the secret is chosen, or the client is public or uses private_key_jwt, a ' +
+    'secret is generated and printed once.',
+  run: async (context) => {
+    // Every option is checked, and the secret read, before the database is opened.
+    const settings = await clientSettings(context, { clearing: false });
+    const secret = context.options.public ? null : await chosenSecret(context);
+    return (await context.clients()).create({ clientId: context.options.id, secret, ...settings });
+  },
   text: ({ client, secret }) => [
     `Created ${client.client_type} client '${client.client_id}'.`,
     ...describe(client),
@@ -153,6 +229,47 @@ const clientCreate = command({
   warnings: (result) => result.warnings,
 });
 
+const clientUpdate = command({
+  words: ['client', 'update'],
+  positionals: [CLIENT_ID],
+  options: SETTINGS_OPTIONS,
+  description:
+    'Change the settings given, and only those; an empty value clears --scope, --audience, ' +
+    '--access-token-lifetime, --user-id, --jwks-uri and --redirect-uri. --auth-method none or ' +
+    "private_key_jwt removes the client's secrets; a secret method on a client without one generates it, " +
+    'printed once.',
+  run: async (context) => {
+    const settings = await clientSettings(context, { clearing: true });
+    if (Object.keys(settings).length === 0) {
+      throw CliError.usage(`'client update' needs at least one setting to change`);
+    }
+    return (await context.clients()).update(context.positionals.id, settings);
+  },
+  text: ({ client, secret }) => [
+    `Updated client '${client.client_id}'.`,
+    ...describe(client),
+    ...secretLines(secret),
+  ],
+  json: withSecret,
+  warnings: (result) => result.warnings,
+});
+
+/** `client disable` and `client enable`: one row each, from one description. */
+function clientSwitch(disabled: boolean) {
+  const word = disabled ? 'disable' : 'enable';
+  return command({
+    words: ['client', word],
+    positionals: [CLIENT_ID],
+    description: disabled
+      ? 'Refuse the client (401 invalid_client) until enabled again; its secrets and keys are kept. ' +
+        "Servers see it within their client cache's TTL; tokens already issued stay valid."
+      : 'Accept a disabled client again.',
+    run: async ({ positionals, clients }) =>
+      (await clients()).setDisabled(positionals.id, disabled),
+    text: (client) => [`${disabled ? 'Disabled' : 'Enabled'} client '${client.client_id}'.`],
+  });
+}
+
 const clientList = command({
   words: ['client', 'list'],
   description: 'List the clients.',
@@ -161,13 +278,15 @@ const clientList = command({
     clients.length === 0
       ? ['No clients.']
       : columns([
-          ['CLIENT ID', 'TYPE', 'GRANT TYPES', 'SCOPE', 'USER ID'],
+          ['CLIENT ID', 'TYPE', 'AUTH METHOD', 'GRANT TYPES', 'SCOPE', 'USER ID', 'STATUS'],
           ...clients.map((client) => [
             client.client_id,
             client.client_type,
+            client.token_endpoint_auth_method ?? '-',
             grantTypesText(client),
             client.scope ?? '-',
             client.user_id ?? '-',
+            client.disabled ? 'disabled' : 'enabled',
           ]),
         ]),
 });
@@ -175,21 +294,109 @@ const clientList = command({
 const clientShow = command({
   words: ['client', 'show'],
   positionals: [CLIENT_ID],
-  description: 'Show one client.',
+  description: 'Show one client: its settings, never a secret or key material.',
   run: async ({ positionals, clients }) => (await clients()).show(positionals.id),
   text: describe,
+});
+
+const EXPIRES_IN = {
+  name: 'expires-in',
+  value: 'duration',
+  description: 'When it stops being accepted, as <n>s|m|h|d (30s, 15m, 24h, 90d). Default: never',
+} as const;
+
+const clientSecretAdd = command({
+  words: ['client', 'secret', 'add'],
+  positionals: [CLIENT_ID],
+  options: [EXPIRES_IN, ...SECRET_OPTIONS],
+  description:
+    'Give a confidential client one more secret, generated and printed once unless chosen; its other ' +
+    'secrets stay valid.',
+  run: async (context) => {
+    const given = context.options['expires-in'];
+    const expiresIn = given === undefined ? undefined : parseDuration(given, '--expires-in');
+    const secret = await chosenSecret(context);
+    return (await context.clients()).addSecret(context.positionals.id, { secret, expiresIn });
+  },
+  text: (added) => [
+    `Added secret ${added.secretId} to client '${added.clientId}'` +
+      (added.expiresAt === null ? '.' : `, valid until ${added.expiresAt}.`),
+    ...secretLines(added.secret ?? undefined),
+  ],
+});
+
+const clientSecretList = command({
+  words: ['client', 'secret', 'list'],
+  positionals: [CLIENT_ID],
+  description:
+    "List a client's secrets: ids, created, expires, last used (never a hash). The seed column's " +
+    'secret is primary.',
+  run: async ({ positionals, clients }) => (await clients()).listSecrets(positionals.id),
+  text: (secrets) => {
+    const now = new Date().toISOString();
+    return secrets.length === 0
+      ? ['No secrets.']
+      : columns([
+          ['ID', 'CREATED', 'EXPIRES', 'LAST USED'],
+          ...secrets.map((secret) => [
+            secret.id,
+            secret.createdAt ?? '-',
+            secret.expiresAt === null
+              ? 'never'
+              : secret.expiresAt <= now
+                ? `${secret.expiresAt} (expired)`
+                : secret.expiresAt,
+            secret.lastUsedAt ?? '-',
+          ]),
+        ]);
+  },
+});
+
+const clientSecretRevoke = command({
+  words: ['client', 'secret', 'revoke'],
+  positionals: [CLIENT_ID, { name: 'secret-id', description: 'a secret id (client secret list)' }],
+  description:
+    'Revoke one secret at once: servers refuse it within their client cache TTL. primary is expired ' +
+    'rather than removed.',
+  run: async ({ positionals, clients }) =>
+    (await clients()).revokeSecret(positionals.id, positionals['secret-id']),
+  text: ({ clientId, secretId }) => [`Revoked secret ${secretId} of client '${clientId}'.`],
+  warnings: ({ clientId, remaining }) =>
+    remaining > 0
+      ? []
+      : [
+          `client '${clientId}' has no unexpired secret left: it cannot authenticate until you add one ` +
+            '(client secret add)',
+        ],
 });
 
 const clientRotateSecret = command({
   words: ['client', 'rotate-secret'],
   positionals: [CLIENT_ID],
-  description: 'Give a confidential client a new generated secret, printed once.',
-  run: async ({ positionals, clients }) => (await clients()).rotateSecret(positionals.id),
-  text: ({ client, secret }) => [
-    `Replaced the secret of client '${client.client_id}'.`,
-    ...secretLines(secret),
+  options: [
+    {
+      name: 'keep-old-for',
+      value: 'duration',
+      description:
+        'How long the other secrets stay valid, as <n>s|m|h|d: the time to roll the new one out. ' +
+        'Default: they stop at once',
+    },
   ],
-  json: withSecret,
+  description:
+    'Give a confidential client a new generated secret, printed once, and make its other secrets expire ' +
+    '(now, or after --keep-old-for; an earlier expiry is kept).',
+  run: async ({ options, positionals, clients }) => {
+    const keep = options['keep-old-for'];
+    return (await clients()).rotateSecret(
+      positionals.id,
+      keep === undefined ? 0 : parseDuration(keep, '--keep-old-for', { min: 0 }),
+    );
+  },
+  text: (rotated) => [
+    `Rotated the secret of client '${rotated.clientId}': new secret ${rotated.secretId}.`,
+    ...secretLines(rotated.secret),
+    ...rotated.expiring.map((old) => `Secret ${old.id} stops at ${old.expiresAt}.`),
+  ],
 });
 
 const clientDelete = command({
@@ -371,13 +578,15 @@ const keysRetire = command({
 const keysPrune = command({
   words: ['keys', 'prune'],
   description:
-    'Remove the retired keys no valid token can name any more: retired longer ago than the access ' +
-    'token lifetime (OAUTH2_ACCESS_TOKEN_LIFETIME) plus the key refresh interval. Never an active or ' +
+    'Remove the retired keys no valid token can name any more: retired longer ago than the longest ' +
+    'lifetime a token can have now, OAUTH2_ACCESS_TOKEN_LIFETIME or a longer client lifetime (each ' +
+    'bounded by OAUTH2_MAX_ACCESS_TOKEN_LIFETIME), plus the key refresh interval. Never an active or ' +
     'next key.',
-  run: async ({ keys, keyTimings }) => {
+  run: async ({ keys, keyTimings, clients }) => {
     const store = await keys();
-    const { accessTokenLifetime, keyRefreshInterval } = keyTimings();
-    const keep = accessTokenLifetime + keyRefreshInterval;
+    const timings = keyTimings();
+    const lifetimes = await (await clients()).tokenLifetimes();
+    const keep = longestTokenLifetime(timings, lifetimes) + timings.keyRefreshInterval;
     return { removed: (await store.prune(keep)).map(keyView), keep };
   },
   text: ({ removed, keep }) =>
@@ -410,15 +619,22 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     'Manages the OAuth 2.0 clients and signing keys in the database that DATABASE_URL names: ' +
     `sqlite:<path> (default ${DEFAULT_DATABASE_URL}), postgres://…[?schema=<name>], postgresql://…, ` +
     'mysql://… or mariadb://…. A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered ' +
-    'with OAUTH2_SECRET_PEPPER when set), a chosen one (--secret) as a scrypt hash; a generated secret ' +
-    'is shown once and cannot be shown again. The key commands need OAUTH2_KEY_ENCRYPTION_KEY (and ' +
-    'OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS while it rotates), and read OAUTH2_JWKS_MAX_AGE (300), ' +
-    'OAUTH2_KEY_REFRESH_INTERVAL (60) and OAUTH2_ACCESS_TOKEN_LIFETIME (3600) as the servers do.',
+    'with OAUTH2_SECRET_PEPPER when set), a chosen one (--secret-stdin) as a scrypt hash; a generated ' +
+    'secret is shown once and cannot be shown again. Durations are <n>s|m|h|d (30s, 15m, 24h, 90d). ' +
+    'The key commands need OAUTH2_KEY_ENCRYPTION_KEY (and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS while it ' +
+    'rotates), and read OAUTH2_JWKS_MAX_AGE (300), OAUTH2_KEY_REFRESH_INTERVAL (60), ' +
+    'OAUTH2_ACCESS_TOKEN_LIFETIME (3600) and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME (86400) as the servers do.',
   commands: [
     migrate,
     clientCreate,
+    clientUpdate,
     clientList,
     clientShow,
+    clientSwitch(true),
+    clientSwitch(false),
+    clientSecretAdd,
+    clientSecretList,
+    clientSecretRevoke,
     clientRotateSecret,
     clientDelete,
     clientHashLegacySecrets,
@@ -448,6 +664,82 @@ function keyView(key: OAuthKeyInfo): KeyView {
   };
 }
 
+/** The secret `--secret` or `--secret-stdin` gives, if any. */
+async function chosenSecret(context: CommandContext): Promise<string | undefined> {
+  const { options } = context;
+  if (typeof options.secret === 'string') return options.secret;
+  return options['secret-stdin'] ? context.readSecret() : undefined;
+}
+
+/**
+ * The settings the options of `SETTINGS_OPTIONS` give, each checked by its one rule. With `clearing`
+ * (update), an empty value clears what may be unset.
+ */
+async function clientSettings(
+  { options, cwd, maxAccessTokenLifetime }: CommandContext,
+  { clearing }: { clearing: boolean },
+): Promise<ClientSettings> {
+  const value = (name: string): string | null | undefined => {
+    const given = options[name];
+    if (typeof given !== 'string') return undefined;
+    return clearing && given === '' ? null : given;
+  };
+  const settings: ClientSettings = {};
+  const method = value('auth-method');
+  if (method !== undefined) {
+    if (!(CLIENT_AUTH_METHODS as readonly (string | null)[]).includes(method)) {
+      throw CliError.usage(`--auth-method must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
+    }
+    settings.authMethod = method as OAuthClientAuthMethod;
+  }
+  const grantTypes = options['grant-types'];
+  if (typeof grantTypes === 'string') settings.grantTypes = grantTypes;
+  for (const [name, key] of [
+    ['scope', 'scope'],
+    ['user-id', 'userId'],
+    ['redirect-uri', 'redirectUri'],
+  ] as const) {
+    const given = value(name);
+    if (given !== undefined) settings[key] = given;
+  }
+  const lifetime = value('access-token-lifetime');
+  if (lifetime !== undefined) {
+    settings.accessTokenLifetime =
+      lifetime === null ? null : checkLifetime(lifetime, maxAccessTokenLifetime());
+  }
+  const audience = value('audience');
+  if (audience !== undefined) {
+    settings.audience = audience === null ? null : parseAudience(audience, '--audience');
+  }
+  const jwksUri = value('jwks-uri');
+  if (jwksUri !== undefined) {
+    settings.jwksUri = jwksUri === null ? null : parseJwksUri(jwksUri, '--jwks-uri');
+  }
+  const jwksFile = options['jwks-file'];
+  if (typeof jwksFile === 'string') {
+    let text: string;
+    try {
+      text = await readFile(resolve(cwd, jwksFile), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CliError(`cannot read --jwks-file ${jwksFile} (${code ?? messageOf(error)})`);
+    }
+    settings.jwks = await parseJwksDocument(text, `--jwks-file ${jwksFile}`);
+  }
+  return settings;
+}
+
+/** `--access-token-lifetime`: seconds or a duration, at most the module's maximum. */
+function checkLifetime(text: string, max: number): number {
+  const seconds = parseDuration(text, '--access-token-lifetime', { bareSeconds: true });
+  if (seconds > max) {
+    throw new CliError(
+      `--access-token-lifetime must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME (${max} s)`,
+    );
+  }
+  return seconds;
+}
+
 function withSecret({ client, secret }: SecretResult): unknown {
   return secret ? { ...client, client_secret: secret } : client;
 }
@@ -457,13 +749,27 @@ function secretLines(secret: string | undefined): string[] {
 }
 
 function describe(client: ClientView): string[] {
+  const method =
+    client.token_endpoint_auth_method ??
+    (client.client_type === 'public' ? '(none)' : '(client_secret_basic or client_secret_post)');
   return columns([
     ['client_id:', client.client_id],
     ['client_type:', client.client_type],
+    ['token_endpoint_auth_method:', method],
     ['grant_types:', grantTypesText(client)],
     ['scope:', client.scope ?? '-'],
+    ['audience:', client.audience?.join(' ') ?? "(the server's)"],
+    [
+      'access_token_lifetime:',
+      client.access_token_lifetime === null
+        ? "(the server's)"
+        : `${client.access_token_lifetime} s`,
+    ],
     ['user_id:', client.user_id ?? '-'],
+    ['jwks:', client.jwks_inline ? '(inline, set)' : '-'],
+    ['jwks_uri:', client.jwks_uri ?? '-'],
     ['redirect_uri:', client.redirect_uri ?? '-'],
+    ['disabled:', client.disabled ? 'yes' : 'no'],
   ]);
 }
 

@@ -2,7 +2,13 @@ import { describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { oauth2Entities, oauth2Migrations, OAuthClient, OAuthStoredKey } from '../index.js';
+import {
+  oauth2Entities,
+  oauth2Migrations,
+  OAuthClient,
+  OAuthStoredClientSecret,
+  OAuthStoredKey,
+} from '../index.js';
 import {
   DatabaseUrlError,
   databaseOptionsFromUrl,
@@ -19,7 +25,7 @@ describe('databaseOptionsFromUrl', () => {
       expect(options).toEqual({
         type: 'better-sqlite3',
         database: join(cwd, 'nested/dir/clients.sqlite'),
-        entities: [OAuthClient, OAuthStoredKey],
+        entities: [OAuthClient, OAuthStoredKey, OAuthStoredClientSecret],
         migrations: oauth2Migrations(),
       });
       expect(existsSync(join(cwd, 'nested/dir'))).toBe(true);
@@ -69,7 +75,7 @@ describe('databaseOptionsFromUrl', () => {
     expect(databaseOptionsFromUrl(url)).toEqual({
       type,
       url,
-      entities: [OAuthClient, OAuthStoredKey],
+      entities: [OAuthClient, OAuthStoredKey, OAuthStoredClientSecret],
       migrations: oauth2Migrations(),
     });
   });
@@ -90,6 +96,7 @@ describe('databaseOptionsFromUrl', () => {
     expect((options.entities as Array<{ name: string }>).map((entity) => entity.name)).toEqual([
       'OAuthClient(yii_clients)',
       'OAuthStoredKey(yii_oauth_signing_keys)',
+      'OAuthStoredClientSecret(yii_oauth_client_secrets)',
     ]);
     expect(options.migrations).toEqual(
       oauth2Migrations({ tableName: 'clients', tablePrefix: 'yii_' }),

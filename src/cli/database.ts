@@ -88,18 +88,19 @@ export async function applyMigrations(dataSource: DataSource): Promise<string[]>
 }
 
 /**
- * The client table as a repository. The client commands never change the schema: a database without the
- * table is one `migrate` has not prepared (or the wrong database), and saying so beats creating an empty
- * table in it. A legacy table that exists is used as it is, migrated or not.
+ * The client table as a repository, with the table of the clients' further secrets. The client commands never
+ * change the schema: a database without the tables, or a client table without the columns the entity maps (a
+ * seed table the lifecycle migration has not extended), is one `migrate` has not prepared (or the wrong
+ * database), and saying so beats an SQL error or creating an empty table in it.
  */
 export async function clientRepository(
   dataSource: DataSource,
   { url, tables, hashesSecrets }: { url: string; tables: TableSettings; hashesSecrets: boolean },
 ): Promise<OAuthClientRepository> {
   const table = tables.tables.clients;
-  const secretColumn = (await migratedTable(dataSource, url, table)).findColumnByName(
-    'client_secret',
-  );
+  const [clients, , secrets] = oauth2Entities(tables);
+  const found = await migratedTable(dataSource, url, table);
+  const secretColumn = found.findColumnByName('client_secret');
   if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
   // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
   const width = Number(secretColumn.length);
@@ -109,7 +110,15 @@ export async function clientRepository(
         `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
     );
   }
-  const [clients, , secrets] = oauth2Entities(tables);
+  const missing = dataSource
+    .getMetadata(clients)
+    .columns.map((column) => column.databaseName)
+    .filter((name) => !found.findColumnByName(name));
+  if (missing.length > 0) {
+    throw new CliError(
+      `table ${table} has no column ${missing.join(', ')}: run \`nest-oauth2 migrate\` first`,
+    );
+  }
   await migratedTable(dataSource, url, tables.tables.clientSecrets);
   return new TypeOrmOAuthClientRepository(
     dataSource.getRepository(clients),

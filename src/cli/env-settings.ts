@@ -55,21 +55,58 @@ export function keyEncryptionKeysFromEnv(env: Env): { current?: Buffer; previous
 export interface KeyTimings {
   /** OAUTH2_ACCESS_TOKEN_LIFETIME. */
   accessTokenLifetime: number;
+  /** OAUTH2_MAX_ACCESS_TOKEN_LIFETIME: the bound of every client's own lifetime. */
+  maxAccessTokenLifetime: number;
   /** OAUTH2_JWKS_MAX_AGE. */
   jwksMaxAge: number;
   /** OAUTH2_KEY_REFRESH_INTERVAL. */
   keyRefreshInterval: number;
 }
 
+/**
+ * OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, the module's `maxAccessTokenLifetime` (default 86400): no client's
+ * `access_token_lifetime` may exceed it.
+ */
+export function maxAccessTokenLifetimeFromEnv(env: Env): number {
+  return (
+    secondsFromEnv(env, 'OAUTH2_MAX_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime) ??
+    DURATION_DEFAULTS.maxAccessTokenLifetime
+  );
+}
+
 export function keyTimingsFromEnv(env: Env): KeyTimings {
+  const accessTokenLifetime =
+    secondsFromEnv(env, 'OAUTH2_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime) ??
+    DURATION_DEFAULTS.accessTokenLifetime;
+  const maxAccessTokenLifetime = maxAccessTokenLifetimeFromEnv(env);
+  if (accessTokenLifetime > maxAccessTokenLifetime) {
+    // The module refuses the same pair at boot.
+    throw new Error(
+      'OAUTH2_ACCESS_TOKEN_LIFETIME must not exceed OAUTH2_MAX_ACCESS_TOKEN_LIFETIME ' +
+        `(${maxAccessTokenLifetime})`,
+    );
+  }
   return {
-    accessTokenLifetime:
-      secondsFromEnv(env, 'OAUTH2_ACCESS_TOKEN_LIFETIME', checkAccessTokenLifetime) ??
-      DURATION_DEFAULTS.accessTokenLifetime,
+    accessTokenLifetime,
+    maxAccessTokenLifetime,
     jwksMaxAge:
       secondsFromEnv(env, 'OAUTH2_JWKS_MAX_AGE', checkJwksMaxAge) ?? DURATION_DEFAULTS.jwksMaxAge,
     keyRefreshInterval:
       secondsFromEnv(env, 'OAUTH2_KEY_REFRESH_INTERVAL', checkKeyRefreshInterval) ??
       DURATION_DEFAULTS.keyRefreshInterval,
   };
+}
+
+/**
+ * The longest an access token issued now can live: the module's lifetime, or a client's own where longer,
+ * each client's bounded by the maximum as the token endpoint bounds it.
+ */
+export function longestTokenLifetime(
+  timings: Pick<KeyTimings, 'accessTokenLifetime' | 'maxAccessTokenLifetime'>,
+  clientLifetimes: readonly (number | null)[],
+): number {
+  return Math.max(
+    timings.accessTokenLifetime,
+    ...clientLifetimes.map((lifetime) => Math.min(lifetime ?? 0, timings.maxAccessTokenLifetime)),
+  );
 }

@@ -43,12 +43,18 @@ describe('stored values on a terminal', () => {
   test('show: one line per field, aligned', async () => {
     expect((await run('client', 'show', HOSTILE.clientId)).stdout).toBe(
       [
-        'client_id:     evil?[2J',
-        'client_type:   public',
-        'grant_types:   client_credentials?',
-        'scope:         a?]0;title?',
-        'user_id:       u??Injected: yes',
-        'redirect_uri:  https://x/?',
+        'client_id:                   evil?[2J',
+        'client_type:                 public',
+        'token_endpoint_auth_method:  (none)',
+        'grant_types:                 client_credentials?',
+        'scope:                       a?]0;title?',
+        "audience:                    (the server's)",
+        "access_token_lifetime:       (the server's)",
+        'user_id:                     u??Injected: yes',
+        'jwks:                        -',
+        'jwks_uri:                    -',
+        'redirect_uri:                https://x/?',
+        'disabled:                    no',
         '',
       ].join('\n'),
     );

@@ -6,7 +6,8 @@ import { ClientCommands } from './client-commands.js';
 import { CLI, type Command, type CommandContext } from './commands.js';
 import { DEFAULT_DATABASE_URL, redactPassword } from './database-url.js';
 import { clientRepository, keyStore, messageOf, openDatabase, tableSettings } from './database.js';
-import { keyTimingsFromEnv } from './env-settings.js';
+import { keyTimingsFromEnv, maxAccessTokenLifetimeFromEnv } from './env-settings.js';
+import { processSecretInput, readChosenSecret, type SecretInput } from './secret-input.js';
 import { usageText } from './usage.js';
 
 /** Where runCli writes and what it reads of its process. */
@@ -16,7 +17,7 @@ export interface CliIo {
   /**
    * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_CLIENT_TABLE, OAUTH2_TABLE_PREFIX, and for the key
    * commands OAUTH2_KEY_ENCRYPTION_KEY, OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS, OAUTH2_JWKS_MAX_AGE,
-   * OAUTH2_KEY_REFRESH_INTERVAL and OAUTH2_ACCESS_TOKEN_LIFETIME.
+   * OAUTH2_KEY_REFRESH_INTERVAL, OAUTH2_ACCESS_TOKEN_LIFETIME and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME.
    * @default process.env
    */
   env?: Readonly<Record<string, string | undefined>>;
@@ -29,6 +30,8 @@ export interface CliDependencies {
   repository?: OAuthClientRepository;
   /** @default a new ClientSecretHasher */
   hasher?: ClientSecretHasher;
+  /** Where --secret-stdin reads. @default the process's stdin */
+  stdin?: SecretInput;
 }
 
 /**
@@ -58,6 +61,22 @@ export async function runCli(
       return 0;
     }
     const { command, options, positionals } = parsed;
+    for (const option of command.options) {
+      if (
+        option.warning !== undefined &&
+        options[option.name] !== undefined &&
+        options[option.name] !== false
+      ) {
+        io.stderr(`${CLI.program}: warning: ${option.warning}\n`);
+      }
+    }
+    const fromEnv = <T>(read: () => T): T => {
+      try {
+        return read();
+      } catch (error) {
+        throw new CliError(messageOf(error));
+      }
+    };
     const tables = tableSettings({ table: options.table, prefix: options['table-prefix'] }, env);
     const open = async (): Promise<DataSource> =>
       (database ??= await openDatabase(databaseUrl, io.cwd ?? process.cwd(), tables));
@@ -81,13 +100,10 @@ export async function runCli(
         );
       },
       keys: async () => keyStore(await open(), { url: databaseUrl, tables, env }),
-      keyTimings: () => {
-        try {
-          return keyTimingsFromEnv(env);
-        } catch (error) {
-          throw new CliError(messageOf(error));
-        }
-      },
+      keyTimings: () => fromEnv(() => keyTimingsFromEnv(env)),
+      maxAccessTokenLifetime: () => fromEnv(() => maxAccessTokenLifetimeFromEnv(env)),
+      readSecret: () => readChosenSecret(dependencies.stdin ?? processSecretInput()),
+      cwd: io.cwd ?? process.cwd(),
     };
     write(io, command, await command.run(context), options.json);
     status = 0;

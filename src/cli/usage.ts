@@ -1,5 +1,6 @@
 import {
   commandName,
+  conflictsOf,
   HELP,
   optionLabel,
   type CommandSyntax,
@@ -44,14 +45,16 @@ export function usageText(table: CommandTable): string {
     .join('\n');
 }
 
-/** `client create --id <id> [--secret <secret> | --public] …`, wrapped under its first argument. */
+/** `client create --id <id> [--secret <secret> | --secret-stdin | --public] …`, wrapped under its first argument. */
 function synopsis(command: CommandSyntax): string[] {
   const parts = command.positionals.map((positional) => `<${positional.name}>`);
-  const conflicting = new Set(command.options.map((option) => option.conflicts));
+  const conflicting = new Set(command.options.flatMap(conflictsOf));
   for (const option of command.options) {
     if (conflicting.has(option.name)) continue;
-    const other = command.options.find((spec) => spec.name === option.conflicts);
-    const text = other ? `${optionLabel(option)} | ${optionLabel(other)}` : optionLabel(option);
+    const others = conflictsOf(option).flatMap((name) =>
+      command.options.filter((spec) => spec.name === name),
+    );
+    const text = [option, ...others].map(optionLabel).join(' | ');
     parts.push(option.required ? text : `[${text}]`);
   }
   const name = `  ${commandName(command)}`;

@@ -41,7 +41,27 @@ export interface StoredClientRow {
   grant_types: string | null;
   scope: string | null;
   user_id: string | null;
+  client_secret_expires_at: number | string | null;
+  client_secret_last_used_at: number | string | null;
+  token_endpoint_auth_method: string | null;
+  jwks: string | null;
+  jwks_uri: string | null;
+  access_token_lifetime: number | null;
+  audience: string | null;
+  disabled: number | boolean;
 }
+
+/** A stored row's lifecycle columns as the migration creates them, untouched. */
+export const LIFECYCLE_DEFAULTS = {
+  client_secret_expires_at: null,
+  client_secret_last_used_at: null,
+  token_endpoint_auth_method: null,
+  jwks: null,
+  jwks_uri: null,
+  access_token_lifetime: null,
+  audience: null,
+  disabled: 0,
+} as const;
 
 /** The rows of `oauth_clients` as stored, read with plain SQL around the library's own code. */
 export async function readClientRows(databaseUrl: string, cwd: string): Promise<StoredClientRow[]> {
