@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI } from '../src/cli/commands.js';
 import { usageText } from '../src/cli/usage.js';
 import { ClientSecretHasher } from '../src/index.js';
+import { DataSource } from 'typeorm';
+import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
 import { readClientRows, tempDir, type CliResult } from './support/cli.js';
 
 /**
@@ -30,6 +32,7 @@ function run(
   args: string[],
   env: Record<string, string> = {},
   stdin = '',
+  started?: (child: ChildProcess) => void,
 ): Promise<CliResult> {
   const { NODE_OPTIONS: _, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
@@ -40,7 +43,10 @@ function run(
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     child.on('error', reject);
     child.stdin.end(stdin);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? -1 : -2), stdout, stderr }),
+    );
+    started?.(child);
   });
 }
 
@@ -64,9 +70,10 @@ afterAll(() => {
   cwd?.remove();
 });
 
-test('package.json points the binary at the built main.js, whose first line is the shebang', () => {
-  expect(packageJson.bin['nest-oauth2']).toBe('./dist/cli/main.js');
-  expect(main).toBe(join(outDir, 'cli', 'main.js'));
+test('package.json points the binary at the built main.cjs, whose first line is the shebang', () => {
+  // CommonJS, so that it sizes libuv's thread pool before anything uses it (see main.cts).
+  expect(packageJson.bin['nest-oauth2']).toBe('./dist/cli/main.cjs');
+  expect(main).toBe(join(outDir, 'cli', 'main.cjs'));
   expect(readFileSync(main, 'utf8').split('\n', 1)[0]).toBe('#!/usr/bin/env node');
 });
 
@@ -98,12 +105,93 @@ test('--secret-stdin reads a piped secret to its end, less the trailing newline'
     main,
     ['client', 'create', '--id', 'piped', '--secret-stdin'],
     env,
-    'a piped secret\n',
+    'a piped secret, long enough\n',
   );
   expect(created).toMatchObject({ code: 0, stderr: '' });
-  expect(created.stdout).not.toContain('a piped secret');
+  expect(created.stdout).not.toContain('a piped secret, long enough');
   const [row] = await readClientRows(env.DATABASE_URL, cwd.path);
-  await expect(new ClientSecretHasher().verify('a piped secret', row.client_secret!)).resolves.toBe(
-    true,
-  );
+  await expect(
+    new ClientSecretHasher().verify('a piped secret, long enough', row.client_secret!),
+  ).resolves.toBe(true);
 });
+
+test('SIGINT during hash-legacy-secrets: the batch in progress is finished, exit 130; a second run finishes', async () => {
+  const COUNT = 120;
+  const databaseUrl = `sqlite:${join(cwd.path, 'interrupt', 'clients.sqlite')}`;
+  const env = { DATABASE_URL: databaseUrl };
+  expect((await run(main, ['migrate'], env)).code).toBe(0);
+  const ids = Array.from({ length: COUNT }, (_, i) => `client-${String(i).padStart(3, '0')}`);
+  await withDatabase(databaseUrl, async (dataSource) => {
+    for (const id of ids) {
+      await dataSource.query('INSERT INTO oauth_clients (client_id, client_secret) VALUES (?, ?)', [
+        id,
+        `legacy ${id}`,
+      ]);
+    }
+  });
+
+  // SIGINT once some secret is hashed: seen in the table, as an operator would see the progress.
+  const first = await run(main, ['client', 'hash-legacy-secrets'], env, '', (child) => {
+    const poll = setInterval(() => {
+      hashedCount(databaseUrl).then(
+        (hashed) => {
+          if (hashed > 0 && child.exitCode === null) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        },
+        () => {}, // the CLI holds the file's lock: read again at the next tick
+      );
+    }, 50);
+    child.on('close', () => clearInterval(poll));
+  });
+  expect(first.code).toBe(130);
+  const done = Number(
+    /^Interrupted: hashed (\d+) plaintext client secrets; run the command again to finish\.\n$/.exec(
+      first.stdout,
+    )?.[1],
+  );
+  expect(done).toBeGreaterThan(0);
+  expect(done).toBeLessThan(COUNT);
+  // Not a terminal: no progress, only the notice of the interruption.
+  expect(first.stderr).toBe(
+    'nest-oauth2: warning: interrupted: finishing the batch in progress (interrupt again to stop at once)\n',
+  );
+  expect(await hashedCount(databaseUrl)).toBe(done);
+
+  expect(await run(main, ['client', 'hash-legacy-secrets'], env)).toEqual({
+    code: 0,
+    stdout: `Hashed ${COUNT - done} plaintext client secrets.\n`,
+    stderr: '',
+  });
+  const rows = await readClientRows(databaseUrl, cwd.path);
+  expect(rows.map((row) => row.client_id)).toEqual(ids);
+  expect(rows.every((row) => row.client_secret!.startsWith('$scrypt$'))).toBe(true);
+  await expect(
+    new ClientSecretHasher().verify(`legacy ${ids[0]}`, rows[0].client_secret!),
+  ).resolves.toBe(true);
+}, 120_000);
+
+async function withDatabase<T>(
+  url: string,
+  work: (dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  const dataSource = new DataSource({ ...databaseOptionsFromUrl(url, cwd.path), entities: [] });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+async function hashedCount(url: string): Promise<number> {
+  const [{ count }] = await withDatabase(
+    url,
+    (dataSource) =>
+      dataSource.query(
+        "SELECT COUNT(*) AS count FROM oauth_clients WHERE client_secret LIKE '$scrypt$%'",
+      ) as Promise<[{ count: number }]>,
+  );
+  return Number(count);
+}

@@ -27,6 +27,7 @@ import {
 import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
 import type { SecretInput } from '../src/cli/secret-input.js';
 import { startApp } from './support/app.js';
+import { databases, type IsolatedDatabase } from './support/databases.js';
 import { fixtures, testOptions } from './support/fixtures.js';
 import { basicHeader, GRANT, tokenRequest } from './support/oauth.js';
 
@@ -168,22 +169,38 @@ describe('client create', () => {
   });
 
   test('--secret is hashed and never echoed', async () => {
-    const result = await cli('client', 'create', '--id', 'legacy', '--secret', 'testpass');
+    const result = await cli(
+      'client',
+      'create',
+      '--id',
+      'legacy',
+      '--secret',
+      'testpass-chosen-by-a-person',
+    );
     expect(result.code).toBe(0);
-    expect(result.stdout).not.toContain('testpass');
+    expect(result.stdout).not.toContain('testpass-chosen-by-a-person');
     expect(result.stdout).not.toMatch(SECRET_LINE);
     expectNoHash(result);
     const stored = await row('legacy');
     expect(stored!.client_secret).toMatch(/^\$scrypt\$/);
-    expect(stored!.client_secret).not.toContain('testpass');
-    await expect(hasher.verify('testpass', stored!.client_secret!)).resolves.toBe(true);
+    expect(stored!.client_secret).not.toContain('testpass-chosen-by-a-person');
+    await expect(
+      hasher.verify('testpass-chosen-by-a-person', stored!.client_secret!),
+    ).resolves.toBe(true);
 
-    const json = await cli('client', 'create', '--id', 'legacy2', '--secret=-dash', '--json');
+    const json = await cli(
+      'client',
+      'create',
+      '--id',
+      'legacy2',
+      '--secret=-dash-then-a-chosen-secret',
+      '--json',
+    );
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).not.toHaveProperty('client_secret');
-    await expect(hasher.verify('-dash', (await row('legacy2'))!.client_secret!)).resolves.toBe(
-      true,
-    );
+    await expect(
+      hasher.verify('-dash-then-a-chosen-secret', (await row('legacy2'))!.client_secret!),
+    ).resolves.toBe(true);
   });
 
   test('--public stores no secret and warns that the server must allow public clients', async () => {
@@ -217,7 +234,10 @@ describe('client create', () => {
   });
 
   test('a duplicate id is refused and the stored client is untouched', async () => {
-    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'first')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'svc', '--secret', 'first-secret-of-twenty-chars'))
+        .code,
+    ).toBe(0);
     const before = await row('svc');
     const result = await cli('client', 'create', '--id', 'svc', '--public');
     expectFailure(result, 1, /client 'svc' already exists/);
@@ -287,7 +307,10 @@ describe('client create', () => {
 
 describe('client list / show', () => {
   beforeEach(async () => {
-    expect((await cli('client', 'create', '--id', 'zeta', '--secret', 'zz')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'zeta', '--secret', 'zz-a-secret-of-twenty-chars'))
+        .code,
+    ).toBe(0);
     expect(
       (
         await cli(
@@ -412,7 +435,9 @@ const about = (iso: string, seconds: number) =>
 
 describe('client rotate-secret', () => {
   test('without --keep-old-for: a new secret row, and the old secret stops at once', async () => {
-    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret-of-twenty-chars')).code,
+    ).toBe(0);
     const result = await cli('client', 'rotate-secret', 'svc');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
@@ -428,7 +453,9 @@ describe('client rotate-secret', () => {
     expect(added.secret_hash).toMatch(/^\$hmac-sha256\$/);
     await expect(hasher.verify(secret, added.secret_hash)).resolves.toBe(true);
     const primary = (await row('svc'))!;
-    await expect(hasher.verify('old-secret', primary.client_secret!)).resolves.toBe(true);
+    await expect(hasher.verify('old-secret-of-twenty-chars', primary.client_secret!)).resolves.toBe(
+      true,
+    );
     expect(Number(primary.client_secret_expires_at)).toBeLessThanOrEqual(Date.now());
 
     // Again, as JSON: the previous new secret now expires too.
@@ -508,7 +535,10 @@ describe('client rotate-secret', () => {
 
 describe('client secret add / list / revoke', () => {
   beforeEach(async () => {
-    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'first-secret')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'svc', '--secret', 'first-secret-of-twenty-chars'))
+        .code,
+    ).toBe(0);
   });
 
   test('add: a generated secret printed once, its digest stored in a new row; --expires-in', async () => {
@@ -540,7 +570,7 @@ describe('client secret add / list / revoke', () => {
 
   test('add --secret-stdin: a chosen secret, not echoed, shares the salt of the scrypt hash it joins', async () => {
     const result = await cliWithStdin(
-      piped('second secret\n'),
+      piped('second secret of twenty chars\n'),
       'client',
       'secret',
       'add',
@@ -555,17 +585,21 @@ describe('client secret add / list / revoke', () => {
       secret: null,
       expiresAt: null,
     });
-    expect(result.stdout).not.toContain('second secret');
+    expect(result.stdout).not.toContain('second secret of twenty chars');
     const [stored] = await secretRows();
     // One trailing newline is not part of the secret.
-    await expect(hasher.verify('second secret', stored.secret_hash)).resolves.toBe(true);
-    await expect(hasher.verify('second secret\n', stored.secret_hash)).resolves.toBe(false);
+    await expect(hasher.verify('second secret of twenty chars', stored.secret_hash)).resolves.toBe(
+      true,
+    );
+    await expect(
+      hasher.verify('second secret of twenty chars\n', stored.secret_hash),
+    ).resolves.toBe(false);
     const primary = (await row('svc'))!.client_secret!;
     expect(hasher.scryptGroupOf(stored.secret_hash)).toBe(hasher.scryptGroupOf(primary));
     expect(stored.secret_hash).not.toBe(primary);
 
     const text = await cliWithStdin(
-      piped('third'),
+      piped('third secret of twenty chars'),
       'client',
       'secret',
       'add',
@@ -576,17 +610,24 @@ describe('client secret add / list / revoke', () => {
   });
 
   test('add --secret: works, with the process-list warning', async () => {
-    const result = await cli('client', 'secret', 'add', 'svc', '--secret', 'on-the-line');
+    const result = await cli(
+      'client',
+      'secret',
+      'add',
+      'svc',
+      '--secret',
+      'on-the-line-secret-twenty',
+    );
     expect(result.code).toBe(0);
     expect(result.stderr).toBe(SECRET_WARNING);
-    expect(result.stdout).not.toContain('on-the-line');
-    await expect(hasher.verify('on-the-line', (await secretRows())[0].secret_hash)).resolves.toBe(
-      true,
-    );
+    expect(result.stdout).not.toContain('on-the-line-secret-twenty');
+    await expect(
+      hasher.verify('on-the-line-secret-twenty', (await secretRows())[0].secret_hash),
+    ).resolves.toBe(true);
   });
 
   test('on a terminal, --secret-stdin asks twice without echo; a mismatch changes nothing', async () => {
-    const answers = ['typed', 'typed'];
+    const answers = ['typed-secret-of-twenty-chars', 'typed-secret-of-twenty-chars'];
     const questions: string[] = [];
     const terminal: SecretInput = {
       isTerminal: true,
@@ -599,7 +640,9 @@ describe('client secret add / list / revoke', () => {
     const result = await cliWithStdin(terminal, 'client', 'secret', 'add', 'svc', '--secret-stdin');
     expect(result.code).toBe(0);
     expect(questions).toEqual(['Client secret: ', 'Again: ']);
-    await expect(hasher.verify('typed', (await secretRows())[0].secret_hash)).resolves.toBe(true);
+    await expect(
+      hasher.verify('typed-secret-of-twenty-chars', (await secretRows())[0].secret_hash),
+    ).resolves.toBe(true);
 
     answers.push('one', 'other');
     expectFailure(
@@ -1135,24 +1178,31 @@ describe('a running server sees CLI changes within its lookup cache ttl', () => 
 
   test('client rotate-secret: the old secret stops working and the new one works', async () => {
     // A chosen secret: its KDF success is also remembered, under the stored hash the rotation replaces.
-    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret-of-twenty-chars')).code,
+    ).toBe(0);
     app = await startServer();
-    expect(await statuses('svc', { old: 'old-secret' })).toEqual({ old: 200 });
+    expect(await statuses('svc', { old: 'old-secret-of-twenty-chars' })).toEqual({ old: 200 });
 
     const rotated = await cli('client', 'rotate-secret', 'svc', '--json');
     expect(rotated.code).toBe(0);
     const secret: string = JSON.parse(rotated.stdout).secret;
     const expected = { old: 401, new: 200 };
-    expect(await poll(() => statuses('svc', { old: 'old-secret', new: secret }), expected)).toEqual(
-      expected,
-    );
+    expect(
+      await poll(
+        () => statuses('svc', { old: 'old-secret-of-twenty-chars', new: secret }),
+        expected,
+      ),
+    ).toEqual(expected);
   });
 
   test('client rotate-secret --keep-old-for: both secrets work; then revoke stops the old one', async () => {
-    expect((await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret')).code).toBe(0);
+    expect(
+      (await cli('client', 'create', '--id', 'svc', '--secret', 'old-secret-of-twenty-chars')).code,
+    ).toBe(0);
     // A second chosen secret, of the same salt, and a generated one besides.
     const chosen = await cliWithStdin(
-      piped('other-secret'),
+      piped('other-secret-of-twenty-chars'),
       'client',
       'secret',
       'add',
@@ -1161,7 +1211,12 @@ describe('a running server sees CLI changes within its lookup cache ttl', () => 
     );
     expect(chosen.code).toBe(0);
     app = await startServer();
-    expect(await statuses('svc', { old: 'old-secret', other: 'other-secret' })).toEqual({
+    expect(
+      await statuses('svc', {
+        old: 'old-secret-of-twenty-chars',
+        other: 'other-secret-of-twenty-chars',
+      }),
+    ).toEqual({
       old: 200,
       other: 200,
     });
@@ -1170,7 +1225,11 @@ describe('a running server sees CLI changes within its lookup cache ttl', () => 
     expect(rotated.code).toBe(0);
     const secret: string = JSON.parse(rotated.stdout).secret;
     const all = { old: 200, other: 200, new: 200 };
-    const secrets = { old: 'old-secret', other: 'other-secret', new: secret };
+    const secrets = {
+      old: 'old-secret-of-twenty-chars',
+      other: 'other-secret-of-twenty-chars',
+      new: secret,
+    };
     expect(await poll(() => statuses('svc', secrets), all)).toEqual(all);
 
     expect((await cli('client', 'secret', 'revoke', 'svc', 'primary')).code).toBe(0);
@@ -1342,7 +1401,10 @@ describe('database', () => {
 
   test('a repository can be given instead of DATABASE_URL', async () => {
     const repository = new InMemoryOAuthClientRepository([
-      OAuthClient.create({ clientId: 'mem', clientSecret: await hasher.hash('s') }),
+      OAuthClient.create({
+        clientId: 'mem',
+        clientSecret: await hasher.hash('a chosen secret of 24 c'),
+      }),
     ]);
     const result = await runCapturing(
       ['client', 'rotate-secret', 'mem'],
@@ -1358,11 +1420,12 @@ describe('database', () => {
   });
 });
 
-/** Runs raw SQL on this test's SQLite file, around the library's own code. */
+/** Runs raw SQL on this test's SQLite file (created 0600 as the CLI would), around the library's code. */
 async function sql<T = unknown>(query: string, parameters: unknown[] = []): Promise<T> {
   const dataSource = new DataSource({
-    type: 'better-sqlite3',
-    database: join(dir.path, databaseUrl.slice('sqlite:'.length)),
+    ...databaseOptionsFromUrl(databaseUrl, dir.path),
+    entities: [],
+    migrations: [],
   });
   await dataSource.initialize();
   try {
@@ -1525,7 +1588,157 @@ describe('migrate', () => {
   });
 });
 
+describe('chosen secrets: at least OAUTH2_MIN_SECRET_LENGTH characters (default 20)', () => {
+  const NINETEEN = 'nineteen characters';
+  const TWENTY = 'twenty characters!!!';
+  const refusal = (option: string, min: number) =>
+    `nest-oauth2: ${option}: a chosen client secret needs at least ${min} characters ` +
+    '(OAUTH2_MIN_SECRET_LENGTH); choose a longer one, or leave it out to have one generated\n';
+
+  test('create: 19 characters are refused, naming the option and the minimum; 20 are taken', async () => {
+    expect([...NINETEEN]).toHaveLength(19);
+    expect([...TWENTY]).toHaveLength(20);
+    expect(
+      await cliWithStdin(piped(NINETEEN), 'client', 'create', '--id', 'svc', '--secret-stdin'),
+    ).toEqual({ code: 1, stdout: '', stderr: refusal('--secret-stdin', 20) });
+    expect(await cli('client', 'create', '--id', 'svc', '--secret', NINETEEN)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: SECRET_WARNING + refusal('--secret', 20),
+    });
+    expect(await rows()).toEqual([]);
+
+    const created = await cliWithStdin(
+      piped(TWENTY),
+      'client',
+      'create',
+      '--id',
+      'svc',
+      '--secret-stdin',
+    );
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    await expect(hasher.verify(TWENTY, (await row('svc'))!.client_secret!)).resolves.toBe(true);
+  });
+
+  test('secret add: a short chosen secret is refused and nothing is added', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expect(
+      await cliWithStdin(piped(NINETEEN), 'client', 'secret', 'add', 'svc', '--secret-stdin'),
+    ).toEqual({ code: 1, stdout: '', stderr: refusal('--secret-stdin', 20) });
+    expect(await secretRows()).toEqual([]);
+    // A generated secret is never short.
+    expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
+  });
+
+  test('OAUTH2_MIN_SECRET_LENGTH sets the minimum, as minSecretLength does for the servers', async () => {
+    const withMin = (min: string, secret: string, id: string) =>
+      runCapturing(
+        ['client', 'create', '--id', id, '--secret-stdin'],
+        { DATABASE_URL: databaseUrl, OAUTH2_MIN_SECRET_LENGTH: min },
+        dir.path,
+        { stdin: piped(secret) },
+      );
+    expect((await withMin('8', 'testpass', 'eight')).code).toBe(0);
+    await expect(hasher.verify('testpass', (await row('eight'))!.client_secret!)).resolves.toBe(
+      true,
+    );
+    expect(await withMin('30', 'a secret of twenty-nine chars', 'thirty')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: refusal('--secret-stdin', 30),
+    });
+    expect((await withMin('', TWENTY, 'default')).code).toBe(0);
+    expect((await rows()).map((r) => r.client_id)).toEqual(['default', 'eight']);
+  });
+
+  test.each(['0', '-1', '1.5', 'abc', ' 20', '1e3', '99999999999999999999'])(
+    'OAUTH2_MIN_SECRET_LENGTH=%j: exit 1, nothing stored',
+    async (value) => {
+      const result = await runCapturing(
+        ['client', 'create', '--id', 'svc'],
+        { DATABASE_URL: databaseUrl, OAUTH2_MIN_SECRET_LENGTH: value },
+        dir.path,
+      );
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `nest-oauth2: OAUTH2_MIN_SECRET_LENGTH must be a whole number of at least 1, not '${value}'\n`,
+      });
+      expect(await rows()).toEqual([]);
+    },
+  );
+});
+
+describe('a table hashed under a pepper, and a CLI without OAUTH2_SECRET_PEPPER', () => {
+  const PEPPER = 'a pepper of at least thirty-two bytes, kept out of the database';
+  const PEPPER_REFUSAL =
+    /^nest-oauth2: the client table holds secrets hashed with a pepper: the servers use OAUTH2_SECRET_PEPPER, and the CLI needs the same OAUTH2_SECRET_PEPPER to write a secret \(nothing was written\)\n$/;
+  const peppered = (argv: string[], stdin?: SecretInput) =>
+    runCapturing(argv, { DATABASE_URL: databaseUrl, OAUTH2_SECRET_PEPPER: PEPPER }, dir.path, {
+      stdin,
+    });
+  const WRITERS: string[][] = [
+    ['client', 'create', '--id', 'other'],
+    ['client', 'create', '--id', 'other', '--secret-stdin'],
+    ['client', 'secret', 'add', 'svc'],
+    ['client', 'secret', 'add', 'svc', '--secret-stdin'],
+    ['client', 'rotate-secret', 'svc'],
+    ['client', 'update', 'spa', '--auth-method', 'client_secret_basic'],
+    ['client', 'hash-legacy-secrets'],
+  ];
+
+  async function expectEveryWriterRefused(): Promise<void> {
+    const before = { clients: await rows(), secrets: await secretRows() };
+    for (const argv of WRITERS) {
+      const result = await cliWithStdin(piped('a chosen secret of 24 c'), ...argv);
+      expectFailure(result, 1, PEPPER_REFUSAL);
+    }
+    expect({ clients: await rows(), secrets: await secretRows() }).toEqual(before);
+    // Reading needs no pepper.
+    for (const argv of [
+      ['client', 'list'],
+      ['client', 'show', 'svc'],
+      ['client', 'secret', 'list', 'svc'],
+    ]) {
+      expect((await cli(...argv)).code).toBe(0);
+    }
+  }
+
+  test('a peppered digest in client_secret: every command that writes a secret refuses', async () => {
+    expect((await peppered(['client', 'create', '--id', 'svc'])).code).toBe(0);
+    expect((await row('svc'))!.client_secret).toMatch(/^\$hmac-sha256\$k=[A-Za-z0-9_-]{8}\$/);
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    await expectEveryWriterRefused();
+
+    // With the servers' pepper, the same commands work.
+    expect((await peppered(['client', 'secret', 'add', 'svc'])).code).toBe(0);
+    expect((await peppered(['client', 'create', '--id', 'other'])).code).toBe(0);
+  });
+
+  test('a peppered scrypt hash in a secret row is enough to refuse', async () => {
+    expect((await cli('client', 'create', '--id', 'svc')).code).toBe(0);
+    expect((await cli('client', 'create', '--id', 'spa', '--public')).code).toBe(0);
+    // Unpeppered digests only: writing without a pepper is fine.
+    expect((await cli('client', 'secret', 'add', 'svc')).code).toBe(0);
+    const added = await peppered(
+      ['client', 'secret', 'add', 'svc', '--secret-stdin'],
+      piped('a chosen secret of 24 c'),
+    );
+    expect(added.code).toBe(0);
+    expect((await secretRows()).map((r) => r.secret_hash)).toEqual([
+      expect.stringMatching(/^\$hmac-sha256\$k=0\$/),
+      expect.stringMatching(/^\$scrypt\$k=[A-Za-z0-9_-]{4},ln=15,r=8,p=1\$/),
+    ]);
+    await expectEveryWriterRefused();
+  });
+});
+
 describe('client hash-legacy-secrets', () => {
+  /** Another scheme's hash (bcrypt, as PHP's password_hash writes it): never taken for plaintext. */
+  const BCRYPT = '$2y$10$abcdefghijklmnopqrstuu5A8wNbEUJ2ZZ0bFqR7ynkhJ0uGoWvG2';
+  const NOT_OURS_WARNING =
+    "nest-oauth2: warning: 1 secret(s) are another scheme's hashes ($…$), not ours: left as they are; " +
+    'those clients cannot authenticate here until given a new secret (client rotate-secret)\n';
   const SEED_DDL =
     'client_id VARCHAR(80) NOT NULL PRIMARY KEY, client_secret VARCHAR(80), redirect_uri VARCHAR(2000), ' +
     'grant_types VARCHAR(80), scope VARCHAR(4000), user_id VARCHAR(80)';
@@ -1548,7 +1761,7 @@ describe('client hash-legacy-secrets', () => {
     );
 
   test('hashes every plaintext secret in place and leaves hashes and public clients alone', async () => {
-    const scrypt = await hasher.hash('chosen');
+    const scrypt = await hasher.hash('a chosen secret of 24 c');
     const hmac = hasher.createSecret();
     await legacyTable('oauth_clients', [
       ['testclient', 'testpass'],
@@ -1556,15 +1769,21 @@ describe('client hash-legacy-secrets', () => {
       ['public', null],
       ['hashed', scrypt],
       ['generated', hmac.hash],
+      ['bcrypt', BCRYPT],
     ]);
     expect((await cli('migrate')).code).toBe(0);
     const result = await cli('client', 'hash-legacy-secrets');
-    expect(result).toEqual({ code: 0, stdout: 'Hashed 2 plaintext client secrets.\n', stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'Hashed 2 plaintext client secrets.\n',
+      stderr: NOT_OURS_WARNING,
+    });
 
     const after = Object.fromEntries(
       (await secrets('oauth_clients')).map((r) => [r.client_id, r.client_secret]),
     );
     expect(after).toEqual({
+      bcrypt: BCRYPT,
       generated: hmac.hash,
       hashed: scrypt,
       other: expect.stringMatching(/^\$scrypt\$ln=15,r=8,p=1\$/),
@@ -1582,7 +1801,7 @@ describe('client hash-legacy-secrets', () => {
     expect(await cli('client', 'hash-legacy-secrets')).toEqual({
       code: 0,
       stdout: 'Hashed 0 plaintext client secrets.\n',
-      stderr: '',
+      stderr: NOT_OURS_WARNING,
     });
     expect(
       Object.fromEntries(
@@ -1597,7 +1816,12 @@ describe('client hash-legacy-secrets', () => {
     const result = await cli('client', 'hash-legacy-secrets', '--json');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual({ hashed: 1, skipped: 0 });
+    expect(JSON.parse(result.stdout)).toEqual({
+      hashed: 1,
+      skipped: 0,
+      notOurs: 0,
+      interrupted: false,
+    });
     expect(result.stdout).not.toContain('testpass');
     expectNoHash(result);
   });
@@ -1618,22 +1842,127 @@ describe('client hash-legacy-secrets', () => {
     await expect(hasher.verify('testpass', stored.client_secret!)).resolves.toBe(true);
   });
 
-  test("yii2's client_secret VARCHAR(32) is too narrow for a hash: refused, nothing written", async () => {
+  test("yii2's client_secret VARCHAR(32) on SQLite: no ALTER needed (the width is not enforced), a warning", async () => {
     await legacyTable(
       'oauth_clients',
       [['testclient', 'testpass']],
       'client_id VARCHAR(32) NOT NULL PRIMARY KEY, client_secret VARCHAR(32), ' +
         'redirect_uri VARCHAR(1000), grant_types VARCHAR(100), scope VARCHAR(1000), user_id INTEGER',
     );
-    expectFailure(
-      await cli('client', 'hash-legacy-secrets'),
-      1,
-      /^nest-oauth2: oauth_clients\.client_secret holds at most 32 characters and a hash needs 80: widen it first \(VARCHAR\(255\), as the migrations create it\)\n$/,
-    );
-    expect(await secrets('oauth_clients')).toEqual([
-      { client_id: 'testclient', client_secret: 'testpass' },
-    ]);
+    expect((await cli('migrate')).code).toBe(0);
+    expect(await cli('client', 'hash-legacy-secrets')).toEqual({
+      code: 0,
+      stdout: 'Hashed 1 plaintext client secret.\n',
+      stderr:
+        'nest-oauth2: warning: oauth_clients.client_secret is declared VARCHAR(32), narrower than a ' +
+        'hash (80); SQLite does not enforce it and stores each hash in full, but a copy of this schema ' +
+        'elsewhere would not\n',
+    });
+    const [stored] = await secrets('oauth_clients');
+    await expect(hasher.verify('testpass', stored.client_secret!)).resolves.toBe(true);
   });
+
+  test('a few hundred plaintext rows: progress on a terminal only, interrupted after a batch, finished by a second run', async () => {
+    const COUNT = 240;
+    const plaintext = Array.from(
+      { length: COUNT },
+      (_, i) => [`client-${String(i).padStart(3, '0')}`, `legacy secret ${i}`] as [string, string],
+    );
+    await legacyTable('oauth_clients', [...plaintext, ['bcrypt', BCRYPT], ['public', null]]);
+    expect((await cli('migrate')).code).toBe(0);
+    const env = { DATABASE_URL: databaseUrl };
+
+    // On a terminal: progress is drawn; the first drawing that counts a hashed secret interrupts the run.
+    let interrupt: (() => void) | undefined;
+    let released = false;
+    const first = await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path, undefined, {
+      stderrIsTerminal: true,
+      onInterrupt: (handler) => {
+        interrupt = handler;
+        return () => (released = true);
+      },
+      onStderr: (text) => {
+        if (/^\rHashing plaintext secrets: [1-9]/.test(text)) interrupt!();
+      },
+    });
+    expect(released).toBe(true);
+    expect(first.code).toBe(130);
+    const done = Number(
+      /^Interrupted: hashed (\d+) plaintext client secrets; run the command again to finish\.\n$/.exec(
+        first.stdout,
+      )?.[1],
+    );
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(COUNT);
+    const drawings = first.stderr.split('\x1b[K').filter((part) => part.startsWith('\rHashing'));
+    expect(drawings[0]).toBe(`\rHashing plaintext secrets: 0/${COUNT} (0%)`);
+    // Redrawn as secrets are hashed (at most every 100 ms): the last drawing counts no more than were done.
+    const counts = drawings.map((text) => Number(/: (\d+)\//.exec(text)![1]));
+    expect(counts.at(-1)).toBeGreaterThan(0);
+    expect(counts.at(-1)).toBeLessThanOrEqual(done);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(drawings.at(-1)).toMatch(/ \(\d+%\), [\d.]+\/s, about \d+ s left$/);
+    expect(first.stderr).toContain(
+      'nest-oauth2: warning: interrupted: finishing the batch in progress (interrupt again to stop at once)\n',
+    );
+    // The line is cleared before the warnings that follow.
+    expect(first.stderr.endsWith(`\r\x1b[K${NOT_OURS_WARNING}`)).toBe(true);
+    expectNoHash(first);
+
+    // The table is consistent: the first `done` clients (in id order) hashed, the rest untouched.
+    const between = await secrets('oauth_clients');
+    const hashedIds = between
+      .filter((r) => r.client_secret?.startsWith('$scrypt$'))
+      .map((r) => r.client_id);
+    expect(hashedIds).toEqual(plaintext.slice(0, done).map(([id]) => id));
+    expect(between.filter((r) => !hashedIds.includes(r.client_id))).toEqual(
+      [...plaintext.slice(done), ['bcrypt', BCRYPT] as const, ['public', null] as const]
+        .map(([client_id, client_secret]) => ({ client_id, client_secret }))
+        .sort((a, b) => (a.client_id < b.client_id ? -1 : 1)),
+    );
+
+    // Not a terminal: no progress; the rest is hashed, and nothing twice.
+    const second = await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path);
+    expect(second).toEqual({
+      code: 0,
+      stdout: `Hashed ${COUNT - done} plaintext client secrets.\n`,
+      stderr: NOT_OURS_WARNING,
+    });
+    const after = Object.fromEntries(
+      (await secrets('oauth_clients')).map((r) => [r.client_id, r.client_secret]),
+    );
+    for (const [id] of plaintext) {
+      expect(after[id]).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$/);
+    }
+    // The hashes of the first run were kept, not redone.
+    for (const id of hashedIds) {
+      expect(after[id]).toBe(between.find((r) => r.client_id === id)!.client_secret);
+    }
+    for (const i of [0, done - 1, done, COUNT - 1]) {
+      const [id, secret] = plaintext[i];
+      await expect(hasher.verify(secret, after[id]!)).resolves.toBe(true);
+    }
+    expect(after.bcrypt).toBe(BCRYPT);
+
+    // A third run, on a terminal with --json: nothing to do, and no progress drawn.
+    const third = await runCapturing(
+      ['client', 'hash-legacy-secrets', '--json'],
+      env,
+      dir.path,
+      undefined,
+      {
+        stderrIsTerminal: true,
+      },
+    );
+    expect(third.code).toBe(0);
+    expect(JSON.parse(third.stdout)).toEqual({
+      hashed: 0,
+      skipped: 0,
+      notOurs: 1,
+      interrupted: false,
+    });
+    expect(third.stderr).toBe(NOT_OURS_WARNING);
+  }, 120_000);
 
   test('a secret that changed meanwhile is skipped, never overwritten, and reported', async () => {
     class RacingRepository extends InMemoryOAuthClientRepository {
@@ -1666,7 +1995,12 @@ describe('client hash-legacy-secrets', () => {
         OAuthClient.create({ clientId: 'raced', clientSecret: 'a' }),
       ]),
     });
-    expect(JSON.parse(json.stdout)).toEqual({ hashed: 0, skipped: 1 });
+    expect(JSON.parse(json.stdout)).toEqual({
+      hashed: 0,
+      skipped: 1,
+      notOurs: 0,
+      interrupted: false,
+    });
   });
 
   test('usage error: it takes no argument', async () => {
@@ -2001,3 +2335,64 @@ describe('keys', () => {
     );
   });
 });
+
+describe.each(databases.filter((database) => database.name !== 'sqlite'))(
+  'a client_secret too narrow for a hash on $name',
+  (database) => {
+    let db: IsolatedDatabase;
+    let setup: DataSource;
+    beforeEach(async () => {
+      db = await database.create();
+      setup = new DataSource({ ...db.options, entities: [] });
+      await setup.initialize();
+    });
+    afterEach(async () => {
+      await setup.destroy();
+      await db.drop();
+    });
+
+    test('refused before anything is written, with the exact ALTER TABLE to run; after it, hashed', async () => {
+      const schema = (db.options as { schema?: string }).schema;
+      const table =
+        database.name === 'postgres' ? `"${schema}"."oauth_clients"` : '`oauth_clients`';
+      await setup.query(
+        `CREATE TABLE ${table} (client_id VARCHAR(80) NOT NULL PRIMARY KEY, ` +
+          'client_secret VARCHAR(32), redirect_uri VARCHAR(2000), grant_types VARCHAR(80), ' +
+          'scope VARCHAR(4000), user_id VARCHAR(80))',
+      );
+      await setup.query(
+        `INSERT INTO ${table} (client_id, client_secret) VALUES ('testclient', 'testpass')`,
+      );
+      const env = { DATABASE_URL: db.url };
+      expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
+
+      const alter =
+        database.name === 'postgres'
+          ? `ALTER TABLE "${schema}"."oauth_clients" ALTER COLUMN "client_secret" TYPE VARCHAR(255);`
+          : 'ALTER TABLE `oauth_clients` MODIFY `client_secret` VARCHAR(255) NULL;';
+      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          `nest-oauth2: ${database.name === 'postgres' ? `${schema}.` : ''}oauth_clients.client_secret ` +
+          'holds at most 32 characters and a hash needs 80: widen it first (nothing was written): ' +
+          `${alter}\n`,
+      });
+      const stored = () =>
+        setup.query(`SELECT client_id, client_secret FROM ${table}`) as Promise<
+          Array<{ client_id: string; client_secret: string }>
+        >;
+      expect(await stored()).toEqual([{ client_id: 'testclient', client_secret: 'testpass' }]);
+
+      // The statement, run as printed, is all it takes.
+      await setup.query(alter);
+      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual({
+        code: 0,
+        stdout: 'Hashed 1 plaintext client secret.\n',
+        stderr: '',
+      });
+      const [row] = await stored();
+      await expect(hasher.verify('testpass', row.client_secret)).resolves.toBe(true);
+    });
+  },
+);

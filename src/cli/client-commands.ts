@@ -10,6 +10,12 @@ import {
   type OAuthClientSecret,
 } from '../index.js';
 import { CliError } from './cli-error.js';
+import { isPepperedHash, repositoryClientTable, type ClientTable } from './client-table.js';
+import {
+  hashLegacySecrets,
+  type LegacySecretsOptions,
+  type LegacySecretsResult,
+} from './legacy-secrets.js';
 
 /** The grant this server issues tokens for, and the default of `client create --grant-types`. */
 export const CLIENT_CREDENTIALS = 'client_credentials';
@@ -95,13 +101,9 @@ export interface RevokedSecret {
   remaining: number;
 }
 
-/** The outcome of `client hash-legacy-secrets`: counts only, never a secret or a hash. */
-export interface LegacySecretsResult {
-  /** Plaintext secrets replaced by their hash. */
-  hashed: number;
-  /** Plaintext secrets that changed between reading and writing them, and were left alone. */
-  skipped: number;
-}
+const PEPPER_MISSING =
+  'the client table holds secrets hashed with a pepper: the servers use OAUTH2_SECRET_PEPPER, and the ' +
+  'CLI needs the same OAUTH2_SECRET_PEPPER to write a secret (nothing was written)';
 
 const PUBLIC_CLIENT_WARNING =
   'a public client gets tokens only when the server sets allowPublicClients (RFC 6749 §4.4 reserves this grant for confidential clients)';
@@ -113,7 +115,23 @@ export class ClientCommands {
     private readonly hasher: ClientSecretHasher,
     /** How a message names what set a client property: the CLI names its option. */
     private readonly nameOf: (property: keyof OAuthClient) => string = (property) => property,
+    /** Bulk reads of the stored secrets. @default through the repository's `list()` */
+    private readonly table: ClientTable = repositoryClientTable(repository, hasher),
   ) {}
+
+  private pepperChecked?: Promise<void>;
+
+  /**
+   * Before any secret is written: without a pepper, refused when the table holds hashes made under one. The
+   * servers would accept an unpeppered digest, but a stolen table could then confirm guesses of it.
+   */
+  private checkPepper(): Promise<void> {
+    return (this.pepperChecked ??= (async () => {
+      // Our own digest tells whether this hasher holds a pepper.
+      if (isPepperedHash(this.hasher, this.hasher.digestGenerated(''))) return;
+      if (await this.table.hasPepperedHash()) throw new CliError(PEPPER_MISSING);
+    })());
+  }
 
   async create(input: CreateClientInput): Promise<SecretResult> {
     if (input.secret === '') throw new CliError(`${this.nameOf('clientSecret')} must not be empty`);
@@ -135,12 +153,15 @@ export class ClientCommands {
     let generated: string | undefined;
     if (input.secret === null || !hasSecrets(method)) {
       client.clientSecret = null;
-    } else if (input.secret !== undefined) {
-      client.clientSecret = await this.hasher.hash(input.secret);
     } else {
-      const created = this.hasher.createSecret();
-      generated = created.secret;
-      client.clientSecret = created.hash;
+      await this.checkPepper();
+      if (input.secret !== undefined) {
+        client.clientSecret = await this.hasher.hash(input.secret);
+      } else {
+        const created = this.hasher.createSecret();
+        generated = created.secret;
+        client.clientSecret = created.hash;
+      }
     }
     await this.save(client);
 
@@ -173,6 +194,7 @@ export class ClientCommands {
         `${method} takes no secret: the client's ${secrets.length} secret(s) were removed`,
       );
     } else if (settings.authMethod !== undefined && hasSecrets(method) && secrets.length === 0) {
+      await this.checkPepper();
       const created = this.hasher.createSecret();
       generated = created.secret;
       client.clientSecret = created.hash;
@@ -221,6 +243,7 @@ export class ClientCommands {
     const client = await this.find(clientId);
     const secrets = await this.secretsOf(client);
     refuseSecretless(client, secrets);
+    await this.checkPepper();
     const now = new Date();
     const expiresAt = expiresIn === undefined ? null : new Date(now.getTime() + expiresIn * 1000);
     let hash: string;
@@ -306,21 +329,10 @@ export class ClientCommands {
     if (!(await this.repository.delete(clientId))) throw unknownClient(clientId);
   }
 
-  /**
-   * One pass over the clients: every stored secret that is none of our hash formats is a legacy plaintext
-   * secret (oauth2-server-php, yii2-oauth2-server) and is replaced by its scrypt hash, so the client keeps
-   * its secret. Compare-and-set, as the server's own upgrade on login: a row that changed meanwhile is
-   * skipped, never overwritten.
-   */
-  async hashLegacySecrets(): Promise<LegacySecretsResult> {
-    const result: LegacySecretsResult = { hashed: 0, skipped: 0 };
-    for (const { clientId, clientSecret } of await this.repository.list()) {
-      if (clientSecret === null || this.hasher.kindOf(clientSecret) !== 'unknown') continue;
-      const hash = await this.hasher.hash(clientSecret);
-      if (await this.repository.updateSecret(clientId, clientSecret, hash)) result.hashed++;
-      else result.skipped++;
-    }
-    return result;
+  /** Replaces every plaintext `client_secret` by its scrypt hash (see `hashLegacySecrets`). */
+  async hashLegacySecrets(options: LegacySecretsOptions): Promise<LegacySecretsResult> {
+    await this.checkPepper();
+    return hashLegacySecrets(this.table, this.repository, this.hasher, options);
   }
 
   /** Sets what `settings` gives; a JWK Set replaces a jwks_uri and the other way round (RFC 7591 §2). */

@@ -19,6 +19,7 @@ import type {
   PositionalSpec,
   PositionalValues,
 } from './cli-args.js';
+import { ClientSecretPolicyError } from '../clients/client-secret.hasher.js';
 import { CliError } from './cli-error.js';
 import {
   CLIENT_CREDENTIALS,
@@ -32,6 +33,8 @@ import { DEFAULT_DATABASE_URL } from './database-url.js';
 import { applyMigrations, pendingMigrations, messageOf } from './database.js';
 import { parseDuration } from './duration.js';
 import { longestTokenLifetime, type KeyTimings } from './env-settings.js';
+import type { LegacySecretsResult } from './legacy-secrets.js';
+import type { Progress } from './progress.js';
 
 /** What a command's `run` is given; the database is opened only when asked for, and closed by the runner. */
 export interface CommandContext<
@@ -57,6 +60,12 @@ export interface CommandContext<
   readSecret(): Promise<string>;
   /** Where a relative path (--jwks-file) is read from. */
   cwd: string;
+  /** Aborted when an interruptible command is interrupted (SIGINT): it stops after the work in progress. */
+  signal: AbortSignal;
+  /** How many secrets to hash at once: one per thread of libuv's pool, no more than the cores. */
+  hashConcurrency: number;
+  /** Progress on stderr when it is a terminal and the output is not JSON; else nothing. */
+  progress(label: string): Progress;
 }
 
 /** One row of the table: the command's syntax, what it does and how its result is shown. */
@@ -74,6 +83,10 @@ export interface Command<
   json?(result: R): unknown;
   /** Lines for stderr, with --json or without. */
   warnings?(result: R): readonly string[];
+  /** The exit status of a result. @default 0 */
+  exitCode?(result: R): number;
+  /** SIGINT aborts `signal` rather than ending the process at once. */
+  interruptible?: boolean;
 }
 
 /** Types one row: `run` sees its own options and positionals, `text` its own result. None: `[]`. */
@@ -218,7 +231,10 @@ const clientCreate = command({
     // Every option is checked, and the secret read, before the database is opened.
     const settings = await clientSettings(context, { clearing: false });
     const secret = context.options.public ? null : await chosenSecret(context);
-    return (await context.clients()).create({ clientId: context.options.id, secret, ...settings });
+    const clients = await context.clients();
+    return withSecretPolicy(context, () =>
+      clients.create({ clientId: context.options.id, secret, ...settings }),
+    );
   },
   text: ({ client, secret }) => [
     `Created ${client.client_type} client '${client.client_id}'.`,
@@ -316,7 +332,10 @@ const clientSecretAdd = command({
     const given = context.options['expires-in'];
     const expiresIn = given === undefined ? undefined : parseDuration(given, '--expires-in');
     const secret = await chosenSecret(context);
-    return (await context.clients()).addSecret(context.positionals.id, { secret, expiresIn });
+    const clients = await context.clients();
+    return withSecretPolicy(context, () =>
+      clients.addSecret(context.positionals.id, { secret, expiresIn }),
+    );
   },
   text: (added) => [
     `Added secret ${added.secretId} to client '${added.clientId}'` +
@@ -410,23 +429,41 @@ const clientDelete = command({
   text: ({ client_id }) => [`Deleted client '${client_id}'.`],
 });
 
+/** Exit status of a command stopped by SIGINT (128 + 2), as shells report it. */
+const INTERRUPTED_EXIT_CODE = 130;
+
 const clientHashLegacySecrets = command({
   words: ['client', 'hash-legacy-secrets'],
   description:
     'Replace every plaintext secret (as oauth2-server-php and yii2-oauth2-server stored them) by its ' +
-    'scrypt hash; the clients keep their secrets. Prints how many it hashed.',
-  run: async ({ clients }) => (await clients({ hashesSecrets: true })).hashLegacySecrets(),
-  text: ({ hashed }) => [
-    hashed === 1
-      ? 'Hashed 1 plaintext client secret.'
-      : `Hashed ${hashed} plaintext client secrets.`,
+    'scrypt hash; the clients keep their secrets. Hashes on every core, in batches, with progress on a ' +
+    "terminal; another scheme's $…$ hash is left alone. Ctrl-C stops after the batch in progress (exit " +
+    '130): running it again finishes the job.',
+  interruptible: true,
+  run: async ({ clients, signal, hashConcurrency, progress }): Promise<LegacySecretsResult> =>
+    (await clients({ hashesSecrets: true })).hashLegacySecrets({
+      concurrency: hashConcurrency,
+      signal,
+      progress: progress('Hashing plaintext secrets:'),
+    }),
+  text: ({ hashed, interrupted }) => [
+    `${interrupted ? 'Interrupted: hashed' : 'Hashed'} ${hashed} plaintext client ` +
+      `secret${hashed === 1 ? '' : 's'}${interrupted ? '; run the command again to finish.' : '.'}`,
   ],
-  warnings: ({ skipped }) =>
-    skipped === 0
+  warnings: ({ skipped, notOurs }) => [
+    ...(skipped === 0
       ? []
       : [
           `${skipped} secret(s) changed while this ran (a server upgrading them, say) and were left as they are; run the command again to check`,
-        ],
+        ]),
+    ...(notOurs === 0
+      ? []
+      : [
+          `${notOurs} secret(s) are another scheme's hashes ($…$), not ours: left as they are; those ` +
+            'clients cannot authenticate here until given a new secret (client rotate-secret)',
+        ]),
+  ],
+  exitCode: ({ interrupted }) => (interrupted ? INTERRUPTED_EXIT_CODE : 0),
 });
 
 const KID = { name: 'kid', description: 'a key id (kid)' } as const;
@@ -662,6 +699,23 @@ function keyView(key: OAuthKeyInfo): KeyView {
     activatedAt: key.activatedAt?.toISOString() ?? null,
     retiredAt: key.retiredAt?.toISOString() ?? null,
   };
+}
+
+/**
+ * Runs a client command that may hash a chosen secret: the hasher's refusal of a short one names the option
+ * that gave it and the variable that sets the minimum.
+ */
+async function withSecretPolicy<T>(context: CommandContext, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof ClientSecretPolicyError)) throw error;
+    const option = typeof context.options.secret === 'string' ? '--secret' : '--secret-stdin';
+    throw new CliError(
+      `${option}: ${error.message} (OAUTH2_MIN_SECRET_LENGTH); choose a longer one, or leave it out ` +
+        'to have one generated',
+    );
+  }
 }
 
 /** The secret `--secret` or `--secret-stdin` gives, if any. */

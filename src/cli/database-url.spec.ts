@@ -1,5 +1,5 @@
-import { describe, expect, test } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -127,6 +127,10 @@ describe('databaseOptionsFromUrl', () => {
     ['postgres:///db', /no host name/],
     ['mysql://u:hunter2@[bad/db', /not a valid URL/],
     ['postgres://u:hunter2@db/x?schema=', /\?schema= needs a schema name/],
+    ['postgres://u:hunter2@db/x?schema=a";DROP TABLE x;--', /not a valid schema name: use letters/],
+    ['postgres://db/x?schema=public%20x', /\?schema="public x" is not a valid schema name/],
+    ['postgres://db/x?schema=9lives', /not starting with a digit/],
+    [`postgres://db/x?schema=${'s'.repeat(64)}`, /at most 63 characters/],
   ])('%s is refused with a clear message that holds no password', (url, message) => {
     let error: unknown;
     try {
@@ -137,6 +141,54 @@ describe('databaseOptionsFromUrl', () => {
     expect(error).toBeInstanceOf(DatabaseUrlError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('hunter2');
+  });
+});
+
+describe('the SQLite file', () => {
+  const mode = (path: string) => statSync(path).mode & 0o777;
+  let cwd: string;
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'oauth2-dburl-'));
+  });
+  afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+  test('a new folder is created 0700 and a new file, empty, 0600; nothing is said', () => {
+    const warnings: string[] = [];
+    databaseOptionsFromUrl(
+      'sqlite:./a/b/clients.sqlite',
+      cwd,
+      {},
+      { warn: (w) => warnings.push(w) },
+    );
+    expect(mode(join(cwd, 'a'))).toBe(0o700);
+    expect(mode(join(cwd, 'a/b'))).toBe(0o700);
+    expect(mode(join(cwd, 'a/b/clients.sqlite'))).toBe(0o600);
+    expect(statSync(join(cwd, 'a/b/clients.sqlite')).size).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
+  test('an existing file keeps its mode and content; a world-readable one is warned about', () => {
+    const file = join(cwd, 'old.sqlite');
+    writeFileSync(file, 'kept');
+    chmodSync(file, 0o644);
+    const warnings: string[] = [];
+    const warn = (w: string) => warnings.push(w);
+    databaseOptionsFromUrl(`sqlite:${file}`, '/', {}, { warn });
+    expect(mode(file)).toBe(0o644);
+    expect(warnings).toEqual([
+      `the SQLite database ${file} is readable by every user (mode 644): restrict it with \`chmod 600 ${file}\``,
+    ]);
+    chmodSync(file, 0o640);
+    databaseOptionsFromUrl(`sqlite:${file}`, '/', {}, { warn });
+    expect(warnings).toHaveLength(1);
+    expect(mode(file)).toBe(0o640);
+  });
+
+  test('an existing folder keeps its mode', () => {
+    chmodSync(cwd, 0o755);
+    databaseOptionsFromUrl('sqlite:./x.sqlite', cwd);
+    expect(mode(cwd)).toBe(0o755);
+    expect(mode(join(cwd, 'x.sqlite'))).toBe(0o600);
   });
 });
 

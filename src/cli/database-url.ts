@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { clientTableName } from '../clients/oauth-client.entity.js';
 import { oauth2Entities, oauth2Migrations, type OAuth2MigrationsOptions } from '../index.js';
 
 /** Where the CLI and the example app keep their clients when DATABASE_URL is not set. */
@@ -15,9 +16,12 @@ export class DatabaseUrlError extends Error {
 
 /**
  * TypeORM DataSource options for a `DATABASE_URL`:
- * - `sqlite:<path>`: better-sqlite3; a relative path is resolved from `cwd` and its folder is created;
- *   `sqlite::memory:` is an in-memory database;
- * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package); `?schema=<name>` picks the schema;
+ * - `sqlite:<path>`: better-sqlite3; a relative path is resolved from `cwd`; a missing folder is created
+ *   with mode 0700 and a missing file, empty, with mode 0600 (client secrets and sealed keys live in it;
+ *   SQLite gives its journal files the database file's mode); an existing file keeps its mode, with a
+ *   warning (`warn`) when others may read it; `sqlite::memory:` is an in-memory database;
+ * - `postgres://…`, `postgresql://…`: PostgreSQL (needs the `pg` package); `?schema=<name>` picks the schema,
+ *   a name of the same rule as the table names;
  * - `mysql://…`: MySQL, `mariadb://…`: MariaDB (both need the `mysql2` package).
  *
  * The options map the module's entities to `tables` and list its migrations for them; nothing is
@@ -27,6 +31,9 @@ export function databaseOptionsFromUrl(
   url: string = DEFAULT_DATABASE_URL,
   cwd: string = process.cwd(),
   tables: OAuth2MigrationsOptions = {},
+  {
+    warn = (message: string) => process.emitWarning(message),
+  }: { warn?: (message: string) => void } = {},
 ): DataSourceOptions {
   const options: DataSourceOptions = {
     ...parseDatabaseUrl(url, cwd),
@@ -34,9 +41,27 @@ export function databaseOptionsFromUrl(
     migrations: oauth2Migrations(tables),
   };
   if (options.type === 'better-sqlite3' && options.database !== ':memory:') {
-    mkdirSync(dirname(options.database), { recursive: true });
+    prepareSqliteFile(options.database, warn);
   }
   return options;
+}
+
+/** The folder (0700) and the empty file (0600) when missing; a warning for a file others may read. */
+function prepareSqliteFile(file: string, warn: (message: string) => void): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    // 'wx': created here or not at all, so an existing file's mode is never changed.
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o004) {
+      warn(
+        `the SQLite database ${file} is readable by every user (mode ${mode.toString(8)}): ` +
+          `restrict it with \`chmod 600 ${file}\``,
+      );
+    }
+  }
 }
 
 /** Throws the DatabaseUrlError that `databaseOptionsFromUrl` would, without touching the file system. */
@@ -116,6 +141,15 @@ function postgresUrl(url: string, parsed: URL): { url: string; schema?: string }
   const schema = parsed.searchParams.get('schema');
   if (schema === null) return { url };
   if (schema === '') throw new DatabaseUrlError('DATABASE_URL ?schema= needs a schema name');
+  try {
+    // TypeORM puts the schema into SQL as it puts the table names: the same rule keeps both safe.
+    clientTableName({ tableName: schema });
+  } catch {
+    throw new DatabaseUrlError(
+      `DATABASE_URL ?schema=${JSON.stringify(schema)} is not a valid schema name: use letters, ` +
+        'digits and _, at most 63 characters, not starting with a digit',
+    );
+  }
   parsed.searchParams.delete('schema');
   return { url: parsed.href, schema };
 }

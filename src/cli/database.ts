@@ -1,5 +1,12 @@
-import { DataSource, MigrationExecutor, type Logger as TypeOrmLogger } from 'typeorm';
 import {
+  DataSource,
+  MigrationExecutor,
+  type Logger as TypeOrmLogger,
+  type Table,
+  type TableColumn,
+} from 'typeorm';
+import {
+  ClientSecretHasher,
   DEFAULT_CLIENT_TABLE,
   oauth2Entities,
   oauth2TableNames,
@@ -11,11 +18,14 @@ import {
   type OAuth2TableNames,
 } from '../index.js';
 import { CliError } from './cli-error.js';
+import { typeOrmClientTable, type ClientTable } from './client-table.js';
 import { databaseOptionsFromUrl, redactDatabaseUrl } from './database-url.js';
 import { KEK_VARIABLES, keyEncryptionKeysFromEnv, type Env } from './env-settings.js';
 
 /** The narrowest client_secret column that holds every hash format (the seed's VARCHAR(80)). */
 const MIN_SECRET_COLUMN_WIDTH = 80;
+/** The width the migrations give client_secret, and the one to widen a narrow column to. */
+const SECRET_COLUMN_WIDTH = 255;
 
 export interface TableSettings extends Required<OAuth2MigrationsOptions> {
   /** The full names: prefix and name. */
@@ -56,8 +66,9 @@ export async function openDatabase(
   databaseUrl: string,
   cwd: string,
   tables: TableSettings,
+  warn: (message: string) => void,
 ): Promise<DataSource> {
-  const options = databaseOptionsFromUrl(databaseUrl, cwd, tables);
+  const options = databaseOptionsFromUrl(databaseUrl, cwd, tables, { warn });
   let dataSource: DataSource;
   try {
     // The constructor loads the driver package, which may be missing.
@@ -87,29 +98,35 @@ export async function applyMigrations(dataSource: DataSource): Promise<string[]>
   }
 }
 
+/** The client table, as a repository and for bulk reads. */
+export interface ClientStorage {
+  repository: OAuthClientRepository;
+  table: ClientTable;
+  /** Set when SQLite declares client_secret narrower than a hash: it stores the hash in full anyway. */
+  warning?: string;
+}
+
 /**
  * The client table as a repository, with the table of the clients' further secrets. The client commands never
  * change the schema: a database without the tables, or a client table without the columns the entity maps (a
  * seed table the lifecycle migration has not extended), is one `migrate` has not prepared (or the wrong
  * database), and saying so beats an SQL error or creating an empty table in it.
  */
-export async function clientRepository(
+export async function clientStorage(
   dataSource: DataSource,
-  { url, tables, hashesSecrets }: { url: string; tables: TableSettings; hashesSecrets: boolean },
-): Promise<OAuthClientRepository> {
+  {
+    url,
+    tables,
+    hashesSecrets,
+    hasher,
+  }: { url: string; tables: TableSettings; hashesSecrets: boolean; hasher: ClientSecretHasher },
+): Promise<ClientStorage> {
   const table = tables.tables.clients;
   const [clients, , secrets] = oauth2Entities(tables);
   const found = await migratedTable(dataSource, url, table);
   const secretColumn = found.findColumnByName('client_secret');
   if (!secretColumn) throw new CliError(`table ${table} has no client_secret column`);
-  // A hash written to a narrower column fails, or on a lax MySQL is cut short and locks the client out.
-  const width = Number(secretColumn.length);
-  if (hashesSecrets && secretColumn.length && width < MIN_SECRET_COLUMN_WIDTH) {
-    throw new CliError(
-      `${table}.client_secret holds at most ${width} characters and a hash needs ` +
-        `${MIN_SECRET_COLUMN_WIDTH}: widen it first (VARCHAR(255), as the migrations create it)`,
-    );
-  }
+  const narrow = hashesSecrets ? narrowSecretColumn(dataSource, found, secretColumn) : undefined;
   const missing = dataSource
     .getMetadata(clients)
     .columns.map((column) => column.databaseName)
@@ -120,9 +137,64 @@ export async function clientRepository(
     );
   }
   await migratedTable(dataSource, url, tables.tables.clientSecrets);
-  return new TypeOrmOAuthClientRepository(
-    dataSource.getRepository(clients),
-    dataSource.getRepository(secrets),
+  return {
+    repository: new TypeOrmOAuthClientRepository(
+      dataSource.getRepository(clients),
+      dataSource.getRepository(secrets),
+    ),
+    table: typeOrmClientTable(
+      dataSource.getRepository(clients),
+      dataSource.getRepository(secrets),
+      hasher,
+    ),
+    warning: narrow,
+  };
+}
+
+/**
+ * A hash written to a client_secret narrower than a hash fails (PostgreSQL, strict MySQL) or, on a lax MySQL,
+ * is cut short and locks the client out: refused, with the statement that widens it. SQLite stores a value in
+ * full whatever the declared width: a warning only.
+ */
+function narrowSecretColumn(
+  dataSource: DataSource,
+  table: Table,
+  column: TableColumn,
+): string | undefined {
+  const width = Number(column.length);
+  if (!column.length || !(width < MIN_SECRET_COLUMN_WIDTH)) return undefined;
+  const name = `${table.name}.client_secret`;
+  const type = dataSource.options.type;
+  if (type === 'better-sqlite3') {
+    return (
+      `${name} is declared VARCHAR(${width}), narrower than a hash (${MIN_SECRET_COLUMN_WIDTH}); SQLite ` +
+      'does not enforce it and stores each hash in full, but a copy of this schema elsewhere would not'
+    );
+  }
+  throw new CliError(
+    `${name} holds at most ${width} characters and a hash needs ${MIN_SECRET_COLUMN_WIDTH}: widen ` +
+      `it first (nothing was written): ${widenStatement(dataSource, table, column)}`,
+  );
+}
+
+/** The ALTER TABLE that widens client_secret to VARCHAR(255) on this database, keeping the rest of it. */
+function widenStatement(dataSource: DataSource, table: Table, column: TableColumn): string {
+  const type = `VARCHAR(${SECRET_COLUMN_WIDTH})`;
+  if (dataSource.options.type === 'postgres') {
+    // Table names are checked identifiers; quoted, as TypeORM created them.
+    const qualified = table.name
+      .split('.')
+      .map((part) => `"${part}"`)
+      .join('.');
+    return `ALTER TABLE ${qualified} ALTER COLUMN "client_secret" TYPE ${type};`;
+  }
+  // MODIFY restates the whole column: its character set, collation and NULL-ness are kept.
+  const charset = column.charset ? ` CHARACTER SET ${column.charset}` : '';
+  const collation = column.collation ? ` COLLATE ${column.collation}` : '';
+  const nullable = column.isNullable ? 'NULL' : 'NOT NULL';
+  return (
+    `ALTER TABLE \`${table.name.split('.').pop()}\` MODIFY \`client_secret\` ` +
+    `${type}${charset}${collation} ${nullable};`
   );
 }
 

@@ -51,6 +51,21 @@ export function keyEncryptionKeysFromEnv(env: Env): { current?: Buffer; previous
   };
 }
 
+/**
+ * OAUTH2_MIN_SECRET_LENGTH, the module's `minSecretLength`: the shortest secret a person may choose, a whole
+ * number of at least 1; undefined when unset (the hasher's default, 20).
+ */
+export function minSecretLengthFromEnv(env: Env): number | undefined {
+  const name = 'OAUTH2_MIN_SECRET_LENGTH';
+  const text = read(env, name);
+  if (text === undefined) return undefined;
+  const length = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(length) || length < 1) {
+    throw new Error(`${name} must be a whole number of at least 1, not '${text}'`);
+  }
+  return length;
+}
+
 /** The durations of a key rotation, from the same variables as the server's, with its defaults. */
 export interface KeyTimings {
   /** OAUTH2_ACCESS_TOKEN_LIFETIME. */

@@ -3,10 +3,17 @@ import { ClientSecretHasher, OAuthClientRepository, type OAuthClient } from '../
 import { parseCommandLine } from './cli-args.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { ClientCommands } from './client-commands.js';
+import { repositoryClientTable } from './client-table.js';
 import { CLI, type Command, type CommandContext } from './commands.js';
 import { DEFAULT_DATABASE_URL, redactPassword } from './database-url.js';
-import { clientRepository, keyStore, messageOf, openDatabase, tableSettings } from './database.js';
-import { keyTimingsFromEnv, maxAccessTokenLifetimeFromEnv } from './env-settings.js';
+import { clientStorage, keyStore, messageOf, openDatabase, tableSettings } from './database.js';
+import {
+  keyTimingsFromEnv,
+  maxAccessTokenLifetimeFromEnv,
+  minSecretLengthFromEnv,
+} from './env-settings.js';
+import { hashConcurrency } from './legacy-secrets.js';
+import { NO_PROGRESS, terminalProgress } from './progress.js';
 import { processSecretInput, readChosenSecret, type SecretInput } from './secret-input.js';
 import { usageText } from './usage.js';
 
@@ -14,8 +21,16 @@ import { usageText } from './usage.js';
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Whether stderr is a terminal: progress is shown there only. @default false */
+  stderrIsTerminal?: boolean;
   /**
-   * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_CLIENT_TABLE, OAUTH2_TABLE_PREFIX, and for the key
+   * Subscribes to interruptions (SIGINT) while an interruptible command runs; returns the unsubscribe.
+   * @default none: the command runs to its end
+   */
+  onInterrupt?: (interrupt: () => void) => () => void;
+  /**
+   * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_MIN_SECRET_LENGTH, OAUTH2_CLIENT_TABLE,
+   * OAUTH2_TABLE_PREFIX, and for the key
    * commands OAUTH2_KEY_ENCRYPTION_KEY, OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS, OAUTH2_JWKS_MAX_AGE,
    * OAUTH2_KEY_REFRESH_INTERVAL, OAUTH2_ACCESS_TOKEN_LIFETIME and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME.
    * @default process.env
@@ -54,6 +69,8 @@ export async function runCli(
 
   let database: DataSource | undefined;
   let status: number;
+  let release: (() => void) | undefined;
+  const warn = (message: string) => io.stderr(`${CLI.program}: warning: ${safe(message)}\n`);
   try {
     const parsed = parseCommandLine(argv, CLI);
     if (parsed === 'help') {
@@ -67,7 +84,7 @@ export async function runCli(
         options[option.name] !== undefined &&
         options[option.name] !== false
       ) {
-        io.stderr(`${CLI.program}: warning: ${option.warning}\n`);
+        warn(option.warning);
       }
     }
     const fromEnv = <T>(read: () => T): T => {
@@ -79,24 +96,38 @@ export async function runCli(
     };
     const tables = tableSettings({ table: options.table, prefix: options['table-prefix'] }, env);
     const open = async (): Promise<DataSource> =>
-      (database ??= await openDatabase(databaseUrl, io.cwd ?? process.cwd(), tables));
+      (database ??= await openDatabase(databaseUrl, io.cwd ?? process.cwd(), tables, warn));
+    const interruption = new AbortController();
+    if (command.interruptible && io.onInterrupt) {
+      release = io.onInterrupt(() => {
+        if (interruption.signal.aborted) return;
+        warn('interrupted: finishing the batch in progress (interrupt again to stop at once)');
+        interruption.abort();
+      });
+    }
     const context: CommandContext = {
       options,
       positionals,
       database: open,
       clients: async ({ hashesSecrets = false } = {}) => {
-        const repository =
-          dependencies.repository ??
-          (await clientRepository(await open(), {
-            url: databaseUrl,
-            tables,
-            hashesSecrets,
-          }));
         const hasher =
           dependencies.hasher ??
-          new ClientSecretHasher({ pepper: env.OAUTH2_SECRET_PEPPER || undefined });
-        return new ClientCommands(repository, hasher, (property) =>
-          optionNaming(command, property),
+          new ClientSecretHasher({
+            pepper: env.OAUTH2_SECRET_PEPPER || undefined,
+            minSecretLength: fromEnv(() => minSecretLengthFromEnv(env)),
+          });
+        const storage = dependencies.repository
+          ? {
+              repository: dependencies.repository,
+              table: repositoryClientTable(dependencies.repository, hasher),
+            }
+          : await clientStorage(await open(), { url: databaseUrl, tables, hashesSecrets, hasher });
+        if ('warning' in storage && storage.warning) warn(storage.warning);
+        return new ClientCommands(
+          storage.repository,
+          hasher,
+          (property) => optionNaming(command, property),
+          storage.table,
         );
       },
       keys: async () => keyStore(await open(), { url: databaseUrl, tables, env }),
@@ -104,11 +135,18 @@ export async function runCli(
       maxAccessTokenLifetime: () => fromEnv(() => maxAccessTokenLifetimeFromEnv(env)),
       readSecret: () => readChosenSecret(dependencies.stdin ?? processSecretInput()),
       cwd: io.cwd ?? process.cwd(),
+      signal: interruption.signal,
+      hashConcurrency: hashConcurrency(),
+      progress: (label) =>
+        io.stderrIsTerminal && !options.json ? terminalProgress(io.stderr, label) : NO_PROGRESS,
     };
-    write(io, command, await command.run(context), options.json);
-    status = 0;
+    const result = await command.run(context);
+    write(io, command, result, options.json);
+    status = command.exitCode?.(result) ?? 0;
   } catch (error) {
     status = fail(error);
+  } finally {
+    release?.();
   }
   try {
     await database?.destroy();

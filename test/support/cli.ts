@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { databaseOptionsFromUrl } from '../../src/cli/database-url.js';
-import { runCli, type CliDependencies } from '../../src/cli/run-cli.js';
+import { runCli, type CliDependencies, type CliIo } from '../../src/cli/run-cli.js';
 
 export interface CliResult {
   code: number;
@@ -17,18 +17,34 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Runs the CLI in-process the way main.ts does, capturing what it writes. */
+/**
+ * Runs the CLI in-process the way run-process.ts does, capturing what it writes; `io` adds a terminal or
+ * interruptions, and `onStderr` sees each write to stderr as it happens.
+ */
 export async function runCapturing(
   argv: string[],
   env: Record<string, string | undefined>,
   cwd: string,
   dependencies?: CliDependencies,
+  {
+    onStderr,
+    ...io
+  }: Pick<CliIo, 'stderrIsTerminal' | 'onInterrupt'> & { onStderr?: (text: string) => void } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(
     argv,
-    { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env, cwd },
+    {
+      ...io,
+      stdout: (text) => (stdout += text),
+      stderr: (text) => {
+        stderr += text;
+        onStderr?.(text);
+      },
+      env,
+      cwd,
+    },
     dependencies,
   );
   return { code, stdout, stderr };
