@@ -9,7 +9,7 @@ import {
   test,
 } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { join } from 'node:path';
@@ -117,7 +117,9 @@ describe('client create', () => {
     expect(result.stdout.split(secret!).length).toBe(2);
     expectNoHash(result);
 
-    expect(existsSync(join(dir.path, `db-${counter}`, 'clients.sqlite'))).toBe(true);
+    // Client secrets' digests live in it: only its owner may read the file and its folder.
+    expect(statSync(join(dir.path, `db-${counter}`)).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir.path, `db-${counter}`, 'clients.sqlite')).mode & 0o777).toBe(0o600);
     const stored = await row('svc');
     expect(stored).toEqual({
       client_id: 'svc',
@@ -1359,6 +1361,36 @@ describe('database', () => {
     expect(result.stderr).not.toContain('hunter2');
   });
 
+  test('a ?schema= that is not a plain name: exit 1 before anything is opened', async () => {
+    const result = await runCapturing(
+      ['client', 'list'],
+      {
+        DATABASE_URL: 'postgres://admin:hunter2@127.0.0.1:1/oauth?schema=auth%22;DROP%20TABLE%20x',
+      },
+      dir.path,
+    );
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'nest-oauth2: DATABASE_URL ?schema="auth\\";DROP TABLE x" is not a valid schema name: use ' +
+        'letters, digits and _, at most 63 characters, not starting with a digit\n',
+    });
+  });
+
+  test('a SQLite file others may read: a warning line, and its mode is left alone', async () => {
+    const file = join(dir.path, `db-${counter}`, 'clients.sqlite');
+    chmodSync(file, 0o644);
+    expect(await cli('client', 'list')).toEqual({
+      code: 0,
+      stdout: 'No clients.\n',
+      stderr:
+        `nest-oauth2: warning: the SQLite database ${file} is readable by every user (mode 644): ` +
+        `restrict it with \`chmod 600 ${file}\`\n`,
+    });
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+  });
+
   test('without DATABASE_URL the clients go to ./data/oauth2.sqlite', async () => {
     const cwd = tempDir('oauth2-cli-default-');
     try {
@@ -2336,63 +2368,89 @@ describe('keys', () => {
   });
 });
 
-describe.each(databases.filter((database) => database.name !== 'sqlite'))(
-  'a client_secret too narrow for a hash on $name',
-  (database) => {
-    let db: IsolatedDatabase;
-    let setup: DataSource;
-    beforeEach(async () => {
-      db = await database.create();
-      setup = new DataSource({ ...db.options, entities: [] });
-      await setup.initialize();
-    });
-    afterEach(async () => {
-      await setup.destroy();
-      await db.drop();
-    });
+describe.each(databases)('a client_secret too narrow for a hash on $name', (database) => {
+  let db: IsolatedDatabase;
+  let setup: DataSource;
+  beforeEach(async () => {
+    db = await database.create({ shared: true });
+    setup = new DataSource({ ...db.options, entities: [] });
+    await setup.initialize();
+  });
+  afterEach(async () => {
+    await setup.destroy();
+    await db.drop();
+  });
 
-    test('refused before anything is written, with the exact ALTER TABLE to run; after it, hashed', async () => {
-      const schema = (db.options as { schema?: string }).schema;
-      const table =
-        database.name === 'postgres' ? `"${schema}"."oauth_clients"` : '`oauth_clients`';
-      await setup.query(
-        `CREATE TABLE ${table} (client_id VARCHAR(80) NOT NULL PRIMARY KEY, ` +
-          'client_secret VARCHAR(32), redirect_uri VARCHAR(2000), grant_types VARCHAR(80), ' +
-          'scope VARCHAR(4000), user_id VARCHAR(80))',
-      );
-      await setup.query(
-        `INSERT INTO ${table} (client_id, client_secret) VALUES ('testclient', 'testpass')`,
-      );
-      const env = { DATABASE_URL: db.url };
-      expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
+  const schema = () => (db.options as { schema?: string }).schema;
+  const table = () =>
+    ({
+      postgres: `"${schema()}"."oauth_clients"`,
+      mysql: '`oauth_clients`',
+      sqlite: 'oauth_clients',
+    })[database.name];
+  const stored = () =>
+    setup.query(`SELECT client_id, client_secret FROM ${table()}`) as Promise<
+      Array<{ client_id: string; client_secret: string }>
+    >;
 
-      const alter =
-        database.name === 'postgres'
-          ? `ALTER TABLE "${schema}"."oauth_clients" ALTER COLUMN "client_secret" TYPE VARCHAR(255);`
-          : 'ALTER TABLE `oauth_clients` MODIFY `client_secret` VARCHAR(255) NULL;';
-      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual({
-        code: 1,
-        stdout: '',
-        stderr:
-          `nest-oauth2: ${database.name === 'postgres' ? `${schema}.` : ''}oauth_clients.client_secret ` +
-          'holds at most 32 characters and a hash needs 80: widen it first (nothing was written): ' +
-          `${alter}\n`,
-      });
-      const stored = () =>
-        setup.query(`SELECT client_id, client_secret FROM ${table}`) as Promise<
-          Array<{ client_id: string; client_secret: string }>
-        >;
-      expect(await stored()).toEqual([{ client_id: 'testclient', client_secret: 'testpass' }]);
+  test('PostgreSQL, MariaDB: refused before anything is written, with the exact ALTER TABLE to run; SQLite needs none', async () => {
+    await setup.query(
+      `CREATE TABLE ${table()} (client_id VARCHAR(80) NOT NULL PRIMARY KEY, ` +
+        'client_secret VARCHAR(32), redirect_uri VARCHAR(2000), grant_types VARCHAR(80), ' +
+        'scope VARCHAR(4000), user_id VARCHAR(80))',
+    );
+    await setup.query(
+      `INSERT INTO ${table()} (client_id, client_secret) VALUES ('testclient', 'testpass')`,
+    );
+    const env = { DATABASE_URL: db.url };
+    expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
 
-      // The statement, run as printed, is all it takes.
-      await setup.query(alter);
-      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual({
-        code: 0,
-        stdout: 'Hashed 1 plaintext client secret.\n',
-        stderr: '',
-      });
-      const [row] = await stored();
-      await expect(hasher.verify('testpass', row.client_secret)).resolves.toBe(true);
+    const widen = {
+      postgres: [
+        `ALTER TABLE "${schema()}"."oauth_clients" ALTER COLUMN "client_secret" TYPE VARCHAR(255);`,
+      ],
+      mysql: ['ALTER TABLE `oauth_clients` MODIFY `client_secret` VARCHAR(255) NULL;'],
+      sqlite: [],
+    }[database.name];
+    const hashed = (count: number, stderr: unknown = '') => ({
+      code: 0,
+      stdout: `Hashed ${count} plaintext client secret${count === 1 ? '' : 's'}.\n`,
+      stderr,
     });
-  },
-);
+    const sqliteWarning = expect.stringMatching(
+      // (The test helper's file is world-readable: a warning line of its own.)
+      /^nest-oauth2: warning: oauth_clients\.client_secret is declared VARCHAR\(32\), narrower than a hash \(80\); SQLite does not enforce it and stores each hash in full/m,
+    );
+    const refused = {
+      code: 1,
+      stdout: '',
+      stderr:
+        `nest-oauth2: ${schema() ? `${schema()}.` : ''}oauth_clients.client_secret holds at most 32 ` +
+        `characters and a hash needs 80: widen it first (nothing was written): ${widen[0]}\n`,
+    };
+    const outcomes = {
+      sqlite: {
+        first: hashed(1, sqliteWarning),
+        rows: [{ client_id: 'testclient', client_secret: expect.stringMatching(/^\$scrypt\$/) }],
+        second: hashed(0, sqliteWarning),
+      },
+      server: {
+        first: refused,
+        rows: [{ client_id: 'testclient', client_secret: 'testpass' }],
+        second: hashed(1),
+      },
+    }[database.name === 'sqlite' ? 'sqlite' : 'server'];
+
+    expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
+      outcomes.first,
+    );
+    expect(await stored()).toEqual(outcomes.rows);
+    // The statement, run as printed, is all it takes.
+    for (const statement of widen) await setup.query(statement);
+    expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
+      outcomes.second,
+    );
+    const [row] = await stored();
+    await expect(hasher.verify('testpass', row.client_secret)).resolves.toBe(true);
+  });
+});

@@ -76,19 +76,22 @@ export async function hashLegacySecrets(
   return result;
 }
 
-/** libuv's default thread pool size. */
-const DEFAULT_THREAD_POOL_SIZE = 4;
+/** libuv's thread pool: its size when UV_THREADPOOL_SIZE is unset, and its largest. */
+const THREAD_POOL = { default: 4, max: 1024 } as const;
 
 /**
- * How many scrypt runs can proceed at once in this process: one per thread of libuv's pool
- * (UV_THREADPOOL_SIZE, which the CLI's entry point sets to the number of cores), and no more than the cores.
+ * How many scrypt runs can proceed at once in this process: one per thread of libuv's pool (UV_THREADPOOL_SIZE,
+ * which the CLI's entry point sets to the number of cores; read as libuv reads it), and no more than the cores.
  */
 export function hashConcurrency(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): number {
-  const pool = Number(env.UV_THREADPOOL_SIZE);
-  const threads = Number.isSafeInteger(pool) && pool >= 1 ? pool : DEFAULT_THREAD_POOL_SIZE;
-  return Math.max(1, Math.min(threads, availableParallelism()));
+  const value = env.UV_THREADPOOL_SIZE;
+  const threads =
+    value === undefined
+      ? THREAD_POOL.default
+      : Math.min(THREAD_POOL.max, Math.max(1, Number.parseInt(value, 10) || 1));
+  return Math.min(threads, availableParallelism());
 }
 
 /** Runs `work` on every item, at most `limit` at a time; the first failure is thrown once all settle. */
