@@ -656,7 +656,8 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     'Manages the OAuth 2.0 clients and signing keys in the database that DATABASE_URL names: ' +
     `sqlite:<path> (default ${DEFAULT_DATABASE_URL}), postgres://…[?schema=<name>], postgresql://…, ` +
     'mysql://… or mariadb://…. A generated secret is stored as a keyed digest (HMAC-SHA-256, peppered ' +
-    'with OAUTH2_SECRET_PEPPER when set), a chosen one (--secret-stdin) as a scrypt hash; a generated ' +
+    "with OAUTH2_SECRET_PEPPER when set: the servers' pepper), a chosen one (--secret-stdin, at least " +
+    'OAUTH2_MIN_SECRET_LENGTH characters, default 20) as a scrypt hash; a generated ' +
     'secret is shown once and cannot be shown again. Durations are <n>s|m|h|d (30s, 15m, 24h, 90d). ' +
     'The key commands need OAUTH2_KEY_ENCRYPTION_KEY (and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS while it ' +
     'rotates), and read OAUTH2_JWKS_MAX_AGE (300), OAUTH2_KEY_REFRESH_INTERVAL (60), ' +
