@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,22 @@ export async function runCapturing(
     dependencies,
   );
   return { code, stdout, stderr };
+}
+
+/**
+ * The outcome of an interrupted `client hash-legacy-secrets`: exit status 130, and how many of `total` secrets
+ * it hashed, at least one and not all.
+ */
+export function interruptedAfter(result: CliResult, total: number): number {
+  expect(result.code).toBe(130);
+  const done = Number(
+    /^Interrupted: hashed (\d+) plaintext client secrets; run the command again to finish\.\n$/.exec(
+      result.stdout,
+    )?.[1],
+  );
+  expect(done).toBeGreaterThan(0);
+  expect(done).toBeLessThan(total);
+  return done;
 }
 
 export interface StoredClientRow {
