@@ -11,6 +11,18 @@ import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
+/**
+ * The bounds a JWK Set is fetched within: a resource server's defaults, and those of every client's `jwks_uri`.
+ */
+export const JWKS_FETCH_DEFAULTS = {
+  jwksCacheMinSeconds: 60,
+  jwksCacheMaxSeconds: 3600,
+  // A cooldown of 0 would let a stream of tokens with made-up key ids refetch the keys on every request.
+  jwksCooldown: 30,
+  fetchTimeoutMs: 5000,
+  maxJwksBytes: 64 * 1024,
+} as const;
+
 /** What the cache needs to know: where the keys are, which algorithms they serve, and its bounds. */
 export interface JwksCacheSettings {
   /** Whose keys these are, for the log; with `metadataUrl`, the issuer its metadata must name. */
