@@ -104,7 +104,10 @@ export class ClientAssertionVerifier {
     clientId: string,
   ): Promise<JWTVerifyResult> {
     const { clockTolerance, maxAssertionLifetime } = this.settings;
+    // One clock for jose's checks and ours below.
+    const now = Date.now();
     const options = {
+      currentDate: new Date(now),
       algorithms: [...CLIENT_ASSERTION_ALGORITHMS],
       // RFC 7523 §3 items 1 and 2: the client is both the issuer and the subject of its assertion.
       issuer: clientId,
@@ -121,11 +124,11 @@ export class ClientAssertionVerifier {
       throw OAuth2Error.invalidClient();
     }
     const { exp, iat, jti } = verified.payload as JWTPayload & { exp: number };
-    const now = Date.now() / 1000;
+    const nowSeconds = now / 1000;
     if (
-      exp > now + maxAssertionLifetime + clockTolerance ||
+      exp > nowSeconds + maxAssertionLifetime + clockTolerance ||
       // jose checks iat only against a maximum age; one in the future is as wrong as an nbf there.
-      (iat !== undefined && iat > now + clockTolerance) ||
+      (iat !== undefined && iat > nowSeconds + clockTolerance) ||
       typeof jti !== 'string' ||
       jti === ''
     ) {
