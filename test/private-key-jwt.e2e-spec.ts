@@ -124,15 +124,21 @@ describe.each(appCases)('private_key_jwt ($name)', (appCase) => {
     await jwksServer?.close();
   });
 
+  /** openid-client, configured as for this issuer (its token endpoint at the app's real address). */
+  const openidClient = (clientId: string, key: ClientKey) => {
+    const configuration = new openid.Configuration(
+      { issuer: ISSUER, token_endpoint: `${origin}${TOKEN_PATH}` },
+      clientId,
+      {},
+      openid.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+    );
+    openid.allowInsecureRequests(configuration);
+    return configuration;
+  };
+
   describe('success', () => {
     test("openid-client's PrivateKeyJwt with an inline jwks: a token for the client", async () => {
-      const configuration = new openid.Configuration(
-        { issuer: ISSUER, token_endpoint: `${origin}${TOKEN_PATH}` },
-        'pk-inline',
-        {},
-        openid.PrivateKeyJwt({ key: inline.privateKey, kid: inline.kid }),
-      );
-      openid.allowInsecureRequests(configuration);
+      const configuration = openidClient('pk-inline', inline);
       const tokens = await openid.clientCredentialsGrant(configuration, { scope: SCOPE });
       expect(tokens.token_type).toBe('bearer');
       expect(tokens.scope).toBe(SCOPE);
@@ -143,13 +149,7 @@ describe.each(appCases)('private_key_jwt ($name)', (appCase) => {
     });
 
     test("openid-client's PrivateKeyJwt with a jwks_uri served over HTTP on loopback", async () => {
-      const configuration = new openid.Configuration(
-        { issuer: ISSUER, token_endpoint: `${origin}${TOKEN_PATH}` },
-        'pk-remote',
-        {},
-        openid.PrivateKeyJwt({ key: remote.privateKey, kid: remote.kid }),
-      );
-      openid.allowInsecureRequests(configuration);
+      const configuration = openidClient('pk-remote', remote);
       const before = jwksServer.requests.length;
       const first = await openid.clientCredentialsGrant(configuration, { scope: SCOPE });
       const second = await openid.clientCredentialsGrant(configuration, { scope: SCOPE });

@@ -4,7 +4,7 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
-import { ClientAuthMethods } from './client-auth-methods.js';
+import { BUILT_IN_AUTH_METHODS, ClientAuthMethods } from './client-auth-methods.js';
 import type { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientSecretPostStrategy } from './form-client.strategies.js';
 import { thrownBy } from '../../test/support/thrown.js';
@@ -77,12 +77,7 @@ describe('ClientAuthMethods strategy names', () => {
   test('two instances (two apps in one process) never share a name', () => {
     const a = methods();
     const b = methods();
-    for (const method of [
-      'client_secret_basic',
-      'client_secret_post',
-      'private_key_jwt',
-      'none',
-    ] as const) {
+    for (const method of BUILT_IN_AUTH_METHODS) {
       expect(a.strategyName(method)).not.toBe(b.strategyName(method));
     }
   });

@@ -7,8 +7,13 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 
 /** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
-export type OAuth2BuiltInAuthMethod =
-  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+export const BUILT_IN_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type OAuth2BuiltInAuthMethod = (typeof BUILT_IN_AUTH_METHODS)[number];
 
 interface Method {
   name: string;
@@ -97,12 +102,7 @@ export class ClientAuthMethods implements OnModuleDestroy {
 
   /** Takes this instance's strategies out of Passport's registry when its app closes. */
   onModuleDestroy(): void {
-    for (const method of [
-      'client_secret_basic',
-      'client_secret_post',
-      'private_key_jwt',
-      'none',
-    ] as const) {
+    for (const method of BUILT_IN_AUTH_METHODS) {
       passport.unuse(this.strategyName(method));
     }
   }

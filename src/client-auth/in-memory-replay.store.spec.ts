@@ -1,22 +1,21 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { InMemoryOAuth2ReplayStore } from './in-memory-replay.store.js';
+import { useFakeClock } from '../../test/support/fake-clock.js';
 
-let now: number;
-beforeEach(() => {
-  now = 1_700_000_000_000;
-  jest.spyOn(Date, 'now').mockImplementation(() => now);
-});
+beforeEach(() => useFakeClock());
 afterEach(() => {
+  jest.useRealTimers();
   jest.restoreAllMocks();
 });
-const inSeconds = (seconds: number) => new Date(now + seconds * 1000);
+const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000);
+const advance = (ms: number) => jest.advanceTimersByTime(ms);
 
 describe('InMemoryOAuth2ReplayStore', () => {
   test('a key is claimed once while it has not expired', async () => {
     const store = new InMemoryOAuth2ReplayStore();
     expect(await store.claim('a', inSeconds(60))).toBe(true);
     expect(await store.claim('a', inSeconds(60))).toBe(false);
-    now += 59_999;
+    advance(59_999);
     expect(await store.claim('a', inSeconds(60))).toBe(false);
     expect(await store.claim('b', inSeconds(60))).toBe(true);
   });
@@ -30,7 +29,7 @@ describe('InMemoryOAuth2ReplayStore', () => {
   test('once expired, a key can be claimed again', async () => {
     const store = new InMemoryOAuth2ReplayStore();
     await store.claim('a', inSeconds(30));
-    now += 30_000;
+    advance(30_000);
     expect(await store.claim('a', inSeconds(30))).toBe(true);
   });
 
@@ -38,11 +37,11 @@ describe('InMemoryOAuth2ReplayStore', () => {
     const store = new InMemoryOAuth2ReplayStore();
     await store.claim('short', inSeconds(10));
     await store.claim('long', inSeconds(600));
-    now += 30_000;
+    advance(30_000);
     await store.claim('x', inSeconds(600));
     // The last sweep ran at the first claim: 'short' waits for the next one.
     expect(store.size).toBe(3);
-    now += 30_000;
+    advance(30_000);
     await store.claim('y', inSeconds(600));
     expect(store.size).toBe(3);
     expect(await store.claim('long', inSeconds(600))).toBe(false);

@@ -1,24 +1,14 @@
 import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { RemoteDocumentError } from './bounded-fetch.js';
-import { readJwks, type JwksAlgorithm } from './jwks-document.js';
+import { JWKS_ALGORITHMS, readJwks } from './jwks-document.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec: JsonWebKey = { ...ecPair.publicKey.export({ format: 'jwk' }), kid: 'ec-1' };
 const rsa: JsonWebKey = { ...rsaPair.publicKey.export({ format: 'jwk' }), kid: 'rsa-1' };
-const ALL: JwksAlgorithm[] = [
-  'RS256',
-  'PS256',
-  'ES256',
-  'RS384',
-  'RS512',
-  'PS384',
-  'PS512',
-  'ES384',
-  'ES512',
-];
+const ALL = JWKS_ALGORITHMS;
 
 describe('readJwks', () => {
   test('public RSA and EC signature keys are kept, with or without alg, use and key_ops', async () => {

@@ -1,9 +1,22 @@
 import { importJWK, type JWK } from 'jose';
 import { RemoteDocumentError } from './bounded-fetch.js';
 
-/** The signature algorithms a public key of a JWK Set can verify (RFC 7518 §3.1): never `none` or HS*. */
-export type JwksAlgorithm =
-  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+/**
+ * The signature algorithms a public key of a JWK Set can verify (RFC 7518 §3.1), never `none` or HS*: RFC
+ * 9068's mandatory RS256 first, then the cheaper or more common ones.
+ */
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'PS256',
+  'ES256',
+  'RS384',
+  'RS512',
+  'PS384',
+  'PS512',
+  'ES384',
+  'ES512',
+] as const;
+export type JwksAlgorithm = (typeof JWKS_ALGORITHMS)[number];
 
 /** RFC 7518 §6.2.2, §6.3.2: the members only a private key has. Their presence refuses the whole set. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];

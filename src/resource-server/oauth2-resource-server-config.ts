@@ -1,5 +1,6 @@
 import { SCOPE_PATTERN } from '../http/scope.js';
 import { JWKS_FETCH_DEFAULTS } from '../keys/jwks-cache.js';
+import { JWKS_ALGORITHMS } from '../keys/jwks-document.js';
 import type { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
 import type {
   OAuth2ResourceMetadataOptions,
@@ -13,17 +14,7 @@ import {
 } from './well-known.js';
 
 /** The default order: RFC 9068's mandatory RS256 first, then the cheaper or more common ones. */
-export const RESOURCE_SERVER_ALGORITHMS: readonly OAuth2ResourceServerAlgorithm[] = [
-  'RS256',
-  'PS256',
-  'ES256',
-  'RS384',
-  'RS512',
-  'PS384',
-  'PS512',
-  'ES384',
-  'ES512',
-];
+export const RESOURCE_SERVER_ALGORITHMS: readonly OAuth2ResourceServerAlgorithm[] = JWKS_ALGORITHMS;
 const DEFAULT_REALM = 'Service';
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const QUOTABLE = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
