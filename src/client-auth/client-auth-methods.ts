@@ -7,7 +7,13 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 
 /** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
-export type OAuth2BuiltInAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export const BUILT_IN_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type OAuth2BuiltInAuthMethod = (typeof BUILT_IN_AUTH_METHODS)[number];
 
 interface Method {
   name: string;
@@ -45,6 +51,19 @@ export class ClientAuthMethods implements OnModuleDestroy {
         strategy: this.strategyName('client_secret_post'),
         enabled: config.allowCredentialsInRequestBody,
         isPresentIn: (request) => hasFormParameter(formFields(request), 'client_secret'),
+      },
+      {
+        // RFC 7521 §4.2: either parameter shows the method; a request missing the other fails it.
+        name: 'private_key_jwt',
+        strategy: this.strategyName('private_key_jwt'),
+        enabled: true,
+        isPresentIn: (request) => {
+          const fields = formFields(request);
+          return (
+            hasFormParameter(fields, 'client_assertion_type') ||
+            hasFormParameter(fields, 'client_assertion')
+          );
+        },
       },
       ...config.clientAuthMethods.map((method) => ({ ...method, enabled: true })),
     ];
@@ -88,7 +107,7 @@ export class ClientAuthMethods implements OnModuleDestroy {
 
   /** Takes this instance's strategies out of Passport's registry when its app closes. */
   onModuleDestroy(): void {
-    for (const method of ['client_secret_basic', 'client_secret_post', 'none'] as const) {
+    for (const method of BUILT_IN_AUTH_METHODS) {
       passport.unuse(this.strategyName(method));
     }
   }
