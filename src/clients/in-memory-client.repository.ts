@@ -19,7 +19,7 @@ const outlives = (expiresAt: Date | null, at: Date) => expiresAt === null || exp
  */
 export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   private readonly clients = new Map<string, OAuthClient>();
-  /** The secret rows of each client that has any, oldest first. */
+  /** The secret rows of each client that has any; every one has a `createdAt`. */
   private readonly secrets = new Map<string, OAuthClientSecret[]>();
 
   constructor(clients: Iterable<OAuthClient> = []) {
@@ -65,7 +65,14 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   }
 
   override async findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
-    return (this.secrets.get(clientId) ?? []).map(copySecret);
+    // Oldest first, ties by id: the order the TypeORM repository's query gives.
+    return (this.secrets.get(clientId) ?? [])
+      .map(copySecret)
+      .sort(
+        (a, b) =>
+          a.createdAt!.getTime() - b.createdAt!.getTime() ||
+          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
   }
 
   override async addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
