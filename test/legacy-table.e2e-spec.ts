@@ -439,4 +439,14 @@ describe.each(databases)('a seed table whose user_id is an INTEGER ($name)', (da
       body: { client_id: 'delegate', sub: '42', scope: 'reports:read' },
     });
   });
+
+  test("the sub rule reads the number as the string it becomes: a new client '42' is refused, others are not", async () => {
+    const repository = app!.get(OAuthClientRepository);
+    await expect(repository.save(OAuthClient.create({ clientId: '42' }))).rejects.toThrow(
+      "client '42': the id is the user_id of client 'delegate'",
+    );
+    await repository.save(OAuthClient.create({ clientId: 'newcomer', scope: 'reports:read' }));
+    expect((await repository.findById('newcomer'))?.scope).toBe('reports:read');
+    expect(await repository.findById('42')).toBeNull();
+  });
 });

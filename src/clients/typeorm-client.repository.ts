@@ -1,4 +1,4 @@
-import { In, IsNull, LessThan, Not, type Repository } from 'typeorm';
+import { In, IsNull, MoreThan, QueryFailedError, type Repository } from 'typeorm';
 import { checkNewSecretId, OAuthStoredClientSecret } from './oauth-client-secret.entity.js';
 import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -45,7 +45,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
       row,
       {
         findById: (id) => this.findById(id),
-        findByUserId: (userId) => this.repository.findBy({ userId }),
+        findByUserId: (userId) => this.findByUserId(userId),
       },
       stored,
     );
@@ -117,7 +117,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     // Only where it would expire later or never, in one statement per case: an overlap never extends a
     // secret, and a concurrent write to another column is never undone.
     if (secretIds.includes(PRIMARY_SECRET_ID)) {
-      for (const clientSecretExpiresAt of [IsNull(), Not(LessThan(at))]) {
+      for (const clientSecretExpiresAt of [IsNull(), MoreThan(at)]) {
         await this.repository.update(
           { clientId, clientSecretExpiresAt },
           { clientSecretExpiresAt: at },
@@ -126,7 +126,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
     const own = (await this.ownSecretIds(clientId)).filter((id) => secretIds.includes(id));
     if (!this.secrets || own.length === 0) return;
-    for (const expiresAt of [IsNull(), Not(LessThan(at))]) {
+    for (const expiresAt of [IsNull(), MoreThan(at)]) {
       await this.secrets.update({ id: In(own), expiresAt }, { expiresAt: at });
     }
   }
@@ -140,6 +140,24 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
     if (this.secrets && (await this.ownSecretIds(clientId)).includes(secretId)) {
       await this.secrets.update({ id: secretId }, { lastUsedAt: at });
+    }
+  }
+
+  /**
+   * The clients whose `user_id` is this one (checkSubject compares what they hold exactly). A legacy table
+   * may keep `user_id` as an INTEGER: PostgreSQL then refuses to compare it with a string that is not a
+   * number (22P02, invalid_text_representation), and no row could have matched it.
+   */
+  private async findByUserId(userId: string): Promise<OAuthClient[]> {
+    try {
+      return await this.repository.findBy({ userId });
+    } catch (error) {
+      const code =
+        error instanceof QueryFailedError
+          ? (error.driverError as { code?: unknown }).code
+          : undefined;
+      if (code === '22P02') return [];
+      throw error;
     }
   }
 
