@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { DataSource, type DataSourceOptions, type Logger, type Repository } from 'typeorm';
 import { OAuthStoredClientSecret } from '../src/clients/oauth-client-secret.entity.js';
-import { PRIMARY_SECRET_ID, type OAuthClientSecret } from '../src/clients/oauth-client.entity.js';
+import { PRIMARY_SECRET_ID } from '../src/clients/oauth-client.entity.js';
 import { OAuthSubjectConflictError } from '../src/clients/subject.js';
 import {
   oauth2Entities,
@@ -10,6 +10,7 @@ import {
   OAuthClientRepository,
   TypeOrmOAuthClientRepository,
 } from '../src/index.js';
+import { clientSecret as secret, T1, T2, T3 } from './support/client-secrets.js';
 import { databases, type IsolatedDatabase } from './support/databases.js';
 import { rawTable } from './support/legacy.js';
 
@@ -18,20 +19,6 @@ import { rawTable } from './support/legacy.js';
  * the database too) and by `synchronize` (on MariaDB/MySQL, case-insensitive and PAD SPACE columns): the
  * repository must be exact either way.
  */
-
-/** Milliseconds, a moment far from the local zone's offsets, one past 2038 (a 32-bit epoch's end). */
-const T1 = new Date('2031-03-30T01:30:00.123Z');
-const T2 = new Date('2038-01-19T03:14:08.001Z');
-const T3 = new Date('2100-12-31T23:59:59.999Z');
-
-const secret = (id: string, fields: Partial<OAuthClientSecret> = {}): OAuthClientSecret => ({
-  id,
-  hash: `hash-of-${id}`,
-  createdAt: T1,
-  expiresAt: null,
-  lastUsedAt: null,
-  ...fields,
-});
 
 /** Keeps the UPDATE statements TypeORM sends while `recording` is on. */
 class UpdateRecorder implements Logger {
@@ -137,8 +124,21 @@ describe.each(cases)('TypeOrmOAuthClientRepository ($name)', ({ database, schema
       )
     ).map((row) => [row.id, row.client_id]);
 
+  /** A secret row written past the repository, as another writer (or a failed delete) may leave one. */
+  const insertRow = (id: string, clientId: string) =>
+    secretRows.insert({ id, clientId, secretHash: 'theirs', createdAt: T1 });
+
   const withClient = async (fields: Partial<OAuthClient> = {}) => {
     await repository.save(OAuthClient.create({ clientId: 'svc', clientSecret: 'h0', ...fields }));
+  };
+
+  /** svc (client_secret h0) with secrets s1 and s2; other with o1. */
+  const withTwoClients = async () => {
+    await withClient();
+    await repository.save(OAuthClient.create({ clientId: 'other' }));
+    await repository.addSecret('svc', secret('s1'));
+    await repository.addSecret('svc', secret('s2'));
+    await repository.addSecret('other', secret('o1'));
   };
 
   describe('the client columns', () => {
@@ -215,11 +215,7 @@ describe.each(cases)('TypeOrmOAuthClientRepository ($name)', ({ database, schema
     });
 
     test('removeSecret: its own secret → true; another client’s, an unknown one, or `primary` → false', async () => {
-      await withClient();
-      await repository.save(OAuthClient.create({ clientId: 'other' }));
-      await repository.addSecret('svc', secret('s1'));
-      await repository.addSecret('svc', secret('s2'));
-      await repository.addSecret('other', secret('o1'));
+      await withTwoClients();
 
       expect(await repository.removeSecret('svc', 'o1')).toBe(false);
       expect(await repository.removeSecret('svc', 'nope')).toBe(false);
@@ -323,24 +319,13 @@ describe.each(cases)('TypeOrmOAuthClientRepository ($name)', ({ database, schema
     });
 
     test('delete removes the client with its secret rows; a new client of that id starts with none', async () => {
-      await withClient();
-      await repository.save(OAuthClient.create({ clientId: 'other' }));
-      await repository.addSecret('svc', secret('s1'));
-      await repository.addSecret('svc', secret('s2'));
-      await repository.addSecret('other', secret('o1'));
+      await withTwoClients();
       expect(await repository.delete('svc')).toBe(true);
       expect(await repository.delete('svc')).toBe(false);
       expect(await rowsInTable()).toEqual([['o1', 'other']]);
 
       // A row left under the id (a delete that failed half-way) is not handed to a new client of that id.
-      await secretRows.insert({
-        id: 'left',
-        clientId: 'svc',
-        secretHash: 'old',
-        createdAt: T1,
-        expiresAt: null,
-        lastUsedAt: null,
-      });
+      await insertRow('left', 'svc');
       await withClient();
       expect(await repository.findSecrets('svc')).toEqual([]);
       expect(await rowsInTable()).toEqual([['o1', 'other']]);
@@ -350,14 +335,7 @@ describe.each(cases)('TypeOrmOAuthClientRepository ($name)', ({ database, schema
       await withClient();
       await repository.addSecret('svc', secret('s1', { expiresAt: T3 }));
       // A row of another id that differs only in case (a client of its own where ids are exact).
-      await secretRows.insert({
-        id: 'upper',
-        clientId: 'SVC',
-        secretHash: 'theirs',
-        createdAt: T1,
-        expiresAt: null,
-        lastUsedAt: null,
-      });
+      await insertRow('upper', 'SVC');
       expect((await repository.findSecrets('svc')).map((s) => s.id)).toEqual(['s1']);
       for (const other of ['SVC', 'Svc', 'svc ']) {
         expect(await repository.findById(other)).toBeNull();

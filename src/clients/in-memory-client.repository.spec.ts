@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
-import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
+import { clientSecret as secret, T1, T2, T3 } from '../../test/support/client-secrets.js';
+import { OAuthClient, PRIMARY_SECRET_ID } from './oauth-client.entity.js';
 import { OAuthSubjectConflictError } from './subject.js';
 
 const seeded = () =>
@@ -99,17 +100,6 @@ describe('InMemoryOAuthClientRepository list, save, delete', () => {
   });
 });
 
-const T1 = new Date('2031-03-30T01:30:00.123Z');
-const T2 = new Date('2038-01-19T03:14:08.001Z');
-const T3 = new Date('2100-12-31T23:59:59.999Z');
-const secret = (id: string, fields: Partial<OAuthClientSecret> = {}): OAuthClientSecret => ({
-  id,
-  hash: `hash-of-${id}`,
-  createdAt: T1,
-  expiresAt: null,
-  lastUsedAt: null,
-  ...fields,
-});
 /** svc (client_secret h1) and other, each without further secrets. */
 const twoClients = () =>
   new InMemoryOAuthClientRepository([
@@ -213,22 +203,18 @@ describe('InMemoryOAuthClientRepository secrets', () => {
     const expiries = async () =>
       (await repository.findSecrets('svc')).map((s) => [s.id, s.expiresAt]);
     expect((await repository.findById('svc'))!.clientSecretExpiresAt).toEqual(T2);
-    expect(await expiries()).toEqual([
+    const shortened = [
       ['later', T2],
       ['never', T2],
       ['sooner', T1],
       ['unnamed', null],
-    ]);
+    ];
+    expect(await expiries()).toEqual(shortened);
     expect((await repository.findSecrets('other'))[0].expiresAt).toBeNull();
 
     await repository.expireSecrets('svc', [PRIMARY_SECRET_ID, 'never', 'sooner'], T3);
     expect((await repository.findById('svc'))!.clientSecretExpiresAt).toEqual(T2);
-    expect(await expiries()).toEqual([
-      ['later', T2],
-      ['never', T2],
-      ['sooner', T1],
-      ['unnamed', null],
-    ]);
+    expect(await expiries()).toEqual(shortened);
   });
 
   test('expireSecrets: a client_secret that never expired gets the time; an unknown client nothing', async () => {
