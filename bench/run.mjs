@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemCpuSeconds } from './lib/cpu.mjs';
-import { generateKeyMaterial } from './lib/keys.mjs';
+import { clientAssertionBodies, generateKeyMaterial } from './lib/keys.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { CORES, nextMessage, setUpPinning, spawnNode, stopChild } from './lib/processes.mjs';
 import { printTable, renderMarkdown } from './lib/report.mjs';
@@ -166,6 +166,15 @@ function scenarios() {
   }
   const base = `ours-fastify-issue-${DEFAULT_ALG}`;
   list.push(
+    {
+      // Next to the client_secret_basic row it is compared with (the issue's target: at least half its rate).
+      id: 'ours-fastify-issue-private-key-jwt',
+      label: `ours Fastify token ${DEFAULT_ALG}, private_key_jwt (ES256 assertion signed per request)`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
+      kind: 'issue',
+      client: 'private_key_jwt',
+      ref: base,
+    },
     {
       id: 'ours-fastify-issue-no-client-cache',
       label: `ours Fastify token ${DEFAULT_ALG}, client cache off (SQLite per request)`,
@@ -367,6 +376,19 @@ class Bench {
           const credentials = scenario.client?.startsWith('kdf') ? ready.kdf[0] : ready.credentials;
           const stream = { name: scenario.id, ...tokenRequest(ready, credentials), connections };
           if (scenario.client === 'kdf-rotating') stream.authorizations = ready.kdf.map(basic);
+          if (scenario.client === 'private_key_jwt') {
+            // The assertion is the credential: no Basic header (two methods would be a 400).
+            const { authorization: _basic, ...headers } = stream.headers;
+            stream.headers = headers;
+            stream.clientAssertion = {
+              keys: this.keys,
+              clientId: ready.assertionClientId,
+              audience: ISSUER,
+              body: stream.body,
+            };
+            // What checkStream sends once; the load generator signs its own, with other jti.
+            stream.body = clientAssertionBodies(stream.clientAssertion)();
+          }
           return await this.measure(scenario, child, stream);
         }
         case 'verify': {
@@ -588,6 +610,19 @@ function evaluateTargets(rows, bench) {
       targets.at(-1).detail +=
         `; the node:http reference itself is ${ceiling.toFixed(2)}× oidc-provider`;
     }
+  }
+  const [pkjwt, secretBasic] = [
+    rate('ours-fastify-issue-private-key-jwt'),
+    rate(`ours-fastify-issue-${DEFAULT_ALG}`),
+  ];
+  if (pkjwt !== undefined && secretBasic !== undefined) {
+    targets.push({
+      name: `private_key_jwt issuance ≥ 50% of client_secret_basic (${DEFAULT_ALG})`,
+      ratio: pkjwt / secretBasic,
+      min: 0.5,
+      met: pkjwt / secretBasic >= 0.5,
+      detail: `${pkjwt.toFixed(0)} vs ${secretBasic.toFixed(0)} req/s`,
+    });
   }
   if (bench.floodResult) {
     const worst = Math.min(...bench.floodResult.legit.map((l) => l.successRate));

@@ -85,6 +85,8 @@ export type { OAuth2MigrationClass } from './migrations/create-client-table.migr
 
 export { ClientAuthGuard, AuthenticatedClient } from './client-auth/client-auth.guard.js';
 export type { OAuth2BuiltInAuthMethod } from './client-auth/client-auth-methods.js';
+export { OAuth2ReplayStore } from './client-auth/replay-store.js';
+export { InMemoryOAuth2ReplayStore } from './client-auth/in-memory-replay.store.js';
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';

@@ -27,7 +27,12 @@ const DEFAULT_REALM = 'Service';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
-const BUILT_IN_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'none']);
+const BUILT_IN_METHODS = new Set([
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+]);
 
 /** The rule of an access token lifetime, for every caller (module, example app): whole seconds in range. */
 export function checkAccessTokenLifetime(seconds: number, name: string): number {

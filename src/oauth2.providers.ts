@@ -3,14 +3,19 @@ import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { ClientAssertionVerifier } from './client-auth/client-assertion.verifier.js';
 import { ClientAuthGuard } from './client-auth/client-auth.guard.js';
 import { ClientAuthMethods } from './client-auth/client-auth-methods.js';
 import { ClientAuthenticator } from './client-auth/client-authenticator.service.js';
+import { ClientKeySets } from './client-auth/client-key-sets.js';
 import { ClientSecretBasicStrategy } from './client-auth/client-secret-basic.strategy.js';
 import {
   ClientSecretPostStrategy,
   PublicClientStrategy,
 } from './client-auth/form-client.strategies.js';
+import { InMemoryOAuth2ReplayStore } from './client-auth/in-memory-replay.store.js';
+import { PrivateKeyJwtStrategy } from './client-auth/private-key-jwt.strategy.js';
+import { OAuth2ReplayStore } from './client-auth/replay-store.js';
 import { SecretVerifier } from './client-auth/secret-verifier.js';
 import { ClientAuthThrottle } from './client-auth/client-auth-throttle.js';
 import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './client-auth/throttle.store.js';
@@ -37,7 +42,7 @@ import { AccessTokenVerifier } from './resource/access-token.verifier.js';
 import { OAuth2Guard } from './resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 import { ClientCredentialsGrant } from './token/client-credentials.grant.js';
-import { OAUTH2_ROUTES, type OAuth2Routes } from './token/discovery.controller.js';
+import { endpointUrl, OAUTH2_ROUTES, type OAuth2Routes } from './token/discovery.controller.js';
 import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
 import { TokenExceptionFilter } from './token/token-exception.filter.js';
 import { createJwtService, TokenService } from './token/token.service.js';
@@ -138,6 +143,31 @@ export function oauth2Providers({
     ClientSecretBasicStrategy,
     ClientSecretPostStrategy,
     PublicClientStrategy,
+    { provide: OAuth2ReplayStore, useClass: InMemoryOAuth2ReplayStore },
+    { provide: ClientKeySets, useFactory: () => new ClientKeySets() },
+    {
+      provide: ClientAssertionVerifier,
+      useFactory: (
+        config: OAuth2Config,
+        clients: OAuthClientRepository,
+        keySets: ClientKeySets,
+        replays: OAuth2ReplayStore,
+      ) =>
+        new ClientAssertionVerifier(
+          {
+            // RFC 7523 §3: the issuer identifier, or the token endpoint URL the metadata advertises.
+            audiences: [config.issuer, endpointUrl(config.issuer, routes.tokenPath)],
+            clockTolerance: config.clockTolerance,
+            maxAssertionLifetime: config.maxAssertionLifetime,
+            storageTimeoutMs: config.storageTimeoutMs,
+          },
+          clients,
+          keySets,
+          replays,
+        ),
+      inject: [OAuth2Config, OAuthClientRepository, ClientKeySets, OAuth2ReplayStore],
+    },
+    PrivateKeyJwtStrategy,
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
     ...keyProviders(keyStore, dataSource, keyEntity),
@@ -164,6 +194,7 @@ export function oauth2Providers({
     OAuth2ThrottleStore,
     ClientAuthGuard,
     ClientAuthMethods,
+    OAuth2ReplayStore,
     TokenService,
     OAuth2KeyRing,
     ...(keyStore === undefined ? [] : [OAuth2KeyStore]),

@@ -529,6 +529,8 @@ const MIGRATIONS = [
   { name: 'OAuth2CreateClientTable_oauth_clients_1795564800000' },
   { name: 'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000' },
   { name: 'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000' },
+  { name: 'OAuth2ClientLifecycleColumns_oauth_clients_1798502400000' },
+  { name: 'OAuth2CreateClientSecretTable_oauth_client_secrets_1798588800000' },
 ];
 
 describe('HTTP_PLATFORM=fastify', () => {

@@ -9,7 +9,7 @@ import {
   OAuth2Module,
   OAuthClient,
   OAuthClientRepository,
-  oauthClientEntity,
+  oauth2Entities,
   type OAuth2ModuleExtras,
 } from '../src/index.js';
 import { platforms, startApp } from './support/app.js';
@@ -17,7 +17,13 @@ import { runCapturing, tempDir } from './support/cli.js';
 import { databases, type TestDatabase } from './support/databases.js';
 import { testOptions } from './support/fixtures.js';
 import { decodeJwt } from './support/jwt.js';
-import { createSeedTable, rawTable, SEED_COLUMNS, storedSecret } from './support/legacy.js';
+import {
+  createSeedTable,
+  migrateSeedTable,
+  rawTable,
+  SEED_COLUMNS,
+  storedSecret,
+} from './support/legacy.js';
 import { CapturingLogger } from './support/logger.js';
 import {
   appendixBHeader,
@@ -29,8 +35,10 @@ import {
 import { ResourceController } from './support/resource.controller.js';
 
 /**
- * A database left by oauth2-server-php / yii2-oauth2-server: the seed's own DDL, plaintext secrets, no
- * migrations. The module is pointed at the table as it is, with `legacyPlaintextSecrets`.
+ * A database left by oauth2-server-php / yii2-oauth2-server: the seed's own DDL, plaintext secrets. The
+ * module's migrations adopt the table as it is, rows and all: they add the client lifecycle columns (each
+ * null or false, which keeps today's behaviour), create the secret table beside it, and on MariaDB/MySQL give
+ * client_id a binary collation. The module is pointed at it with `legacyPlaintextSecrets`.
  */
 
 const SCRYPT = /^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{32}$/;
@@ -87,17 +95,17 @@ async function legacyDatabase(database: TestDatabase): Promise<LegacyDatabase> {
   return { options, url, drop: () => isolated.drop() };
 }
 
-/** An app on the legacy table: no migrations, no synchronize. */
+/** An app on the legacy table, migrated beforehand: no migrations at start, no synchronize. */
 function legacyApp(
   options: DataSourceOptions,
-  { table, extras }: TableCase,
+  { extras }: TableCase,
   legacyPlaintextSecrets: boolean,
 ): ModuleMetadata {
   return {
     imports: [
       TypeOrmModule.forRoot({
         ...options,
-        entities: [oauthClientEntity(table)],
+        entities: oauth2Entities(extras),
         synchronize: false,
         migrationsRun: false,
       }),
@@ -154,6 +162,7 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
         ['exact', 'exact-pass', null],
       ]),
     );
+    await migrateSeedTable(db.options, tableCase.extras);
     app = await startApp(legacyApp(db.options, tableCase, true), { platform, logger });
   });
 
@@ -161,6 +170,29 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
     await app?.close();
     await strictApp?.close();
     await db?.drop();
+  });
+
+  test('the migrations kept the rows and gave them the lifecycle columns, each null or not disabled', async () => {
+    const rows = await withDataSource(db.options, (dataSource) =>
+      dataSource.query<Array<Record<string, unknown>>>(
+        `SELECT client_id, client_secret, client_secret_expires_at, client_secret_last_used_at, ` +
+          `token_endpoint_auth_method, jwks, jwks_uri, access_token_lifetime, audience, disabled ` +
+          `FROM ${rawTable(dataSource.options, table)} ORDER BY client_id`,
+      ),
+    );
+    expect(rows.map((row) => [row.client_id, row.client_secret])).toEqual([
+      ['an:identifier', 'some secure & non-standard secret'],
+      ['burst', 'burst-pass'],
+      ['dormant', 'dormant-pass'],
+      ['exact', 'exact-pass'],
+      ['guarded', 'guarded-pass'],
+      ['testclient', 'testpass'],
+    ]);
+    for (const { client_id: _id, client_secret: _secret, disabled, ...added } of rows) {
+      // PostgreSQL's boolean false; 0 in MariaDB's TINYINT and SQLite's INTEGER.
+      expect([false, 0]).toContain(disabled);
+      expect(Object.values(added)).toEqual(Array(7).fill(null));
+    }
   });
 
   test('Basic with the plaintext secret: a token, and the row now holds a scrypt hash', async () => {
@@ -234,7 +266,8 @@ describe.each(cases)('legacy seed table ($name)', ({ database, platform, tableCa
   });
 
   test('client ids compare exactly on the table as it is, whatever its collation', async () => {
-    // The seed's DDL on MariaDB/MySQL gets a case-insensitive, PAD SPACE collation, and nothing migrated it.
+    // The seed's DDL on MariaDB/MySQL gets a case-insensitive, PAD SPACE collation. The migrations made it
+    // binary, which is still PAD SPACE ('exact ' finds 'exact'): the repository checks the id it read back.
     for (const clientId of ['EXACT', 'Exact', 'exact ']) {
       expectInvalidClient(
         await tokenRequest(app)
@@ -305,6 +338,20 @@ describe.each(databases)(
       const env = { DATABASE_URL: db.url, OAUTH2_TABLE_PREFIX: 'yii_' };
       const cwd = tempDir('oauth2-legacy-cli-');
       try {
+        // The client commands need the migrated tables: the seed table is adopted, rows and all.
+        expect(await runCapturing(['migrate'], env, cwd.path)).toEqual({
+          code: 0,
+          stdout: [
+            'OAuth2CreateClientTable_yii_oauth_clients_1795564800000',
+            'OAuth2ClientIdBinaryCollation_yii_oauth_clients_1795996800000',
+            'OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000',
+            'OAuth2ClientLifecycleColumns_yii_oauth_clients_1798502400000',
+            'OAuth2CreateClientSecretTable_yii_oauth_client_secrets_1798588800000',
+          ]
+            .map((name) => `Applied ${name}\n`)
+            .join(''),
+          stderr: '',
+        });
         const result = await runCapturing(['client', 'hash-legacy-secrets'], env, cwd.path);
         expect(result).toEqual({
           code: 0,
@@ -367,6 +414,7 @@ describe.each(databases)('a seed table whose user_id is an INTEGER ($name)', (da
       );
       await dataSource.query(`UPDATE ${rawTable(dataSource.options, TABLE)} SET user_id = 42`);
     });
+    await migrateSeedTable(db.options);
     app = await startApp(legacyApp(db.options, { table: TABLE, extras: {} }, true));
   });
   afterAll(async () => {
@@ -390,5 +438,15 @@ describe.each(databases)('a seed table whose user_id is an INTEGER ($name)', (da
       status: 200,
       body: { client_id: 'delegate', sub: '42', scope: 'reports:read' },
     });
+  });
+
+  test("the sub rule reads the number as the string it becomes: a new client '42' is refused, others are not", async () => {
+    const repository = app!.get(OAuthClientRepository);
+    await expect(repository.save(OAuthClient.create({ clientId: '42' }))).rejects.toThrow(
+      "client '42': the id is the user_id of client 'delegate'",
+    );
+    await repository.save(OAuthClient.create({ clientId: 'newcomer', scope: 'reports:read' }));
+    expect((await repository.findById('newcomer'))?.scope).toBe('reports:read');
+    expect(await repository.findById('42')).toBeNull();
   });
 });

@@ -19,11 +19,33 @@ const MIGRATIONS = [
   MIGRATION,
   'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000',
   KEY_MIGRATION,
+  'OAuth2ClientLifecycleColumns_oauth_clients_1798502400000',
+  'OAuth2CreateClientSecretTable_oauth_client_secrets_1798588800000',
 ];
 const names = (migrations: Array<{ name: string }>) => migrations.map((m) => m.name);
-/** The statements on anything but the key table, which the third migration creates beside a seed table. */
+/** The statements on anything but the key and secret tables, which migrations create beside a seed table. */
 const seedTableDdl = (ddl: string[]) =>
-  ddl.filter((query) => !query.includes('oauth_signing_keys'));
+  ddl.filter((query) => !/oauth_signing_keys|oauth_client_secrets/.test(query));
+/** The columns the lifecycle migration adds to a seed table, in order. */
+const LIFECYCLE_COLUMNS = [
+  'client_secret_expires_at',
+  'client_secret_last_used_at',
+  'token_endpoint_auth_method',
+  'jwks',
+  'jwks_uri',
+  'access_token_lifetime',
+  'audience',
+  'disabled',
+];
+/** One `ALTER TABLE <table> ADD [COLUMN] <column> …` per lifecycle column, and nothing else. */
+const addedColumns = (table: string) =>
+  LIFECYCLE_COLUMNS.map((column) =>
+    expect.stringMatching(
+      new RegExp(
+        `^ALTER TABLE (?:"\\w+"\\.)?["\`]${table}["\`] ADD (?:COLUMN )?["\`]${column}["\`] `,
+      ),
+    ),
+  );
 
 /** A TypeORM logger that keeps every DDL statement, except the bookkeeping of TypeORM's own `migrations`. */
 function ddlRecorder(statements: string[]): Logger {
@@ -42,22 +64,38 @@ function ddlRecorder(statements: string[]): Logger {
   };
 }
 
-/** Each column as the database reports it, with the length and nullability the entity declares. */
-const ENTITY_COLUMNS = [
-  ['client_id', '80', false, true],
-  ['client_secret', '255', true, false],
-  ['redirect_uri', '2000', true, false],
-  ['grant_types', '80', true, false],
-  ['scope', '4000', true, false],
-  ['user_id', '80', true, false],
-];
 const VARCHAR: Record<string, string> = {
   sqlite: 'varchar',
   postgres: 'character varying',
   mysql: 'varchar',
 };
-/** The key table's columns as each database reports them: [name, type, length, nullable, primary]. */
-const KEY_COLUMNS = (database: string) => [
+const INTEGER: Record<string, string> = { sqlite: 'integer', postgres: 'integer', mysql: 'int' };
+const BOOLEAN: Record<string, string> = {
+  sqlite: 'boolean',
+  postgres: 'boolean',
+  mysql: 'tinyint',
+};
+type ColumnRow = [name: string, type: string, length: string, nullable: boolean, primary: boolean];
+
+/** The client table's columns as each database reports them: the seed's, then the lifecycle's. */
+const CLIENT_COLUMNS = (database: string): ColumnRow[] => [
+  ['client_id', VARCHAR[database], '80', false, true],
+  ['client_secret', VARCHAR[database], '255', true, false],
+  ['redirect_uri', VARCHAR[database], '2000', true, false],
+  ['grant_types', VARCHAR[database], '80', true, false],
+  ['scope', VARCHAR[database], '4000', true, false],
+  ['user_id', VARCHAR[database], '80', true, false],
+  ['client_secret_expires_at', 'bigint', '', true, false],
+  ['client_secret_last_used_at', 'bigint', '', true, false],
+  ['token_endpoint_auth_method', VARCHAR[database], '40', true, false],
+  ['jwks', 'text', '', true, false],
+  ['jwks_uri', VARCHAR[database], '2000', true, false],
+  ['access_token_lifetime', INTEGER[database], '', true, false],
+  ['audience', VARCHAR[database], '4000', true, false],
+  ['disabled', BOOLEAN[database], '', false, false],
+];
+/** The key table's columns as each database reports them. */
+const KEY_COLUMNS = (database: string): ColumnRow[] => [
   ['kid', VARCHAR[database], '64', false, true],
   ['alg', VARCHAR[database], '16', false, false],
   ['state', VARCHAR[database], '16', false, false],
@@ -66,6 +104,15 @@ const KEY_COLUMNS = (database: string) => [
   ['created_at', 'bigint', '', false, false],
   ['activated_at', 'bigint', '', true, false],
   ['retired_at', 'bigint', '', true, false],
+];
+/** The secret table's columns as each database reports them. */
+const SECRET_COLUMNS = (database: string): ColumnRow[] => [
+  ['id', VARCHAR[database], '40', false, true],
+  ['client_id', VARCHAR[database], '80', false, false],
+  ['secret_hash', VARCHAR[database], '255', false, false],
+  ['created_at', 'bigint', '', false, false],
+  ['expires_at', 'bigint', '', true, false],
+  ['last_used_at', 'bigint', '', true, false],
 ];
 
 describe.each(databases)('oauth2Migrations() on $name', (database) => {
@@ -110,14 +157,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     }
   }
 
-  const expectedColumns = () =>
-    ENTITY_COLUMNS.map(([name, length, nullable, primary]) => [
-      name,
-      VARCHAR[database.name],
-      length,
-      nullable,
-      primary,
-    ]);
+  const expectedColumns = () => CLIENT_COLUMNS(database.name);
 
   test('a fresh schema: the tables the entities declare, and nothing left to synchronize', async () => {
     const dataSource = await connect();
@@ -125,6 +165,9 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(names(applied)).toEqual(MIGRATIONS);
     expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns());
     expect(await columnsOf(dataSource, 'oauth_signing_keys')).toEqual(KEY_COLUMNS(database.name));
+    expect(await columnsOf(dataSource, 'oauth_client_secrets')).toEqual(
+      SECRET_COLUMNS(database.name),
+    );
 
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
@@ -193,19 +236,26 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
       'OAuth2CreateClientTable_yii_clients_1795564800000',
       'OAuth2ClientIdBinaryCollation_yii_clients_1795996800000',
       'OAuth2CreateSigningKeyTable_yii_oauth_signing_keys_1796601600000',
+      'OAuth2ClientLifecycleColumns_yii_clients_1798502400000',
+      'OAuth2CreateClientSecretTable_yii_oauth_client_secrets_1798588800000',
     ]);
     const queryRunner = dataSource.createQueryRunner();
     try {
       expect(await queryRunner.hasTable('yii_clients')).toBe(true);
       expect(await queryRunner.hasTable('yii_oauth_signing_keys')).toBe(true);
+      expect(await queryRunner.hasTable('yii_oauth_client_secrets')).toBe(true);
       expect(await queryRunner.hasTable('oauth_clients')).toBe(false);
       expect(await queryRunner.hasTable('oauth_signing_keys')).toBe(false);
+      expect(await queryRunner.hasTable('oauth_client_secrets')).toBe(false);
     } finally {
       await queryRunner.release();
     }
     expect(await columnsOf(dataSource, 'yii_clients')).toEqual(expectedColumns());
     expect(await columnsOf(dataSource, 'yii_oauth_signing_keys')).toEqual(
       KEY_COLUMNS(database.name),
+    );
+    expect(await columnsOf(dataSource, 'yii_oauth_client_secrets')).toEqual(
+      SECRET_COLUMNS(database.name),
     );
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
@@ -215,10 +265,12 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(names(await other.runMigrations())).toEqual(MIGRATIONS);
   });
 
-  test('undoLastMigration: the key table goes; the collation step leaves the column; then the client table goes', async () => {
+  test('undoLastMigration, one at a time: the secret table, the lifecycle columns, the key table go; the collation step leaves the column; then the client table goes', async () => {
     const dataSource = await connect();
     await dataSource.runMigrations();
-    await dataSource.getRepository(OAuthClient).save(OAuthClient.create({ clientId: 'gone' }));
+    await dataSource
+      .getRepository(OAuthClient)
+      .save(OAuthClient.create({ clientId: 'gone', clientSecret: 'hash', disabled: true }));
     const hasTable = async (table = 'oauth_clients') => {
       const queryRunner = dataSource.createQueryRunner();
       try {
@@ -227,6 +279,22 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
         await queryRunner.release();
       }
     };
+    // Plain SQL: once the lifecycle columns are gone, the entity cannot read the table any more.
+    const ids = async (where = '') =>
+      (
+        await dataSource.query<Array<{ client_id: string }>>(
+          `SELECT client_id FROM ${rawTable(dataSource.options, 'oauth_clients')} ${where}`,
+        )
+      ).map((row) => row.client_id);
+
+    await dataSource.undoLastMigration();
+    expect(await hasTable('oauth_client_secrets')).toBe(false);
+    expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns());
+
+    await dataSource.undoLastMigration();
+    expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns().slice(0, 6));
+    expect(await ids()).toEqual(['gone']);
+    expect(await hasTable('oauth_signing_keys')).toBe(true);
 
     await dataSource.undoLastMigration();
     expect(await hasTable('oauth_signing_keys')).toBe(false);
@@ -234,13 +302,46 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     await dataSource.undoLastMigration();
     expect(await dataSource.showMigrations()).toBe(true);
     expect(await hasTable()).toBe(true);
-    expect(await dataSource.getRepository(OAuthClient).count()).toBe(1);
-    expect(await dataSource.getRepository(OAuthClient).findOneBy({ clientId: 'GONE' })).toBeNull();
+    expect(await ids()).toEqual(['gone']);
+    expect(await ids("WHERE client_id = 'GONE'")).toEqual([]);
 
     await dataSource.undoLastMigration();
     expect(await hasTable()).toBe(false);
     // And they can be applied again.
     expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
+    expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(expectedColumns());
+  });
+
+  test('the lifecycle columns read back as written: a boolean `disabled`, epoch milliseconds past 2038', async () => {
+    const dataSource = await connect();
+    await dataSource.runMigrations();
+    const repository = dataSource.getRepository(OAuthClient);
+    const times = [new Date('2031-03-30T01:30:00.123Z'), new Date('2100-12-31T23:59:59.999Z')];
+    const client = OAuthClient.create({
+      clientId: 'full',
+      clientSecret: 'hash',
+      clientSecretExpiresAt: times[0],
+      clientSecretLastUsedAt: times[1],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: JSON.stringify({ keys: [] }),
+      jwksUri: 'https://client.example/jwks',
+      accessTokenLifetime: 2 ** 31 - 1,
+      audience: 'https://api.example/ https://other.example/',
+      disabled: true,
+    });
+    // A copy: TypeORM's insert on MariaDB writes the stored (untransformed) defaults back into what it got.
+    await repository.insert({ ...client });
+    // A row written by plain SQL, as the seed's tools write them: every new column takes its default.
+    await dataSource.query(
+      `INSERT INTO ${rawTable(dataSource.options, 'oauth_clients')} (client_id) VALUES ('plain')`,
+    );
+    const [full, plain] = await repository.find({ order: { clientId: 'ASC' } });
+    expect(full).toEqual(client);
+    expect(full.disabled).toBe(true);
+    expect(plain).toEqual(OAuthClient.create({ clientId: 'plain' }));
+    expect(plain.disabled).toBe(false);
+    await repository.update({ clientId: 'full' }, { disabled: false });
+    expect((await repository.findOneByOrFail({ clientId: 'full' })).disabled).toBe(false);
   });
 
   test('after the migrations the database itself compares client ids exactly', async () => {
@@ -262,22 +363,24 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     ]);
   });
 
-  test('an existing seed table is adopted, rows kept; the one change is a binary client_id on MariaDB/MySQL', async () => {
+  test('an existing seed table is adopted, rows kept; it gains the lifecycle columns, and a binary client_id on MariaDB/MySQL', async () => {
     const ddl: string[] = [];
     const dataSource = await connect({}, undefined, ddlRecorder(ddl));
     await createSeedTable(dataSource, 'oauth_clients', [['testclient', 'testpass', 'a b']]);
     ddl.length = 0;
     expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
     // The seed's DDL takes the database's default collation, case-insensitive on MariaDB/MySQL: the second
-    // migration gives client_id the binary collation of its character set, and changes nothing else.
-    expect(seedTableDdl(ddl)).toEqual(
-      database.name === 'mysql'
+    // migration gives client_id the binary collation of its character set; the fourth adds the lifecycle
+    // columns in place (no copy of the table, on SQLite either). Nothing else changes.
+    expect(seedTableDdl(ddl)).toEqual([
+      ...(database.name === 'mysql'
         ? [
             'ALTER TABLE `oauth_clients` MODIFY `client_id` varchar(80) ' +
               'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL',
           ]
-        : [],
-    );
+        : []),
+      ...addedColumns('oauth_clients'),
+    ]);
     expect(await columnsOf(dataSource, 'oauth_clients')).toEqual(
       expectedColumns().map((column) =>
         column[0] === 'client_secret'
@@ -292,7 +395,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     expect(await repository.findOneBy({ clientId: 'TESTCLIENT' })).toBeNull();
   });
 
-  test('a seed table whose client_id is binary already is adopted without any DDL', async () => {
+  test('a seed table whose client_id is binary already is adopted with no DDL but the lifecycle columns', async () => {
     const ddl: string[] = [];
     const dataSource = await connect({}, undefined, ddlRecorder(ddl));
     const binary = {
@@ -311,7 +414,7 @@ describe.each(databases)('oauth2Migrations() on $name', (database) => {
     );
     ddl.length = 0;
     expect(names(await dataSource.runMigrations())).toEqual(MIGRATIONS);
-    expect(seedTableDdl(ddl)).toEqual([]);
+    expect(seedTableDdl(ddl)).toEqual(addedColumns('oauth_clients'));
     expect(await dataSource.getRepository(OAuthClient).count()).toBe(1);
   });
 

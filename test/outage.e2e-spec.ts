@@ -7,6 +7,7 @@ import request, { type Response } from 'supertest';
 import type { DataSourceOptions } from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
+  oauth2Entities,
   OAuth2Module,
   OAuthClient,
   TokenService,
@@ -167,7 +168,7 @@ function postgresBackend(url: string): Backend {
           url: proxied.toString(),
           connectTimeoutMS: CONNECT_TIMEOUT_MS,
           poolSize: POOL_SIZE,
-          entities: [OAuthClient],
+          entities: oauth2Entities(),
           synchronize: true,
         };
         app = await startApp(

@@ -22,6 +22,8 @@ export function generateKeyMaterial() {
     ES256: { privateKey: pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' })) },
     RS256: { privateKey: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })) },
     PS256: null, // shares the RS256 key (a plain RSA key serves RS* and PS* alike)
+    // The private_key_jwt client's own key: it signs assertions, the server holds only its public half.
+    client: { privateKey: pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' })) },
   };
 }
 
@@ -48,8 +50,7 @@ export function jwkThumbprint(publicKey) {
 }
 
 /** KeyObjects built once, and sign/verify functions for the compact serialization. */
-export function jwsFor(keys, algorithm) {
-  const material = materialFor(keys, algorithm);
+export function jwsFor(keys, algorithm, material = materialFor(keys, algorithm)) {
   if (algorithm === 'HS256') {
     const key = createSecretKey(Buffer.from(material.secret, 'base64url'));
     const mac = (input) => createHmac('sha256', key).update(input).digest();
@@ -85,5 +86,36 @@ export function jwsFor(keys, algorithm) {
         { key: publicKey, ...options },
         Buffer.from(signature, 'base64url'),
       ),
+  };
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * A private_key_jwt client's token requests (RFC 7523 §2.2): each call returns the form body with a freshly
+ * signed ES256 assertion and a new jti, since the server accepts each assertion once. Signed by the caller (the
+ * load generator) per request, as a real client does.
+ */
+export function clientAssertionBodies({ keys, clientId, audience, body }) {
+  const jws = jwsFor(keys, 'ES256', keys.client);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = part({ alg: 'ES256', kid: jws.kid });
+  const prefix = `${body}&client_assertion_type=${encodeURIComponent(JWT_BEARER)}&client_assertion=`;
+  const run = randomBytes(6).toString('base64url');
+  let counter = 0;
+  return () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60 };
+    const input = `${header}.${part({ ...claims, jti: `${run}-${++counter}` })}`;
+    return `${prefix}${input}.${jws.sign(input)}`;
+  };
+}
+
+/** The client's public JWK Set, as registered with the server (its kid is the RFC 7638 thumbprint). */
+export function clientJwks(keys) {
+  const jws = jwsFor(keys, 'ES256', keys.client);
+  const publicKey = createPublicKey(createPrivateKey(keys.client.privateKey));
+  return {
+    keys: [{ ...publicKey.export({ format: 'jwk' }), kid: jws.kid, alg: 'ES256', use: 'sig' }],
   };
 }

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import autocannon from 'autocannon';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
+import { clientAssertionBodies } from './keys.mjs';
 
 class Samples {
   constructor() {
@@ -52,6 +53,10 @@ function runStream(stream, duration) {
         },
       },
     ];
+  } else if (stream.clientAssertion) {
+    // private_key_jwt: every request a new assertion, signed here (a replayed one would be refused).
+    const nextBody = clientAssertionBodies(stream.clientAssertion);
+    options.requests = [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }];
   } else if (stream.wrongSecretFor) {
     // Every request a different wrong secret for the same client: nothing can cache its way out of the KDF.
     const prefix = `${stream.wrongSecretFor}:wrong-${process.pid}-`;

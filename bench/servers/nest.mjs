@@ -25,7 +25,7 @@ import {
   OAuthPrincipal,
   Scopes,
 } from '../../dist/index.js';
-import { jwsFor, materialFor, signingOptions } from '../lib/keys.mjs';
+import { clientJwks, jwsFor, materialFor, signingOptions } from '../lib/keys.mjs';
 import { benchConfig, dieOn, reportReady, serveIpc } from '../lib/server-ipc.mjs';
 
 const [platform = 'fastify', mode = 'oauth'] = process.argv.slice(2);
@@ -181,7 +181,17 @@ async function seed(app) {
     );
     kdf.push({ clientId, clientSecret });
   }
-  return { credentials, kdf };
+  // A private_key_jwt client: no secret, its public key registered inline.
+  await clients.save(
+    OAuthClient.create({
+      clientId: 'bench-pkjwt',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: JSON.stringify(clientJwks(config.keys)),
+      grantTypes,
+      scope,
+    }),
+  );
+  return { credentials, kdf, assertionClientId: 'bench-pkjwt' };
 }
 
 async function main() {

@@ -9,6 +9,7 @@ import {
   type OAuthClientAuthMethod,
   type OAuthClientSecret,
 } from '../index.js';
+import { secretsOf as allSecretsOf } from '../clients/oauth-client.entity.js';
 import { CliError } from './cli-error.js';
 import { isPepperedHash, repositoryClientTable, type ClientTable } from './client-table.js';
 import {
@@ -377,19 +378,7 @@ export class ClientCommands {
 
   /** The seed column's secret (`primary`) when set, then the client's other secrets. */
   private async secretsOf(client: OAuthClient): Promise<OAuthClientSecret[]> {
-    const primary: OAuthClientSecret[] =
-      client.clientSecret === null
-        ? []
-        : [
-            {
-              id: PRIMARY_SECRET_ID,
-              hash: client.clientSecret,
-              createdAt: null,
-              expiresAt: client.clientSecretExpiresAt,
-              lastUsedAt: client.clientSecretLastUsedAt,
-            },
-          ];
-    return [...primary, ...(await this.repository.findSecrets(client.clientId))];
+    return allSecretsOf(client, await this.repository.findSecrets(client.clientId));
   }
 
   /** Runs the entity's class-validator rules; every broken rule is named, on one line. */

@@ -1,8 +1,7 @@
-import { readJwks } from '../resource-server/jwks-document.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from '../client-auth/client-key-sets.js';
+import { readJwks } from '../keys/jwks-document.js';
 import { CliError } from './cli-error.js';
 
-/** The algorithms a `private_key_jwt` assertion may use (never `none` or HS*): each key must fit one. */
-const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256'] as const;
 /** RFC 7518 §6.2.2, §6.3.2, §6.4: members only a private or symmetric key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 /** The entity's bound on the stored JWK Set. */
@@ -77,7 +76,7 @@ export async function parseJwksDocument(text: string, source: string): Promise<s
       `${source}: key #${secret + 1} holds private or symmetric key material: give the public keys only`,
     );
   }
-  const { ignored } = await readJwks(document, ASSERTION_ALGORITHMS);
+  const { ignored } = await readJwks(document, CLIENT_ASSERTION_ALGORITHMS);
   if (ignored.length > 0) {
     throw new CliError(
       `${source}: ${ignored.join('; ')} (public RS256, PS256 or ES256 signature keys only)`,

@@ -4,7 +4,7 @@ import { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
-import { ClientAuthMethods } from './client-auth-methods.js';
+import { BUILT_IN_AUTH_METHODS, ClientAuthMethods } from './client-auth-methods.js';
 import type { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientSecretPostStrategy } from './form-client.strategies.js';
 import { thrownBy } from '../../test/support/thrown.js';
@@ -70,13 +70,14 @@ describe('ClientAuthMethods strategy names', () => {
     const n = /^oauth2:client_secret_basic:(\d+)$/.exec(basicName)?.[1];
     expect(n).toBeDefined();
     expect(m.strategyName('client_secret_post')).toBe(`oauth2:client_secret_post:${n}`);
+    expect(m.strategyName('private_key_jwt')).toBe(`oauth2:private_key_jwt:${n}`);
     expect(m.strategyName('none')).toBe(`oauth2:none:${n}`);
   });
 
   test('two instances (two apps in one process) never share a name', () => {
     const a = methods();
     const b = methods();
-    for (const method of ['client_secret_basic', 'client_secret_post', 'none'] as const) {
+    for (const method of BUILT_IN_AUTH_METHODS) {
       expect(a.strategyName(method)).not.toBe(b.strategyName(method));
     }
   });
@@ -95,27 +96,31 @@ describe('ClientAuthMethods strategy names', () => {
 
 describe('ClientAuthMethods.supported (RFC 8414 token_endpoint_auth_methods_supported)', () => {
   test.each<[string, Partial<OAuth2ModuleOptions>, string[]]>([
-    ['defaults', {}, ['client_secret_basic', 'client_secret_post']],
-    ['body credentials off', { allowCredentialsInRequestBody: false }, ['client_secret_basic']],
+    ['defaults', {}, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']],
+    [
+      'body credentials off',
+      { allowCredentialsInRequestBody: false },
+      ['client_secret_basic', 'private_key_jwt'],
+    ],
     [
       'public clients on',
       { allowPublicClients: true },
-      ['client_secret_basic', 'client_secret_post', 'none'],
+      ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     ],
     [
       'a method of your own',
       { clientAuthMethods: [TLS_METHOD] },
-      ['client_secret_basic', 'client_secret_post', 'tls_client_auth'],
+      ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'],
     ],
     [
       'everything',
       { allowPublicClients: true, clientAuthMethods: [TLS_METHOD] },
-      ['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'none'],
+      ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'none'],
     ],
     [
       'only Basic and public',
       { allowCredentialsInRequestBody: false, allowPublicClients: true },
-      ['client_secret_basic', 'none'],
+      ['client_secret_basic', 'private_key_jwt', 'none'],
     ],
   ])('%s', (_name, options, supported) => {
     expect(methods(options).supported).toEqual(supported);
@@ -233,6 +238,45 @@ describe('ClientAuthMethods.strategyFor (RFC 6749 §2.3)', () => {
     test('a custom method plus a body client_secret → 400', () => {
       expectTwoMethods(() =>
         m.strategyFor(request({ client_id: 'id', client_secret: 's' }, { 'x-client-cert': 'pem' })),
+      );
+    });
+  });
+
+  describe('private_key_jwt', () => {
+    const PKJWT = m.strategyName('private_key_jwt');
+    const TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+    test('RFC 7521 §4.2: client_assertion_type and client_assertion, with or without client_id', () => {
+      expect(
+        m.strategyFor(request({ client_assertion_type: TYPE, client_assertion: 'a.b.c' })),
+      ).toBe(PKJWT);
+      expect(
+        m.strategyFor(
+          request({ client_id: 'id', client_assertion_type: TYPE, client_assertion: 'a.b.c' }),
+        ),
+      ).toBe(PKJWT);
+    });
+
+    test('either parameter alone shows the method (its strategy refuses the request)', () => {
+      expect(m.strategyFor(request({ client_assertion: 'a.b.c' }))).toBe(PKJWT);
+      expect(m.strategyFor(request({ client_assertion_type: TYPE, client_id: 'id' }))).toBe(PKJWT);
+    });
+
+    test('enabled whatever the body-credentials and public-client settings', () => {
+      const strict = methods({ allowCredentialsInRequestBody: false });
+      expect(strict.strategyFor(request({ client_assertion: 'a.b.c' }))).toBe(
+        strict.strategyName('private_key_jwt'),
+      );
+    });
+
+    test('RFC 6749 §2.3: an assertion plus Basic, or plus a client_secret → 400 invalid_request', () => {
+      expectTwoMethods(() =>
+        m.strategyFor(request({ client_assertion: 'a.b.c' }, { authorization: basic('id:s') })),
+      );
+      expectTwoMethods(() =>
+        m.strategyFor(
+          request({ client_id: 'id', client_secret: 's', client_assertion_type: TYPE }),
+        ),
       );
     });
   });
@@ -377,7 +421,7 @@ describe('ClientAuthMethods.strategyFor (RFC 6749 §2.3)', () => {
 });
 
 describe('ClientAuthMethods.onModuleDestroy', () => {
-  test('takes exactly this instance’s three strategies out of passport', () => {
+  test('takes exactly this instance’s four strategies out of passport', () => {
     const m = methods();
     const other = methods();
     const unuse = jest.spyOn(passport, 'unuse');
@@ -386,6 +430,7 @@ describe('ClientAuthMethods.onModuleDestroy', () => {
       expect(unuse.mock.calls).toEqual([
         [m.strategyName('client_secret_basic')],
         [m.strategyName('client_secret_post')],
+        [m.strategyName('private_key_jwt')],
         [m.strategyName('none')],
       ]);
       expect(unuse.mock.calls.flat()).not.toContain(other.strategyName('client_secret_basic'));

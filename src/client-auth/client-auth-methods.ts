@@ -5,9 +5,16 @@ import { formFields, formParameter, hasFormParameter } from '../http/form-body.j
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { claimedClientId } from './client-assertion.verifier.js';
 
 /** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
-export type OAuth2BuiltInAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export const BUILT_IN_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type OAuth2BuiltInAuthMethod = (typeof BUILT_IN_AUTH_METHODS)[number];
 
 /** A client authentication method as the guard uses it. */
 export interface ClientAuthMethod {
@@ -56,6 +63,20 @@ export class ClientAuthMethods implements OnModuleDestroy {
         isPresentIn: (request) => hasFormParameter(formFields(request), 'client_secret'),
         clientIdOf: bodyClientId,
       },
+      {
+        // RFC 7521 §4.2: either parameter shows the method; a request missing the other fails it.
+        name: 'private_key_jwt',
+        strategy: this.strategyName('private_key_jwt'),
+        enabled: true,
+        isPresentIn: (request) => {
+          const fields = formFields(request);
+          return (
+            hasFormParameter(fields, 'client_assertion_type') ||
+            hasFormParameter(fields, 'client_assertion')
+          );
+        },
+        clientIdOf: (request) => bodyClientId(request) ?? assertionClientId(request),
+      },
       ...config.clientAuthMethods.map((method) => ({
         ...method,
         enabled: true,
@@ -103,7 +124,7 @@ export class ClientAuthMethods implements OnModuleDestroy {
 
   /** Takes this instance's strategies out of Passport's registry when its app closes. */
   onModuleDestroy(): void {
-    for (const method of ['client_secret_basic', 'client_secret_post', 'none'] as const) {
+    for (const method of BUILT_IN_AUTH_METHODS) {
       passport.unuse(this.strategyName(method));
     }
   }
@@ -125,6 +146,16 @@ function basicClientId(request: OAuth2HttpRequest): string | undefined {
 function bodyClientId(request: OAuth2HttpRequest): string | undefined {
   try {
     return formParameter(formFields(request) ?? {}, 'client_id');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The client an assertion claims to be (its `sub`, unverified), for throttling its failures. */
+function assertionClientId(request: OAuth2HttpRequest): string | undefined {
+  try {
+    const assertion = formParameter(formFields(request) ?? {}, 'client_assertion');
+    return assertion === undefined ? undefined : claimedClientId(assertion);
   } catch {
     return undefined;
   }

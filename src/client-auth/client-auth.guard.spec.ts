@@ -1,4 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  jest,
+  test,
+} from '@jest/globals';
 import {
   Controller,
   HttpCode,
@@ -234,6 +243,79 @@ describe('ClientAuthGuard', () => {
       expect(req.oauth2Client).toBe(svc);
     }
     expect(a.authenticate).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('ClientAuthGuard: a failure takes a KDF derivation’s time', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  /** A guard whose derivations take `derivationMs`, on the fake clock. */
+  function padded(derivationMs: number) {
+    const methods = new ClientAuthMethods(config());
+    const authenticate = jest.fn<ClientAuthenticator['authenticate']>();
+    const authenticator = { authenticate } as unknown as ClientAuthenticator;
+    new ClientSecretBasicStrategy(authenticator, methods);
+    new ClientSecretPostStrategy(authenticator, methods);
+    new PublicClientStrategy(authenticator, methods);
+    const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config());
+    const verifier = { derivationMs: async () => derivationMs } as unknown as SecretVerifier;
+    return { guard: new ClientAuthGuard(methods, throttle, verifier), methods, authenticate };
+  }
+
+  /** Whether the promise has settled, without waiting for it. */
+  async function settled(promise: Promise<unknown>): Promise<boolean> {
+    let done = false;
+    promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    return done;
+  }
+
+  test('an unknown id (a failure without KDF work) answers only once the derivation time has passed', async () => {
+    jest.useFakeTimers();
+    const { guard, methods, authenticate } = padded(80);
+    try {
+      authenticate.mockRejectedValue(OAuth2Error.invalidClient());
+      const attempt = guard.canActivate(
+        httpContext(form({}, { authorization: basic('nobody:x') })),
+      );
+      attempt.catch(() => undefined);
+      expect(await settled(attempt)).toBe(false);
+      await jest.advanceTimersByTimeAsync(79);
+      expect(await settled(attempt)).toBe(false);
+      await jest.advanceTimersByTimeAsync(2);
+      expect(await settled(attempt)).toBe(true);
+      expectOAuth2Error(
+        await rejectionOf(attempt),
+        'invalid_client',
+        401,
+        'Client authentication failed',
+      );
+    } finally {
+      methods.onModuleDestroy();
+    }
+  });
+
+  test('successes and other errors are not padded', async () => {
+    jest.useFakeTimers();
+    const { guard, methods, authenticate } = padded(80);
+    try {
+      authenticate.mockResolvedValueOnce(svc);
+      expect(
+        await settled(guard.canActivate(httpContext(form({}, { authorization: basic('svc:s') })))),
+      ).toBe(true);
+      authenticate.mockRejectedValueOnce(OAuth2Error.temporarilyUnavailable(5));
+      const outage = guard.canActivate(httpContext(form({}, { authorization: basic('svc:s') })));
+      outage.catch(() => undefined);
+      expect(await settled(outage)).toBe(true);
+    } finally {
+      methods.onModuleDestroy();
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import {
   CLIENT_ID_PATTERN,
   PRIMARY_SECRET_ID,
+  secretsOf,
   type OAuthClient,
   type OAuthClientSecret,
 } from '../clients/oauth-client.entity.js';
@@ -259,19 +260,7 @@ export function liveSecrets(
   secrets: readonly OAuthClientSecret[],
   now: number,
 ): OAuthClientSecret[] {
-  const primary: OAuthClientSecret[] =
-    client.clientSecret === null
-      ? []
-      : [
-          {
-            id: PRIMARY_SECRET_ID,
-            hash: client.clientSecret,
-            createdAt: null,
-            expiresAt: client.clientSecretExpiresAt,
-            lastUsedAt: client.clientSecretLastUsedAt,
-          },
-        ];
-  return [...primary, ...secrets].filter(
+  return secretsOf(client, secrets).filter(
     (secret) => secret.expiresAt === null || secret.expiresAt.getTime() > now,
   );
 }

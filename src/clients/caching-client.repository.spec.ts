@@ -2,7 +2,8 @@ import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { CachingOAuthClientRepository } from './caching-client.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
-import { OAuthClient } from './oauth-client.entity.js';
+import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
+import type { OAuthClientRepository } from './oauth-client.repository.js';
 
 const setup = () => {
   const inner = new InMemoryOAuthClientRepository([
@@ -175,5 +176,106 @@ describe('CachingOAuthClientRepository ttl, in seconds', () => {
     expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
     expect((await cached.findById('nobody'))?.clientSecret).toBe('h3');
     expect(findById.mock.calls).toEqual([['svc'], ['nobody']]);
+  });
+});
+
+const FIRST: OAuthClientSecret = {
+  id: 's1',
+  hash: 'hash-1',
+  createdAt: new Date('2031-03-30T01:30:00.123Z'),
+  expiresAt: null,
+  lastUsedAt: null,
+};
+
+/** svc with one further secret, s1, and a cache in front whose findSecrets reads are counted. */
+const setupWithSecret = async () => {
+  const { inner, findById, cached } = setup();
+  await inner.addSecret('svc', FIRST);
+  return { inner, findById, cached, findSecrets: jest.spyOn(inner, 'findSecrets') };
+};
+
+describe('CachingOAuthClientRepository.findSecrets', () => {
+  test("a hot client's secrets are read from storage once, and callers get copies", async () => {
+    const { cached, findSecrets } = await setupWithSecret();
+    const first = await cached.findSecrets('svc');
+    expect(first).toEqual([FIRST]);
+    first[0].hash = 'changed';
+    first.push({ ...FIRST, id: 'forged' });
+    expect(await cached.findSecrets('svc')).toEqual([FIRST]);
+    expect(findSecrets).toHaveBeenCalledTimes(1);
+    // A client without further secrets is cached too.
+    expect(await cached.findSecrets('nobody')).toEqual([]);
+    expect(await cached.findSecrets('nobody')).toEqual([]);
+    expect(findSecrets).toHaveBeenCalledTimes(2);
+  });
+
+  test('concurrent lookups share one storage read', async () => {
+    const { cached, findSecrets } = await setupWithSecret();
+    const all = await Promise.all(Array.from({ length: 5 }, () => cached.findSecrets('svc')));
+    expect(all).toEqual(Array(5).fill([FIRST]));
+    expect(findSecrets).toHaveBeenCalledTimes(1);
+  });
+
+  test('a storage error is not cached', async () => {
+    const { cached, findSecrets } = await setupWithSecret();
+    findSecrets.mockRejectedValueOnce(new Error('down'));
+    await expect(cached.findSecrets('svc')).rejects.toThrow('down');
+    expect(await cached.findSecrets('svc')).toEqual([FIRST]);
+  });
+});
+
+const AT = new Date('2032-01-01T00:00:00.000Z');
+const WRITES: Array<[string, (repository: OAuthClientRepository) => Promise<unknown>]> = [
+  ['save', (r) => r.save(OAuthClient.create({ clientId: 'svc', clientSecret: 'h2' }))],
+  ['updateSecret', (r) => r.updateSecret('svc', 'h1', 'h2')],
+  ['delete', (r) => r.delete('svc')],
+  ['addSecret', (r) => r.addSecret('svc', { ...FIRST, id: 's2' })],
+  ['removeSecret', (r) => r.removeSecret('svc', 's1')],
+  ['expireSecrets', (r) => r.expireSecrets('svc', [PRIMARY_SECRET_ID, 's1'], AT)],
+];
+
+describe('CachingOAuthClientRepository: every write evicts the client and its secrets', () => {
+  test.each(WRITES)(
+    '%s: the next lookups read storage again and see the write',
+    async (_, write) => {
+      const { inner, cached, findById, findSecrets } = await setupWithSecret();
+      await cached.findById('svc');
+      await cached.findSecrets('svc');
+      await write(cached);
+      const client = await cached.findById('svc');
+      const secrets = await cached.findSecrets('svc');
+      // One read each before the write, one after.
+      expect(findById).toHaveBeenCalledTimes(2);
+      expect(findSecrets).toHaveBeenCalledTimes(2);
+      expect(client).toEqual(await inner.findById('svc'));
+      expect(secrets).toEqual(await inner.findSecrets('svc'));
+    },
+  );
+
+  test.each(WRITES)('%s: another client stays cached', async (_, write) => {
+    const { cached, findById, findSecrets } = await setupWithSecret();
+    await cached.findById('nobody');
+    await cached.findSecrets('nobody');
+    await write(cached);
+    findById.mockClear();
+    findSecrets.mockClear();
+    await cached.findById('nobody');
+    await cached.findSecrets('nobody');
+    expect(findById).not.toHaveBeenCalled();
+    expect(findSecrets).not.toHaveBeenCalled();
+  });
+
+  test('touchSecret reaches storage and evicts nothing: a record of use changes nothing authentication reads', async () => {
+    const { inner, cached, findById, findSecrets } = await setupWithSecret();
+    await cached.findById('svc');
+    await cached.findSecrets('svc');
+    await cached.touchSecret('svc', 's1', AT);
+    await cached.touchSecret('svc', PRIMARY_SECRET_ID, AT);
+    await cached.findById('svc');
+    await cached.findSecrets('svc');
+    expect(findById).toHaveBeenCalledTimes(1);
+    expect(findSecrets).toHaveBeenCalledTimes(1);
+    expect((await inner.findSecrets('svc'))[0].lastUsedAt).toEqual(AT);
+    expect((await inner.findById('svc'))?.clientSecretLastUsedAt).toEqual(AT);
   });
 });

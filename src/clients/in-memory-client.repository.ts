@@ -1,6 +1,17 @@
+import { checkNewSecretId } from './oauth-client-secret.entity.js';
 import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { checkSubject } from './subject.js';
+
+const copyDate = (date: Date | null) => (date === null ? null : new Date(date.getTime()));
+const copySecret = (secret: OAuthClientSecret): OAuthClientSecret => ({
+  ...secret,
+  createdAt: copyDate(secret.createdAt),
+  expiresAt: copyDate(secret.expiresAt),
+  lastUsedAt: copyDate(secret.lastUsedAt),
+});
+/** Would a secret expiring at `expiresAt` (null: never) outlive `at`? */
+const outlives = (expiresAt: Date | null, at: Date) => expiresAt === null || expiresAt > at;
 
 /**
  * Keeps clients and their secrets in process memory: for tests, and for services whose clients come from
@@ -8,6 +19,7 @@ import { checkSubject } from './subject.js';
  */
 export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   private readonly clients = new Map<string, OAuthClient>();
+  /** The secret rows of each client that has any; every one has a `createdAt`. */
   private readonly secrets = new Map<string, OAuthClientSecret[]>();
 
   constructor(clients: Iterable<OAuthClient> = []) {
@@ -27,12 +39,20 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   }
 
   async save(client: OAuthClient): Promise<void> {
+    const stored = this.clients.get(client.clientId) ?? null;
     // The map itself, not findById: a subclass may change how reads behave (a test's broken storage).
-    await checkSubject(OAuthClient.create(client), {
-      findById: async (id) => this.clients.get(id) ?? null,
-      findByUserId: async (userId) =>
-        [...this.clients.values()].filter((other) => other.userId === userId),
-    });
+    await checkSubject(
+      OAuthClient.create(client),
+      {
+        findById: async (id) => {
+          const found = this.clients.get(id);
+          return found ? OAuthClient.create(found) : null;
+        },
+        findByUserId: async (userId) =>
+          [...this.clients.values()].filter((other) => other.userId === userId),
+      },
+      stored,
+    );
     this.clients.set(client.clientId, OAuthClient.create(client));
   }
 
@@ -49,23 +69,35 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
   }
 
   override async findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
-    return (this.secrets.get(clientId) ?? []).map((secret) => ({ ...secret }));
+    // Oldest first, ties by id: the order the TypeORM repository's query gives.
+    return (this.secrets.get(clientId) ?? [])
+      .map(copySecret)
+      .sort(
+        (a, b) =>
+          a.createdAt!.getTime() - b.createdAt!.getTime() ||
+          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
   }
 
   override async addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
+    checkNewSecretId(clientId, secret.id);
     if (!this.clients.has(clientId)) throw new Error(`no client with id '${clientId}'`);
-    const own = this.secrets.get(clientId) ?? [];
-    if (secret.id === PRIMARY_SECRET_ID || own.some((s) => s.id === secret.id)) {
-      throw new Error(`client '${clientId}' has a secret with id '${secret.id}' already`);
+    // Ids are unique across clients, as the table's primary key makes them.
+    if ([...this.secrets.values()].some((own) => own.some((s) => s.id === secret.id))) {
+      throw new Error(`a secret with id '${secret.id}' exists already`);
     }
-    this.secrets.set(clientId, [...own, { ...secret, createdAt: secret.createdAt ?? new Date() }]);
+    const own = this.secrets.get(clientId) ?? [];
+    const added = copySecret({ ...secret, createdAt: secret.createdAt ?? new Date() });
+    this.secrets.set(clientId, [...own, added]);
   }
 
   override async removeSecret(clientId: string, secretId: string): Promise<boolean> {
     const own = this.secrets.get(clientId) ?? [];
     const kept = own.filter((secret) => secret.id !== secretId);
-    this.secrets.set(clientId, kept);
-    return kept.length < own.length;
+    if (kept.length === own.length) return false;
+    if (kept.length > 0) this.secrets.set(clientId, kept);
+    else this.secrets.delete(clientId);
+    return true;
   }
 
   override async expireSecrets(
@@ -73,20 +105,23 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
     secretIds: readonly string[],
     at: Date,
   ): Promise<void> {
-    const later = (expiresAt: Date | null) => expiresAt === null || expiresAt > at;
     const client = this.clients.get(clientId);
-    if (client && secretIds.includes(PRIMARY_SECRET_ID) && later(client.clientSecretExpiresAt)) {
-      client.clientSecretExpiresAt = at;
+    if (!client) return;
+    if (secretIds.includes(PRIMARY_SECRET_ID) && outlives(client.clientSecretExpiresAt, at)) {
+      client.clientSecretExpiresAt = copyDate(at);
     }
     for (const secret of this.secrets.get(clientId) ?? []) {
-      if (secretIds.includes(secret.id) && later(secret.expiresAt)) secret.expiresAt = at;
+      if (secretIds.includes(secret.id) && outlives(secret.expiresAt, at)) {
+        secret.expiresAt = copyDate(at);
+      }
     }
   }
 
   override async touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
     const client = this.clients.get(clientId);
-    if (client && secretId === PRIMARY_SECRET_ID) client.clientSecretLastUsedAt = at;
+    if (!client) return;
+    if (secretId === PRIMARY_SECRET_ID) client.clientSecretLastUsedAt = copyDate(at);
     const secret = this.secrets.get(clientId)?.find((s) => s.id === secretId);
-    if (secret) secret.lastUsedAt = at;
+    if (secret) secret.lastUsedAt = copyDate(at);
   }
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { EPOCH_MILLISECONDS } from '../storage/columns.js';
+import { PRIMARY_SECRET_ID } from './oauth-client.entity.js';
 
 /** The default name of the table of the clients' further secrets; the module's `tablePrefix` goes before it. */
 export const DEFAULT_CLIENT_SECRET_TABLE = 'oauth_client_secrets';
@@ -36,6 +37,22 @@ export class OAuthStoredClientSecret {
     transformer: EPOCH_MILLISECONDS,
   })
   lastUsedAt!: Date | null;
+}
+
+/** What the `id` column holds: ASCII without spaces (it is compared byte for byte), at most 40 characters. */
+const SECRET_ID_PATTERN = /^[\x21-\x7E]{1,40}$/;
+
+/**
+ * Refuses, before any write, an id a new secret row cannot have: `primary` names `client_secret`, and the
+ * column takes up to 40 printable ASCII characters.
+ */
+export function checkNewSecretId(clientId: string, secretId: string): void {
+  if (secretId === PRIMARY_SECRET_ID || !SECRET_ID_PATTERN.test(secretId)) {
+    throw new Error(
+      `client '${clientId}': a secret id is 1 to 40 printable ASCII characters without spaces, ` +
+        `and not '${PRIMARY_SECRET_ID}' (the client_secret column's)`,
+    );
+  }
 }
 
 const entities = new Map<string, typeof OAuthStoredClientSecret>([

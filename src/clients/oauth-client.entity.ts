@@ -197,6 +197,29 @@ export interface OAuthClientSecret {
 }
 
 /**
+ * Every secret of a client: the seed column's (`primary`) when set, then `others` (from `findSecrets()`),
+ * expired ones included.
+ */
+export function secretsOf(
+  client: OAuthClient,
+  others: readonly OAuthClientSecret[],
+): OAuthClientSecret[] {
+  const primary: OAuthClientSecret[] =
+    client.clientSecret === null
+      ? []
+      : [
+          {
+            id: PRIMARY_SECRET_ID,
+            hash: client.clientSecret,
+            createdAt: null,
+            expiresAt: client.clientSecretExpiresAt,
+            lastUsedAt: client.clientSecretLastUsedAt,
+          },
+        ];
+  return [...primary, ...others];
+}
+
+/**
  * What a custom-claims hook sees of a client: every setting, no secret material (no hash, no secret list;
  * its public keys are not needed to build claims either).
  */

@@ -1,8 +1,4 @@
-import {
-  PRIMARY_SECRET_ID,
-  type OAuthClient,
-  type OAuthClientSecret,
-} from './oauth-client.entity.js';
+import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 
 /**
  * Client storage, and the DI token to replace it: provide your own subclass with the module's
@@ -70,7 +66,7 @@ export abstract class OAuthClientRepository {
     if (!client || (client.clientSecretExpiresAt !== null && client.clientSecretExpiresAt <= at)) {
       return;
     }
-    await this.save({ ...client, clientSecretExpiresAt: at });
+    await this.save(OAuthClient.create({ ...client, clientSecretExpiresAt: at }));
   }
 
   /**

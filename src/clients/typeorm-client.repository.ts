@@ -1,5 +1,5 @@
-import { In, IsNull, LessThan, Not, type Repository } from 'typeorm';
-import { OAuthStoredClientSecret } from './oauth-client-secret.entity.js';
+import { In, IsNull, MoreThan, QueryFailedError, type Repository } from 'typeorm';
+import { checkNewSecretId, OAuthStoredClientSecret } from './oauth-client-secret.entity.js';
 import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 import { checkSubject } from './subject.js';
@@ -8,6 +8,11 @@ import { checkSubject } from './subject.js';
  * The default storage: the `oauth_clients` table through a TypeORM repository, and, given its repository, the
  * table of the clients' further secrets (`oauth_client_secrets`). Without it, a client has `client_secret`
  * only, as in the seed.
+ *
+ * Every id is compared exactly (RFC 6749 §2.2), whatever the database's collation: on MariaDB/MySQL a table
+ * the migrations did not create (a legacy table, or one `synchronize` made) compares case-insensitively and
+ * blind to trailing spaces. So a row is only ever taken for a client's after its id was read back and found
+ * equal, and a write goes by the ids found so.
  */
 export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   constructor(
@@ -19,10 +24,8 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
 
   async findById(clientId: string): Promise<OAuthClient | null> {
     const client = await this.repository.findOneBy({ clientId });
-    // The database compares by the column's collation: on MariaDB/MySQL by default case-insensitively, and
-    // blind to trailing spaces (PAD SPACE). A client id is compared exactly (RFC 6749 §2.2), so a row such a
-    // collation matched is another client's. The client_id collation migration makes the database exact; this
-    // keeps a table that was never migrated (a legacy seed table) exact too.
+    // The client_id collation migration makes the database exact; this keeps a table that was never migrated
+    // (a legacy seed table) exact too.
     return client !== null && client.clientId === clientId ? client : null;
   }
 
@@ -32,21 +35,28 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
 
   /**
    * Writes go by the exact id too: on a table whose collation matches `TESTCLIENT` to `testclient`, an update
-   * or delete of the one must never reach the other, and a new client must never replace another's row (the
-   * insert fails on the primary key instead).
+   * of the one must never reach the other, and a new client must never replace another's row (the insert
+   * fails on the primary key instead).
    */
   async save(client: OAuthClient): Promise<void> {
     const row = this.repository.create(OAuthClient.create(client));
-    await checkSubject(row, {
-      findById: (id) => this.findById(id),
-      findByUserId: async (userId) =>
-        (await this.repository.findBy({ userId })).filter((other) => other.userId === userId),
-    });
-    if (await this.findById(client.clientId)) {
+    const stored = await this.findById(client.clientId);
+    await checkSubject(
+      row,
+      {
+        findById: (id) => this.findById(id),
+        findByUserId: (userId) => this.findByUserId(userId),
+      },
+      stored,
+    );
+    if (stored) {
       await this.repository.update({ clientId: client.clientId }, row);
-    } else {
-      await this.repository.insert(row);
+      return;
     }
+    // Rows a client of this id left behind (a delete that failed half-way, an addSecret that raced it) must
+    // never become a new client's secrets.
+    await this.deleteSecretRows(client.clientId);
+    await this.repository.insert(row);
   }
 
   async updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
@@ -60,31 +70,26 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
 
   async delete(clientId: string): Promise<boolean> {
     if (!(await this.findById(clientId))) return false;
+    // The secrets first: the client's row is what makes them count, so a failure between the two leaves a
+    // client with fewer secrets, never secrets waiting for a new client of the same id.
+    await this.deleteSecretRows(clientId);
     const result = await this.repository.delete({ clientId });
-    if (this.secrets) await this.secrets.delete({ clientId });
     return (result.affected ?? 0) > 0;
   }
 
   override async findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
-    if (!this.secrets) return [];
-    const rows = await this.secrets.find({
-      where: { clientId },
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
-    // Exact ids, as findById: a collation that matched another client's rows does not hand them over.
-    return rows
-      .filter((row) => row.clientId === clientId)
-      .map((row) => ({
-        id: row.id,
-        hash: row.secretHash,
-        createdAt: row.createdAt,
-        expiresAt: row.expiresAt,
-        lastUsedAt: row.lastUsedAt,
-      }));
+    return (await this.secretRows(clientId)).map((row) => ({
+      id: row.id,
+      hash: row.secretHash,
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+      lastUsedAt: row.lastUsedAt,
+    }));
   }
 
   override async addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
     if (!this.secrets) return super.addSecret(clientId, secret);
+    checkNewSecretId(clientId, secret.id);
     if (!(await this.findById(clientId))) throw new Error(`no client with id '${clientId}'`);
     await this.secrets.insert({
       id: secret.id,
@@ -99,7 +104,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   override async removeSecret(clientId: string, secretId: string): Promise<boolean> {
     if (!this.secrets || secretId === PRIMARY_SECRET_ID) return false;
     if (!(await this.ownSecretIds(clientId)).includes(secretId)) return false;
-    const result = await this.secrets.delete({ id: secretId, clientId });
+    const result = await this.secrets.delete({ id: secretId });
     return (result.affected ?? 0) > 0;
   }
 
@@ -109,10 +114,10 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     at: Date,
   ): Promise<void> {
     if (!(await this.findById(clientId))) return;
-    // Only where it would expire later or never: an overlap never extends a secret.
-    const later = [{ expiresAt: IsNull() }, { expiresAt: Not(LessThan(at)) }] as const;
+    // Only where it would expire later or never, in one statement per case: an overlap never extends a
+    // secret, and a concurrent write to another column is never undone.
     if (secretIds.includes(PRIMARY_SECRET_ID)) {
-      for (const clientSecretExpiresAt of [IsNull(), Not(LessThan(at))]) {
+      for (const clientSecretExpiresAt of [IsNull(), MoreThan(at)]) {
         await this.repository.update(
           { clientId, clientSecretExpiresAt },
           { clientSecretExpiresAt: at },
@@ -121,8 +126,8 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
     const own = (await this.ownSecretIds(clientId)).filter((id) => secretIds.includes(id));
     if (!this.secrets || own.length === 0) return;
-    for (const condition of later) {
-      await this.secrets.update({ ...condition, id: In(own) }, { expiresAt: at });
+    for (const expiresAt of [IsNull(), MoreThan(at)]) {
+      await this.secrets.update({ id: In(own), expiresAt }, { expiresAt: at });
     }
   }
 
@@ -138,7 +143,41 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
   }
 
+  /**
+   * The clients whose `user_id` is this one (checkSubject compares what they hold exactly). A legacy table
+   * may keep `user_id` as an INTEGER: PostgreSQL then refuses to compare it with a string that is not a
+   * number (22P02, invalid_text_representation), and no row could have matched it.
+   */
+  private async findByUserId(userId: string): Promise<OAuthClient[]> {
+    try {
+      return await this.repository.findBy({ userId });
+    } catch (error) {
+      const code =
+        error instanceof QueryFailedError
+          ? (error.driverError as { code?: unknown }).code
+          : undefined;
+      if (code === '22P02') return [];
+      throw error;
+    }
+  }
+
+  /** The client's secret rows, oldest first: exactly its own, whatever the collation matched. */
+  private async secretRows(clientId: string): Promise<OAuthStoredClientSecret[]> {
+    if (!this.secrets) return [];
+    const rows = await this.secrets.find({
+      where: { clientId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return rows.filter((row) => row.clientId === clientId);
+  }
+
   private async ownSecretIds(clientId: string): Promise<string[]> {
-    return (await this.findSecrets(clientId)).map((secret) => secret.id);
+    return (await this.secretRows(clientId)).map((row) => row.id);
+  }
+
+  /** Deletes the client's own secret rows by their ids: `client_id = ?` could match another id's. */
+  private async deleteSecretRows(clientId: string): Promise<void> {
+    const ids = await this.ownSecretIds(clientId);
+    if (this.secrets && ids.length > 0) await this.secrets.delete({ id: In(ids) });
   }
 }

@@ -1,4 +1,6 @@
 import { SCOPE_PATTERN } from '../http/scope.js';
+import { JWKS_FETCH_DEFAULTS } from '../keys/jwks-cache.js';
+import { JWKS_ALGORITHMS } from '../keys/jwks-document.js';
 import type { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
 import type {
   OAuth2ResourceMetadataOptions,
@@ -12,17 +14,7 @@ import {
 } from './well-known.js';
 
 /** The default order: RFC 9068's mandatory RS256 first, then the cheaper or more common ones. */
-export const RESOURCE_SERVER_ALGORITHMS: readonly OAuth2ResourceServerAlgorithm[] = [
-  'RS256',
-  'PS256',
-  'ES256',
-  'RS384',
-  'RS512',
-  'PS384',
-  'PS512',
-  'ES384',
-  'ES512',
-];
+export const RESOURCE_SERVER_ALGORITHMS: readonly OAuth2ResourceServerAlgorithm[] = JWKS_ALGORITHMS;
 const DEFAULT_REALM = 'Service';
 /** A quoted-string value of a challenge must not hold `"` or `\` (RFC 9110 §11.2, RFC 6750 §3). */
 const QUOTABLE = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -89,21 +81,32 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
       throw configError('`realm` must be printable ASCII without `"` or `\\`');
     }
     this.allowAccessTokenInBody = options.allowAccessTokenInBody ?? false;
-    this.jwksCacheMinSeconds = whole(options.jwksCacheMinSeconds ?? 60, '`jwksCacheMinSeconds`', 0);
+    this.jwksCacheMinSeconds = whole(
+      options.jwksCacheMinSeconds ?? JWKS_FETCH_DEFAULTS.jwksCacheMinSeconds,
+      '`jwksCacheMinSeconds`',
+      0,
+    );
     this.jwksCacheMaxSeconds = whole(
-      options.jwksCacheMaxSeconds ?? 3600,
+      options.jwksCacheMaxSeconds ?? JWKS_FETCH_DEFAULTS.jwksCacheMaxSeconds,
       '`jwksCacheMaxSeconds`',
       this.jwksCacheMinSeconds,
     );
-    // A cooldown of 0 would let a stream of tokens with made-up key ids refetch the keys on every request.
-    this.jwksCooldown = whole(options.jwksCooldown ?? 30, '`jwksCooldown`', 1);
+    this.jwksCooldown = whole(
+      options.jwksCooldown ?? JWKS_FETCH_DEFAULTS.jwksCooldown,
+      '`jwksCooldown`',
+      1,
+    );
     this.fetchTimeoutMs = whole(
-      options.fetchTimeoutMs ?? 5000,
+      options.fetchTimeoutMs ?? JWKS_FETCH_DEFAULTS.fetchTimeoutMs,
       '`fetchTimeoutMs`',
       1,
       MAX_TIMER_MS,
     );
-    this.maxJwksBytes = whole(options.maxJwksBytes ?? 64 * 1024, '`maxJwksBytes`', 1024);
+    this.maxJwksBytes = whole(
+      options.maxJwksBytes ?? JWKS_FETCH_DEFAULTS.maxJwksBytes,
+      '`maxJwksBytes`',
+      1024,
+    );
     this.resourceMetadata =
       options.resourceMetadata === undefined
         ? undefined

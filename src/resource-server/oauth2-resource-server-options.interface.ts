@@ -1,6 +1,7 @@
+import type { JwksAlgorithm } from '../keys/jwks-document.js';
+
 /** The signature algorithms a resource server can verify with public keys (RFC 7518 §3.1). */
-export type OAuth2ResourceServerAlgorithm =
-  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+export type OAuth2ResourceServerAlgorithm = JwksAlgorithm;
 
 /**
  * Options of `OAuth2ResourceServerModule.forRoot()`, or what a `forRootAsync()` factory returns: a service

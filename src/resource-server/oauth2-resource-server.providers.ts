@@ -3,7 +3,7 @@ import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { OAuth2Guard } from '../resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
-import { JwksCache } from './jwks-cache.js';
+import { JwksCache } from '../keys/jwks-cache.js';
 import { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
 import { OAUTH2_RESOURCE_SERVER_OPTIONS } from './oauth2-resource-server.constants.js';
 import type { OAuth2ResourceServerOptions } from './oauth2-resource-server-options.interface.js';

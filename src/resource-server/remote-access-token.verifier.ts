@@ -6,7 +6,7 @@ import {
   principalOfAccessToken,
 } from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
-import { invalidAccessToken, type JwksCache } from './jwks-cache.js';
+import { JwksUnavailableError, type JwksCache } from '../keys/jwks-cache.js';
 import type { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
 
 /**
@@ -35,7 +35,10 @@ export class RemoteAccessTokenVerifier extends AccessTokenVerifier {
         requiredClaims: ['exp'],
       });
     } catch (error) {
-      if (error instanceof OAuth2Error) throw error;
+      // No key because the issuer could not be read: the token may well be good, so 503, not 401.
+      if (error instanceof JwksUnavailableError) {
+        throw OAuth2Error.temporarilyUnavailable(error.retryAfter);
+      }
       if (error instanceof errors.JWTExpired) {
         throw OAuth2Error.invalidToken('The access token expired');
       }
@@ -44,4 +47,9 @@ export class RemoteAccessTokenVerifier extends AccessTokenVerifier {
     }
     return principalOfAccessToken(verified.protectedHeader, verified.payload);
   }
+}
+
+/** The one refusal of a token that is not ours, whatever is wrong with it. */
+function invalidAccessToken(): OAuth2Error {
+  return OAuth2Error.invalidToken('The access token is invalid');
 }

@@ -11,8 +11,20 @@ export const EPOCH_MILLISECONDS: ValueTransformer = {
   from: (value: string | number | null) => (value === null ? null : new Date(Number(value))),
 };
 
-/** A boolean read back alike from PostgreSQL's boolean, MariaDB's TINYINT and SQLite's INTEGER. */
+/**
+ * A boolean read back alike from PostgreSQL's boolean, MariaDB's TINYINT and SQLite's INTEGER, and from what a
+ * column added by hand may hold: as SQL reads a truth value, every number but 0 is true (MariaDB's `TRUE` is
+ * any non-zero TINYINT), a BIT(1) arrives as bytes, a string as its text. Null is false: the column's default.
+ */
 export const BOOLEAN: ValueTransformer = {
   to: (value: unknown) => value,
-  from: (value: boolean | number | string | null) => value === true || Number(value) === 1,
+  from: (value: unknown): boolean => {
+    if (value === null || value === undefined) return false;
+    if (typeof value === 'boolean') return value;
+    if (value instanceof Uint8Array) return value.some((byte) => byte !== 0);
+    if (typeof value === 'string' && !/^\s*[+-]?\d+(\.\d*)?\s*$/.test(value)) {
+      return !/^\s*(false|f|no|n|off|)\s*$/i.test(value);
+    }
+    return Number(value) !== 0;
+  },
 };

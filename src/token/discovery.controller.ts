@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, NotFoundException, Req, Res, type Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from '../client-auth/client-key-sets.js';
 import { OAuth2KeyRing } from '../keys/key-ring.js';
 import type { JsonWebKeySet } from '../keys/signing-key-set.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -35,6 +36,15 @@ export interface AuthorizationServerMetadata {
   response_types_supported: string[];
   grant_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
+  token_endpoint_auth_signing_alg_values_supported?: string[];
+}
+
+/**
+ * An endpoint's URL: the issuer's origin and the route's path (RFC 8414 §2 wants absolute URLs). The token
+ * endpoint's is also an audience a client assertion may name (RFC 7523 §3), so both read it from here.
+ */
+export function endpointUrl(issuer: string, path: string): string {
+  return `${new URL(issuer).origin}/${path.replace(/^\/+/, '')}`;
 }
 
 /**
@@ -45,7 +55,6 @@ export interface AuthorizationServerMetadata {
 @Controller()
 export class DiscoveryController {
   private readonly issuerPath: string;
-  private readonly origin: string;
 
   constructor(
     private readonly config: OAuth2Config,
@@ -54,9 +63,7 @@ export class DiscoveryController {
     private readonly adapterHost: HttpAdapterHost,
     @Inject(OAUTH2_ROUTES) private readonly routes: OAuth2Routes,
   ) {
-    const issuer = new URL(config.issuer);
-    this.origin = issuer.origin;
-    this.issuerPath = issuer.pathname.replace(/\/+$/, '');
+    this.issuerPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
   }
 
   /**
@@ -73,6 +80,7 @@ export class DiscoveryController {
     if (suffix !== this.issuerPath) throw new NotFoundException();
     this.cacheFor(response);
     const keys = this.keyRing.current;
+    const methods = this.methods.supported;
     const document: AuthorizationServerMetadata = {
       issuer: this.config.issuer,
       token_endpoint: this.url(this.routes.tokenPath),
@@ -84,7 +92,11 @@ export class DiscoveryController {
       // REQUIRED by §2; this server has no authorization endpoint, so it supports no response type.
       response_types_supported: [],
       grant_types_supported: [CLIENT_CREDENTIALS_GRANT],
-      token_endpoint_auth_methods_supported: this.methods.supported,
+      token_endpoint_auth_methods_supported: methods,
+      // §2: required once private_key_jwt is listed, naming the algorithms its assertions may use.
+      ...(methods.includes('private_key_jwt')
+        ? { token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS] }
+        : {}),
     };
     return document;
   }
@@ -105,9 +117,8 @@ export class DiscoveryController {
     );
   }
 
-  /** An endpoint's URL: the issuer's origin and the route's path (RFC 8414 §2 wants absolute URLs). */
   private url(path: string): string {
-    return `${this.origin}/${path.replace(/^\/+/, '')}`;
+    return endpointUrl(this.config.issuer, path);
   }
 }
 

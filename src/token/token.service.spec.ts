@@ -189,6 +189,19 @@ describe.each(variants)('TokenService ($name)', (variant) => {
       expect(claims.client_id).toBe('testclient');
     });
 
+    test.each([[''], ['  ']])(
+      'RFC 9068 §2.2 sub: a legacy row’s empty user_id (%j) means none: the client id, never an empty sub',
+      async (userId) => {
+        const { access_token } = await tokens.issue(client({ userId }), []);
+        expect(decodePart(access_token, 1).sub).toBe('testclient');
+      },
+    );
+
+    test('RFC 9068 §2.2 sub: a legacy INTEGER user_id is its decimal string', async () => {
+      const { access_token } = await tokens.issue(client({ userId: 42 as unknown as string }), []);
+      expect(decodePart(access_token, 1).sub).toBe('42');
+    });
+
     test('RFC 7519 §4.1.7 jti: unique per token', async () => {
       const ids = new Set<unknown>();
       for (let i = 0; i < 20; i++) {

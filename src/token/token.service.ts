@@ -26,6 +26,12 @@ const REGISTERED_CLAIMS = new Set([
   'scope',
 ]);
 
+/** RFC 9068 §2.2 `sub`: the client's user_id when it has one, else its id. */
+function subjectOf(client: OAuthClient): string {
+  const userId = client.userId === null ? '' : String(client.userId);
+  return userId.trim() === '' ? client.clientId : userId;
+}
+
 /** What a token is issued for, beyond its client and scopes. */
 export interface OAuthTokenOptions {
   /** The `aud` values (RFC 9068 §2.2, RFC 8707). @default the module's `audience` */
@@ -102,8 +108,9 @@ export class TokenService extends AccessTokenVerifier {
         ...(key.kid === undefined ? {} : { kid: key.kid }),
       },
       issuer: config.issuer,
-      // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2).
-      subject: String(client.userId ?? client.clientId),
+      // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2), never empty
+      // (a legacy row's empty user_id means none).
+      subject: subjectOf(client),
       audience: audience.length === 1 ? audience[0] : [...audience],
       expiresIn: lifetime,
       jwtid: randomUUID(),

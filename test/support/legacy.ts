@@ -1,4 +1,5 @@
-import type { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { oauth2Entities, oauth2Migrations, type OAuth2MigrationsOptions } from '../../src/index.js';
 
 /** The seed's DDL (bshaffer/oauth2-server-php, yii2-oauth2-server), as a legacy database holds it. */
 export const SEED_COLUMNS =
@@ -50,4 +51,25 @@ export async function storedSecret(
 function placeholders(dataSource: DataSource, count: number): string {
   const postgres = dataSource.options.type === 'postgres';
   return Array.from({ length: count }, (_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
+}
+
+/**
+ * Runs the module's migrations over a database that holds a seed table (`tables` names it as the module is
+ * told), through a DataSource of its own; returns the names of the migrations applied.
+ */
+export async function migrateSeedTable(
+  options: DataSourceOptions,
+  tables: OAuth2MigrationsOptions = {},
+): Promise<string[]> {
+  const dataSource = new DataSource({
+    ...options,
+    entities: oauth2Entities(tables),
+    migrations: oauth2Migrations(tables),
+  } as DataSourceOptions);
+  await dataSource.initialize();
+  try {
+    return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
 }

@@ -1,6 +1,22 @@
 import { importJWK, type JWK } from 'jose';
 import { RemoteDocumentError } from './bounded-fetch.js';
-import type { OAuth2ResourceServerAlgorithm } from './oauth2-resource-server-options.interface.js';
+
+/**
+ * The signature algorithms a public key of a JWK Set can verify (RFC 7518 §3.1), never `none` or HS*: RFC
+ * 9068's mandatory RS256 first, then the cheaper or more common ones.
+ */
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'PS256',
+  'ES256',
+  'RS384',
+  'RS512',
+  'PS384',
+  'PS512',
+  'ES384',
+  'ES512',
+] as const;
+export type JwksAlgorithm = (typeof JWKS_ALGORITHMS)[number];
 
 /** RFC 7518 §6.2.2, §6.3.2: the members only a private key has. Their presence refuses the whole set. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
@@ -13,7 +29,7 @@ const EC_CURVES: Readonly<Record<string, string>> = {
 /** A key id or algorithm shown in a log line only when it is short, printable text. */
 const SHOWABLE = /^[\x21-\x7E]{1,64}$/;
 
-/** The keys of a JWK Set a resource server may verify with, and why each other key was passed over. */
+/** The keys of a JWK Set one may verify with, and why each other key was passed over. */
 export interface JwksReading {
   keys: JWK[];
   /** One sentence per key passed over, for the log; never key material. */
@@ -21,14 +37,14 @@ export interface JwksReading {
 }
 
 /**
- * Reads a JWK Set (RFC 7517 §5) from an issuer, keeping only public signature keys that fit an allowed
- * algorithm. A set that holds a private key is refused whole: whoever published it leaked a secret, and
- * nothing else it says can be trusted. Keys sharing a `kid` are all passed over: no one can tell which is
+ * Reads a JWK Set (RFC 7517 §5) of a token issuer or of a client signing its assertions, keeping only public
+ * signature keys that fit an allowed algorithm. A set that holds a private key is refused whole: whoever
+ * published it leaked a secret, and nothing else it says can be trusted. Keys sharing a `kid` are all passed over: no one can tell which is
  * meant (§4.5).
  */
 export async function readJwks(
   document: unknown,
-  algorithms: readonly OAuth2ResourceServerAlgorithm[],
+  algorithms: readonly JwksAlgorithm[],
 ): Promise<JwksReading> {
   const members = (document as { keys?: unknown } | null)?.keys;
   if (typeof document !== 'object' || document === null || !Array.isArray(members)) {
@@ -57,7 +73,7 @@ export async function readJwks(
 /** Why the key cannot verify our tokens, or undefined when it can. */
 async function problemOf(
   key: unknown,
-  algorithms: readonly OAuth2ResourceServerAlgorithm[],
+  algorithms: readonly JwksAlgorithm[],
 ): Promise<string | undefined> {
   if (!isObject(key)) return 'is not a JSON object';
   if (key.kid !== undefined && typeof key.kid !== 'string') return 'has a kid that is not a string';
@@ -75,7 +91,7 @@ async function problemOf(
     return 'is an RSA key shorter than 2048 bits';
   }
   const fitting = algorithms.filter((algorithm) => fits(key, algorithm));
-  if (key.alg !== undefined && !fitting.includes(key.alg as OAuth2ResourceServerAlgorithm)) {
+  if (key.alg !== undefined && !fitting.includes(key.alg as JwksAlgorithm)) {
     const alg = typeof key.alg === 'string' && SHOWABLE.test(key.alg) ? key.alg : 'that';
     return `is for the algorithm ${alg}, which is not allowed here or does not fit the key`;
   }

@@ -6,26 +6,55 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
-import { OAuth2Error } from '../errors/oauth2-error.js';
 import { fetchJson, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
-import { readJwks } from './jwks-document.js';
-import type { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
+import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
-/** What the cache reads of the configuration. */
-export type JwksCacheSettings = Pick<
-  OAuth2ResourceServerConfig,
-  | 'issuer'
-  | 'jwksUri'
-  | 'metadataUrl'
-  | 'algorithms'
-  | 'jwksCacheMinSeconds'
-  | 'jwksCacheMaxSeconds'
-  | 'jwksCooldown'
-  | 'fetchTimeoutMs'
-  | 'maxJwksBytes'
->;
+/**
+ * The bounds a JWK Set is fetched within: a resource server's defaults, and those of every client's `jwks_uri`.
+ */
+export const JWKS_FETCH_DEFAULTS = {
+  jwksCacheMinSeconds: 60,
+  jwksCacheMaxSeconds: 3600,
+  // A cooldown of 0 would let a stream of tokens with made-up key ids refetch the keys on every request.
+  jwksCooldown: 30,
+  fetchTimeoutMs: 5000,
+  maxJwksBytes: 64 * 1024,
+} as const;
+
+/** What the cache needs to know: where the keys are, which algorithms they serve, and its bounds. */
+export interface JwksCacheSettings {
+  /** Whose keys these are, for the log; with `metadataUrl`, the issuer its metadata must name. */
+  issuer: string;
+  /** The JWK Set's URL; undefined to discover it from `metadataUrl`. */
+  jwksUri: string | undefined;
+  /** RFC 8414 metadata naming the JWK Set, read when `jwksUri` is undefined. */
+  metadataUrl: string | undefined;
+  algorithms: readonly JwksAlgorithm[];
+  jwksCacheMinSeconds: number;
+  jwksCacheMaxSeconds: number;
+  jwksCooldown: number;
+  fetchTimeoutMs: number;
+  maxJwksBytes: number;
+  /** What requests get while no key could be fetched, for the log. @default 'tokens are answered 503' */
+  refusalWhileDown?: string;
+}
+
+/**
+ * No key for a token because the keys could not be fetched: the token may well be good, so this is the
+ * caller's to answer (a resource server says 503 and when to retry).
+ */
+export class JwksUnavailableError extends Error {
+  override readonly name = 'JwksUnavailableError';
+
+  constructor(
+    /** Seconds until the next fetch may be tried. */
+    readonly retryAfter: number,
+  ) {
+    super('The keys could not be fetched');
+  }
+}
 
 /**
  * The issuer's public keys, fetched lazily and kept as its JWKS response's `Cache-Control: max-age` says,
@@ -34,9 +63,12 @@ export type JwksCacheSettings = Pick<
  * - at most one fetch per `jwksCooldown`, whatever triggers it (expiry, a token with an unknown `kid`, a
  *   failed attempt), and one at a time: a stream of made-up key ids cannot make it hammer the issuer;
  * - a failed fetch keeps the keys already held: tokens signed with them keep passing while the issuer is down;
- * - no key for a token because the issuer could not be read → 503 with Retry-After, not 401: the token may
- *   well be good;
+ * - no key for a token because the issuer could not be read → JwksUnavailableError (a resource server's 503
+ *   with Retry-After), not the JWKSNoMatchingKey of a key the issuer does not have;
  * - nothing is fetched at start-up: a service never waits for its issuer to boot.
+ *
+ * Refusals are jose's errors (JWKSNoMatchingKey; JWKSMultipleMatchingKeys, whose candidates a caller may
+ * try one by one) or JwksUnavailableError: the caller decides what they mean to its own clients.
  */
 export class JwksCache {
   private keySet: JWTVerifyGetKey | undefined;
@@ -52,12 +84,14 @@ export class JwksCache {
     private readonly logger: Pick<Logger, 'warn' | 'error'> = new Logger('OAuth2ResourceServer'),
   ) {}
 
-  /** A jose key resolver: the key for a token's header, or an OAuth2Error (401 invalid_token or 503). */
+  /** A jose key resolver: the key for a token's header, a jose JWKS error, or a JwksUnavailableError. */
   readonly resolve = async (
     header: CompactJWSHeaderParameters,
     token: FlattenedJWSInput,
   ): Promise<VerificationKey> => {
-    if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidAccessToken();
+    if (header.kid !== undefined && typeof header.kid !== 'string') {
+      throw new errors.JWKSNoMatchingKey();
+    }
     if (this.keySet === undefined || Date.now() >= this.expiresAt) await this.refresh();
     const found = await this.lookUp(header, token);
     if (found !== undefined) return found;
@@ -75,17 +109,17 @@ export class JwksCache {
       return await this.keySet(header, token);
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey) return undefined;
-      // Several keys fit a token without kid, or the alg is not for a JWK Set: not a key we can choose.
-      throw invalidAccessToken();
+      // Several keys fit a token without kid, or the alg is not for a JWK Set: the caller's to judge.
+      throw error;
     }
   }
 
-  /** No key for the token: the issuer does not have it (401), or could not be asked (503). */
+  /** No key for the token: the issuer does not have it, or could not be asked. */
   private refuse(): never {
-    if (!this.lastAttemptFailed) throw invalidAccessToken();
+    if (!this.lastAttemptFailed) throw new errors.JWKSNoMatchingKey();
     const cooldownMs = this.settings.jwksCooldown * 1000;
     const wait = (this.lastAttemptAt ?? 0) + cooldownMs - Date.now();
-    throw OAuth2Error.temporarilyUnavailable(Math.max(1, Math.ceil(wait / 1000)));
+    throw new JwksUnavailableError(Math.max(1, Math.ceil(wait / 1000)));
   }
 
   /** Fetches the keys unless a fetch runs (then joins it) or the cooldown forbids one. */
@@ -118,9 +152,10 @@ export class JwksCache {
       this.lastAttemptFailed = true;
       const reason =
         error instanceof RemoteDocumentError ? error.message : `failed (${String(error)})`;
+      const whileDown = this.settings.refusalWhileDown ?? 'tokens are answered 503';
       const consequence =
         this.keySet === undefined
-          ? `tokens are answered 503 until the keys can be fetched (next attempt in ${jwksCooldown} s at the earliest)`
+          ? `${whileDown} until the keys can be fetched (next attempt in ${jwksCooldown} s at the earliest)`
           : 'the keys fetched before stay in use';
       this.logger.error(
         `Cannot fetch the keys of ${this.settings.issuer}: ${where} ${reason}; ${consequence}`,
@@ -158,9 +193,4 @@ export class JwksCache {
   private limits() {
     return { timeoutMs: this.settings.fetchTimeoutMs, maxBytes: this.settings.maxJwksBytes };
   }
-}
-
-/** The one refusal of a token that is not ours, whatever is wrong with it. */
-export function invalidAccessToken(): OAuth2Error {
-  return OAuth2Error.invalidToken('The access token is invalid');
 }

@@ -1,15 +1,14 @@
 import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { RemoteDocumentError } from './bounded-fetch.js';
-import { readJwks } from './jwks-document.js';
-import { RESOURCE_SERVER_ALGORITHMS } from './oauth2-resource-server-config.js';
+import { JWKS_ALGORITHMS, readJwks } from './jwks-document.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec: JsonWebKey = { ...ecPair.publicKey.export({ format: 'jwk' }), kid: 'ec-1' };
 const rsa: JsonWebKey = { ...rsaPair.publicKey.export({ format: 'jwk' }), kid: 'rsa-1' };
-const ALL = RESOURCE_SERVER_ALGORITHMS;
+const ALL = JWKS_ALGORITHMS;
 
 describe('readJwks', () => {
   test('public RSA and EC signature keys are kept, with or without alg, use and key_ops', async () => {

@@ -1,11 +1,8 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
-import type { CompactJWSHeaderParameters } from 'jose';
-import { OAuth2Error } from '../errors/oauth2-error.js';
+import { errors, type CompactJWSHeaderParameters } from 'jose';
 import type { FetchFunction } from './bounded-fetch.js';
-import { JwksCache } from './jwks-cache.js';
-import { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
-import type { OAuth2ResourceServerOptions } from './oauth2-resource-server-options.interface.js';
+import { JwksCache, JwksUnavailableError, type JwksCacheSettings } from './jwks-cache.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -47,7 +44,23 @@ const advance = (seconds: number) => {
   now += seconds * 1000;
 };
 
-function setup(options: Partial<OAuth2ResourceServerOptions> = {}): Setup {
+/** A resource server's settings: the issuer's keys, found through its metadata unless `jwksUri` is given. */
+function settingsOf(options: Partial<JwksCacheSettings>): JwksCacheSettings {
+  return {
+    issuer: ISSUER,
+    jwksUri: undefined,
+    metadataUrl: options.jwksUri === undefined ? METADATA_URL : undefined,
+    algorithms: ['ES256', 'RS256'],
+    jwksCacheMinSeconds: 60,
+    jwksCacheMaxSeconds: 3600,
+    jwksCooldown: 30,
+    fetchTimeoutMs: 5000,
+    maxJwksBytes: 65536,
+    ...options,
+  };
+}
+
+function setup(options: Partial<JwksCacheSettings> = {}): Setup {
   const answers = new Map<string, Answer>([
     [METADATA_URL, { body: { issuer: ISSUER, jwks_uri: JWKS_URL } }],
     [JWKS_URL, { body: { keys: [K1] }, cacheControl: 'max-age=600' }],
@@ -63,9 +76,8 @@ function setup(options: Partial<OAuth2ResourceServerOptions> = {}): Setup {
   });
   const warn = jest.fn<(message: string) => void>();
   const error = jest.fn<(message: string) => void>();
-  const config = new OAuth2ResourceServerConfig({ issuer: ISSUER, audience: 'api', ...options });
   return {
-    cache: new JwksCache(config, fetchFn, { warn, error }),
+    cache: new JwksCache(settingsOf(options), fetchFn, { warn, error }),
     fetched: () => fetchFn.mock.calls.map(([url]) => url),
     jwks: (answer) => answers.set(JWKS_URL, answer),
     metadata: (answer) => answers.set(METADATA_URL, answer),
@@ -74,9 +86,9 @@ function setup(options: Partial<OAuth2ResourceServerOptions> = {}): Setup {
   };
 }
 
-/** The refusal of `resolve`, an OAuth2Error. */
-async function refusal(cache: JwksCache, kid?: string): Promise<OAuth2Error> {
-  return rejectedAs(OAuth2Error, cache.resolve(header(kid), TOKEN));
+/** The refusal of `resolve`. */
+async function refusal(cache: JwksCache, kid?: string): Promise<Error> {
+  return rejectedAs(Error, cache.resolve(header(kid), TOKEN));
 }
 
 /** The keys are fetched once, kept `seconds`, and fetched again exactly then. */
@@ -90,19 +102,14 @@ async function expectKeptFor(s: Setup, seconds: number): Promise<void> {
   expect(s.fetched()).toHaveLength(2);
 }
 
-const expectInvalid = (error: OAuth2Error) => {
-  expect([error.getStatus(), error.error, error.description]).toEqual([
-    401,
-    'invalid_token',
-    'The access token is invalid',
-  ]);
+/** The issuer does not have the key: jose's own refusal, which a resource server answers 401. */
+const expectInvalid = (error: Error) => {
+  expect(error).toBeInstanceOf(errors.JWKSNoMatchingKey);
 };
-const expectUnavailable = (error: OAuth2Error, retryAfter: number) => {
-  expect([error.getStatus(), error.error, error.extras.retryAfter]).toEqual([
-    503,
-    'server_error',
-    retryAfter,
-  ]);
+/** The keys could not be had: a resource server answers 503 with this Retry-After. */
+const expectUnavailable = (error: Error, retryAfter: number) => {
+  expect(error).toBeInstanceOf(JwksUnavailableError);
+  expect((error as JwksUnavailableError).retryAfter).toBe(retryAfter);
 };
 
 describe('JwksCache', () => {
@@ -130,16 +137,20 @@ describe('JwksCache', () => {
     await expect(s.cache.resolve(header(), TOKEN)).resolves.toMatchObject({ type: 'public' });
   });
 
-  test('a token without kid, when two keys fit → invalid_token', async () => {
+  test('a token without kid, when two keys fit → both offered, for the caller to try or refuse', async () => {
     const s = setup({ jwksUri: JWKS_URL });
     s.jwks({ body: { keys: [K1, K2] } });
-    expectInvalid(await refusal(s.cache));
+    const error = await refusal(s.cache);
+    expect(error).toBeInstanceOf(errors.JWKSMultipleMatchingKeys);
+    const offered: unknown[] = [];
+    for await (const key of error as errors.JWKSMultipleMatchingKeys) offered.push(key);
+    expect(offered).toHaveLength(2);
   });
 
-  test('a kid that is not a string → invalid_token, nothing fetched', async () => {
+  test('a kid that is not a string → no matching key, nothing fetched', async () => {
     const s = setup();
     const error = await rejectedAs(
-      OAuth2Error,
+      Error,
       s.cache.resolve({ alg: 'ES256', kid: 5 } as unknown as CompactJWSHeaderParameters, TOKEN),
     );
     expectInvalid(error);
@@ -193,7 +204,7 @@ describe('JwksCache', () => {
   });
 
   describe('unknown kid and the cooldown', () => {
-    test('one refetch per cooldown, then invalid_token', async () => {
+    test('one refetch per cooldown, then no matching key', async () => {
       const s = setup({ jwksUri: JWKS_URL });
       await s.cache.resolve(header('k1'), TOKEN);
       advance(30);
@@ -238,7 +249,7 @@ describe('JwksCache', () => {
   });
 
   describe('an issuer that cannot be reached', () => {
-    test('never fetched → 503 with Retry-After until the cooldown ends; then it tries again', async () => {
+    test('never fetched → unavailable with Retry-After until the cooldown ends; then it tries again', async () => {
       const s = setup();
       s.metadata('down');
       expectUnavailable(await refusal(s.cache, 'k1'), 30);
@@ -260,6 +271,18 @@ describe('JwksCache', () => {
       ]);
     });
 
+    test('the log says what requests get meanwhile, as the owner of the cache words it', async () => {
+      const s = setup({ jwksUri: JWKS_URL, refusalWhileDown: 'client assertions are refused' });
+      s.jwks('down');
+      expectUnavailable(await refusal(s.cache, 'k1'), 30);
+      expect(s.error.mock.calls).toEqual([
+        [
+          `Cannot fetch the keys of ${ISSUER}: ${JWKS_URL} unreachable (ECONNREFUSED); ` +
+            'client assertions are refused until the keys can be fetched (next attempt in 30 s at the earliest)',
+        ],
+      ]);
+    });
+
     test('down after a fetch → the cached keys keep working past their max-age', async () => {
       const s = setup();
       await s.cache.resolve(header('k1'), TOKEN);
@@ -276,7 +299,7 @@ describe('JwksCache', () => {
       ]);
     });
 
-    test('an unknown kid while the refetch fails → 503, not 401', async () => {
+    test('an unknown kid while the refetch fails → unavailable, not unknown', async () => {
       const s = setup({ jwksUri: JWKS_URL });
       await s.cache.resolve(header('k1'), TOKEN);
       s.jwks('down');
@@ -285,7 +308,7 @@ describe('JwksCache', () => {
       await expect(s.cache.resolve(header('k1'), TOKEN)).resolves.toBeDefined();
     });
 
-    test('the metadata names another issuer → 503, and the log says which', async () => {
+    test('the metadata names another issuer → unavailable, and the log says which', async () => {
       const s = setup();
       s.metadata({ body: { issuer: `${ISSUER}/`, jwks_uri: JWKS_URL } });
       expectUnavailable(await refusal(s.cache, 'k1'), 30);
@@ -298,7 +321,7 @@ describe('JwksCache', () => {
     test.each([
       ['no jwks_uri', { issuer: ISSUER }],
       ['a jwks_uri that is not http(s)', { issuer: ISSUER, jwks_uri: 'file:///etc/passwd' }],
-    ])('metadata with %s → 503', async (_name, body) => {
+    ])('metadata with %s → unavailable', async (_name, body) => {
       const s = setup();
       s.metadata({ body });
       expectUnavailable(await refusal(s.cache, 'k1'), 30);
@@ -307,7 +330,7 @@ describe('JwksCache', () => {
   });
 
   describe('hostile key sets', () => {
-    test('a private member: the set is refused whole (503), the key never logged', async () => {
+    test('a private member: the set is refused whole (unavailable), the key never logged', async () => {
       const s = setup({ jwksUri: JWKS_URL });
       const leaked = { ...K1, d: 'c2VjcmV0LWtleS1tYXRlcmlhbA' };
       s.jwks({ body: { keys: [leaked] } });
@@ -329,7 +352,7 @@ describe('JwksCache', () => {
       expect(JSON.stringify(s.warn.mock.calls)).not.toContain('c2VjcmV0');
     });
 
-    test('a document that is not a JWK Set → 503, then the cooldown', async () => {
+    test('a document that is not a JWK Set → unavailable, then the cooldown', async () => {
       const s = setup({ jwksUri: JWKS_URL });
       s.jwks({ body: ['not', 'a', 'set'] });
       expectUnavailable(await refusal(s.cache, 'k1'), 30);
