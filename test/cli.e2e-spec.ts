@@ -2362,89 +2362,118 @@ describe('keys', () => {
   });
 });
 
-describe.each(databases)('a client_secret too narrow for a hash on $name', (database) => {
-  let db: IsolatedDatabase;
-  let setup: DataSource;
-  beforeEach(async () => {
-    db = await database.create({ shared: true });
-    setup = new DataSource({ ...db.options, entities: [] });
-    await setup.initialize();
-  });
-  afterEach(async () => {
-    await setup.destroy();
-    await db.drop();
-  });
-
-  const schema = () => (db.options as { schema?: string }).schema;
-  const table = () =>
-    ({
-      postgres: `"${schema()}"."oauth_clients"`,
-      mysql: '`oauth_clients`',
-      sqlite: 'oauth_clients',
-    })[database.name];
-  const stored = () =>
-    setup.query(`SELECT client_id, client_secret FROM ${table()}`) as Promise<
-      Array<{ client_id: string; client_secret: string }>
-    >;
-
-  test('PostgreSQL, MariaDB: refused before anything is written, with the exact ALTER TABLE to run; SQLite needs none', async () => {
-    await setup.query(
-      `CREATE TABLE ${table()} (client_id VARCHAR(80) NOT NULL PRIMARY KEY, ` +
-        'client_secret VARCHAR(32), redirect_uri VARCHAR(2000), grant_types VARCHAR(80), ' +
-        'scope VARCHAR(4000), user_id VARCHAR(80))',
-    );
-    await setup.query(
-      `INSERT INTO ${table()} (client_id, client_secret) VALUES ('testclient', 'testpass')`,
-    );
-    const env = { DATABASE_URL: db.url };
-    expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
-
-    const widen = {
-      postgres: [
-        `ALTER TABLE "${schema()}"."oauth_clients" ALTER COLUMN "client_secret" TYPE VARCHAR(255);`,
-      ],
-      mysql: ['ALTER TABLE `oauth_clients` MODIFY `client_secret` VARCHAR(255) NULL;'],
-      sqlite: [],
-    }[database.name];
-    const hashed = (count: number, stderr: unknown = '') => ({
-      code: 0,
-      stdout: `Hashed ${count} plaintext client secret${count === 1 ? '' : 's'}.\n`,
-      stderr,
+describe.each(databases)(
+  'the client table on $name: peppered hashes, a client_secret too narrow for a hash',
+  (database) => {
+    let db: IsolatedDatabase;
+    let setup: DataSource;
+    beforeEach(async () => {
+      db = await database.create({ shared: true });
+      setup = new DataSource({ ...db.options, entities: [] });
+      await setup.initialize();
     });
-    const sqliteWarning = expect.stringMatching(
-      // (The test helper's file is world-readable: a warning line of its own.)
-      /^nest-oauth2: warning: oauth_clients\.client_secret is declared VARCHAR\(32\), narrower than a hash \(80\); SQLite does not enforce it and stores each hash in full/m,
-    );
-    const refused = {
-      code: 1,
-      stdout: '',
-      stderr:
-        `nest-oauth2: ${schema() ? `${schema()}.` : ''}oauth_clients.client_secret holds at most 32 ` +
-        `characters and a hash needs 80: widen it first (nothing was written): ${widen[0]}\n`,
-    };
-    const outcomes = {
-      sqlite: {
-        first: hashed(1, sqliteWarning),
-        rows: [{ client_id: 'testclient', client_secret: expect.stringMatching(/^\$scrypt\$/) }],
-        second: hashed(0, sqliteWarning),
-      },
-      server: {
-        first: refused,
-        rows: [{ client_id: 'testclient', client_secret: 'testpass' }],
-        second: hashed(1),
-      },
-    }[database.name === 'sqlite' ? 'sqlite' : 'server'];
+    afterEach(async () => {
+      await setup.destroy();
+      await db.drop();
+    });
 
-    expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
-      outcomes.first,
-    );
-    expect(await stored()).toEqual(outcomes.rows);
-    // The statement, run as printed, is all it takes.
-    for (const statement of widen) await setup.query(statement);
-    expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
-      outcomes.second,
-    );
-    const [row] = await stored();
-    await expect(hasher.verify('testpass', row.client_secret)).resolves.toBe(true);
-  });
-});
+    const schema = () => (db.options as { schema?: string }).schema;
+    const table = () =>
+      ({
+        postgres: `"${schema()}"."oauth_clients"`,
+        mysql: '`oauth_clients`',
+        sqlite: 'oauth_clients',
+      })[database.name];
+    const stored = () =>
+      setup.query(`SELECT client_id, client_secret FROM ${table()}`) as Promise<
+        Array<{ client_id: string; client_secret: string }>
+      >;
+
+    test('without the pepper, a table with peppered hashes is refused; with it, written', async () => {
+      const env = { DATABASE_URL: db.url };
+      const peppered = {
+        ...env,
+        OAUTH2_SECRET_PEPPER: 'a pepper of at least thirty-two bytes, kept apart',
+      };
+      expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
+      expect((await runCapturing(['client', 'create', '--id', 'a'], env, dir.path)).code).toBe(0);
+      // Unpeppered digests only: no pepper needed.
+      expect((await runCapturing(['client', 'secret', 'add', 'a'], env, dir.path)).code).toBe(0);
+      expect((await runCapturing(['client', 'secret', 'add', 'a'], peppered, dir.path)).code).toBe(
+        0,
+      );
+      const refused = await runCapturing(['client', 'create', '--id', 'b'], env, dir.path);
+      expect(refused).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: expect.stringMatching(
+          /nest-oauth2: the client table holds secrets hashed with a pepper: the servers use OAUTH2_SECRET_PEPPER/,
+        ),
+      });
+      expect((await runCapturing(['client', 'create', '--id', 'b'], peppered, dir.path)).code).toBe(
+        0,
+      );
+    });
+
+    test('PostgreSQL, MariaDB: refused before anything is written, with the exact ALTER TABLE to run; SQLite needs none', async () => {
+      await setup.query(
+        `CREATE TABLE ${table()} (client_id VARCHAR(80) NOT NULL PRIMARY KEY, ` +
+          'client_secret VARCHAR(32), redirect_uri VARCHAR(2000), grant_types VARCHAR(80), ' +
+          'scope VARCHAR(4000), user_id VARCHAR(80))',
+      );
+      await setup.query(
+        `INSERT INTO ${table()} (client_id, client_secret) VALUES ('testclient', 'testpass')`,
+      );
+      const env = { DATABASE_URL: db.url };
+      expect((await runCapturing(['migrate'], env, dir.path)).code).toBe(0);
+
+      const widen = {
+        postgres: [
+          `ALTER TABLE "${schema()}"."oauth_clients" ALTER COLUMN "client_secret" TYPE VARCHAR(255);`,
+        ],
+        mysql: ['ALTER TABLE `oauth_clients` MODIFY `client_secret` VARCHAR(255) NULL;'],
+        sqlite: [],
+      }[database.name];
+      const hashed = (count: number, stderr: unknown = '') => ({
+        code: 0,
+        stdout: `Hashed ${count} plaintext client secret${count === 1 ? '' : 's'}.\n`,
+        stderr,
+      });
+      const sqliteWarning = expect.stringMatching(
+        // (The test helper's file is world-readable: a warning line of its own.)
+        /^nest-oauth2: warning: oauth_clients\.client_secret is declared VARCHAR\(32\), narrower than a hash \(80\); SQLite does not enforce it and stores each hash in full/m,
+      );
+      const refused = {
+        code: 1,
+        stdout: '',
+        stderr:
+          `nest-oauth2: ${schema() ? `${schema()}.` : ''}oauth_clients.client_secret holds at most 32 ` +
+          `characters and a hash needs 80: widen it first (nothing was written): ${widen[0]}\n`,
+      };
+      const outcomes = {
+        sqlite: {
+          first: hashed(1, sqliteWarning),
+          rows: [{ client_id: 'testclient', client_secret: expect.stringMatching(/^\$scrypt\$/) }],
+          second: hashed(0, sqliteWarning),
+        },
+        server: {
+          first: refused,
+          rows: [{ client_id: 'testclient', client_secret: 'testpass' }],
+          second: hashed(1),
+        },
+      }[database.name === 'sqlite' ? 'sqlite' : 'server'];
+
+      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
+        outcomes.first,
+      );
+      expect(await stored()).toEqual(outcomes.rows);
+      // The statement, run as printed, is all it takes.
+      for (const statement of widen) await setup.query(statement);
+      expect(await runCapturing(['client', 'hash-legacy-secrets'], env, dir.path)).toEqual(
+        outcomes.second,
+      );
+      const [row] = await stored();
+      await expect(hasher.verify('testpass', row.client_secret)).resolves.toBe(true);
+    });
+  },
+);

@@ -101,6 +101,8 @@ export async function runCli(
     if (command.interruptible && io.onInterrupt) {
       release = io.onInterrupt(() => {
         if (interruption.signal.aborted) return;
+        // Below the progress line, which stays as it was.
+        if (io.stderrIsTerminal && !options.json) io.stderr('\n');
         warn('interrupted: finishing the batch in progress (interrupt again to stop at once)');
         interruption.abort();
       });
