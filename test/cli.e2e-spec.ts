@@ -2440,8 +2440,7 @@ describe.each(databases)(
         stderr,
       });
       const sqliteWarning = expect.stringMatching(
-        // (The test helper's file is world-readable: a warning line of its own.)
-        /^nest-oauth2: warning: oauth_clients\.client_secret is declared VARCHAR\(32\), narrower than a hash \(80\); SQLite does not enforce it and stores each hash in full/m,
+        /^nest-oauth2: warning: oauth_clients\.client_secret is declared VARCHAR\(32\), narrower than a hash \(80\); SQLite does not enforce it and stores each hash in full/,
       );
       const refused = {
         code: 1,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { tempDir } from './cli.js';
@@ -35,6 +36,8 @@ const sqlite: TestDatabase = {
     }
     const dir = tempDir('oauth2-sqlite-');
     const file = join(dir.path, 'test.sqlite');
+    // Only its owner may read it, as the CLI and the example app create theirs (they warn otherwise).
+    writeFileSync(file, '', { mode: 0o600 });
     return {
       options: { type: 'better-sqlite3', database: file },
       url: `sqlite:${file}`,
