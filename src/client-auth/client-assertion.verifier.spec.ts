@@ -38,6 +38,9 @@ let warnings: string[];
 let fetched: string[];
 let jwksAnswer: unknown;
 
+/** How long a jwks_uri fetch takes, on the mocked clock. */
+let fetchAdvancesClockMs = 0;
+
 /** A fresh verifier over these clients: `svc` (K1, K2, RSA inline), `other` (OTHER), `remote` (jwks_uri). */
 function setup(clients: OAuthClient[] = []) {
   const repository = new InMemoryOAuthClientRepository([
@@ -48,6 +51,7 @@ function setup(clients: OAuthClient[] = []) {
   ]);
   const fetchFn = jest.fn<FetchFunction>(async (url) => {
     fetched.push(url);
+    now += fetchAdvancesClockMs;
     if (jwksAnswer === 'down')
       throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
     return new Response(JSON.stringify(jwksAnswer), {
@@ -71,6 +75,7 @@ function setup(clients: OAuthClient[] = []) {
 }
 
 beforeEach(() => {
+  fetchAdvancesClockMs = 0;
   now = 1_700_000_000_000;
   jest.spyOn(Date, 'now').mockImplementation(() => now);
   warnings = [];
@@ -285,6 +290,30 @@ describe('ClientAssertionVerifier: every refusal is the same 401 invalid_client'
       params(await assertion('other', { key: OTHER, claims: { jti: 'same' } })),
     );
     expect(replays.size).toBe(2);
+  });
+
+  test('an assertion that expired while its keys were fetched is refused, not recorded as lapsed', async () => {
+    const { verifier, replays } = setup();
+    const signed = await assertion('remote', { claims: { exp: seconds() + 1 } });
+    // The jwks_uri answers 7 s later: past exp + clockTolerance (5 s).
+    fetchAdvancesClockMs = 7000;
+    await expectRefused(verifier, params(signed));
+    expect(replays.size).toBe(0);
+  });
+
+  test('a fractional exp is held until the whole second jose still accepts it in', async () => {
+    const { verifier, replays } = setup();
+    const claim = jest.spyOn(replays, 'claim');
+    const exp = seconds() + 10.2;
+    await verifier.authenticate(params(await assertion('svc', { claims: { exp } })));
+    expect(claim.mock.calls[0][1].getTime()).toBe((Math.ceil(exp) + 5) * 1000);
+  });
+
+  test('a replay store that fails is a 503, not a 500', async () => {
+    const { verifier, replays } = setup();
+    jest.spyOn(replays, 'claim').mockRejectedValueOnce(new Error('ECONNREFUSED'));
+    const error = await rejectedAs(OAuth2Error, verifier.authenticate(params(await assertion())));
+    expect([error.getStatus(), error.extras.retryAfter]).toEqual([503, 5]);
   });
 
   test('the replay key keeps client id and jti apart', () => {

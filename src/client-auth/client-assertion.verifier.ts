@@ -21,6 +21,7 @@ export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion
 export const MAX_CLIENT_ASSERTION_LENGTH = 8 * 1024;
 /** Compact JWS (RFC 7515 §7.1): three base64url parts, none empty (an empty signature is `alg: none`). */
 const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const STORE_RETRY_AFTER_SECONDS = 5;
 /** RFC 6749 Appendix A.1 and the client_id column (VARCHAR(80)). */
 const MAX_CLIENT_ID_LENGTH = 80;
 const STORAGE_RETRY_AFTER_SECONDS = 5;
@@ -91,10 +92,22 @@ export class ClientAssertionVerifier {
     const { payload } = await this.verify(clientAssertion, keys, subject);
     // RFC 7523 §3 item 7: the jti is claimed only once its assertion verified, so that no made-up assertion
     // fills the store or takes the jti of a genuine one.
-    const expiresAt = new Date(((payload.exp as number) + this.settings.clockTolerance) * 1000);
-    if (!(await this.replays.claim(replayKey(subject, payload.jti as string), expiresAt))) {
-      throw OAuth2Error.invalidClient();
+    // Until the last moment jose would still take it: a fractional exp counts up to the next whole second.
+    // Checked again now, after the key lookup (which may have waited on a fetch): an assertion that expired
+    // meanwhile is refused rather than recorded as already lapsed, which would let a copy through.
+    const acceptedUntil = (Math.ceil(payload.exp as number) + this.settings.clockTolerance) * 1000;
+    if (Date.now() >= acceptedUntil) throw OAuth2Error.invalidClient();
+    let claimed: boolean;
+    try {
+      claimed = await this.replays.claim(
+        replayKey(subject, payload.jti as string),
+        new Date(acceptedUntil),
+      );
+    } catch (error) {
+      this.logger.error(`The replay store failed: ${describeStorageError(error)}`);
+      throw OAuth2Error.temporarilyUnavailable(STORE_RETRY_AFTER_SECONDS);
     }
+    if (!claimed) throw OAuth2Error.invalidClient();
     return client;
   }
 

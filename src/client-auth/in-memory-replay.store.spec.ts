@@ -20,6 +20,12 @@ describe('InMemoryOAuth2ReplayStore', () => {
     expect(await store.claim('b', inSeconds(60))).toBe(true);
   });
 
+  test('a claim asked to hold until a moment already past is refused, never recorded as granted', async () => {
+    const store = new InMemoryOAuth2ReplayStore();
+    expect(await store.claim('late', inSeconds(-1))).toBe(false);
+    expect(await store.claim('late', new Date(Date.now()))).toBe(false);
+  });
+
   test('concurrent claims of one key: exactly one wins', async () => {
     const store = new InMemoryOAuth2ReplayStore();
     const results = await Promise.all([1, 2, 3, 4].map(() => store.claim('k', inSeconds(60))));

@@ -16,7 +16,8 @@ export class InMemoryOAuth2ReplayStore extends OAuth2ReplayStore {
     const now = Date.now();
     if (now >= this.nextSweepAt) this.sweep(now);
     const until = this.claims.get(key);
-    if (until !== undefined && until > now) return false;
+    // Already claimed and still held, or asked to hold a claim that has lapsed: never accepted.
+    if ((until !== undefined && until > now) || expiresAt.getTime() <= now) return false;
     this.claims.set(key, expiresAt.getTime());
     return true;
   }

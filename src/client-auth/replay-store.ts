@@ -7,7 +7,9 @@
 export abstract class OAuth2ReplayStore {
   /**
    * Records `key` until `expiresAt`, atomically: true the first time, false while an earlier claim of the
-   * same key has not expired. Keys are opaque, bounded strings (a digest of the client id and the `jti`).
+   * same key has not expired, and false for an `expiresAt` already past (a lapsed claim must never be
+   * recorded as granted). Keys are opaque, bounded strings (a digest of the client id and the `jti`). A store
+   * that fails throws: the token endpoint answers 503.
    */
   abstract claim(key: string, expiresAt: Date): Promise<boolean>;
 }

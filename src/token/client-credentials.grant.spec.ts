@@ -272,6 +272,15 @@ describe('ClientCredentialsGrant', () => {
       expect(issue).not.toHaveBeenCalled();
     });
 
+    test('stored values written around the CLI: a blank audience or a lifetime under 1 s mean the module’s', async () => {
+      const { grant, issue } = setup({ accessTokenLifetime: 600 });
+      await grant.respond(confidential({ audience: '  ', accessTokenLifetime: 0 }), tokenRequest());
+      expect(issue.mock.calls[0][2]).toEqual({
+        audience: ['https://auth.example.com'],
+        lifetime: 600,
+      });
+    });
+
     test('the client’s lifetime, cut to maxAccessTokenLifetime; none: the module’s', async () => {
       const { grant, issue } = setup({ accessTokenLifetime: 600, maxAccessTokenLifetime: 7200 });
       await grant.respond(confidential({ accessTokenLifetime: 60 }), tokenRequest());

@@ -33,7 +33,10 @@ export class ClientCredentialsGrant {
     return this.tokens.issue(client, scopes, {
       audience: this.audienceFor(client, request.resources),
       lifetime: Math.min(
-        client.accessTokenLifetime ?? this.config.accessTokenLifetime,
+        // A stored lifetime below a second (written around the CLI) means none of its own.
+        client.accessTokenLifetime !== null && client.accessTokenLifetime >= 1
+          ? Math.floor(client.accessTokenLifetime)
+          : this.config.accessTokenLifetime,
         this.config.maxAccessTokenLifetime,
       ),
     });
@@ -44,7 +47,9 @@ export class ClientCredentialsGrant {
    * else the module's); none asked, the client's default audience (the first of its own), else the module's.
    */
   private audienceFor(client: OAuthClient, resources: readonly string[]): readonly string[] {
-    const own = client.audience === null ? null : parseStoredList(client.audience);
+    // A blank stored list means none of its own: a token never goes out with an empty `aud` (RFC 9068 §2.2).
+    const listed = client.audience === null ? [] : parseStoredList(client.audience);
+    const own = listed.length > 0 ? listed : null;
     if (resources.length === 0) return own ? own.slice(0, 1) : this.config.audience;
     const allowed = own ?? this.config.audience;
     if (resources.some((resource) => !allowed.includes(resource))) {
