@@ -193,7 +193,10 @@ export function oauth2Providers({
     ClientSecretHasher,
     OAuth2ThrottleStore,
     ClientAuthGuard,
+    // What ClientAuthGuard needs, so a host module can put the guard on routes of its own.
     ClientAuthMethods,
+    ClientAuthThrottle,
+    SecretVerifier,
     OAuth2ReplayStore,
     TokenService,
     OAuth2KeyRing,

@@ -107,7 +107,9 @@ describe.each(appCases)('private_key_jwt ($name)', (appCase) => {
     await pkjwt('pk-disabled', { jwks: JSON.stringify({ keys: [inline.jwk] }), disabled: true });
     await pkjwt('pk-with-secret', {
       jwks: JSON.stringify({ keys: [inline.jwk] }),
-      clientSecret: await app.get(ClientSecretHasher).hash('pk-secret'),
+      clientSecret: await app
+        .get(ClientSecretHasher)
+        .hash('pk-secret of at least twenty characters'),
     });
     await pkjwt('secret-method', {
       jwks: JSON.stringify({ keys: [inline.jwk] }),
@@ -286,7 +288,10 @@ describe.each(appCases)('private_key_jwt ($name)', (appCase) => {
     test('a private_key_jwt client that sends its secret instead', async () => {
       expectSameInvalidClient(
         await tokenRequest(app)
-          .set('Authorization', basicHeader('pk-with-secret', 'pk-secret'))
+          .set(
+            'Authorization',
+            basicHeader('pk-with-secret', 'pk-secret of at least twenty characters'),
+          )
           .send(GRANT),
       );
     });

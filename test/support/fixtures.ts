@@ -26,6 +26,9 @@ export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth
   return {
     issuer: ISSUER,
     signing: { algorithm: 'ES256', privateKey: es256.privateKey },
+    // The suites send many failures from one address on purpose; throttling them is test/abuse.e2e-spec.ts's
+    // subject, where it is on.
+    clientAuthThrottle: false,
     ...overrides,
   };
 }
