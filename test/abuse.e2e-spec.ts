@@ -253,4 +253,51 @@ describe.each(platforms)('abuse resistance (%s)', (platform) => {
       });
     });
   });
+
+  describe('the pepper covers every hash, and old ones are upgraded on use', () => {
+    const PEPPER = 'a server-side pepper of at least 32 bytes';
+    let app: INestApplication;
+    let port: number;
+
+    beforeAll(async () => {
+      ({ app, port } = await listening({ secretPepper: PEPPER, clientAuthThrottle: false }));
+    });
+    afterAll(() => app.close());
+
+    test('an unpeppered digest and an unpeppered scrypt row verify, then are rewritten under the pepper', async () => {
+      const clients = app.get(OAuthClientRepository);
+      const unpeppered = new ClientSecretHasher();
+      const generated = unpeppered.createSecret();
+      const chosen = 'a chosen secret from before the pepper';
+      await clients.save(
+        OAuthClient.create({ clientId: 'old-hashes', clientSecret: generated.hash }),
+      );
+      await clients.addSecret('old-hashes', {
+        id: 'row-1',
+        hash: await unpeppered.hash(chosen),
+        createdAt: new Date(),
+        expiresAt: null,
+        lastUsedAt: null,
+      });
+      for (const secret of [generated.secret, chosen]) {
+        const answer = await tokenFrom(port, '127.0.0.30', {
+          authorization: basicHeader('old-hashes', secret),
+        });
+        expect(answer.status).toBe(200);
+      }
+      const client = await clients.findById('old-hashes');
+      const [row] = await clients.findSecrets('old-hashes');
+      expect(client?.clientSecret).toMatch(/^\$hmac-sha256\$k=[A-Za-z0-9_-]{8}\$/);
+      expect(client?.clientSecret).not.toMatch(/\$k=0\$/);
+      expect(row.hash).toMatch(/^\$scrypt\$k=[A-Za-z0-9_-]{4},ln=15,r=8,p=1\$/);
+      expect(row.hash.length).toBeLessThanOrEqual(80);
+      // Both still work under their new hashes.
+      for (const secret of [generated.secret, chosen]) {
+        const answer = await tokenFrom(port, '127.0.0.30', {
+          authorization: basicHeader('old-hashes', secret),
+        });
+        expect(answer.status).toBe(200);
+      }
+    });
+  });
 });

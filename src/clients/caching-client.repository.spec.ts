@@ -279,3 +279,46 @@ describe('CachingOAuthClientRepository: every write evicts the client and its se
     expect((await inner.findById('svc'))?.clientSecretLastUsedAt).toEqual(AT);
   });
 });
+
+describe('CachingOAuthClientRepository: a lookup that never settles', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test('is let go once it can no longer be joined, even if its id is never asked for again', async () => {
+    useFakeClock();
+    const inner = new InMemoryOAuthClientRepository();
+    jest.spyOn(inner, 'findById').mockReturnValue(new Promise(() => {}));
+    const cached = new CachingOAuthClientRepository(inner, { ttl: 60, max: 100, maxWaitMs: 50 });
+    void cached.findById('hung');
+    const pending = (cached as unknown as { clients: { pending: Map<string, unknown> } }).clients
+      .pending;
+    expect(pending.size).toBe(1);
+    jest.advanceTimersByTime(51);
+    expect(pending.size).toBe(0);
+  });
+});
+
+describe('updateSecretHash (a rewrite under a new pepper)', () => {
+  test('compare-and-set on one row; primary goes through updateSecret; the cache is evicted', async () => {
+    const inner = new InMemoryOAuthClientRepository([
+      OAuthClient.create({ clientId: 'svc', clientSecret: 'h1' }),
+    ]);
+    await inner.addSecret('svc', {
+      id: 'row1',
+      hash: 'r1',
+      createdAt: new Date(),
+      expiresAt: null,
+      lastUsedAt: null,
+    });
+    const cached = new CachingOAuthClientRepository(inner, { ttl: 60, max: 100, maxWaitMs: 50 });
+    expect((await cached.findSecrets('svc'))[0].hash).toBe('r1');
+    expect(await cached.updateSecretHash('svc', 'row1', 'stale', 'r2')).toBe(false);
+    expect(await cached.updateSecretHash('svc', 'row1', 'r1', 'r2')).toBe(true);
+    expect((await cached.findSecrets('svc'))[0].hash).toBe('r2');
+    expect(await cached.updateSecretHash('svc', 'primary', 'h1', 'h2')).toBe(true);
+    expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
+    expect(await cached.updateSecretHash('svc', 'nope', 'x', 'y')).toBe(false);
+  });
+});

@@ -49,6 +49,9 @@ class Memo<T> {
         settle();
         if (this.writes === writesBefore) this.cache.set(key, { value: this.copy(value) });
       }, settle);
+      // A lookup that never settles (a hung database) must not stay in the map forever: it is let go when no
+      // request may join it any more.
+      setTimeout(settle, this.options.maxWaitMs + 1).unref();
     }
     return this.copy(await pending.lookup);
   }

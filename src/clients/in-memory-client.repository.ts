@@ -117,6 +117,19 @@ export class InMemoryOAuthClientRepository extends OAuthClientRepository {
     }
   }
 
+  override async updateSecretHash(
+    clientId: string,
+    secretId: string,
+    expected: string,
+    next: string,
+  ): Promise<boolean> {
+    if (secretId === PRIMARY_SECRET_ID) return this.updateSecret(clientId, expected, next);
+    const secret = this.secrets.get(clientId)?.find((s) => s.id === secretId);
+    if (!secret || secret.hash !== expected) return false;
+    secret.hash = next;
+    return true;
+  }
+
   override async touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
     const client = this.clients.get(clientId);
     if (!client) return;

@@ -131,6 +131,21 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
   }
 
+  override async updateSecretHash(
+    clientId: string,
+    secretId: string,
+    expected: string,
+    next: string,
+  ): Promise<boolean> {
+    if (secretId === PRIMARY_SECRET_ID) return this.updateSecret(clientId, expected, next);
+    if (!this.secrets || !(await this.ownSecretIds(clientId)).includes(secretId)) return false;
+    const result = await this.secrets.update(
+      { id: secretId, secretHash: expected },
+      { secretHash: next },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
   override async touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
     if (secretId === PRIMARY_SECRET_ID) {
       if (await this.findById(clientId)) {
