@@ -38,6 +38,12 @@ const BUSY_PERCENT = 15;
 const CONNECTIONS = 32;
 const FLOOD_CONNECTIONS = 128;
 const LEGIT_RATE = 50;
+/** Loopback source addresses (all of 127/8 is loopback on Linux): the stranger's, and the legitimate clients'. */
+const STRANGER_ADDRESS = '127.0.0.2';
+const LEGIT_ADDRESSES = ['127.0.0.3', '127.0.0.4'];
+/** Wrong-secret timing: requests per kind of client, and the pause between two (no contention). */
+const TIMING_SAMPLES = QUICK ? 25 : 100;
+const TIMING_GAP_MS = 50;
 /** How long to wait for other work on the machine to settle before starting. */
 const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT ?? 60);
 /** The whole run stops itself past this, whatever is still going. */
@@ -212,6 +218,22 @@ function scenarios() {
       },
       kind: 'flood',
       ref: base,
+    },
+    {
+      // The stranger knows the KDF client's id and guesses from its own address; the cache is cold, so every
+      // legitimate request derives too. Throttling at its defaults.
+      id: 'kdf-flood-same-client',
+      label: `ours Fastify ${DEFAULT_ALG}: wrong-secret flood on the legitimate KDF client's id, cache cold`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG, {
+        secretVerification: { cacheTtl: 0 },
+      }),
+      kind: 'flood-same-client',
+    },
+    {
+      id: 'wrong-secret-timing',
+      label: `ours Fastify ${DEFAULT_ALG}: wrong-secret response time by kind of client`,
+      server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
+      kind: 'timing',
     },
     {
       id: 'soak',
@@ -403,6 +425,10 @@ class Bench {
         }
         case 'flood':
           return await this.flood(scenario, child, ready);
+        case 'flood-same-client':
+          return await this.floodSameClient(scenario, child, ready);
+        case 'timing':
+          return await this.wrongSecretTiming(scenario, child, ready);
         case 'soak':
           return await this.soak(scenario, child, ready);
       }
@@ -480,6 +506,141 @@ class Bench {
       })),
       flood: streams[2],
       coldProbes: probed,
+      cpu,
+    };
+  }
+
+  /**
+   * The KDF client (verification cache off, so each of its requests derives) and a generated-secret client at a
+   * modest rate, each from its own address, while a stranger at another address floods wrong secrets for the
+   * KDF client's own id. Throttling and the requester-fair KDF queue are what keep the legitimate ones served.
+   */
+  async floodSameClient(scenario, child, ready) {
+    const [kdf] = ready.kdf;
+    const legit = [
+      { name: 'legit KDF client (cold), same id as the flood', credentials: kdf },
+      { name: 'legit generated-secret client', credentials: ready.credentials },
+    ].map(({ name, credentials }, i) => ({
+      name,
+      ...tokenRequest(ready, credentials),
+      connections: 2,
+      overallRate: LEGIT_RATE,
+      localAddress: LEGIT_ADDRESSES[i],
+    }));
+    for (const stream of legit) await checkStream(stream);
+    await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: legit });
+    const floodStream = {
+      name: `flood from ${STRANGER_ADDRESS}: wrong secrets for ${kdf.clientId}, ${FLOOD_CONNECTIONS} connections`,
+      ...tokenRequest(ready, kdf),
+      connections: FLOOD_CONNECTIONS,
+      wrongSecretFor: kdf.clientId,
+      localAddress: STRANGER_ADDRESS,
+    };
+    const { streams, cpu } = await this.job({
+      serverPid: child.pid,
+      duration: TIMING.duration,
+      streams: [...legit, floodStream],
+    });
+    for (const stream of streams) {
+      const isLegit = stream !== streams.at(-1);
+      const r = row({ ...scenario, label: `same-id flood: ${stream.name}` }, stream, cpu);
+      r.costMicros = undefined;
+      r.note = isLegit
+        ? `success ${percent(stream.ok, stream.responses + stream.errors + stream.timeouts)}`
+        : `statuses ${statusMix(stream.statuses)}`;
+      this.rows.push(r);
+    }
+    this.sameClientFloodResult = {
+      legit: streams.slice(0, -1).map((s) => ({
+        ...s,
+        successRate: s.ok / Math.max(1, s.responses + s.errors + s.timeouts),
+      })),
+      flood: streams.at(-1),
+      cpu,
+    };
+  }
+
+  /**
+   * Wrong secrets for an unknown client id, a generated-secret client and a KDF (scrypt) client, one request at a
+   * time TIMING_GAP_MS apart, the three kinds interleaved so that any drift touches each alike. Throttling stays
+   * at its defaults: every request comes from a source address of its own (127.10-12.x.y), so none is ever past
+   * its free failures and no throttle delay is measured, only the server's own answer (padding included).
+   * Times include a fresh connection each, the same for all three.
+   */
+  async wrongSecretTiming(scenario, child, ready) {
+    const kinds = [
+      { name: 'unknown client id', clientId: 'bench-no-such-client' },
+      { name: 'generated-secret client', clientId: ready.credentials.clientId },
+      { name: 'KDF (scrypt) client', clientId: ready.kdf[0].clientId },
+    ];
+    let sent = 0;
+    const series = (count) => {
+      const requests = [];
+      for (let i = 0; i < count; i++) {
+        kinds.forEach((kind, k) => {
+          const n = sent++;
+          requests.push({
+            name: kind.name,
+            ...tokenRequest(ready, { clientId: kind.clientId, clientSecret: `wrong-${n}` }),
+            localAddress: `127.${10 + k}.${Math.floor(n / 250)}.${(n % 250) + 1}`,
+          });
+        });
+      }
+      return { startDelayMs: 0, intervalMs: TIMING_GAP_MS, requests };
+    };
+    const run = async (count) => {
+      const probes = series(count);
+      const { probes: results, cpu } = await this.job({
+        serverPid: child.pid,
+        // Only the job's time-out: a series lasts as long as its requests.
+        duration: (probes.requests.length * (TIMING_GAP_MS + 500)) / 1000,
+        streams: [],
+        probes,
+      });
+      return { results, cpu };
+    };
+    await run(3);
+    const { results, cpu } = await run(TIMING_SAMPLES);
+    const median = (values) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
+    const measured = kinds.map((kind) => {
+      const mine = results.filter((r) => r.name === kind.name);
+      const statuses = {};
+      for (const r of mine) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      const times = mine.filter((r) => r.status === 401).map((r) => r.ms);
+      const sorted = [...times].sort((a, b) => a - b);
+      const result = {
+        name: kind.name,
+        requests: mine.length,
+        refused: times.length,
+        medianMs: times.length ? median(times) : undefined,
+        p99Ms: sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))],
+        statuses,
+      };
+      this.rows.push({
+        id: scenario.id,
+        label: `wrong secret, ${kind.name} (sequential, p50 = median)`,
+        okPerSecond: 0,
+        p50: result.medianMs,
+        p99: result.p99Ms,
+        responses: mine.length,
+        non2xx: mine.length,
+        errors: mine.filter((r) => r.status === 0).length,
+        statuses,
+        cpu,
+        note: `median of ${times.length} 401s; statuses ${statusMix(statuses)}`,
+      });
+      return result;
+    });
+    const medians = measured.map((m) => m.medianMs);
+    this.timingResult = {
+      samples: TIMING_SAMPLES,
+      gapMs: TIMING_GAP_MS,
+      kinds: measured,
+      spread: medians.every((m) => m > 0) ? Math.max(...medians) / Math.min(...medians) : undefined,
       cpu,
     };
   }
@@ -639,6 +800,36 @@ function evaluateTargets(rows, bench) {
         .join('; '),
     });
   }
+  if (bench.sameClientFloodResult) {
+    const { legit } = bench.sameClientFloodResult;
+    const worst = Math.min(...legit.map((l) => l.successRate));
+    targets.push({
+      name: 'legitimate clients during a wrong-secret flood on the same client id, cache cold: ≥ 99% success',
+      ratio: worst,
+      min: 0.99,
+      met: worst >= 0.99,
+      detail: legit
+        .map(
+          (l) =>
+            `${l.name} ${percent(l.ok, l.responses + l.errors + l.timeouts)} of ${l.responses + l.errors + l.timeouts}`,
+        )
+        .join('; '),
+    });
+  }
+  if (bench.timingResult) {
+    const { kinds, spread } = bench.timingResult;
+    targets.push({
+      name: 'wrong-secret median response time alike for unknown id, generated and KDF client (max/min ≤ 1.2)',
+      ratio: spread,
+      max: 1.2,
+      met: spread !== undefined && spread <= 1.2,
+      detail: kinds
+        .map(
+          (k) => `${k.name} ${k.medianMs?.toFixed(2) ?? '—'} ms (${k.refused}/${k.requests} 401)`,
+        )
+        .join('; '),
+    });
+  }
   if (bench.soakResult) {
     const s = bench.soakResult;
     targets.push({
@@ -719,7 +910,9 @@ async function main() {
         console.log(
           scenario.kind === 'soak'
             ? `done (${((Date.now() - t0) / 1000).toFixed(0)} s)`
-            : `${last?.okPerSecond.toFixed(0)} req/s`,
+            : scenario.kind === 'timing'
+              ? `medians ${bench.timingResult?.kinds.map((k) => k.medianMs?.toFixed(2)).join(' / ')} ms`
+              : `${last?.okPerSecond.toFixed(0)} req/s`,
         );
       } catch (error) {
         console.log('FAILED');
@@ -754,6 +947,8 @@ async function main() {
     },
     rows,
     flood: bench.floodResult,
+    sameClientFlood: bench.sameClientFloodResult,
+    wrongSecretTiming: bench.timingResult,
     soak: bench.soakResult,
     targets: evaluateTargets(rows, bench),
     failures,

@@ -1,8 +1,11 @@
 // The load generator: a long-lived child of bench/run.mjs, pinned to its own core, that runs autocannon jobs sent
 // over IPC. A job is one or more concurrent streams (a flood and a legitimate client run side by side) and,
 // optionally, probes: single requests from other clients sent at intervals during the job. Latency is recorded
-// here per response with microsecond resolution (autocannon's own histogram keeps whole milliseconds).
-import { request } from 'node:http';
+// here per response with microsecond resolution (autocannon's own histogram keeps whole milliseconds). A stream
+// or probe with a `localAddress` is sent from that loopback source address (127.0.0.2, …) so the server sees
+// distinct remote addresses; autocannon cannot bind one, so such a stream runs on node:http instead.
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { clientAssertionBodies } from './keys.mjs';
@@ -27,7 +30,96 @@ class Samples {
   }
 }
 
+/** The Basic header of a different wrong secret each call, for one client id. */
+function wrongSecrets(clientId) {
+  const prefix = `${clientId}:wrong-${process.pid}-`;
+  let counter = 0;
+  return () => 'Basic ' + Buffer.from(prefix + counter++).toString('base64');
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A stream from a bound source address on node:http: `connections` keep-alive sockets, each sending its next
+ * request when the last is answered, or paced to `overallRate` in all.
+ */
+async function runHttpStream(stream, duration) {
+  const latencies = new Samples();
+  const statuses = {};
+  let errors = 0;
+  let timeouts = 0;
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: stream.connections,
+    localAddress: stream.localAddress,
+  });
+  const nextAuthorization = stream.wrongSecretFor ? wrongSecrets(stream.wrongSecretFor) : undefined;
+  const started = performance.now();
+  const end = started + duration * 1000;
+  const interval = stream.overallRate ? (1000 * stream.connections) / stream.overallRate : 0;
+  const send = () =>
+    new Promise((resolve) => {
+      const headers = { ...stream.headers };
+      if (nextAuthorization) headers.authorization = nextAuthorization();
+      const sent = performance.now();
+      const req = request(
+        stream.url,
+        { method: stream.method ?? 'GET', headers, agent, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+            if (res.statusCode >= 200 && res.statusCode < 300) {
+              latencies.add(performance.now() - sent);
+            }
+            resolve();
+          });
+        },
+      );
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', (error) => {
+        if (error.message !== 'timeout') errors++;
+        resolve();
+      });
+      req.end(stream.body);
+    });
+  const connection = async (index) => {
+    // Paced connections start staggered, so the rate is even rather than in bursts.
+    let due = started + (interval * index) / stream.connections;
+    while (performance.now() < end) {
+      if (interval) {
+        await sleep(Math.max(0, due - performance.now()));
+        if (performance.now() >= end) break;
+        due += interval;
+      }
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: stream.connections }, (_, i) => connection(i)));
+  agent.destroy();
+  const seconds = (performance.now() - started) / 1000;
+  const ok = Object.entries(statuses)
+    .filter(([code]) => code.startsWith('2'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    name: stream.name,
+    seconds,
+    responses: Object.values(statuses).reduce((a, b) => a + b, 0),
+    ok,
+    okPerSecond: ok / seconds,
+    p50: latencies.percentile(50),
+    p99: latencies.percentile(99),
+    statuses,
+    errors,
+    timeouts,
+  };
+}
+
 function runStream(stream, duration) {
+  if (stream.localAddress) return runHttpStream(stream, duration);
   const latencies = new Samples();
   const statuses = {};
   let counter = 0;
@@ -59,13 +151,13 @@ function runStream(stream, duration) {
     options.requests = [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }];
   } else if (stream.wrongSecretFor) {
     // Every request a different wrong secret for the same client: nothing can cache its way out of the KDF.
-    const prefix = `${stream.wrongSecretFor}:wrong-${process.pid}-`;
+    const nextAuthorization = wrongSecrets(stream.wrongSecretFor);
     options.requests = [
       {
-        setupRequest(req) {
-          const authorization = 'Basic ' + Buffer.from(prefix + counter++).toString('base64');
-          return { ...req, headers: { ...req.headers, authorization } };
-        },
+        setupRequest: (req) => ({
+          ...req,
+          headers: { ...req.headers, authorization: nextAuthorization() },
+        }),
       },
     ];
   }
@@ -96,10 +188,11 @@ function runStream(stream, duration) {
   });
 }
 
-function probeOnce({ url, headers, body }) {
+function probeOnce({ url, headers, body, localAddress }) {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', headers, agent: false, timeout: 15_000 }, (res) => {
+    const options = { method: 'POST', headers, agent: false, localAddress, timeout: 15_000 };
+    const req = request(url, options, (res) => {
       res.resume();
       res.on('end', () =>
         resolve({
@@ -132,6 +225,8 @@ async function runJob(job) {
   const signal = { stopped: false };
   const probing = job.probes ? runProbes(job.probes, signal) : Promise.resolve(undefined);
   const streams = await Promise.all(job.streams.map((stream) => runStream(stream, job.duration)));
+  // A job of probes alone (a sequential timing series) lasts as long as its probes.
+  if (!job.streams.length) await probing;
   signal.stopped = true;
   const cpu = cpuSince(before, pids);
   return { streams, probes: await probing, cpu };

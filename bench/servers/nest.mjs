@@ -20,6 +20,7 @@ import {
   OAuth2Guard,
   OAuth2Module,
   OAuth2ResourceServerModule,
+  oauth2Entities,
   OAuthClient,
   OAuthClientRepository,
   OAuthPrincipal,
@@ -126,7 +127,7 @@ function appModule(jwksUri) {
               TypeOrmModule.forRoot({
                 type: 'better-sqlite3',
                 database: join(dataDir, 'clients.sqlite'),
-                entities: [OAuthClient],
+                entities: oauth2Entities(),
                 synchronize: true,
               }),
               OAuth2Module.forRoot({
