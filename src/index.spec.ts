@@ -11,6 +11,7 @@ const RUNTIME_EXPORTS = [
   'CLIENT_AUTH_METHODS',
   'ClientAuthGuard',
   'ClientSecretHasher',
+  'ClientSecretPolicyError',
   'DEFAULT_CLIENT_SECRET_TABLE',
   'DEFAULT_CLIENT_TABLE',
   'DEFAULT_KEY_TABLE',

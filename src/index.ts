@@ -69,7 +69,7 @@ export { OAuthSubjectConflictError } from './clients/subject.js';
 export { OAuthClientRepository } from './clients/oauth-client.repository.js';
 export { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 export { InMemoryOAuthClientRepository } from './clients/in-memory-client.repository.js';
-export { ClientSecretHasher } from './clients/client-secret.hasher.js';
+export { ClientSecretHasher, ClientSecretPolicyError } from './clients/client-secret.hasher.js';
 export type {
   ClientSecretHasherOptions,
   StoredSecretKind,

@@ -44,6 +44,14 @@ export function checkAccessTokenLifetime(seconds: number, name: string): number 
   return seconds;
 }
 
+/** The rule of the shortest chosen secret, for every caller (module, CLI): a whole number of at least 1. */
+export function checkMinSecretLength(length: number, name: string): number {
+  if (!Number.isSafeInteger(length) || length < 1) {
+    throw new Error(`${name} must be a whole number of at least 1`);
+  }
+  return length;
+}
+
 /** The rule of the JWKS max-age, for every caller (module, example app, CLI): whole seconds, 0 or more. */
 export function checkJwksMaxAge(seconds: number, name: string): number {
   if (!Number.isSafeInteger(seconds) || seconds < 0) {
@@ -199,10 +207,9 @@ export class OAuth2Config {
         );
       }
     }
-    this.minSecretLength = options.minSecretLength ?? 20;
-    if (!Number.isSafeInteger(this.minSecretLength) || this.minSecretLength < 1) {
-      throw configError('`minSecretLength` must be a whole number of at least 1');
-    }
+    this.minSecretLength = checked(() =>
+      checkMinSecretLength(options.minSecretLength ?? 20, '`minSecretLength`'),
+    );
     // lru-cache takes max 0 for "unbounded": a bound of 0 is never what was meant.
     for (const [name, value] of [
       ['secretVerification.maxConcurrentKdf', this.secretVerification.maxConcurrentKdf],

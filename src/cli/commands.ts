@@ -10,6 +10,7 @@ import {
   type OAuth2StoredKeyAlgorithm,
   type OAuthClientAuthMethod,
   type OAuthKeyInfo,
+  ClientSecretPolicyError,
 } from '../index.js';
 import type {
   CommandSyntax,
@@ -19,7 +20,6 @@ import type {
   PositionalSpec,
   PositionalValues,
 } from './cli-args.js';
-import { ClientSecretPolicyError } from '../clients/client-secret.hasher.js';
 import { CliError } from './cli-error.js';
 import {
   CLIENT_CREDENTIALS,

@@ -3,6 +3,7 @@ import {
   checkAccessTokenLifetime,
   checkJwksMaxAge,
   checkKeyRefreshInterval,
+  checkMinSecretLength,
   DURATION_DEFAULTS,
 } from '../oauth2-config.js';
 
@@ -59,11 +60,12 @@ export function minSecretLengthFromEnv(env: Env): number | undefined {
   const name = 'OAUTH2_MIN_SECRET_LENGTH';
   const text = read(env, name);
   if (text === undefined) return undefined;
-  const length = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(length) || length < 1) {
-    throw new Error(`${name} must be a whole number of at least 1, not '${text}'`);
+  try {
+    if (!/^\d+$/.test(text)) throw new Error(`${name} must be a whole number of at least 1`);
+    return checkMinSecretLength(Number(text), name);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}, not '${text}'`);
   }
-  return length;
 }
 
 /** The durations of a key rotation, from the same variables as the server's, with its defaults. */
