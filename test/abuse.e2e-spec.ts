@@ -300,4 +300,36 @@ describe.each(platforms)('abuse resistance (%s)', (platform) => {
       }
     });
   });
+
+  describe('legacy plaintext mode', () => {
+    let app: INestApplication;
+    let port: number;
+
+    beforeAll(async () => {
+      ({ app, port } = await listening({
+        legacyPlaintextSecrets: true,
+        clientAuthThrottle: false,
+      }));
+    });
+    afterAll(() => app.close());
+
+    test('a stored value shaped like another scheme’s hash is never taken for a plaintext secret', async () => {
+      const bcrypt = '$2y$10$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP';
+      await app
+        .get(OAuthClientRepository)
+        .save(OAuthClient.create({ clientId: 'foreign-hash', clientSecret: bcrypt }));
+      await app
+        .get(OAuthClientRepository)
+        .save(OAuthClient.create({ clientId: 'plain-legacy', clientSecret: 'legacy-plaintext' }));
+      const foreign = await tokenFrom(port, '127.0.0.40', {
+        authorization: basicHeader('foreign-hash', bcrypt),
+      });
+      expect(foreign.status).toBe(401);
+      // The rule is the shape, not legacy mode being off: a true plaintext row still works.
+      const plain = await tokenFrom(port, '127.0.0.40', {
+        authorization: basicHeader('plain-legacy', 'legacy-plaintext'),
+      });
+      expect(plain.status).toBe(200);
+    });
+  });
 });

@@ -392,3 +392,56 @@ describe('ClientSecretHasher: several chosen secrets of one client', () => {
     await expect(hasher.verifyScryptGroup('a', [])).rejects.toThrow('same cost and salt');
   });
 });
+
+describe('ClientSecretHasher: the pepper keys scrypt too, and foreign hashes are never plaintext', () => {
+  const pepper = 'a pepper of at least thirty-two bytes!';
+
+  test('a peppered scrypt hash names its pepper, fits VARCHAR(80), and needs that pepper to verify', async () => {
+    const peppered = new ClientSecretHasher({ pepper });
+    const stored = await peppered.hash('a chosen secret of some length');
+    expect(stored).toMatch(
+      /^\$scrypt\$k=[A-Za-z0-9_-]{4},ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{28}$/,
+    );
+    expect(stored).toHaveLength(80);
+    expect(await peppered.verify('a chosen secret of some length', stored)).toBe(true);
+    expect(await new ClientSecretHasher().verify('a chosen secret of some length', stored)).toBe(
+      false,
+    );
+    const rotated = new ClientSecretHasher({
+      pepper: 'the next pepper, thirty-two bytes!',
+      previousPeppers: [pepper],
+    });
+    expect(await rotated.verify('a chosen secret of some length', stored)).toBe(true);
+    expect(rotated.needsUpgrade(stored)).toBe(true);
+    expect(peppered.needsUpgrade(stored)).toBe(false);
+  });
+
+  test('unpeppered hashes need an upgrade once a pepper is configured, not before', async () => {
+    const plain = new ClientSecretHasher();
+    const digest = plain.digestGenerated(plain.generate());
+    const scrypt = await plain.hash('a chosen secret of some length');
+    expect(plain.needsUpgrade(digest) || plain.needsUpgrade(scrypt)).toBe(false);
+    const peppered = new ClientSecretHasher({ pepper });
+    expect(peppered.needsUpgrade(digest)).toBe(true);
+    expect(peppered.needsUpgrade(scrypt)).toBe(true);
+    expect(await peppered.verify('a chosen secret of some length', scrypt)).toBe(true);
+  });
+
+  test.each([
+    '$2y$10$abcdefghijklmnopqrstuv',
+    '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+    '$1$salt$hash',
+  ])('%s is another scheme’s hash: foreign, never plaintext, never ours', (stored) => {
+    const hasher = new ClientSecretHasher();
+    expect(hasher.kindOf(stored)).toBe('foreign');
+    expect(hasher.isHash(stored)).toBe(false);
+  });
+
+  test('minSecretLength refuses a short chosen secret unless it is a legacy import', async () => {
+    const hasher = new ClientSecretHasher();
+    await expect(hasher.hash('testpass')).rejects.toThrow(
+      'a chosen client secret needs at least 20 characters',
+    );
+    expect(await hasher.hash('testpass', { legacyImport: true })).toMatch(PHC);
+  });
+});
