@@ -634,6 +634,8 @@ describe('a legacy seed table (OAUTH2_LEGACY_PLAINTEXT_SECRETS)', () => {
     const dataDir = folder();
     const file = join(dataDir, 'legacy.sqlite');
     mkdirSync(dataDir, { recursive: true });
+    // Kept as a server's database file should be (the app warns about a world-readable one).
+    writeFileSync(file, '', { mode: 0o600 });
     await sqlite(file, `CREATE TABLE yii_oauth_clients (${SEED_DDL})`);
     await sqlite(
       file,
