@@ -9,11 +9,11 @@ import tseslint from 'typescript-eslint';
  * folder above it.
  */
 const LAYERS = [
-  ['http', 'errors', 'storage'],
+  ['http', 'errors', 'storage', 'state'],
   ['clients', 'keys'],
   ['migrations', 'oauth2.constants', 'oauth2-options.interface', 'oauth2-config'],
   ['client-auth', 'resource'],
-  ['token', 'resource-server'],
+  ['token', 'resource-server', 'redis'],
   ['oauth2.providers', 'oauth2.module-definition', 'oauth2.module', 'index'],
   ['cli'],
   ['example'],

@@ -7,6 +7,8 @@ export type {
   OAuth2ClientAuthMethod,
   OAuth2ClientCacheOptions,
   OAuth2SecretVerificationOptions,
+  OAuth2StoreOptions,
+  OAuth2RedisOptions,
   OAuth2CustomClaims,
   OAuth2ClaimsContext,
   OAuth2ClientRepositoryProvider,
@@ -87,6 +89,20 @@ export { ClientAuthGuard, AuthenticatedClient } from './client-auth/client-auth.
 export type { OAuth2BuiltInAuthMethod } from './client-auth/client-auth-methods.js';
 export { OAuth2ReplayStore } from './client-auth/replay-store.js';
 export { InMemoryOAuth2ReplayStore } from './client-auth/in-memory-replay.store.js';
+export { OAuth2ThrottleStore, InMemoryOAuth2ThrottleStore } from './client-auth/throttle.store.js';
+export type { OAuth2ThrottleCount } from './client-auth/throttle.store.js';
+export { OAuth2ChangeFeed, InMemoryOAuth2ChangeFeed } from './state/change-feed.js';
+export type {
+  OAuth2Change,
+  OAuth2ChangeListener,
+  OAuth2RevocationRecord,
+} from './state/change-feed.js';
+export {
+  OAuth2RevocationStore,
+  InMemoryOAuth2RevocationStore,
+  clientRevocation,
+} from './state/revocation-store.js';
+export type { OAuth2RevocationSubject } from './state/revocation-store.js';
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';

@@ -8,7 +8,10 @@ import type {
   OAuth2CustomClaims,
   OAuth2ModuleOptions,
   OAuth2SecretVerificationOptions,
+  OAuth2StoreOptions,
 } from './oauth2-options.interface.js';
+import type { OAuthClientView } from './clients/oauth-client.entity.js';
+import { parseStoredList } from './http/scope.js';
 
 /** Access token lifetimes in seconds: at least one, and an `exp` that fits a 32-bit time for any client. */
 export const ACCESS_TOKEN_LIFETIME_MAX = 2 ** 31 - 1;
@@ -107,6 +110,10 @@ export class OAuth2Config {
   readonly jwksMaxAge: number;
   readonly clockTolerance: number;
   readonly scopesSupported: readonly string[] | undefined;
+  /** The shared store; undefined: in memory, this instance only. */
+  readonly store: Readonly<OAuth2StoreOptions> | undefined;
+  /** Who may introspect tokens (RFC 7662 §2.1). */
+  readonly introspectionAccess: (client: OAuthClientView) => boolean;
 
   /** @param keySource where the keys come from: the module passes what its `keyStore` extra says */
   constructor(options: OAuth2ModuleOptions, keySource: OAuth2KeySource = 'signing') {
@@ -269,7 +276,50 @@ export class OAuth2Config {
       }
       this.scopesSupported = [...new Set(options.scopesSupported)];
     }
+    this.store = checkStore(options.store);
+    if (
+      options.introspectionAccess !== undefined &&
+      typeof options.introspectionAccess !== 'function'
+    ) {
+      throw configError('`introspectionAccess` must be a function of the client');
+    }
+    this.introspectionAccess = options.introspectionAccess ?? mayIntrospect;
   }
+}
+
+/** The scope a client's record must hold to introspect tokens, by default. */
+export const INTROSPECT_SCOPE = 'introspect';
+
+function mayIntrospect(client: OAuthClientView): boolean {
+  return parseStoredList(client.scope).includes(INTROSPECT_SCOPE);
+}
+
+/** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. */
+function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
+  if (store === undefined) return undefined;
+  const redis = store?.redis;
+  let url: URL | undefined;
+  try {
+    url = typeof redis?.url === 'string' ? new URL(redis.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    throw configError('`store.redis.url` must be a redis:// or rediss:// URL');
+  }
+  const keyPrefix = redis.keyPrefix ?? 'oauth2:';
+  if (typeof keyPrefix !== 'string') throw configError('`store.redis.keyPrefix` must be a string');
+  const commandTimeoutMs = redis.commandTimeoutMs ?? 500;
+  if (
+    !Number.isSafeInteger(commandTimeoutMs) ||
+    commandTimeoutMs < 1 ||
+    commandTimeoutMs > MAX_TIMER_MS
+  ) {
+    throw configError(
+      '`store.redis.commandTimeoutMs` must be a whole number of milliseconds of at least 1',
+    );
+  }
+  return { redis: { ...redis, keyPrefix, commandTimeoutMs } };
 }
 
 /**

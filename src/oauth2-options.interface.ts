@@ -131,6 +131,35 @@ export interface OAuth2ModuleOptions {
   minSecretLength?: number;
   /** How secrets hashed with a KDF (chosen, not generated) are verified. */
   secretVerification?: OAuth2SecretVerificationOptions;
+  /**
+   * Where the state several instances must share lives: failed-authentication counts, accepted client
+   * assertions (replay), revocations, and the change feed that evicts cached clients and reloads keys. Without
+   * it, each instance keeps its own in memory (right for one instance). @default in memory
+   */
+  store?: OAuth2StoreOptions;
+  /**
+   * Who may call the introspection endpoint (RFC 7662 §2.1: the caller must be authorized), given the
+   * authenticated client. @default clients whose own record's `scope` holds `introspect`
+   */
+  introspectionAccess?: (client: OAuthClientView) => boolean;
+}
+
+/** The shared store of every instance. */
+export interface OAuth2StoreOptions {
+  /** Redis (ioredis, an optional peer dependency: `npm install ioredis`). */
+  redis: OAuth2RedisOptions;
+}
+
+export interface OAuth2RedisOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). The password never appears in a log. */
+  url: string;
+  /** Prefix of every key and channel, so several issuers can share one Redis. @default 'oauth2:' */
+  keyPrefix?: string;
+  /**
+   * Milliseconds a Redis command may take before it counts as failed and the documented fallback applies (a
+   * hung Redis must not hold token requests open). @default 500
+   */
+  commandTimeoutMs?: number;
 }
 
 export interface OAuth2ClientCacheOptions {
@@ -228,6 +257,10 @@ export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
   tokenPath?: string;
   /** Path of the JWK Set (RFC 7517), the `jwks_uri` of the metadata. @default 'oauth2/jwks' */
   jwksPath?: string;
+  /** Serve token revocation (RFC 7009) at this path, e.g. `'oauth2/revoke'`. @default not served */
+  revocationPath?: string;
+  /** Serve token introspection (RFC 7662) at this path, e.g. `'oauth2/introspect'`. @default not served */
+  introspectionPath?: string;
   /**
    * Client storage. Given, the module imports no TypeORM feature module and needs no DataSource.
    * @default the TypeORM `OAuthClient` repository

@@ -8,8 +8,10 @@ import { createDiscoveryController } from './token/discovery.controller.js';
 import { createTokenController } from './token/token.controller.js';
 
 /** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
-const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'keyStore' | 'dataSource'>> &
-  Pick<OAuth2ModuleExtras, 'clientRepository' | 'keyStore' | 'dataSource'> = {
+type OptionalExtra =
+  'clientRepository' | 'keyStore' | 'dataSource' | 'revocationPath' | 'introspectionPath';
+const EXTRAS: Required<Omit<OAuth2ModuleExtras, OptionalExtra>> &
+  Pick<OAuth2ModuleExtras, OptionalExtra> = {
   isGlobal: false,
   tokenPath: 'oauth2/token',
   jwksPath: 'oauth2/jwks',
@@ -18,6 +20,8 @@ const EXTRAS: Required<Omit<OAuth2ModuleExtras, 'clientRepository' | 'keyStore' 
   clientRepository: undefined,
   keyStore: undefined,
   dataSource: undefined,
+  revocationPath: undefined,
+  introspectionPath: undefined,
 };
 
 export const {

@@ -32,6 +32,8 @@ import type { OAuthStoredKey } from './keys/oauth-stored-key.entity.js';
 import { RefreshingKeyRing } from './keys/refreshing-key-ring.js';
 import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
+import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
+import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type {
   OAuth2ModuleExtras,
@@ -144,6 +146,8 @@ export function oauth2Providers({
     ClientSecretPostStrategy,
     PublicClientStrategy,
     { provide: OAuth2ReplayStore, useClass: InMemoryOAuth2ReplayStore },
+    { provide: OAuth2ChangeFeed, useFactory: () => new InMemoryOAuth2ChangeFeed() },
+    { provide: OAuth2RevocationStore, useFactory: () => new InMemoryOAuth2RevocationStore() },
     { provide: ClientKeySets, useFactory: () => new ClientKeySets() },
     {
       provide: ClientAssertionVerifier,
@@ -198,6 +202,8 @@ export function oauth2Providers({
     ClientAuthThrottle,
     SecretVerifier,
     OAuth2ReplayStore,
+    OAuth2ChangeFeed,
+    OAuth2RevocationStore,
     TokenService,
     OAuth2KeyRing,
     ...(keyStore === undefined ? [] : [OAuth2KeyStore]),
