@@ -311,8 +311,8 @@ export function checkRedisUrl(url: unknown, name: string): string {
   return url as string;
 }
 
-/** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. */
-function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
+/** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. Defaults filled in. */
+export function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
   if (store === undefined) return undefined;
   const redis = store?.redis;
   checked(() => checkRedisUrl(redis?.url, '`store.redis.url`'));
