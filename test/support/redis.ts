@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 
 /**
  * The Redis the real-service suites use: OAUTH2_TEST_REDIS_URL, or undefined (those suites then do not run;
@@ -34,4 +35,13 @@ export async function requireRedis(url: string = testRedisUrl!): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A loopback port nothing listens on: a Redis URL that cannot be reached (ECONNREFUSED). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
