@@ -10,8 +10,9 @@ import {
 import type { RedisState } from '../src/redis/redis-state.js';
 import type { CliDependencies } from '../src/cli/run-cli.js';
 import { readClientRows, runCapturing, tempDir, type CliResult } from './support/cli.js';
+import { freePort } from './support/http-server.js';
 import { KEK } from './support/key-store.js';
-import { closedPort, requireRedis, testRedisUrl, uniqueRedisPrefix } from './support/redis.js';
+import { requireRedis, testRedisUrl, uniqueRedisPrefix } from './support/redis.js';
 import { changeChannel } from '../src/redis/redis-change-feed.js';
 import { RedisConnection } from '../src/redis/redis-connection.js';
 import { RedisOAuth2ChangeFeed } from '../src/redis/redis-change-feed.js';
@@ -337,7 +338,7 @@ describe('Redis failing after the database change', () => {
 
 describe('REDIS_URL that cannot be reached (a closed port)', () => {
   test('a change stands, with a warning saying what the servers miss, exit 3; revoke-tokens fails', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const env = {
       DATABASE_URL: databaseUrl,
       REDIS_URL: `redis://:hunter2-redis@127.0.0.1:${port}`,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 
 /**
  * The Redis the real-service suites use: OAUTH2_TEST_REDIS_URL, or undefined (those suites then do not run;
@@ -37,11 +36,3 @@ export async function requireRedis(url: string = testRedisUrl!): Promise<void> {
   }
 }
 
-/** A loopback port nothing listens on: a Redis URL that cannot be reached (ECONNREFUSED). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
