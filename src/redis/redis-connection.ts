@@ -81,7 +81,11 @@ export class RedisConnection implements OnApplicationShutdown {
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), MAX_RECONNECT_DELAY_MS),
     };
     this.client = new RedisClient(redisOptions.url, this.options);
-    this.client.on('ready', () => this.markUp());
+    this.client.on('ready', () => {
+      // A new connection: whatever tripped the breaker was the old one's.
+      this.breakerUntil = 0;
+      this.markUp();
+    });
     this.client.on('error', (error: Error) => this.markDown(error));
     this.client.on('close', () => this.markDown(new Error('connection closed')));
   }

@@ -49,7 +49,7 @@ function pairs(flat: string[]): [string, number][] {
  * Revocations kept in Redis (sorted sets scored by expiry, pruned as they expire) with a full copy in this
  * process that `isRevoked()` reads, so checking a token makes no round trip. The copy is loaded at module
  * init, follows the change feed's `revocation` messages (within milliseconds), is reloaded whole on `resync`
- * (the feed reconnected) and every 10 s (so a missed message is held at most that long). `revoke()` writes to
+ * (the feed reconnected) and when Redis answers again after an outage, and every 10 s (so a missed message is held at most that long). `revoke()` writes to
  * Redis and publishes in one script, and rejects while Redis is away: the caller answers 503. While Redis is
  * away the copy keeps what it held; an instance started during the outage holds nothing until Redis returns.
  */
@@ -86,10 +86,16 @@ export class RedisOAuth2RevocationStore
 
   /** Starts following the feed and loads the copy; a Redis that is away is not fatal (see the class). */
   async onModuleInit(): Promise<void> {
-    this.unsubscribe = this.feed.subscribe((change) => {
+    const stopFeed = this.feed.subscribe((change) => {
       if (change.type === 'revocation') this.apply(change.revocation);
       else if (change.type === 'resync') void this.reload();
     });
+    // The subscriber may be back before the command connection (its reload then fails): reload again then.
+    const stopUp = this.connection.onUp(() => void this.reload());
+    this.unsubscribe = () => {
+      stopFeed();
+      stopUp();
+    };
     await this.reload();
     this.timer = setInterval(() => void this.reload(), this.reloadIntervalMs);
     this.timer.unref();
