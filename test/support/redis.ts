@@ -35,4 +35,3 @@ export async function requireRedis(url: string = testRedisUrl!): Promise<void> {
     redis.disconnect();
   }
 }
-
