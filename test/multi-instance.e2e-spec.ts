@@ -209,7 +209,7 @@ async function whoami(base: string, token: string): Promise<number> {
     const instanceRedis = new URL(testRedisUrl!);
     instanceRedis.host = `127.0.0.1:${redisProxy.port}`;
     const main = join(build.outDir, 'example', 'main.js');
-    instances = await Promise.all(
+    const started = await Promise.allSettled(
       ports.map((port) =>
         spawnExample(
           main,
@@ -218,6 +218,9 @@ async function whoami(base: string, token: string): Promise<number> {
         ),
       ),
     );
+    // The ones that started are stopped in afterAll, whichever failed.
+    instances = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
   }, 120_000);
 
   afterAll(async () => {

@@ -51,10 +51,10 @@ export async function spawnExample(
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the example app did not start in time:\n${output}`)),
-      START_DEADLINE_MS,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the example app did not start in time:\n${output}`));
+    }, START_DEADLINE_MS);
     const read = (chunk: Buffer) => {
       output += chunk;
       if (output.includes('Listening on')) {
