@@ -418,4 +418,14 @@ async function whoami(base: string, token: string): Promise<number> {
 
     await revokeThroughBalancer(clients.steady, token);
   });
+
+  test('no instance logged an error, a secret or a token', () => {
+    for (const instance of instances) {
+      const output = instance.output();
+      expect(output).not.toMatch(/\bERROR\b|\n\s+at /);
+      const secrets = Object.values(clients).map(({ secret }) => secret);
+      expect(secrets.filter((secret) => secret && output.includes(secret))).toEqual([]);
+      expect(output).not.toMatch(/eyJ[\w-]+\.eyJ/);
+    }
+  });
 });
