@@ -24,6 +24,31 @@ async function loadIoRedis(): Promise<typeof Redis> {
   }
 }
 
+/**
+ * QUIT lets Redis finish what was sent; a Redis that is away (or slow to answer) is simply let go. Resolves once
+ * the socket has ended, or at once when there is none (between reconnect attempts), or after a second.
+ */
+function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.disconnect();
+      finish();
+    }, 1000);
+    redis.once('end', finish);
+    if (redis.status === 'ready') {
+      redis.quit().catch(() => redis.disconnect());
+      return;
+    }
+    redis.disconnect();
+    if (redis.status !== 'connect' && redis.status !== 'connecting') finish();
+  });
+}
+
 /** `redis://host:port/db` of a URL, without its user or password: what log lines name. */
 export function redisLabel(url: string): string {
   const { protocol, host, pathname } = new URL(url);
@@ -183,12 +208,9 @@ export class RedisConnection implements OnApplicationShutdown {
     if (this.closed) return;
     this.closed = true;
     this.upListeners.clear();
-    for (const redis of [this.client, this.subscriberConnection]) {
-      if (!redis) continue;
-      // QUIT lets Redis finish what was sent; a Redis that is away is simply let go.
-      if (redis.status === 'ready') await redis.quit().catch(() => undefined);
-      redis.disconnect();
-    }
+    const connections = [this.client, this.subscriberConnection].filter((redis) => !!redis);
+    // Resolves once each socket has ended, so nothing of ours is left open after shutdown.
+    await Promise.all(connections.map(closeConnection));
   }
 
   async onApplicationShutdown(): Promise<void> {
