@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { fetchJson, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
+import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
@@ -163,31 +164,16 @@ export class JwksCache {
     }
   }
 
-  /** RFC 8414 §3: the issuer's metadata names its JWK Set; §3.3: the metadata's issuer must be ours. */
+  /** RFC 8414 §3: the issuer's metadata names its JWK Set. */
   private async discover(): Promise<string> {
     const url = this.settings.metadataUrl as string;
-    const { body } = await fetchJson(url, this.limits(), this.fetchFn);
-    const metadata = (typeof body === 'object' && body !== null ? body : {}) as {
-      issuer?: unknown;
-      jwks_uri?: unknown;
-    };
-    if (metadata.issuer !== this.settings.issuer) {
-      throw new RemoteDocumentError(
-        `names the issuer ${JSON.stringify(metadata.issuer)?.slice(0, 200)}, not the configured ` +
-          `${JSON.stringify(this.settings.issuer)} (RFC 8414 §3.3)`,
-      );
-    }
-    let jwksUri: URL | undefined;
-    try {
-      jwksUri = new URL(metadata.jwks_uri as string);
-    } catch {
-      jwksUri = undefined;
-    }
-    if (typeof metadata.jwks_uri !== 'string' || !/^https?:$/.test(jwksUri?.protocol ?? '')) {
-      throw new RemoteDocumentError('has no http(s) jwks_uri');
-    }
-    // Normalised by the URL parser: no white space of the document reaches a log line.
-    return (jwksUri as URL).href;
+    const metadata = await fetchIssuerMetadata(
+      url,
+      this.settings.issuer,
+      this.limits(),
+      this.fetchFn,
+    );
+    return metadataUrl(metadata, 'jwks_uri');
   }
 
   private limits() {
