@@ -8,6 +8,11 @@ export interface FetchLimits {
   maxBytes: number;
 }
 
+/** The limits of a resource server's settings: `fetchTimeoutMs` and `maxJwksBytes`. */
+export function limitsOf(settings: { fetchTimeoutMs: number; maxJwksBytes: number }): FetchLimits {
+  return { timeoutMs: settings.fetchTimeoutMs, maxBytes: settings.maxJwksBytes };
+}
+
 /** A JSON document and how long its response says it may be cached. */
 export interface FetchedJson {
   body: unknown;

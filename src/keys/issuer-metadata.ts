@@ -1,21 +1,23 @@
-import {
-  fetchJson,
-  RemoteDocumentError,
-  type FetchFunction,
-  type FetchLimits,
-} from './bounded-fetch.js';
+import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
+
+/** Whose metadata, where, and the bounds of the fetch. */
+export interface IssuerMetadataSettings {
+  issuer: string;
+  /** RFC 8414 §3.1: the metadata URL of the issuer. */
+  metadataUrl: string | undefined;
+  fetchTimeoutMs: number;
+  maxJwksBytes: number;
+}
 
 /**
  * RFC 8414 §3: an authorization server's metadata, fetched within the limits; §3.3: its `issuer` must be
  * the one configured, exactly, or the document is refused.
  */
 export async function fetchIssuerMetadata(
-  url: string,
-  issuer: string,
-  limits: FetchLimits,
+  { issuer, metadataUrl, ...limits }: IssuerMetadataSettings,
   fetchFn: FetchFunction,
 ): Promise<Record<string, unknown>> {
-  const { body } = await fetchJson(url, limits, fetchFn);
+  const { body } = await fetchJson(metadataUrl as string, limitsOf(limits), fetchFn);
   const metadata = (typeof body === 'object' && body !== null ? body : {}) as Record<
     string,
     unknown

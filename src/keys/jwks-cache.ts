@@ -6,7 +6,7 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
-import { fetchJson, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
+import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
@@ -141,7 +141,7 @@ export class JwksCache {
     try {
       const jwksUri = this.settings.jwksUri ?? (this.discoveredJwksUri ??= await this.discover());
       where = jwksUri;
-      const { body, maxAge } = await fetchJson(jwksUri, this.limits(), this.fetchFn);
+      const { body, maxAge } = await fetchJson(jwksUri, limitsOf(this.settings), this.fetchFn);
       const { keys, ignored } = await readJwks(body, this.settings.algorithms);
       for (const reason of ignored) {
         this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`);
@@ -166,17 +166,6 @@ export class JwksCache {
 
   /** RFC 8414 §3: the issuer's metadata names its JWK Set. */
   private async discover(): Promise<string> {
-    const url = this.settings.metadataUrl as string;
-    const metadata = await fetchIssuerMetadata(
-      url,
-      this.settings.issuer,
-      this.limits(),
-      this.fetchFn,
-    );
-    return metadataUrl(metadata, 'jwks_uri');
-  }
-
-  private limits() {
-    return { timeoutMs: this.settings.fetchTimeoutMs, maxBytes: this.settings.maxJwksBytes };
+    return metadataUrl(await fetchIssuerMetadata(this.settings, this.fetchFn), 'jwks_uri');
   }
 }

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { describe, expect, jest, test } from '@jest/globals';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { parseAuthorization, parseBasicCredentials } from '../http/authorization.js';
 import type { FetchFunction } from '../keys/bounded-fetch.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import { TokenIntrospector, type TokenIntrospectorSettings } from './token-introspector.js';
+import { useShiftedClock } from '../../test/support/fake-clock.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const ISSUER = 'https://auth.example.com';
@@ -12,18 +13,8 @@ const ENDPOINT = `${ISSUER}/oauth2/introspect`;
 const SECRET = 'p+q:r%€ secret';
 const TOKEN = 'header.payload.signature';
 
-let now: number;
-beforeEach(() => {
-  now = 1_700_000_000_000;
-  jest.spyOn(Date, 'now').mockImplementation(() => now);
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-});
-const advance = (seconds: number) => {
-  now += seconds * 1000;
-};
-const nowSeconds = () => Math.floor(now / 1000);
+const advance = useShiftedClock();
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** The principal of a token that passed the local checks, expiring in `ttl` seconds. */
 const principal = (ttl = 600, clientId = 'app', subject = 'app'): OAuthPrincipal => ({

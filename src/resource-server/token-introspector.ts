@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { basicAuthorization } from '../http/authorization.js';
-import { fetchJson, RemoteDocumentError, type FetchFunction } from '../keys/bounded-fetch.js';
+import {
+  fetchJson,
+  limitsOf,
+  RemoteDocumentError,
+  type FetchFunction,
+} from '../keys/bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from '../keys/issuer-metadata.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import type { OAuth2IntrospectionSettings } from './oauth2-resource-server-config.js';
@@ -77,7 +82,7 @@ export class TokenIntrospector {
     let active: boolean;
     try {
       this.endpoint ??= await this.discover();
-      const { body } = await fetchJson(this.endpoint, this.limits(), this.fetchFn, {
+      const { body } = await fetchJson(this.endpoint, limitsOf(this.settings), this.fetchFn, {
         // RFC 7662 §2.1: the token, with a hint of its type.
         form: { token, token_type_hint: 'access_token' },
         authorization: this.authorization,
@@ -122,13 +127,7 @@ export class TokenIntrospector {
 
   /** RFC 8414 §2: the issuer's metadata names its introspection endpoint. */
   private async discover(): Promise<string> {
-    const url = this.settings.metadataUrl as string;
-    const metadata = await fetchIssuerMetadata(
-      url,
-      this.settings.issuer,
-      this.limits(),
-      this.fetchFn,
-    );
+    const metadata = await fetchIssuerMetadata(this.settings, this.fetchFn);
     try {
       return metadataUrl(metadata, 'introspection_endpoint');
     } catch (error) {
@@ -150,9 +149,5 @@ export class TokenIntrospector {
       `Cannot introspect a token at ${where}: ${reason}; tokens not in the cache are answered 503 for ` +
         `${this.settings.introspection.failureCooldown} s`,
     );
-  }
-
-  private limits() {
-    return { timeoutMs: this.settings.fetchTimeoutMs, maxBytes: this.settings.maxJwksBytes };
   }
 }
