@@ -120,12 +120,16 @@ export { OAuth2Public } from './resource/oauth2-public.decorator.js';
 
 export { OAuth2ResourceServerModule } from './resource-server/oauth2-resource-server.module.js';
 export { OAuth2ResourceServerConfig } from './resource-server/oauth2-resource-server-config.js';
-export type { OAuth2ProtectedResourceMetadata } from './resource-server/oauth2-resource-server-config.js';
+export type {
+  OAuth2ProtectedResourceMetadata,
+  OAuth2IntrospectionSettings,
+} from './resource-server/oauth2-resource-server-config.js';
 export type {
   OAuth2ResourceServerOptions,
   OAuth2ResourceServerExtras,
   OAuth2ResourceMetadataOptions,
   OAuth2ResourceServerAlgorithm,
+  OAuth2IntrospectionOptions,
 } from './resource-server/oauth2-resource-server-options.interface.js';
 
 export { OAuth2Error } from './errors/oauth2-error.js';
