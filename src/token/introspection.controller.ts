@@ -1,11 +1,10 @@
-import { Controller, Header, HttpCode, HttpStatus, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Req } from '@nestjs/common';
 import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
-import { AuthenticatedClient, ClientAuthGuard } from '../client-auth/client-auth.guard.js';
+import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { NO_STORE_HEADERS } from '../errors/oauth2-error.renderer.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
-import { PostEndpoint } from './post-endpoint.js';
+import { ClientAuthenticatedPost, PostEndpoint } from './post-endpoint.js';
 import { TokenIntrospection, type OAuthIntrospectionResponse } from './introspection.service.js';
 import { parseTokenReference } from './token-request.js';
 
@@ -25,12 +24,8 @@ export class IntrospectionController extends PostEndpoint {
     super();
   }
 
-  @Post()
-  @HttpCode(HttpStatus.OK)
   // §2.2 / RFC 6749 §5.1: the answer says whether a token is in force; no cache may keep it.
-  @Header('Cache-Control', NO_STORE_HEADERS['Cache-Control'])
-  @Header('Pragma', NO_STORE_HEADERS.Pragma)
-  @UseGuards(ClientAuthGuard)
+  @ClientAuthenticatedPost()
   introspect(
     @AuthenticatedClient() client: OAuthClient,
     @Req() request: OAuth2HttpRequest,

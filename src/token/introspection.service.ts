@@ -1,13 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { clientView, type OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
-import { withinTime } from '../clients/storage-timeout.js';
-import { OAuth2Error } from '../errors/oauth2-error.js';
-import { describeStorageError } from '../errors/storage-error.js';
+import { lookUpClient } from '../clients/client-lookup.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { TokenService } from './token.service.js';
-
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** An RFC 7662 §2.2 introspection response. */
 export type OAuthIntrospectionResponse =
@@ -54,7 +50,11 @@ export class TokenIntrospection {
   async introspect(token: string): Promise<OAuthIntrospectionResponse> {
     const principal = await this.tokens.verifyIssued(token);
     if (!principal || this.tokens.isRevoked(principal)) return INACTIVE;
-    const client = await this.find(principal.clientId);
+    const client = await lookUpClient(
+      this.clients.findById(principal.clientId),
+      this.config.storageTimeoutMs,
+      this.logger,
+    );
     if (!client || client.disabled) return INACTIVE;
     const { scope, client_id, exp, iat, nbf, sub, aud, iss, jti } = principal.claims;
     return {
@@ -70,14 +70,5 @@ export class TokenIntrospection {
       iss,
       jti,
     };
-  }
-
-  private async find(clientId: string): Promise<OAuthClient | null> {
-    try {
-      return await withinTime(this.clients.findById(clientId), this.config.storageTimeoutMs);
-    } catch (error) {
-      this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
-      throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
-    }
   }
 }

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Controller,
   Delete,
   Get,
@@ -7,10 +8,13 @@ import {
   HttpStatus,
   Options,
   Patch,
+  Post,
   Put,
   UseFilters,
+  UseGuards,
   type Type,
 } from '@nestjs/common';
+import { ClientAuthGuard } from '../client-auth/client-auth.guard.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { NO_STORE_HEADERS } from '../errors/oauth2-error.renderer.js';
 import { OAuth2Public } from '../resource/oauth2-public.decorator.js';
@@ -59,6 +63,19 @@ export abstract class PostEndpoint {
     throw OAuth2Error.methodNotAllowed(ALLOW, this.endpoint);
   }
 }
+
+/**
+ * The POST handler of an endpoint the client authenticates to (RFC 6749 §2.3, RFC 7009 §2.1, RFC 7662 §2.1):
+ * ClientAuthGuard (every enabled method, throttled), 200, and no-store (RFC 6749 §5.1) on the answer.
+ */
+export const ClientAuthenticatedPost = (): MethodDecorator =>
+  applyDecorators(
+    Post(),
+    HttpCode(HttpStatus.OK),
+    Header('Cache-Control', NO_STORE_HEADERS['Cache-Control']),
+    Header('Pragma', NO_STORE_HEADERS.Pragma),
+    UseGuards(ClientAuthGuard),
+  );
 
 /** `endpoint` served at `path`, under its own name in Nest's route log. */
 export function servedAt<T extends PostEndpoint>(endpoint: Type<T>, path: string): Type<T> {

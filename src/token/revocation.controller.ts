@@ -1,9 +1,8 @@
-import { Controller, Header, HttpCode, HttpStatus, Post, Req, UseGuards } from '@nestjs/common';
-import { AuthenticatedClient, ClientAuthGuard } from '../client-auth/client-auth.guard.js';
+import { Controller, Req } from '@nestjs/common';
+import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
-import { NO_STORE_HEADERS } from '../errors/oauth2-error.renderer.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
-import { PostEndpoint } from './post-endpoint.js';
+import { ClientAuthenticatedPost, PostEndpoint } from './post-endpoint.js';
 import { OAuth2Revocations } from './revocations.service.js';
 import { parseTokenReference } from './token-request.js';
 
@@ -20,11 +19,7 @@ export class RevocationController extends PostEndpoint {
     super();
   }
 
-  @Post()
-  @HttpCode(HttpStatus.OK)
-  @Header('Cache-Control', NO_STORE_HEADERS['Cache-Control'])
-  @Header('Pragma', NO_STORE_HEADERS.Pragma)
-  @UseGuards(ClientAuthGuard)
+  @ClientAuthenticatedPost()
   async revoke(
     @AuthenticatedClient() client: OAuthClient,
     @Req() request: OAuth2HttpRequest,

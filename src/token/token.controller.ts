@@ -1,19 +1,9 @@
-import {
-  Controller,
-  Header,
-  HttpCode,
-  HttpStatus,
-  Post,
-  Req,
-  UseGuards,
-  type Type,
-} from '@nestjs/common';
-import { AuthenticatedClient, ClientAuthGuard } from '../client-auth/client-auth.guard.js';
+import { Controller, Req, type Type } from '@nestjs/common';
+import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
-import { NO_STORE_HEADERS } from '../errors/oauth2-error.renderer.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { ClientCredentialsGrant } from './client-credentials.grant.js';
-import { PostEndpoint, servedAt } from './post-endpoint.js';
+import { ClientAuthenticatedPost, PostEndpoint, servedAt } from './post-endpoint.js';
 import { parseTokenRequest } from './token-request.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
@@ -30,11 +20,7 @@ export class TokenController extends PostEndpoint {
     super();
   }
 
-  @Post()
-  @HttpCode(HttpStatus.OK)
-  @Header('Cache-Control', NO_STORE_HEADERS['Cache-Control'])
-  @Header('Pragma', NO_STORE_HEADERS.Pragma)
-  @UseGuards(ClientAuthGuard)
+  @ClientAuthenticatedPost()
   token(
     @AuthenticatedClient() client: OAuthClient,
     @Req() request: OAuth2HttpRequest,
