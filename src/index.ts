@@ -106,6 +106,8 @@ export type { OAuth2RevocationSubject } from './state/revocation-store.js';
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';
+export { OAuth2Revocations } from './token/revocations.service.js';
+export type { OAuthIntrospectionResponse } from './token/introspection.service.js';
 export type { OAuthTokenOptions } from './token/token.service.js';
 export type { AuthorizationServerMetadata } from './token/discovery.controller.js';
 export type { OAuthTokenResponse } from './token/token-response.interface.js';
