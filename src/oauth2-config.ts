@@ -294,8 +294,8 @@ function mayIntrospect(client: OAuthClientView): boolean {
   return parseStoredList(client.scope).includes(INTROSPECT_SCOPE);
 }
 
-/** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. */
-function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
+/** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. Defaults filled in. */
+export function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
   if (store === undefined) return undefined;
   const redis = store?.redis;
   let url: URL | undefined;

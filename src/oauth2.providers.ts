@@ -35,7 +35,14 @@ import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import { OAuth2ChangeSync } from './redis/change-sync.js';
+import { RedisOAuth2ChangeFeed } from './redis/redis-change-feed.js';
+import { RedisConnection } from './redis/redis-connection.js';
+import { RedisOAuth2ReplayStore } from './redis/redis-replay.store.js';
+import { RedisOAuth2RevocationStore } from './redis/redis-revocation.store.js';
+import { RedisOAuth2ThrottleStore } from './redis/redis-throttle.store.js';
 import type {
+  OAuth2RedisOptions,
   OAuth2ModuleExtras,
   OAuth2ModuleOptions,
   OAuth2ProviderOf,
@@ -115,14 +122,20 @@ export function oauth2Providers({
     {
       provide: OAuthClientRepository,
       // The cache wraps whatever storage is configured, in DI rather than inside the repository.
+      // Its own writes are announced on the change feed, so other instances evict at once.
       useFactory: (
         store: OAuthClientRepository,
         { clientCache, storageTimeoutMs }: OAuth2Config,
+        changes: OAuth2ChangeFeed,
       ) =>
         clientCache.ttl > 0
-          ? new CachingOAuthClientRepository(store, { ...clientCache, maxWaitMs: storageTimeoutMs })
+          ? new CachingOAuthClientRepository(store, {
+              ...clientCache,
+              maxWaitMs: storageTimeoutMs,
+              changes,
+            })
           : store,
-      inject: [OAUTH2_CLIENT_STORE, OAuth2Config],
+      inject: [OAUTH2_CLIENT_STORE, OAuth2Config, OAuth2ChangeFeed],
     },
     {
       provide: ClientSecretHasher,
@@ -140,16 +153,13 @@ export function oauth2Providers({
         new SecretVerifier(hasher, secretVerification),
       inject: [ClientSecretHasher, OAuth2Config],
     },
-    { provide: OAuth2ThrottleStore, useFactory: () => new InMemoryOAuth2ThrottleStore() },
+    ...sharedStateProviders(),
     ClientAuthThrottle,
     ClientAuthenticator,
     ClientAuthMethods,
     ClientSecretBasicStrategy,
     ClientSecretPostStrategy,
     PublicClientStrategy,
-    { provide: OAuth2ReplayStore, useClass: InMemoryOAuth2ReplayStore },
-    { provide: OAuth2ChangeFeed, useFactory: () => new InMemoryOAuth2ChangeFeed() },
-    { provide: OAuth2RevocationStore, useFactory: () => new InMemoryOAuth2RevocationStore() },
     { provide: ClientKeySets, useFactory: () => new ClientKeySets() },
     {
       provide: ClientAssertionVerifier,
@@ -222,6 +232,58 @@ export function oauth2Providers({
 /** The paths of the POST endpoints the module serves. */
 function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Routes): string[] {
   return [tokenPath, revocationPath, introspectionPath].filter((path) => path !== undefined);
+}
+
+/**
+ * The state instances share: in memory, or on Redis with `store.redis` (ioredis is loaded only then). Each is
+ * its own token, so `.overrideProvider()` still replaces one; the change sync applies the feed to the caches.
+ */
+function sharedStateProviders(): Provider[] {
+  const inject = [RedisConnection];
+  return [
+    {
+      provide: RedisConnection,
+      // Boots even when Redis is away (each store then runs on its fallback), after waiting 2 s for it.
+      useFactory: ({ store }: OAuth2Config) =>
+        store
+          ? RedisConnection.open(store.redis as Required<OAuth2RedisOptions>, { waitMs: 2000 })
+          : null,
+      inject: [OAuth2Config],
+    },
+    {
+      provide: OAuth2ThrottleStore,
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisOAuth2ThrottleStore(redis) : new InMemoryOAuth2ThrottleStore(),
+      inject,
+    },
+    {
+      provide: OAuth2ReplayStore,
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisOAuth2ReplayStore(redis) : new InMemoryOAuth2ReplayStore(),
+      inject,
+    },
+    {
+      provide: OAuth2ChangeFeed,
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisOAuth2ChangeFeed(redis) : new InMemoryOAuth2ChangeFeed(),
+      inject,
+    },
+    {
+      provide: OAuth2RevocationStore,
+      useFactory: (redis: RedisConnection | null, feed: OAuth2ChangeFeed) =>
+        redis ? new RedisOAuth2RevocationStore(redis, feed) : new InMemoryOAuth2RevocationStore(),
+      inject: [RedisConnection, OAuth2ChangeFeed],
+    },
+    {
+      provide: OAuth2ChangeSync,
+      useFactory: (
+        feed: OAuth2ChangeFeed,
+        clients: OAuthClientRepository,
+        keyRing: OAuth2KeyRing,
+      ) => new OAuth2ChangeSync(feed, clients, keyRing),
+      inject: [OAuth2ChangeFeed, OAuthClientRepository, OAuth2KeyRing],
+    },
+  ];
 }
 
 /** The key ring: the `signing` keys, or a key store's reloaded every `keyRefreshInterval`. */

@@ -4,6 +4,7 @@ import { CachingOAuthClientRepository } from './caching-client.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
 import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import type { OAuthClientRepository } from './oauth-client.repository.js';
+import { InMemoryOAuth2ChangeFeed, type OAuth2Change } from '../state/change-feed.js';
 
 const setup = () => {
   const inner = new InMemoryOAuthClientRepository([
@@ -320,5 +321,57 @@ describe('updateSecretHash (a rewrite under a new pepper)', () => {
     expect(await cached.updateSecretHash('svc', 'primary', 'h1', 'h2')).toBe(true);
     expect((await cached.findById('svc'))?.clientSecret).toBe('h2');
     expect(await cached.updateSecretHash('svc', 'nope', 'x', 'y')).toBe(false);
+  });
+});
+
+describe('CachingOAuthClientRepository and the change feed', () => {
+  const withFeed = () => {
+    const inner = new InMemoryOAuthClientRepository([
+      OAuthClient.create({ clientId: 'svc', clientSecret: 'h1', scope: 'a' }),
+    ]);
+    const changes = new InMemoryOAuth2ChangeFeed();
+    const heard: OAuth2Change[] = [];
+    changes.subscribe((change) => heard.push(change));
+    const cached = new CachingOAuthClientRepository(inner, {
+      ttl: 60,
+      max: 100,
+      maxWaitMs: 50,
+      changes,
+    });
+    return { inner, cached, heard, changes };
+  };
+
+  test('its writes are announced, once each; reads and records of use are not', async () => {
+    const { cached, heard } = withFeed();
+    await cached.findById('svc');
+    await cached.touchSecret('svc', PRIMARY_SECRET_ID, new Date());
+    await cached.updateSecret('svc', 'h1', 'h2');
+    await cached.delete('svc');
+    expect(heard).toEqual([
+      { type: 'client', clientId: 'svc' },
+      { type: 'client', clientId: 'svc' },
+    ]);
+  });
+
+  test('a write stands when the announcement fails', async () => {
+    const { cached, changes, inner } = withFeed();
+    jest.spyOn(changes, 'publish').mockRejectedValue(new Error('Redis is away'));
+    await cached.updateSecret('svc', 'h1', 'h2');
+    expect((await inner.findById('svc'))?.clientSecret).toBe('h2');
+  });
+
+  test('evict() drops one client, evictAll() every one: the next lookup reads storage', async () => {
+    const { cached, inner } = withFeed();
+    const findById = jest.spyOn(inner, 'findById');
+    await cached.findById('svc');
+    await cached.findById('other');
+    cached.evict('svc');
+    await cached.findById('svc');
+    await cached.findById('other');
+    expect(findById.mock.calls.map(([id]) => id)).toEqual(['svc', 'other', 'svc']);
+    cached.evictAll();
+    await cached.findById('svc');
+    await cached.findById('other');
+    expect(findById).toHaveBeenCalledTimes(5);
   });
 });

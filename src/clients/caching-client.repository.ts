@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import type { OAuth2ChangeFeed } from '../state/change-feed.js';
 import { OAuthClient, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
 
@@ -11,6 +13,8 @@ interface CacheOptions {
   ttl: number;
   max: number;
   maxWaitMs: number;
+  /** Where this cache's own writes are announced, so other instances evict the client at once. */
+  changes?: OAuth2ChangeFeed;
 }
 
 /**
@@ -61,23 +65,32 @@ class Memo<T> {
     this.cache.delete(key);
     this.pending.delete(key);
   }
+
+  forgetAll(): void {
+    this.writes++;
+    this.cache.clear();
+    this.pending.clear();
+  }
 }
 
 /**
  * A short-lived, bounded cache in front of another repository, so a hot client does not cost a database round
  * trip per token. Its own writes evict at once; writes made elsewhere (the CLI in another process) show after
- * at most `ttl` seconds. Unknown ids are cached too, so a flood of made-up ids does not reach the database
+ * at most `ttl` seconds, or at once when they are announced on the change feed (`evict()`). Unknown ids are cached too, so a flood of made-up ids does not reach the database
  * once per request. Callers get copies: nothing they change leaks into the cache.
  */
 export class CachingOAuthClientRepository extends OAuthClientRepository {
   private readonly clients: Memo<OAuthClient | null>;
   private readonly secrets: Memo<OAuthClientSecret[]>;
+  private readonly changes: OAuth2ChangeFeed | undefined;
+  private readonly logger = new Logger('OAuth2');
 
   constructor(
     readonly inner: OAuthClientRepository,
     options: CacheOptions,
   ) {
     super();
+    this.changes = options.changes;
     this.clients = new Memo(options, (client) => (client ? OAuthClient.create(client) : null));
     this.secrets = new Memo(options, (secrets) => secrets.map((secret) => ({ ...secret })));
   }
@@ -134,13 +147,39 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
     return this.inner.touchSecret(clientId, secretId, at);
   }
 
+  /** Drops what is cached of `clientId` (it changed elsewhere). */
+  evict(clientId: string): void {
+    this.forget(clientId);
+  }
+
+  /** Drops everything cached (changes may have been missed). */
+  evictAll(): void {
+    this.clients.forgetAll();
+    this.secrets.forgetAll();
+  }
+
   private async written<T>(clientId: string, write: () => Promise<T>): Promise<T> {
     this.forget(clientId);
     try {
-      return await write();
+      const result = await write();
+      this.announce(clientId);
+      return result;
     } finally {
       this.forget(clientId);
     }
+  }
+
+  /**
+   * Best effort: the write stands whatever happens here; an instance that does not hear of it sees it within
+   * its own cache's `ttl`.
+   */
+  private announce(clientId: string): void {
+    this.changes?.publish({ type: 'client', clientId }).catch((error: Error) => {
+      this.logger.warn(
+        `A client change could not be announced to other instances (${error.message}); ` +
+          'they see it within their client cache TTL',
+      );
+    });
   }
 
   /** A lookup begun before a write must neither be cached nor joined by a later request. */
