@@ -294,19 +294,28 @@ function mayIntrospect(client: OAuthClientView): boolean {
   return parseStoredList(client.scope).includes(INTROSPECT_SCOPE);
 }
 
+/**
+ * The rule of a Redis URL, for every caller (module, example app, CLI): the redis or rediss (TLS) scheme. The
+ * value is never quoted: it may hold a password.
+ */
+export function checkRedisUrl(url: unknown, name: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new Error(`${name} must be a redis:// or rediss:// URL`);
+  }
+  return url as string;
+}
+
 /** `store`: a redis URL of the redis or rediss scheme; its password is never quoted. Defaults filled in. */
 export function checkStore(store: OAuth2StoreOptions | undefined): OAuth2StoreOptions | undefined {
   if (store === undefined) return undefined;
   const redis = store?.redis;
-  let url: URL | undefined;
-  try {
-    url = typeof redis?.url === 'string' ? new URL(redis.url) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
-    throw configError('`store.redis.url` must be a redis:// or rediss:// URL');
-  }
+  checked(() => checkRedisUrl(redis?.url, '`store.redis.url`'));
   const keyPrefix = redis.keyPrefix ?? 'oauth2:';
   if (typeof keyPrefix !== 'string') throw configError('`store.redis.keyPrefix` must be a string');
   const commandTimeoutMs = redis.commandTimeoutMs ?? 500;

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CLI } from '../src/cli/commands.js';
 import { usageText } from '../src/cli/usage.js';
 import { ClientSecretHasher } from '../src/index.js';
 import { DataSource } from 'typeorm';
 import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
+import { buildFresh, repo, type FreshBuild } from './support/build.js';
 import { interruptedAfter, readClientRows, tempDir, type CliResult } from './support/cli.js';
 
 /**
@@ -16,12 +16,11 @@ import { interruptedAfter, readClientRows, tempDir, type CliResult } from './sup
  * neither hides a failure nor fakes a pass.
  */
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const packageJson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;
 };
 
-/** Inside the repository, so that the ESM build resolves its packages from node_modules. */
+let build: FreshBuild | undefined;
 let outDir: string;
 /** The file package.json names as the `nest-oauth2` binary, in the fresh build. */
 let main: string;
@@ -52,13 +51,8 @@ function run(
 
 beforeAll(async () => {
   cwd = tempDir('oauth2-cli-bin-');
-  outDir = mkdtempSync(join(repo, '.tmp-cli-build-'));
-  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-  const build = await run(process.execPath, [
-    tsc,
-    ...['-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir, '--incremental', 'false'],
-  ]);
-  if (build.code !== 0) throw new Error(`tsc failed:\n${build.stdout}${build.stderr}`);
+  build = await buildFresh('.tmp-cli-build-');
+  outDir = build.outDir;
   // The built file stands where dist/ would put the bin entry.
   const bin = relative('dist', packageJson.bin['nest-oauth2']);
   main = join(outDir, bin);
@@ -66,7 +60,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  build?.remove();
   cwd?.remove();
 });
 

@@ -1320,7 +1320,7 @@ describe('command line', () => {
     [['clients'], /unknown command 'clients'/],
     [
       ['client'],
-      /missing 'client' command \(create, update, list, show, disable, enable, secret, rotate-secret, delete, hash-legacy-secrets\)/,
+      /missing 'client' command \(create, update, list, show, disable, enable, secret, rotate-secret, delete, revoke-tokens, hash-legacy-secrets\)/,
     ],
     [['client', 'secret'], /missing 'client secret' command \(add, list, revoke\)/],
     [['client', 'secret', 'drop', 'x'], /unknown command 'client secret drop'/],

@@ -20,6 +20,7 @@ import type {
   PositionalSpec,
   PositionalValues,
 } from './cli-args.js';
+import { announce, NOT_ANNOUNCED_EXIT_CODE, type Announcement } from './announce.js';
 import { CliError } from './cli-error.js';
 import {
   CLIENT_CREDENTIALS,
@@ -35,6 +36,7 @@ import { parseDuration } from './duration.js';
 import { longestTokenLifetime, type KeyTimings } from './env-settings.js';
 import type { LegacySecretsResult } from './legacy-secrets.js';
 import type { Progress } from './progress.js';
+import type { RedisState } from '../redis/redis-state.js';
 
 /** What a command's `run` is given; the database is opened only when asked for, and closed by the runner. */
 export interface CommandContext<
@@ -56,6 +58,8 @@ export interface CommandContext<
   keyTimings(): KeyTimings;
   /** OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, or the module's default. */
   maxAccessTokenLifetime(): number;
+  /** The servers' shared store that REDIS_URL names, connected once; refused without REDIS_URL. */
+  redis(): Promise<RedisState>;
   /** A chosen secret from stdin: piped, or typed without echo on a terminal. */
   readSecret(): Promise<string>;
   /** Where a relative path (--jwks-file) is read from. */
@@ -85,6 +89,8 @@ export interface Command<
   warnings?(result: R): readonly string[];
   /** The exit status of a result. @default 0 */
   exitCode?(result: R): number;
+  /** What the servers must hear of the result, told through REDIS_URL when set. @default nothing */
+  announce?(result: R): Announcement;
   /** SIGINT aborts `signal` rather than ending the process at once. */
   interruptible?: boolean;
 }
@@ -243,6 +249,8 @@ const clientCreate = command({
   ],
   json: withSecret,
   warnings: (result) => result.warnings,
+  // A server may hold the id's "no such client" in its cache.
+  announce: ({ client }) => ({ clients: [client.client_id] }),
 });
 
 const clientUpdate = command({
@@ -268,6 +276,7 @@ const clientUpdate = command({
   ],
   json: withSecret,
   warnings: (result) => result.warnings,
+  announce: ({ client }) => ({ clients: [client.client_id] }),
 });
 
 /** `client disable` and `client enable`: one row each, from one description. */
@@ -278,11 +287,16 @@ function clientSwitch(disabled: boolean) {
     positionals: [CLIENT_ID],
     description: disabled
       ? 'Refuse the client (401 invalid_client) until enabled again; its secrets and keys are kept. ' +
-        "Servers see it within their client cache's TTL; tokens already issued stay valid."
-      : 'Accept a disabled client again.',
+        'With REDIS_URL every server refuses it, and the tokens it holds, within 1 s; without, each ' +
+        "server within its client cache's TTL, and tokens already issued stay valid until they expire."
+      : 'Accept a disabled client again (the tokens it held before stay revoked).',
     run: async ({ positionals, clients }) =>
       (await clients()).setDisabled(positionals.id, disabled),
     text: (client) => [`${disabled ? 'Disabled' : 'Enabled'} client '${client.client_id}'.`],
+    announce: ({ client_id }) => ({
+      clients: [client_id],
+      revokeTokensOf: disabled ? [client_id] : [],
+    }),
   });
 }
 
@@ -337,6 +351,7 @@ const clientSecretAdd = command({
       clients.addSecret(context.positionals.id, { secret, expiresIn }),
     );
   },
+  announce: ({ clientId }) => ({ clients: [clientId] }),
   text: (added) => [
     `Added secret ${added.secretId} to client '${added.clientId}'` +
       (added.expiresAt === null ? '.' : `, valid until ${added.expiresAt}.`),
@@ -375,8 +390,9 @@ const clientSecretRevoke = command({
   words: ['client', 'secret', 'revoke'],
   positionals: [CLIENT_ID, { name: 'secret-id', description: 'a secret id (client secret list)' }],
   description:
-    'Revoke one secret at once: servers refuse it within their client cache TTL. primary is expired ' +
-    'rather than removed.',
+    'Revoke one secret at once: servers refuse it within 1 s with REDIS_URL, else within their client ' +
+    "cache TTL. primary is expired rather than removed. Revoking the client's last unexpired secret also " +
+    'revokes the tokens it holds (with REDIS_URL).',
   run: async ({ positionals, clients }) =>
     (await clients()).revokeSecret(positionals.id, positionals['secret-id']),
   text: ({ clientId, secretId }) => [`Revoked secret ${secretId} of client '${clientId}'.`],
@@ -387,6 +403,10 @@ const clientSecretRevoke = command({
           `client '${clientId}' has no unexpired secret left: it cannot authenticate until you add one ` +
             '(client secret add)',
         ],
+  announce: ({ clientId, remaining }) => ({
+    clients: [clientId],
+    revokeTokensOf: remaining > 0 ? [] : [clientId],
+  }),
 });
 
 const clientRotateSecret = command({
@@ -416,17 +436,42 @@ const clientRotateSecret = command({
     ...secretLines(rotated.secret),
     ...rotated.expiring.map((old) => `Secret ${old.id} stops at ${old.expiresAt}.`),
   ],
+  announce: ({ clientId }) => ({ clients: [clientId] }),
 });
 
 const clientDelete = command({
   words: ['client', 'delete'],
   positionals: [CLIENT_ID],
-  description: 'Delete a client.',
+  description: 'Delete a client (with REDIS_URL, the tokens it holds are revoked too).',
   run: async ({ positionals: { id }, clients }) => {
     await (await clients()).delete(id);
     return { client_id: id, deleted: true };
   },
   text: ({ client_id }) => [`Deleted client '${client_id}'.`],
+  announce: ({ client_id }) => ({ clients: [client_id], revokeTokensOf: [client_id] }),
+});
+
+const clientRevokeTokens = command({
+  words: ['client', 'revoke-tokens'],
+  positionals: [CLIENT_ID],
+  description:
+    'Revoke every access token the client holds now (RFC 7009): every server refuses them within 1 s; ' +
+    'tokens it gets from now on are accepted. Needs REDIS_URL, where the servers keep revocations. ' +
+    'Disabling or deleting a client, or revoking its last secret, does this too.',
+  run: async ({ positionals: { id }, redis, maxAccessTokenLifetime }) => {
+    const lifetime = maxAccessTokenLifetime();
+    const state = await redis();
+    const now = Date.now();
+    try {
+      await announce(state, { revokeTokensOf: [id] }, { maxAccessTokenLifetime: lifetime, now });
+    } catch (error) {
+      throw new CliError(`${messageOf(error)}: no token was revoked`);
+    }
+    return { client_id: id, issued_until: new Date(now).toISOString() };
+  },
+  text: ({ client_id, issued_until }) => [
+    `Revoked the access tokens of client '${client_id}' issued until ${issued_until}.`,
+  ],
 });
 
 /** Exit status of a command stopped by SIGINT (128 + 2), as shells report it. */
@@ -446,6 +491,7 @@ const clientHashLegacySecrets = command({
       signal,
       progress: progress('Hashing plaintext secrets:'),
     }),
+  // No announcement: each client keeps its secret, so a server's cached copy accepts the same ones.
   text: ({ hashed, interrupted }) => [
     `${interrupted ? 'Interrupted: hashed' : 'Hashed'} ${hashed} plaintext client ` +
       `secret${hashed === 1 ? '' : 's'}${interrupted ? '; run the command again to finish.' : '.'}`,
@@ -535,6 +581,8 @@ const keysGenerate = command({
     );
     return { key: keyView(key), replaced: replaced?.kid, activableAt: activableAt.toISOString() };
   },
+  // The JWKS publishes the new key; activated, it signs.
+  announce: () => ({ keys: true }),
   text: ({ key, replaced, activableAt }) => [
     `Generated ${key.alg} key ${key.kid} (${key.state}).`,
     ...(key.state === 'next'
@@ -592,6 +640,7 @@ const keysActivate = command({
     ];
   },
   json: ({ changed }) => changed,
+  announce: ({ changed }) => ({ keys: changed.length > 0 }),
 });
 
 const keysRetire = command({
@@ -610,6 +659,7 @@ const keysRetire = command({
     already ? `Key ${key.kid} was retired already (${key.retiredAt}).` : `Retired key ${key.kid}.`,
   ],
   json: ({ key }) => key,
+  announce: ({ already }) => ({ keys: !already }),
 });
 
 const keysPrune = command({
@@ -631,6 +681,7 @@ const keysPrune = command({
       ? [`No retired key was retired more than ${keep} s ago: nothing to remove.`]
       : removed.map((key) => `Removed ${key.alg} key ${key.kid} (retired ${key.retiredAt}).`),
   json: ({ removed }) => removed,
+  announce: ({ removed }) => ({ keys: removed.length > 0 }),
 });
 
 /** The options every command takes. */
@@ -661,7 +712,11 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     'secret is shown once and cannot be shown again. Durations are <n>s|m|h|d (30s, 15m, 24h, 90d). ' +
     'The key commands need OAUTH2_KEY_ENCRYPTION_KEY (and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS while it ' +
     'rotates), and read OAUTH2_JWKS_MAX_AGE (300), OAUTH2_KEY_REFRESH_INTERVAL (60), ' +
-    'OAUTH2_ACCESS_TOKEN_LIFETIME (3600) and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME (86400) as the servers do.',
+    'OAUTH2_ACCESS_TOKEN_LIFETIME (3600) and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME (86400) as the servers do. ' +
+    "With REDIS_URL (redis:// or rediss://, and OAUTH2_REDIS_KEY_PREFIX: the servers' store.redis), " +
+    'every change is announced to the servers after the database change, so each applies it within 1 s ' +
+    '(else within its client cache TTL or key refresh interval); disabling or deleting a client, or ' +
+    'revoking its last secret, also revokes the tokens it holds.',
   commands: [
     migrate,
     clientCreate,
@@ -675,6 +730,7 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     clientSecretRevoke,
     clientRotateSecret,
     clientDelete,
+    clientRevokeTokens,
     clientHashLegacySecrets,
     keysList,
     keysGenerate,
@@ -683,7 +739,10 @@ export const CLI: CommandTable<Command, typeof COMMON_OPTIONS> = {
     keysPrune,
   ],
   options: COMMON_OPTIONS,
-  footer: 'Exit status: 0 on success, 1 when the command failed, 2 when the command line is wrong.',
+  footer:
+    'Exit status: 0 on success, 1 when the command failed, 2 when the command line is wrong, ' +
+    `${NOT_ANNOUNCED_EXIT_CODE} when the change is saved but REDIS_URL could not be reached to announce it ` +
+    '(the warning says what the servers miss).',
 };
 
 /** A kid as a command line argument: a base64url kid may start with '-', which must then follow `--`. */

@@ -1,9 +1,10 @@
-import { parseKeyEncryptionKey } from '../index.js';
+import { parseKeyEncryptionKey, type OAuth2RedisOptions } from '../index.js';
 import {
   checkAccessTokenLifetime,
   checkJwksMaxAge,
   checkKeyRefreshInterval,
   checkMinSecretLength,
+  checkRedisUrl,
   DURATION_DEFAULTS,
 } from '../oauth2-config.js';
 
@@ -50,6 +51,22 @@ export function keyEncryptionKeysFromEnv(env: Env): { current?: Buffer; previous
       parseKeyEncryptionKey(key, `each of ${KEK_VARIABLES.previous}`),
     ),
   };
+}
+
+/**
+ * REDIS_URL and OAUTH2_REDIS_KEY_PREFIX: the shared store of the servers (`store: { redis }`), which the CLI
+ * publishes its changes to; undefined when REDIS_URL is unset. Read the same way by the CLI and the example
+ * app, so both use one prefix. No message quotes the URL: it may hold a password.
+ */
+export function redisOptionsFromEnv(env: Env): OAuth2RedisOptions | undefined {
+  const url = read(env, 'REDIS_URL');
+  const keyPrefix = read(env, 'OAUTH2_REDIS_KEY_PREFIX');
+  if (url === undefined) {
+    if (keyPrefix !== undefined) throw new Error('OAUTH2_REDIS_KEY_PREFIX needs REDIS_URL');
+    return undefined;
+  }
+  checkRedisUrl(url, 'REDIS_URL');
+  return keyPrefix === undefined ? { url } : { url, keyPrefix };
 }
 
 /**

@@ -1,6 +1,19 @@
 import type { DataSource } from 'typeorm';
-import { ClientSecretHasher, OAuthClientRepository, type OAuthClient } from '../index.js';
-import { parseCommandLine } from './cli-args.js';
+import {
+  ClientSecretHasher,
+  OAuthClientRepository,
+  type OAuth2RedisOptions,
+  type OAuthClient,
+} from '../index.js';
+import { connectRedisState, type RedisState } from '../redis/redis-state.js';
+import {
+  announce,
+  isEmpty,
+  NOT_ANNOUNCED_EXIT_CODE,
+  notAnnouncedWarning,
+  type Announcement,
+} from './announce.js';
+import { commandName, parseCommandLine } from './cli-args.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { ClientCommands } from './client-commands.js';
 import { repositoryClientTable } from './client-table.js';
@@ -11,6 +24,7 @@ import {
   keyTimingsFromEnv,
   maxAccessTokenLifetimeFromEnv,
   minSecretLengthFromEnv,
+  redisOptionsFromEnv,
 } from './env-settings.js';
 import { hashConcurrency } from './legacy-secrets.js';
 import { NO_PROGRESS, terminalProgress } from './progress.js';
@@ -30,7 +44,7 @@ export interface CliIo {
   onInterrupt?: (interrupt: () => void) => () => void;
   /**
    * Read for DATABASE_URL, OAUTH2_SECRET_PEPPER, OAUTH2_MIN_SECRET_LENGTH, OAUTH2_CLIENT_TABLE,
-   * OAUTH2_TABLE_PREFIX, and for the key
+   * OAUTH2_TABLE_PREFIX, REDIS_URL, OAUTH2_REDIS_KEY_PREFIX, and for the key
    * commands OAUTH2_KEY_ENCRYPTION_KEY, OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS, OAUTH2_JWKS_MAX_AGE,
    * OAUTH2_KEY_REFRESH_INTERVAL, OAUTH2_ACCESS_TOKEN_LIFETIME and OAUTH2_MAX_ACCESS_TOKEN_LIFETIME.
    * @default process.env
@@ -47,6 +61,8 @@ export interface CliDependencies {
   hasher?: ClientSecretHasher;
   /** Where --secret-stdin reads. @default the process's stdin */
   stdin?: SecretInput;
+  /** Connects to the servers' shared store that REDIS_URL names. @default connectRedisState */
+  connectRedis?: (options: OAuth2RedisOptions) => Promise<RedisState>;
 }
 
 /**
@@ -60,14 +76,17 @@ export async function runCli(
 ): Promise<number> {
   const env = io.env ?? process.env;
   const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  /** The URLs whose passwords no message may show. */
+  const urls = [databaseUrl, env.REDIS_URL];
   const fail = (error: unknown): number => {
     const usage = error instanceof CliError && error.exitCode === USAGE_EXIT_CODE;
     const hint = usage ? ` (see ${CLI.program} --help)` : '';
-    io.stderr(`${CLI.program}: ${oneLine(messageOf(error), databaseUrl)}${hint}\n`);
+    io.stderr(`${CLI.program}: ${oneLine(messageOf(error), urls)}${hint}\n`);
     return error instanceof CliError ? error.exitCode : 1;
   };
 
   let database: DataSource | undefined;
+  let redis: Promise<RedisState> | undefined;
   let status: number;
   let release: (() => void) | undefined;
   const warn = (message: string) => io.stderr(`${CLI.program}: warning: ${safe(message)}\n`);
@@ -94,6 +113,10 @@ export async function runCli(
         throw new CliError(messageOf(error));
       }
     };
+    // Checked before any change is made: a bad setting must not leave a saved change unannounced.
+    const redisOptions = fromEnv(() => redisOptionsFromEnv(env));
+    const maxAccessTokenLifetime = () => fromEnv(() => maxAccessTokenLifetimeFromEnv(env));
+    if (redisOptions && command.announce) maxAccessTokenLifetime();
     const tables = tableSettings({ table: options.table, prefix: options['table-prefix'] }, env);
     const open = async (): Promise<DataSource> =>
       (database ??= await openDatabase(databaseUrl, io.cwd ?? process.cwd(), tables, warn));
@@ -134,7 +157,19 @@ export async function runCli(
       },
       keys: async () => keyStore(await open(), { url: databaseUrl, tables, env }),
       keyTimings: () => fromEnv(() => keyTimingsFromEnv(env)),
-      maxAccessTokenLifetime: () => fromEnv(() => maxAccessTokenLifetimeFromEnv(env)),
+      maxAccessTokenLifetime,
+      redis: async () => {
+        if (!redisOptions) {
+          throw new CliError(
+            `'${commandName(command)}' needs REDIS_URL: the Redis of the servers' store.redis`,
+          );
+        }
+        try {
+          return await (redis ??= (dependencies.connectRedis ?? connectRedisState)(redisOptions));
+        } catch (error) {
+          throw new CliError(`REDIS_URL: ${messageOf(error)}`);
+        }
+      },
       readSecret: () => readChosenSecret(dependencies.stdin ?? processSecretInput()),
       cwd: io.cwd ?? process.cwd(),
       signal: interruption.signal,
@@ -143,8 +178,15 @@ export async function runCli(
         io.stderrIsTerminal && !options.json ? terminalProgress(io.stderr, label) : NO_PROGRESS,
     };
     const result = await command.run(context);
+    const notAnnounced = redisOptions
+      ? await announced(context, command.announce?.(result))
+      : undefined;
     write(io, command, result, options.json);
     status = command.exitCode?.(result) ?? 0;
+    if (notAnnounced !== undefined) {
+      warn(oneLine(notAnnounced, urls));
+      status = Math.max(status, NOT_ANNOUNCED_EXIT_CODE);
+    }
   } catch (error) {
     status = fail(error);
   } finally {
@@ -155,7 +197,28 @@ export async function runCli(
   } catch (error) {
     status = Math.max(status, fail(error));
   }
+  // A connection that failed has nothing to close; one that fails to close has nothing left to lose.
+  await redis?.then((state) => state.close()).catch(() => {});
   return status;
+}
+
+/**
+ * Tells the servers of a saved change (see `announce`); resolves to the warning when it could not: the change
+ * stands, and the servers apply it later (the warning says when).
+ */
+async function announced(
+  context: CommandContext,
+  announcement: Announcement | undefined,
+): Promise<string | undefined> {
+  if (announcement === undefined || isEmpty(announcement)) return undefined;
+  try {
+    await announce(await context.redis(), announcement, {
+      maxAccessTokenLifetime: context.maxAccessTokenLifetime(),
+    });
+    return undefined;
+  } catch (error) {
+    return notAnnouncedWarning(announcement, messageOf(error));
+  }
 }
 
 /** Warnings on stderr; the result on stdout, as JSON or as text with control characters neutralised. */
@@ -181,7 +244,8 @@ function safe(text: string): string {
   return text.replace(/\p{Cc}/gu, '?');
 }
 
-/** One line, and never the database password (drivers may quote their connection settings). */
-function oneLine(message: string, databaseUrl: string): string {
-  return safe(redactPassword(message, databaseUrl).split(/\r?\n/, 1)[0].trim() || 'failed');
+/** One line, and never a password of `urls` (drivers may quote their connection settings). */
+function oneLine(message: string, urls: readonly (string | undefined)[]): string {
+  const redacted = urls.reduce((text: string, url) => redactPassword(text, url), message);
+  return safe(redacted.split(/\r?\n/, 1)[0].trim() || 'failed');
 }

@@ -39,7 +39,7 @@ export function usageText(table: CommandTable): string {
     wrap(table.description, 0),
     ['Commands:', ...commands.flatMap((row) => layout(row, column))],
     ['Options:', ...options.flatMap((row) => layout(row, column))],
-    [table.footer],
+    wrap(table.footer, 0),
   ]
     .map((paragraph) => paragraph.join('\n') + '\n')
     .join('\n');

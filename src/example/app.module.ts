@@ -73,6 +73,7 @@ export function createOAuth2Options(config: ExampleConfig): OAuth2ModuleOptions 
     allowPublicClients: config.allowPublicClients,
     legacyPlaintextSecrets: config.legacyPlaintextSecrets,
     secretPepper: config.secretPepper,
+    ...(config.redis === undefined ? {} : { store: { redis: config.redis } }),
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createOAuth2Options } from './app.module.js';
 import { ExampleConfig, ExampleConfigError } from './example-config.js';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n';
@@ -122,6 +123,44 @@ describe('ExampleConfig', () => {
     expect(new ExampleConfig({ OAUTH2_AUDIENCE: 'https://api.example' }).audience).toEqual([
       'https://api.example',
     ]);
+  });
+
+  test('REDIS_URL and OAUTH2_REDIS_KEY_PREFIX: the shared store of the module options', () => {
+    const env = { OAUTH2_ISSUER: 'https://auth.example', OAUTH2_HMAC_SECRET: 's'.repeat(32) };
+    const signing = { OAUTH2_SIGNING_ALGORITHM: 'HS256' };
+    const alone = new ExampleConfig({ ...env, ...signing });
+    expect(alone.redis).toBeUndefined();
+    expect(createOAuth2Options(alone)).not.toHaveProperty('store');
+
+    const shared = new ExampleConfig({
+      ...env,
+      ...signing,
+      REDIS_URL: 'rediss://default:p%40ss@cache.internal:6380/2',
+      OAUTH2_REDIS_KEY_PREFIX: 'auth-eu:',
+    });
+    const redis = { url: 'rediss://default:p%40ss@cache.internal:6380/2', keyPrefix: 'auth-eu:' };
+    expect(shared.redis).toEqual(redis);
+    expect(createOAuth2Options(shared).store).toEqual({ redis });
+    expect(new ExampleConfig({ REDIS_URL: 'redis://127.0.0.1' }).redis).toEqual({
+      url: 'redis://127.0.0.1',
+    });
+  });
+
+  test.each([
+    'http://user:hunter2@cache:6379',
+    'hunter2',
+    'redis//:hunter2@cache',
+    'unix:///run/redis.sock?password=hunter2',
+  ])('REDIS_URL %s is refused without quoting it', (url) => {
+    const message = refused({ REDIS_URL: url });
+    expect(message).toBe('REDIS_URL must be a redis:// or rediss:// URL');
+    expect(message).not.toContain('hunter2');
+  });
+
+  test('OAUTH2_REDIS_KEY_PREFIX without REDIS_URL is refused', () => {
+    expect(refused({ OAUTH2_REDIS_KEY_PREFIX: 'auth:' })).toBe(
+      'OAUTH2_REDIS_KEY_PREFIX needs REDIS_URL',
+    );
   });
 
   test('OAUTH2_SIGNING_KEY, with literal \\n escapes turned into new lines', () => {

@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDatabaseUrl, DEFAULT_DATABASE_URL } from '../cli/database-url.js';
-import { keyEncryptionKeysFromEnv, secondsFromEnv } from '../cli/env-settings.js';
+import {
+  keyEncryptionKeysFromEnv,
+  redisOptionsFromEnv,
+  secondsFromEnv,
+} from '../cli/env-settings.js';
 import { checkSecretPepper } from '../clients/client-secret.hasher.js';
 import { clientTableName, DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
 import {
   STORED_KEY_ALGORITHMS,
+  type OAuth2RedisOptions,
   type OAuth2SigningKeyOptions,
   type OAuth2StoredKeyAlgorithm,
 } from '../index.js';
@@ -86,6 +91,11 @@ export class ExampleConfig {
   /** HTTP_PLATFORM: express or fastify. @default express */
   readonly platform: ExamplePlatform;
   /**
+   * REDIS_URL (redis:// or rediss://) and OAUTH2_REDIS_KEY_PREFIX: the state several instances share
+   * (`store: { redis }`). @default none: this instance's own, in memory
+   */
+  readonly redis: OAuth2RedisOptions | undefined;
+  /**
    * OAUTH2_SIGNING_ALGORITHM with OAUTH2_SIGNING_KEY, OAUTH2_SIGNING_KEY_FILE or OAUTH2_HMAC_SECRET; without
    * them the database key store, with OAUTH2_KEY_ENCRYPTION_KEY and OAUTH2_PREVIOUS_KEY_ENCRYPTION_KEYS.
    */
@@ -125,6 +135,7 @@ export class ExampleConfig {
     const pepper = this.secretPepper;
     if (pepper !== undefined) library(() => checkSecretPepper(pepper, 'OAUTH2_SECRET_PEPPER'));
     this.platform = platform(read);
+    this.redis = library(() => redisOptionsFromEnv(env));
     this.signing = signingSource(read, cwd, () => ({
       ...library(() => keyEncryptionKeysFromEnv(env)),
       devKeyEncryptionKeyFile: resolve(cwd, dataDir, DEV_KEK_FILE_NAME),
