@@ -37,6 +37,7 @@ const RUNTIME_EXPORTS = [
   'OAuth2ResourceServerConfig',
   'OAuth2ResourceServerModule',
   'OAuth2RevocationStore',
+  'OAuth2Revocations',
   'OAuth2ThrottleStore',
   'OAuthClient',
   'OAuthClientRepository',

@@ -106,6 +106,8 @@ export type { OAuth2RevocationSubject } from './state/revocation-store.js';
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';
+export { OAuth2Revocations } from './token/revocations.service.js';
+export type { OAuthIntrospectionResponse } from './token/introspection.service.js';
 export type { OAuthTokenOptions } from './token/token.service.js';
 export type { AuthorizationServerMetadata } from './token/discovery.controller.js';
 export type { OAuthTokenResponse } from './token/token-response.interface.js';
@@ -120,12 +122,16 @@ export { OAuth2Public } from './resource/oauth2-public.decorator.js';
 
 export { OAuth2ResourceServerModule } from './resource-server/oauth2-resource-server.module.js';
 export { OAuth2ResourceServerConfig } from './resource-server/oauth2-resource-server-config.js';
-export type { OAuth2ProtectedResourceMetadata } from './resource-server/oauth2-resource-server-config.js';
+export type {
+  OAuth2ProtectedResourceMetadata,
+  OAuth2IntrospectionSettings,
+} from './resource-server/oauth2-resource-server-config.js';
 export type {
   OAuth2ResourceServerOptions,
   OAuth2ResourceServerExtras,
   OAuth2ResourceMetadataOptions,
   OAuth2ResourceServerAlgorithm,
+  OAuth2IntrospectionOptions,
 } from './resource-server/oauth2-resource-server-options.interface.js';
 
 export { OAuth2Error } from './errors/oauth2-error.js';

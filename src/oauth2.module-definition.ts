@@ -5,6 +5,9 @@ import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 import { oauth2Providers } from './oauth2.providers.js';
 import { createDiscoveryController } from './token/discovery.controller.js';
+import { IntrospectionController } from './token/introspection.controller.js';
+import { servedAt } from './token/post-endpoint.js';
+import { RevocationController } from './token/revocation.controller.js';
 import { createTokenController } from './token/token.controller.js';
 
 /** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
@@ -39,12 +42,12 @@ export const {
 
 /** The controller, providers and imports that the extras shape, added to the builder's definition. */
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
-  const { clientRepository, keyStore, dataSource } = extras;
+  const { clientRepository, keyStore, dataSource, revocationPath, introspectionPath } = extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
   const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
   const { providers, exports } = oauth2Providers({
-    routes: { tokenPath, jwksPath },
+    routes: { tokenPath, jwksPath, revocationPath, introspectionPath },
     clientRepository,
     keyStore,
     dataSource,
@@ -64,7 +67,15 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
       ...(definition.imports ?? []),
       ...(entities.length > 0 ? [TypeOrmModule.forFeature(entities, dataSource)] : []),
     ],
-    controllers: [createTokenController(tokenPath), createDiscoveryController(jwksPath)],
+    controllers: [
+      createTokenController(tokenPath),
+      createDiscoveryController(jwksPath),
+      // RFC 7009 and RFC 7662 endpoints only where the app asks for them.
+      ...(revocationPath === undefined ? [] : [servedAt(RevocationController, revocationPath)]),
+      ...(introspectionPath === undefined
+        ? []
+        : [servedAt(IntrospectionController, introspectionPath)]),
+    ],
     providers: [...(definition.providers ?? []), ...providers],
     exports: [...(definition.exports ?? []), ...exports],
   };

@@ -52,6 +52,8 @@ import { OAuth2Guard } from './resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 import { ClientCredentialsGrant } from './token/client-credentials.grant.js';
 import { endpointUrl, OAUTH2_ROUTES, type OAuth2Routes } from './token/discovery.controller.js';
+import { TokenIntrospection } from './token/introspection.service.js';
+import { OAuth2Revocations } from './token/revocations.service.js';
 import { TokenBodyRefusalFilter } from './token/token-body-refusal.filter.js';
 import { TokenExceptionFilter } from './token/token-exception.filter.js';
 import { createJwtService, TokenService } from './token/token.service.js';
@@ -188,6 +190,8 @@ export function oauth2Providers({
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
     ClientCredentialsGrant,
+    OAuth2Revocations,
+    TokenIntrospection,
     TokenExceptionFilter,
     OAuth2Guard,
     {
@@ -196,7 +200,7 @@ export function oauth2Providers({
         adapterHost: HttpAdapterHost,
         renderer: OAuth2ErrorRenderer,
         modules: ModulesContainer,
-      ) => new TokenBodyRefusalFilter(adapterHost, renderer, routes.tokenPath, modules),
+      ) => new TokenBodyRefusalFilter(adapterHost, renderer, servedPaths(routes), modules),
       inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer],
     },
   ];
@@ -215,6 +219,7 @@ export function oauth2Providers({
     OAuth2ChangeFeed,
     OAuth2RevocationStore,
     TokenService,
+    OAuth2Revocations,
     OAuth2KeyRing,
     ...(keyStore === undefined ? [] : [OAuth2KeyStore]),
     AccessTokenVerifier,
@@ -274,6 +279,11 @@ function sharedStateProviders(): Provider[] {
       inject: [OAuth2ChangeFeed, OAuthClientRepository, OAuth2KeyRing],
     },
   ];
+}
+
+/** The paths of the POST endpoints the module serves. */
+function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Routes): string[] {
+  return [tokenPath, revocationPath, introspectionPath].filter((path) => path !== undefined);
 }
 
 /** The key ring: the `signing` keys, or a key store's reloaded every `keyRefreshInterval`. */

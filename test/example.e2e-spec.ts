@@ -156,6 +156,33 @@ describe('the seed flow (sqlite::memory:)', () => {
     expect(forged.status).toBe(401);
   });
 
+  test('revocation at /oauth2/revoke and introspection at /oauth2/introspect, both in the metadata', async () => {
+    const metadata = (await request(example.server).get('/.well-known/oauth-authorization-server'))
+      .body;
+    expect(metadata).toMatchObject({
+      revocation_endpoint: 'http://localhost:0/oauth2/revoke',
+      introspection_endpoint: 'http://localhost:0/oauth2/introspect',
+    });
+    const access = (await token(example.server)).body.access_token as string;
+    const who = () =>
+      request(example.server).get('/api/whoami').set('Authorization', `Bearer ${access}`);
+    expect((await who()).status).toBe(200);
+    // The demo client holds no `introspect` scope: introspection wants a client made for it.
+    const introspect = await request(example.server)
+      .post('/oauth2/introspect')
+      .type('form')
+      .set('Authorization', TEST_BASIC)
+      .send({ token: access });
+    expect(introspect.status).toBe(401);
+    const revoke = await request(example.server)
+      .post('/oauth2/revoke')
+      .type('form')
+      .set('Authorization', TEST_BASIC)
+      .send({ token: access });
+    expect(revoke.status).toBe(200);
+    expect((await who()).status).toBe(401);
+  });
+
   test('the demo client and the dev key are logged, never a hash', () => {
     const text = example.logger.text();
     expect(text).toMatch(SEEDED);

@@ -1,20 +1,24 @@
-import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createPublicKey } from 'node:crypto';
 import request from 'supertest';
 import {
   OAuth2ResourceServerModule,
+  type OAuth2IntrospectionOptions,
   type OAuth2ResourceServerExtras,
   type OAuth2ResourceServerOptions,
 } from '../src/index.js';
 import { platforms, startApp } from './support/app.js';
 import {
   AUDIENCE,
+  INTROSPECTOR,
   signingKey,
   startFakeIssuer,
   useFakeIssuer,
   type FakeIssuer,
 } from './support/fake-issuer.js';
+import { useShiftedClock } from './support/fake-clock.js';
+import { json } from './support/http-server.js';
 import { unsignedJwt } from './support/jwt.js';
 import { CapturingLogger } from './support/logger.js';
 import { resourceControllers } from './support/resource.controller.js';
@@ -36,7 +40,8 @@ const expectInvalidToken = (res: request.Response, description = 'The access tok
   );
 };
 
-const expectUnavailable = (res: request.Response) => {
+/** 503, server_error, no challenge; Retry-After as given, or any number of seconds. */
+const expectUnavailable = (res: request.Response, retryAfter?: string) => {
   expect({ status: res.status, body: res.body }).toEqual({
     status: 503,
     body: {
@@ -44,28 +49,9 @@ const expectUnavailable = (res: request.Response) => {
       error_description: 'The service is temporarily unavailable, retry later',
     },
   });
-  expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+  expect(res.headers['retry-after']).toEqual(retryAfter ?? expect.stringMatching(/^[1-9]\d*$/));
   expect(res.headers['www-authenticate']).toBeUndefined();
 };
-
-/**
- * Shifts `Date.now()`, the key cache's clock, forward: max-age and cooldown pass without waiting. jose and
- * the tokens keep the real time (`new Date()`), so no token expires on the way.
- */
-function useShiftedClock(): (seconds: number) => void {
-  let offset = 0;
-  beforeEach(() => {
-    offset = 0;
-    const realNow = Date.now.bind(Date);
-    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-  return (seconds) => {
-    offset += seconds * 1000;
-  };
-}
 
 describe.each(platforms)('OAuth2ResourceServerModule (%s)', (platform) => {
   const advance = useShiftedClock();
@@ -389,6 +375,154 @@ describe.each(platforms)('OAuth2ResourceServerModule (%s)', (platform) => {
     });
   });
 
+  describe('RFC 7662 introspection', () => {
+    const startIntrospecting = (
+      introspection: Partial<OAuth2IntrospectionOptions> = {},
+      options: Partial<OAuth2ResourceServerOptions> = {},
+    ) => start({ introspection: { ...INTROSPECTOR, ...introspection }, ...options });
+
+    const expectNotActive = (res: request.Response) =>
+      expectInvalidToken(res, 'The access token is not active');
+
+    test('an active token passes: the endpoint found through the RFC 8414 metadata', async () => {
+      await startIntrospecting();
+      const res = await call(await issuer.sign());
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: PRINCIPAL });
+      expect(issuer.introspections()).toBe(1);
+    });
+
+    test('a configured endpoint, beside a configured jwksUri: no metadata read', async () => {
+      await startIntrospecting({ endpoint: issuer.introspectionUrl }, { jwksUri: issuer.jwksUrl });
+      expect((await call(await issuer.sign())).status).toBe(200);
+      expect(issuer.server.requests).toEqual(['/oauth2/jwks', '/oauth2/introspect']);
+    });
+
+    test('a cached answer: the same token again makes no second call; another token does', async () => {
+      await startIntrospecting();
+      const token = await issuer.sign();
+      expect((await call(token)).status).toBe(200);
+      expect((await call(token)).status).toBe(200);
+      expect(issuer.introspections()).toBe(1);
+      expect((await call(await issuer.sign())).status).toBe(200);
+      expect(issuer.introspections()).toBe(2);
+    });
+
+    test('revoked at the issuer → 401 once the cached answer ends (cacheTtl)', async () => {
+      await startIntrospecting({ cacheTtl: 10 });
+      const token = await issuer.sign();
+      expect((await call(token)).status).toBe(200);
+      issuer.revoke(token);
+      // Within cacheTtl the answer cached before the revocation holds: the staleness the README states.
+      advance(9);
+      expect((await call(token)).status).toBe(200);
+      advance(1);
+      expectNotActive(await call(token));
+      expect(issuer.introspections()).toBe(2);
+    });
+
+    test('the local checks come first: a bad or expired token costs no call', async () => {
+      await startIntrospecting();
+      const now = Math.floor(Date.now() / 1000);
+      expect((await call('abc.def.ghi')).status).toBe(401);
+      const expired = await call(await issuer.sign({ iat: now - 7200, exp: now - 3600 }));
+      expect(expired.body.error_description).toBe('The access token expired');
+      expect(issuer.introspections()).toBe(0);
+    });
+
+    test('an answer for another client_id → 401', async () => {
+      await startIntrospecting();
+      issuer.answerIntrospection(json({ active: true, client_id: 'someone-else' }));
+      expectNotActive(await call(await issuer.sign()));
+    });
+
+    describe('an issuer that cannot be asked: 503 with Retry-After, never a token let through', () => {
+      test.each<[string, (issuer: FakeIssuer) => void, string]>([
+        [
+          'a 500',
+          (i) => i.answerIntrospection((_req, res) => res.writeHead(500).end()),
+          'answered HTTP 500',
+        ],
+        [
+          'a connection dropped',
+          (i) => i.answerIntrospection((req) => req.socket.destroy()),
+          'unreachable (',
+        ],
+        [
+          'active as a string',
+          (i) => i.answerIntrospection(json({ active: 'true' })),
+          'answered with a body that is not an RFC 7662 §2.2 response',
+        ],
+      ])('%s, then recovery after failureCooldown', async (_name, fail, reason) => {
+        await startIntrospecting();
+        const token = await issuer.sign();
+        fail(issuer);
+        expectUnavailable(await call(token), '5');
+        expect(logged().map((line) => [line.level, line.message])).toEqual([
+          [
+            'error',
+            expect.stringMatching(
+              `^Cannot introspect a token at ${issuer.introspectionUrl}: ${escape(reason)}.*; ` +
+                'tokens not in the cache are answered 503 for 5 s$',
+            ),
+          ],
+        ]);
+        // Within the cooldown, no call: Retry-After counts down.
+        issuer.answerIntrospection(json({ active: true }));
+        advance(2);
+        expectUnavailable(await call(token), '3');
+        expect(issuer.introspections()).toBe(1);
+        advance(3);
+        expect((await call(token)).status).toBe(200);
+        expect(issuer.introspections()).toBe(2);
+      });
+
+      test('our credentials refused (401 at the issuer) → 503, and a log line without the secret', async () => {
+        await startIntrospecting({ clientSecret: 'not-the-secret' });
+        const token = await issuer.sign();
+        expectUnavailable(await call(token), '5');
+        expect(logged().map((line) => line.message)).toEqual([
+          `Cannot introspect a token at ${issuer.introspectionUrl}: answered HTTP 401: the issuer ` +
+            'refused this service’s credentials (check `introspection.clientId` "reports-api" and ' +
+            'its secret, and that it may introspect); tokens not in the cache are answered 503 for 5 s',
+        ]);
+        const everything = logger.everything().join('\n');
+        expect(everything).not.toContain('not-the-secret');
+        expect(everything).not.toContain(token);
+      });
+
+      test('metadata without introspection_endpoint → 503 at first use, and a log line saying what to do', async () => {
+        issuer.updateMetadata({ introspection_endpoint: undefined });
+        await startIntrospecting();
+        expectUnavailable(await call(await issuer.sign()), '5');
+        expect(logged().map((line) => line.message)).toEqual([
+          `Cannot introspect a token at ${issuer.metadataUrl}: has no http(s) introspection_endpoint: ` +
+            'set `introspection.endpoint`, or have the issuer publish it; tokens not in the cache are ' +
+            'answered 503 for 5 s',
+        ]);
+      });
+    });
+
+    test.each<
+      [string, Partial<OAuth2IntrospectionOptions>, Partial<OAuth2ResourceServerOptions>, string]
+    >([
+      [
+        'jwksUri without an endpoint',
+        {},
+        { jwksUri: 'http://127.0.0.1:1/jwks' },
+        '`introspection.endpoint` is required with `jwksUri`',
+      ],
+      ['no client secret', { clientSecret: '' }, {}, '`introspection.clientSecret` is required'],
+      [
+        'a negative cacheTtl',
+        { cacheTtl: -5 },
+        {},
+        '`introspection.cacheTtl` must be a whole number of at least 0',
+      ],
+    ])('%s fails the start-up', async (_name, introspection, options, message) => {
+      await expect(startIntrospecting(introspection, options)).rejects.toThrow(message);
+    });
+  });
+
   describe('RFC 9728 protected resource metadata', () => {
     const RESOURCE = 'https://api.test.example';
     const METADATA_URL = `${RESOURCE}/.well-known/oauth-protected-resource`;
@@ -450,6 +584,11 @@ describe.each(platforms)('OAuth2ResourceServerModule (%s)', (platform) => {
     });
   });
 });
+
+/** The text, matched literally in a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /** The token with its payload changed and its signature kept. */
 function tamper(token: string, claims: Record<string, unknown>): string {

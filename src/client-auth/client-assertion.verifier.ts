@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { CLIENT_ID_PATTERN, type OAuthClient } from '../clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from '../clients/oauth-client.repository.js';
+import { lookUpClient } from '../clients/client-lookup.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { describeStorageError } from '../errors/storage-error.js';
 import { CLIENT_ASSERTION_ALGORITHMS, type ClientKeySets } from './client-key-sets.js';
@@ -24,7 +25,6 @@ const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 const STORE_RETRY_AFTER_SECONDS = 5;
 /** RFC 6749 Appendix A.1 and the client_id column (VARCHAR(80)). */
 const MAX_CLIENT_ID_LENGTH = 80;
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** What the verifier checks an assertion against. */
 export interface ClientAssertionSettings {
@@ -151,21 +151,12 @@ export class ClientAssertionVerifier {
   }
 
   /** The bounded, timed lookup the other methods make: a storage failure is a 503, never a 401. */
-  private async find(clientId: string): Promise<OAuthClient | null> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        this.clients.findById(clientId),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out')), this.settings.storageTimeoutMs);
-        }),
-      ]);
-    } catch (error) {
-      this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
-      throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
-    } finally {
-      clearTimeout(timer);
-    }
+  private find(clientId: string): Promise<OAuthClient | null> {
+    return lookUpClient(
+      this.clients.findById(clientId),
+      this.settings.storageTimeoutMs,
+      this.logger,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type OAuthClientSecret,
 } from '../clients/oauth-client.entity.js';
 import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
+import { lookUpClient } from '../clients/client-lookup.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { KdfBusyError } from './kdf-limiter.js';
@@ -18,12 +19,7 @@ import { describeStorageError } from '../errors/storage-error.js';
 const MAX_CLIENT_ID_LENGTH = 80;
 /** A secret's last use is written at most this often (per secret and process). */
 const USE_RECORD_INTERVAL_MS = 5 * 60 * 1000;
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 const KDF_RETRY_AFTER_SECONDS = 1;
-
-class StorageTimeout extends Error {
-  override readonly name = 'StorageTimeout';
-}
 
 /**
  * Checks a client's credentials against storage (RFC 6749 §2.3.1). Every failure is the same 401
@@ -220,22 +216,12 @@ export class ClientAuthenticator {
   ): Promise<{ client: OAuthClient; secrets: OAuthClientSecret[] } | null> {
     // No stored client can have such an id (Appendix A.1, VARCHAR(80)): spare the database the query.
     if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StorageTimeout()), this.config.storageTimeoutMs);
-    });
-    try {
-      const [client, secrets] = await Promise.race([
-        Promise.all([this.clients.findById(clientId), this.clients.findSecrets(clientId)]),
-        timeout,
-      ]);
-      return client ? { client, secrets } : null;
-    } catch (error) {
-      this.logger.error(`Client lookup failed: ${describeStorageError(error)}`);
-      throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
-    } finally {
-      clearTimeout(timer);
-    }
+    const [client, secrets] = await lookUpClient(
+      Promise.all([this.clients.findById(clientId), this.clients.findSecrets(clientId)]),
+      this.config.storageTimeoutMs,
+      this.logger,
+    );
+    return client ? { client, secrets } : null;
   }
 }
 

@@ -138,11 +138,12 @@ export class OAuth2Error extends HttpException {
     return new OAuth2Error('invalid_target', HttpStatus.BAD_REQUEST, description);
   }
 
-  static methodNotAllowed(allow: string): OAuth2Error {
+  /** RFC 9110 §15.5.6: `endpoint` names where, e.g. "token endpoint". */
+  static methodNotAllowed(allow: string, endpoint = 'token endpoint'): OAuth2Error {
     return new OAuth2Error(
       'invalid_request',
       HttpStatus.METHOD_NOT_ALLOWED,
-      `The token endpoint accepts ${allow} only`,
+      `The ${endpoint} accepts ${allow} only`,
       { allow },
     );
   }

@@ -119,8 +119,9 @@ export function exampleKeyStore(
 }
 
 /**
- * The example resource server and authorization server in one app: the token endpoint at /oauth2/token, the
- * clients in the database DATABASE_URL names, and /api routes guarded by access tokens.
+ * The example resource server and authorization server in one app: the token endpoint at /oauth2/token,
+ * revocation at /oauth2/revoke and introspection at /oauth2/introspect, the clients in the database
+ * DATABASE_URL names, and /api routes guarded by access tokens.
  */
 @Module({})
 export class AppModule {
@@ -138,6 +139,8 @@ export class AppModule {
         OAuth2Module.forRootAsync({
           tableName: config.tableName,
           tablePrefix: config.tablePrefix,
+          revocationPath: 'oauth2/revoke',
+          introspectionPath: 'oauth2/introspect',
           ...('keyStore' in config.signing
             ? {
                 keyStore: exampleKeyStore(

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import {
+  basicAuthorization,
   decodeFormComponent,
   parseAuthorization,
   parseBasicCredentials,
@@ -239,6 +240,25 @@ describe('decodeFormComponent', () => {
       );
     },
   );
+});
+
+describe('basicAuthorization (RFC 6749 §2.3.1)', () => {
+  test.each([
+    ['plain', 'secret', 'cGxhaW46c2VjcmV0'],
+    ['a:b c', 'p+q&r%€', b64('a%3Ab+c:p%2Bq%26r%25%E2%82%AC')],
+  ])('%j / %j: each half form-urlencoded, then base64', (id, secret, credentials) => {
+    expect(basicAuthorization(id, secret)).toBe(`Basic ${credentials}`);
+  });
+
+  test.each([
+    ['a:b c', 'p+q:r%€'],
+    ['clïent', ''],
+  ])('%j / %j round-trips through the parser', (clientId, clientSecret) => {
+    expect(parseBasicHeader(basicAuthorization(clientId, clientSecret))).toEqual({
+      clientId,
+      clientSecret,
+    });
+  });
 });
 
 describe('parseBearerCredentials (RFC 6750 §2.1 b64token)', () => {

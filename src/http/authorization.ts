@@ -37,6 +37,15 @@ export function decodeFormComponent(value: string): string {
 }
 
 /**
+ * The `Authorization` header a client sends with client_secret_basic (RFC 6749 §2.3.1): id and secret each
+ * form-urlencoded (Appendix B), then joined by a colon and base64-encoded. `parseBasicCredentials` reads it.
+ */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+/**
  * Basic credentials (RFC 7617 §2) as RFC 6749 §2.3.1 defines them for clients: the base64 must be
  * canonical, the user-pass splits at the FIRST colon (a secret may hold colons), and both halves are
  * Appendix B decoded.

@@ -43,9 +43,39 @@ describe('fetchJson', () => {
     });
   });
 
-  test('an HTTP error status', async () => {
+  test('an HTTP error status, kept on the error', async () => {
     server.handle((_req, res) => res.writeHead(500).end('{}'));
-    expect(await failure()).toBe('answered HTTP 500');
+    const error = await rejectedAs(RemoteDocumentError, fetchJson(`${server.url}/doc`, LIMITS));
+    expect({ message: error.message, status: error.status }).toEqual({
+      message: 'answered HTTP 500',
+      status: 500,
+    });
+  });
+
+  test('a form POST: method, headers and the urlencoded body', async () => {
+    let seen: { method?: string; headers: Record<string, unknown>; body: string } | undefined;
+    server.handle((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        seen = { method: req.method, headers: req.headers, body };
+        json({ active: false })(req, res);
+      });
+    });
+    const post = { form: { token: 'a b+c&d', hint: 'x' }, authorization: 'Basic eDp5' };
+    await expect(fetchJson(`${server.url}/doc`, LIMITS, fetch, post)).resolves.toEqual({
+      body: { active: false },
+      maxAge: undefined,
+    });
+    expect(seen).toMatchObject({
+      method: 'POST',
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'Basic eDp5',
+      },
+      body: 'token=a+b%2Bc%26d&hint=x',
+    });
   });
 
   test('a redirect is not followed', async () => {

@@ -8,6 +8,11 @@ export interface FetchLimits {
   maxBytes: number;
 }
 
+/** The limits of a resource server's settings: `fetchTimeoutMs` and `maxJwksBytes`. */
+export function limitsOf(settings: { fetchTimeoutMs: number; maxJwksBytes: number }): FetchLimits {
+  return { timeoutMs: settings.fetchTimeoutMs, maxBytes: settings.maxJwksBytes };
+}
+
 /** A JSON document and how long its response says it may be cached. */
 export interface FetchedJson {
   body: unknown;
@@ -15,20 +20,37 @@ export interface FetchedJson {
   maxAge: number | undefined;
 }
 
+/** A POST of a form (RFC 7662 §2.1, say) instead of the GET of a document. */
+export interface FormPost {
+  /** The form fields, sent `application/x-www-form-urlencoded`. */
+  form: Record<string, string>;
+  /** An `Authorization` header value. */
+  authorization?: string;
+}
+
 /** Why a remote document could not be had: a sentence for the log, which never quotes the body. */
 export class RemoteDocumentError extends Error {
   override readonly name = 'RemoteDocumentError';
+
+  constructor(
+    message: string,
+    /** The HTTP status of an answer that was not 2xx. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
- * GETs a JSON document from a server we do not control, within a time and a size: a slow, huge or garbled
- * answer becomes a RemoteDocumentError, never a hung request or a heap full of bytes. Redirects are refused:
- * the configured or discovered URL is the one trusted.
+ * GETs a JSON document from a server we do not control (or POSTs a form to it), within a time and a size: a
+ * slow, huge or garbled answer becomes a RemoteDocumentError, never a hung request or a heap full of bytes.
+ * Redirects are refused: the configured or discovered URL is the one trusted.
  */
 export async function fetchJson(
   url: string,
   { timeoutMs, maxBytes }: FetchLimits,
   fetchFn: FetchFunction = fetch,
+  post?: FormPost,
 ): Promise<FetchedJson> {
   const signal = AbortSignal.timeout(timeoutMs);
   const failure = (error: unknown, otherwise: string): RemoteDocumentError =>
@@ -40,14 +62,26 @@ export async function fetchJson(
     response = await fetchFn(url, {
       signal,
       redirect: 'error',
-      headers: { accept: 'application/json' },
+      ...(post === undefined
+        ? { headers: { accept: 'application/json' } }
+        : {
+            method: 'POST',
+            headers: {
+              accept: 'application/json',
+              'content-type': 'application/x-www-form-urlencoded',
+              ...(post.authorization === undefined ? {} : { authorization: post.authorization }),
+            },
+            body: new URLSearchParams(post.form).toString(),
+          }),
     });
   } catch (error) {
     throw failure(error, `unreachable (${causeOf(error)})`);
   }
   let text: string;
   try {
-    if (!response.ok) throw new RemoteDocumentError(`answered HTTP ${response.status}`);
+    if (!response.ok) {
+      throw new RemoteDocumentError(`answered HTTP ${response.status}`, response.status);
+    }
     text = await readText(response, maxBytes);
   } catch (error) {
     await response.body?.cancel().catch(() => undefined);

@@ -6,7 +6,8 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
-import { fetchJson, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
+import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
+import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
@@ -140,7 +141,7 @@ export class JwksCache {
     try {
       const jwksUri = this.settings.jwksUri ?? (this.discoveredJwksUri ??= await this.discover());
       where = jwksUri;
-      const { body, maxAge } = await fetchJson(jwksUri, this.limits(), this.fetchFn);
+      const { body, maxAge } = await fetchJson(jwksUri, limitsOf(this.settings), this.fetchFn);
       const { keys, ignored } = await readJwks(body, this.settings.algorithms);
       for (const reason of ignored) {
         this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`);
@@ -163,34 +164,8 @@ export class JwksCache {
     }
   }
 
-  /** RFC 8414 §3: the issuer's metadata names its JWK Set; §3.3: the metadata's issuer must be ours. */
+  /** RFC 8414 §3: the issuer's metadata names its JWK Set. */
   private async discover(): Promise<string> {
-    const url = this.settings.metadataUrl as string;
-    const { body } = await fetchJson(url, this.limits(), this.fetchFn);
-    const metadata = (typeof body === 'object' && body !== null ? body : {}) as {
-      issuer?: unknown;
-      jwks_uri?: unknown;
-    };
-    if (metadata.issuer !== this.settings.issuer) {
-      throw new RemoteDocumentError(
-        `names the issuer ${JSON.stringify(metadata.issuer)?.slice(0, 200)}, not the configured ` +
-          `${JSON.stringify(this.settings.issuer)} (RFC 8414 §3.3)`,
-      );
-    }
-    let jwksUri: URL | undefined;
-    try {
-      jwksUri = new URL(metadata.jwks_uri as string);
-    } catch {
-      jwksUri = undefined;
-    }
-    if (typeof metadata.jwks_uri !== 'string' || !/^https?:$/.test(jwksUri?.protocol ?? '')) {
-      throw new RemoteDocumentError('has no http(s) jwks_uri');
-    }
-    // Normalised by the URL parser: no white space of the document reaches a log line.
-    return (jwksUri as URL).href;
-  }
-
-  private limits() {
-    return { timeoutMs: this.settings.fetchTimeoutMs, maxBytes: this.settings.maxJwksBytes };
+    return metadataUrl(await fetchIssuerMetadata(this.settings, this.fetchFn), 'jwks_uri');
   }
 }

@@ -29,6 +29,7 @@ describe('OAuth2ResourceServerConfig', () => {
       jwksCooldown: 30,
       fetchTimeoutMs: 5000,
       maxJwksBytes: 65536,
+      introspection: undefined,
     });
   });
 
@@ -50,6 +51,7 @@ describe('OAuth2ResourceServerConfig', () => {
       ...given,
       issuer: ISSUER,
       metadataUrl: undefined,
+      introspection: undefined,
       resourceMetadata: undefined,
       resourceMetadataUrl: undefined,
     });
@@ -84,6 +86,74 @@ describe('OAuth2ResourceServerConfig', () => {
     const c = config({ issuer: 'urn:example:issuer', jwksUri: 'http://127.0.0.1:8080/jwks' });
     expect(c.issuer).toBe('urn:example:issuer');
     expect(c.metadataUrl).toBeUndefined();
+  });
+
+  describe('RFC 7662 introspection', () => {
+    const credentials = { clientId: 'reports-api', clientSecret: 's3cret' };
+
+    test('defaults: the endpoint from the metadata, 30 s answers, 10000 of them, 5 s after a failure', () => {
+      expect(config({ introspection: credentials }).introspection).toEqual({
+        ...credentials,
+        endpoint: undefined,
+        cacheTtl: 30,
+        cacheMaxEntries: 10_000,
+        failureCooldown: 5,
+      });
+    });
+
+    test('every option is read; with jwksUri, an endpoint', () => {
+      const introspection = {
+        ...credentials,
+        endpoint: 'https://auth.example.com/introspect',
+        cacheTtl: 0,
+        cacheMaxEntries: 5,
+        failureCooldown: 1,
+      };
+      const c = config({ jwksUri: 'https://auth.example.com/jwks', introspection });
+      expect(c.introspection).toEqual(introspection);
+    });
+
+    test.each<[string, unknown, string]>([
+      ['no client id', { clientSecret: 's' }, '`introspection.clientId` is required'],
+      [
+        'no secret',
+        { clientId: 'a', clientSecret: '' },
+        '`introspection.clientSecret` is required',
+      ],
+      [
+        'a relative endpoint',
+        { ...credentials, endpoint: '/introspect' },
+        '`introspection.endpoint` must be an absolute https://',
+      ],
+      [
+        'a negative TTL',
+        { ...credentials, cacheTtl: -1 },
+        '`introspection.cacheTtl` must be a whole number of at least 0',
+      ],
+      [
+        'a cache of 0 entries',
+        { ...credentials, cacheMaxEntries: 0 },
+        '`introspection.cacheMaxEntries` must be a whole number of at least 1',
+      ],
+      [
+        'a cooldown of 0',
+        { ...credentials, failureCooldown: 0 },
+        '`introspection.failureCooldown` must be a whole number of at least 1',
+      ],
+    ])('%s is refused at boot, never naming the secret', (_name, introspection, message) => {
+      const text = refusal({ ...base, introspection });
+      expect(text).toContain(message);
+      expect(text).not.toContain('s3cret');
+    });
+
+    test('jwksUri without an endpoint is refused at boot: no metadata is read to find one', () => {
+      expect(
+        refusal({ ...base, jwksUri: 'https://auth.example.com/jwks', introspection: credentials }),
+      ).toBe(
+        'OAuth2ResourceServerModule: `introspection.endpoint` is required with `jwksUri`: ' +
+          'the issuer’s metadata, which names it, is not read',
+      );
+    });
   });
 
   describe('RFC 9728 resource metadata', () => {

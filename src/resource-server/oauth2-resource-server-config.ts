@@ -3,6 +3,7 @@ import { JWKS_FETCH_DEFAULTS } from '../keys/jwks-cache.js';
 import { JWKS_ALGORITHMS } from '../keys/jwks-document.js';
 import type { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
 import type {
+  OAuth2IntrospectionOptions,
   OAuth2ResourceMetadataOptions,
   OAuth2ResourceServerAlgorithm,
   OAuth2ResourceServerOptions,
@@ -30,6 +31,17 @@ export interface OAuth2ProtectedResourceMetadata {
   resource_documentation?: string;
 }
 
+/** The introspection options in force: every default applied. */
+export interface OAuth2IntrospectionSettings {
+  /** The configured endpoint; undefined when it is read from the issuer's metadata. */
+  endpoint: string | undefined;
+  clientId: string;
+  clientSecret: string;
+  cacheTtl: number;
+  cacheMaxEntries: number;
+  failureCooldown: number;
+}
+
 /**
  * The options of `OAuth2ResourceServerModule`, checked and completed once at start-up, so a misconfiguration
  * fails the boot with a clear message. It is the `OAuth2GuardOptions` of the module's guard; inject it (in an
@@ -51,6 +63,8 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
   readonly jwksCooldown: number;
   readonly fetchTimeoutMs: number;
   readonly maxJwksBytes: number;
+  /** RFC 7662 introspection after the local checks; undefined when off. */
+  readonly introspection: Readonly<OAuth2IntrospectionSettings> | undefined;
   /** The RFC 9728 document, when configured. */
   readonly resourceMetadata: Readonly<OAuth2ProtectedResourceMetadata> | undefined;
   /** Its URL (RFC 9728 §3.1), named in the guard's challenges; URL-encoded, so it needs no quoting. */
@@ -107,6 +121,10 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
       '`maxJwksBytes`',
       1024,
     );
+    this.introspection =
+      options.introspection === undefined
+        ? undefined
+        : introspectionSettings(options.introspection, this.metadataUrl);
     this.resourceMetadata =
       options.resourceMetadata === undefined
         ? undefined
@@ -158,6 +176,38 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
     }
     return document;
   }
+}
+
+function introspectionSettings(
+  options: OAuth2IntrospectionOptions,
+  metadataUrl: string | undefined,
+): OAuth2IntrospectionSettings {
+  const { clientId, clientSecret } = options ?? {};
+  if (typeof clientId !== 'string' || clientId === '') {
+    throw configError(
+      '`introspection.clientId` is required: this service’s client id at the issuer',
+    );
+  }
+  if (typeof clientSecret !== 'string' || clientSecret === '') {
+    throw configError('`introspection.clientSecret` is required: a non-empty string');
+  }
+  if (options.endpoint === undefined && metadataUrl === undefined) {
+    throw configError(
+      '`introspection.endpoint` is required with `jwksUri`: the issuer’s metadata, which names it, is not read',
+    );
+  }
+  return {
+    endpoint:
+      options.endpoint === undefined
+        ? undefined
+        : httpUrl(options.endpoint, '`introspection.endpoint`'),
+    clientId,
+    clientSecret,
+    cacheTtl: whole(options.cacheTtl ?? 30, '`introspection.cacheTtl`', 0),
+    // lru-cache takes max 0 for "unbounded".
+    cacheMaxEntries: whole(options.cacheMaxEntries ?? 10_000, '`introspection.cacheMaxEntries`', 1),
+    failureCooldown: whole(options.failureCooldown ?? 5, '`introspection.failureCooldown`', 1),
+  };
 }
 
 function configError(problem: string): Error {

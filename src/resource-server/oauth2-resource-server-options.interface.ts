@@ -42,15 +42,49 @@ export interface OAuth2ResourceServerOptions {
    * failed to answer, triggers at most one fetch per this time. @default 30
    */
   jwksCooldown?: number;
-  /** How long a fetch of the metadata or the keys may take, in milliseconds. @default 5000 */
+  /** How long a fetch of the metadata or the keys, or an introspection call, may take, in milliseconds. @default 5000 */
   fetchTimeoutMs?: number;
-  /** The largest metadata or JWKS response read, in bytes. @default 65536 */
+  /** The largest metadata, JWKS or introspection response read, in bytes. @default 65536 */
   maxJwksBytes?: number;
+  /**
+   * Ask the issuer whether each token is still active (RFC 7662 token introspection), after the local checks
+   * pass: a revoked token is refused within `cacheTtl` instead of being accepted until its `exp`.
+   * @default none: tokens are checked locally only
+   */
+  introspection?: OAuth2IntrospectionOptions;
   /**
    * Publish RFC 9728 protected resource metadata, and name its URL in the guard's challenges
    * (`resource_metadata`, RFC 9728 §5.1). @default none
    */
   resourceMetadata?: OAuth2ResourceMetadataOptions;
+}
+
+/**
+ * How the resource server calls the issuer's RFC 7662 introspection endpoint: as a client of the issuer,
+ * authenticated with client_secret_basic (RFC 6749 §2.3.1), which the issuer must allow to introspect.
+ */
+export interface OAuth2IntrospectionOptions {
+  /** This service's client id at the issuer. */
+  clientId: string;
+  /** Its client secret; never logged. */
+  clientSecret: string;
+  /**
+   * The introspection endpoint.
+   * @default the `introspection_endpoint` of the issuer's RFC 8414 metadata (required with `jwksUri`)
+   */
+  endpoint?: string;
+  /**
+   * Seconds an answer is kept per token (never past the token's `exp`): a revocation reaches this service
+   * within this time. 0 asks the issuer on every request. @default 30
+   */
+  cacheTtl?: number;
+  /** The most tokens whose answer is kept; the least recently used go first. @default 10000 */
+  cacheMaxEntries?: number;
+  /**
+   * Seconds after a failed call (issuer unreachable, an error status, a malformed answer) during which tokens
+   * not in the cache are answered 503 without a new call: the `Retry-After` of those answers. @default 5
+   */
+  failureCooldown?: number;
 }
 
 /** What the RFC 9728 §2 metadata document says about this resource, besides the issuer and bearer methods. */

@@ -8,6 +8,7 @@ import { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
 import { OAUTH2_RESOURCE_SERVER_OPTIONS } from './oauth2-resource-server.constants.js';
 import type { OAuth2ResourceServerOptions } from './oauth2-resource-server-options.interface.js';
 import { RemoteAccessTokenVerifier } from './remote-access-token.verifier.js';
+import { TokenIntrospector } from './token-introspector.js';
 
 /**
  * Every provider of OAuth2ResourceServerModule, and what it exports: the same OAuth2Guard as OAuth2Module's,
@@ -34,7 +35,12 @@ export const resourceServerProviders: Provider[] = [
   {
     provide: AccessTokenVerifier,
     useFactory: (config: OAuth2ResourceServerConfig, keys: JwksCache) =>
-      new RemoteAccessTokenVerifier(config, keys),
+      new RemoteAccessTokenVerifier(
+        config,
+        keys,
+        config.introspection &&
+          new TokenIntrospector({ ...config, introspection: config.introspection }),
+      ),
     inject: [OAuth2ResourceServerConfig, JwksCache],
   },
   OAuth2Guard,

@@ -24,6 +24,10 @@ const WELL_KNOWN_ROUTES = [0, 1, 2, 3, 4].map((depth) =>
 export interface OAuth2Routes {
   tokenPath: string;
   jwksPath: string;
+  /** Undefined: no revocation endpoint (RFC 7009). */
+  revocationPath?: string;
+  /** Undefined: no introspection endpoint (RFC 7662). */
+  introspectionPath?: string;
 }
 export const OAUTH2_ROUTES = 'OAUTH2:ROUTES';
 
@@ -37,6 +41,12 @@ export interface AuthorizationServerMetadata {
   grant_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
   token_endpoint_auth_signing_alg_values_supported?: string[];
+  revocation_endpoint?: string;
+  revocation_endpoint_auth_methods_supported?: string[];
+  revocation_endpoint_auth_signing_alg_values_supported?: string[];
+  introspection_endpoint?: string;
+  introspection_endpoint_auth_methods_supported?: string[];
+  introspection_endpoint_auth_signing_alg_values_supported?: string[];
 }
 
 /**
@@ -81,6 +91,7 @@ export class DiscoveryController {
     this.cacheFor(response);
     const keys = this.keyRing.current;
     const methods = this.methods.supported;
+    const { revocationPath, introspectionPath } = this.routes;
     const document: AuthorizationServerMetadata = {
       issuer: this.config.issuer,
       token_endpoint: this.url(this.routes.tokenPath),
@@ -93,12 +104,41 @@ export class DiscoveryController {
       response_types_supported: [],
       grant_types_supported: [CLIENT_CREDENTIALS_GRANT],
       token_endpoint_auth_methods_supported: methods,
-      // §2: required once private_key_jwt is listed, naming the algorithms its assertions may use.
-      ...(methods.includes('private_key_jwt')
-        ? { token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS] }
-        : {}),
+      ...this.assertionAlgorithms('token', methods),
+      ...(revocationPath === undefined
+        ? {}
+        : {
+            revocation_endpoint: this.url(revocationPath),
+            revocation_endpoint_auth_methods_supported: methods,
+            ...this.assertionAlgorithms('revocation', methods),
+          }),
+      ...(introspectionPath === undefined
+        ? {}
+        : {
+            introspection_endpoint: this.url(introspectionPath),
+            // The introspection endpoint refuses public clients (RFC 7662 §4).
+            introspection_endpoint_auth_methods_supported: methods.filter((m) => m !== 'none'),
+            ...this.assertionAlgorithms('introspection', methods),
+          }),
     };
     return document;
+  }
+
+  /**
+   * RFC 8414 §2: `<endpoint>_endpoint_auth_signing_alg_values_supported`, required once private_key_jwt is
+   * listed, naming the algorithms its assertions may use.
+   */
+  private assertionAlgorithms(
+    endpoint: 'token' | 'revocation' | 'introspection',
+    methods: string[],
+  ): Partial<AuthorizationServerMetadata> {
+    return methods.includes('private_key_jwt')
+      ? {
+          [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [
+            ...CLIENT_ASSERTION_ALGORITHMS,
+          ],
+        }
+      : {};
   }
 
   /** The JWK Set (RFC 7517 §5): every public verification key in force, next, active and retired. */

@@ -25,27 +25,27 @@ export class BodyParserRefusal {
 
 /**
  * A body parser refuses a request before routing, so only an app-wide filter sees the refusal. This one
- * answers it in OAuth form for the token path alone. A refusal on any other path goes where it would go
+ * answers it in OAuth form for the module's POST endpoints alone (token, revocation, introspection). A refusal on any other path goes where it would go
  * without the module: to the next app-wide filter of the host app that catches it, else to Nest's default.
  */
 @Catch(BodyParserRefusal)
 export class TokenBodyRefusalFilter implements ExceptionFilter<HttpException> {
-  private readonly tokenPathSuffix: string;
+  private readonly pathSuffixes: string[];
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly renderer: OAuth2ErrorRenderer,
-    tokenPath: string,
+    paths: readonly string[],
     private readonly modules: ModulesContainer,
   ) {
-    this.tokenPathSuffix = `/${tokenPath.replace(/^\/+|\/+$/g, '')}`;
+    this.pathSuffixes = paths.map((path) => `/${path.replace(/^\/+|\/+$/g, '')}`);
   }
 
   catch(error: HttpException, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
     const http = host.switchToHttp();
     const path = httpAdapter.getRequestUrl(http.getRequest()).split('?', 1)[0].replace(/\/+$/, '');
-    if (!path.endsWith(this.tokenPathSuffix)) {
+    if (!this.pathSuffixes.some((suffix) => path.endsWith(suffix))) {
       const next = this.hostAppFilters().find((filter) => catches(filter, error));
       if (next) next.catch(error, host);
       else new BaseExceptionFilter(httpAdapter).catch(error, host);

@@ -14,21 +14,29 @@ export interface TokenRequest {
   resources: string[];
 }
 
-/** Parameters the endpoint defines that may appear once (§3.2); unknown ones are ignored. */
-const SINGLE_PARAMETERS = [
-  'grant_type',
-  'scope',
+/** A token reference for revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1). */
+export interface TokenReference {
+  token: string;
+  /** `token_type_hint` as sent: a hint only, any value accepted (RFC 7009 §2.1, RFC 7662 §2.1). */
+  tokenTypeHint?: string;
+}
+
+/** The client authentication parameters every endpoint that authenticates clients reads (§2.3, RFC 7523). */
+const CLIENT_PARAMETERS = [
   'client_id',
   'client_secret',
   'client_assertion',
   'client_assertion_type',
 ] as const;
+/** Parameters the token endpoint defines that may appear once (§3.2); unknown ones are ignored. */
+const SINGLE_PARAMETERS = ['grant_type', 'scope', ...CLIENT_PARAMETERS];
 /** RFC 8707 §2: `resource` may repeat, one target each. */
 const RESOURCE = 'resource';
-const DEFINED_PARAMETERS: readonly string[] = [...SINGLE_PARAMETERS, RESOURCE];
+/** RFC 7009 §2.1 and RFC 7662 §2.1 define the same two parameters. */
+const TOKEN_REFERENCE_PARAMETERS = ['token', 'token_type_hint', ...CLIENT_PARAMETERS];
 const SUPPORTED_GRANTS: ReadonlySet<string> = new Set([CLIENT_CREDENTIALS_GRANT]);
 /**
- * A token request is a few hundred bytes. The platform's own body limit (Express 100 kB, Fastify 1 MiB)
+ * A request to an endpoint is a few hundred bytes (a token reference a few kB). The platform's own body limit (Express 100 kB, Fastify 1 MiB)
  * applies first; these bound what the endpoint accepts on any platform.
  */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -39,9 +47,7 @@ const MAX_PARAMETERS = 100;
  * supports (names compare exactly: §3.2 and §4.4.2 define them case-sensitive).
  */
 export function parseTokenRequest(request: OAuth2HttpRequest): TokenRequest {
-  const body = readFormBody(request);
-  checkShape(request, body);
-  for (const name of SINGLE_PARAMETERS) formParameter(body, name);
+  const body = readEndpointForm(request, SINGLE_PARAMETERS, [RESOURCE]);
   const grantType = formParameter(body, 'grant_type');
   if (grantType === undefined) {
     throw new MalformedRequestError('The grant_type parameter is missing');
@@ -56,6 +62,33 @@ export function parseTokenRequest(request: OAuth2HttpRequest): TokenRequest {
   };
 }
 
+/**
+ * Reads a revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request: a form body within the limits,
+ * no repeated parameter, and `token` (REQUIRED). `token_type_hint` is a hint only: an unknown value is ignored.
+ */
+export function parseTokenReference(request: OAuth2HttpRequest): TokenReference {
+  const body = readEndpointForm(request, TOKEN_REFERENCE_PARAMETERS);
+  const token = formParameter(body, 'token');
+  if (token === undefined) throw new MalformedRequestError('The token parameter is missing');
+  const tokenTypeHint = formParameter(body, 'token_type_hint');
+  return tokenTypeHint === undefined ? { token } : { token, tokenTypeHint };
+}
+
+/**
+ * The form body of a request to one of the endpoints (RFC 6749 §3.2): within the size limits, each of `single`
+ * at most once (§3.1), and no bracketed form of a defined parameter.
+ */
+function readEndpointForm(
+  request: OAuth2HttpRequest,
+  single: readonly string[],
+  repeatable: readonly string[] = [],
+): FormBody {
+  const body = readFormBody(request);
+  checkShape(request, body, [...single, ...repeatable]);
+  for (const name of single) formParameter(body, name);
+  return body;
+}
+
 /** RFC 8707 §2: an absolute URI (RFC 3986 §4.3) without a fragment, else invalid_target. */
 function checkResource(resource: string): void {
   if (
@@ -67,7 +100,7 @@ function checkResource(resource: string): void {
   }
 }
 
-function checkShape(request: OAuth2HttpRequest, body: FormBody): void {
+function checkShape(request: OAuth2HttpRequest, body: FormBody, defined: readonly string[]): void {
   const declared = request.headers['content-length'];
   const keys = Object.keys(body);
   // Without Content-Length (a chunked body) measure what was parsed.
@@ -79,7 +112,7 @@ function checkShape(request: OAuth2HttpRequest, body: FormBody): void {
     // `scope[]=a` or `scope[x]=a`: Express's parser makes these an array or object of `scope`, Fastify's
     // keeps the bracketed name. Either way it is a malformed defined parameter.
     const bracket = key.indexOf('[');
-    if (bracket > 0 && DEFINED_PARAMETERS.includes(key.slice(0, bracket))) {
+    if (bracket > 0 && defined.includes(key.slice(0, bracket))) {
       throw new MalformedRequestError(
         `The ${key.slice(0, bracket)} parameter is repeated or malformed`,
       );

@@ -9,6 +9,7 @@ import { OAuth2Config } from '../oauth2-config.js';
 import { jwkThumbprint } from '../keys/signing-keys.js';
 import type { OAuth2SigningOptions } from '../keys/signing-options.interface.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import { clientRevocation, InMemoryOAuth2RevocationStore } from '../state/revocation-store.js';
 import type { OAuth2ClaimsContext, OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import { createJwtService, TokenService } from './token.service.js';
 
@@ -95,9 +96,18 @@ function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
-function service(signing: OAuth2SigningOptions, overrides: Partial<OAuth2ModuleOptions> = {}) {
+function service(
+  signing: OAuth2SigningOptions,
+  overrides: Partial<OAuth2ModuleOptions> = {},
+  revocations = new InMemoryOAuth2RevocationStore(),
+) {
   const config = new OAuth2Config({ issuer: ISSUER, signing, ...overrides });
-  return new TokenService(createJwtService(config), config, new StaticKeyRing(config.keys!));
+  return new TokenService(
+    createJwtService(config),
+    config,
+    new StaticKeyRing(config.keys!),
+    revocations,
+  );
 }
 
 const client = (fields: Partial<OAuthClient> = {}): OAuthClient =>
@@ -489,6 +499,105 @@ describe.each(variants)('TokenService ($name)', (variant) => {
       expect(error.getStatus()).toBe(401);
       expect(error.description).toBe('The access token is invalid');
       expect(JSON.stringify(error.getResponse())).not.toContain('Reports API');
+    });
+  });
+
+  describe('revocation (RFC 7009)', () => {
+    test('a token whose jti the store holds is refused as revoked; another of the same client is not', async () => {
+      const revocations = new InMemoryOAuth2RevocationStore();
+      const own = service(variant.signing, {}, revocations);
+      const revoked = (await own.issue(client(), [])).access_token;
+      const kept = (await own.issue(client(), [])).access_token;
+      const { claims } = await own.verify(revoked);
+      await revocations.revoke({ kind: 'token', jti: claims.jti, expiresAt: claims.exp * 1000 });
+      await expectInvalidToken(own.verify(revoked), 'The access token was revoked');
+      expect((await own.verify(kept)).clientId).toBe('testclient');
+    });
+
+    test("a client's revocation refuses every token it was issued before, not another client's", async () => {
+      const revocations = new InMemoryOAuth2RevocationStore();
+      const own = service(variant.signing, {}, revocations);
+      const before = (await own.issue(client(), [])).access_token;
+      const other = (await own.issue(client({ clientId: 'other' }), [])).access_token;
+      await revocations.revoke(
+        clientRevocation('testclient', Date.now(), {
+          maxAccessTokenLifetime: 3600,
+          clockTolerance: 0,
+        }),
+      );
+      await expectInvalidToken(own.verify(before), 'The access token was revoked');
+      expect((await own.verify(other)).clientId).toBe('other');
+    });
+
+    test('the revocation check comes after the signature: a forged token is invalid, not revoked', async () => {
+      const revocations = new InMemoryOAuth2RevocationStore();
+      const own = service(variant.signing, {}, revocations);
+      const claims = goodClaims();
+      await revocations.revoke({
+        kind: 'token',
+        jti: claims.jti as string,
+        expiresAt: Date.now() + 60_000,
+      });
+      await expectInvalidToken(own.verify(craft(goodHeader(), claims, variant.otherKeySigner)));
+      await expectInvalidToken(
+        own.verify(craft(goodHeader(), claims, variant.signer)),
+        'The access token was revoked',
+      );
+    });
+  });
+
+  describe('verifyIssued (for revocation and introspection)', () => {
+    test('takes a token of ours for any audience (RFC 8707), which verify refuses', async () => {
+      const token = craft(
+        goodHeader(),
+        { ...goodClaims(), aud: 'https://api.example.com/reports' },
+        variant.signer,
+      );
+      await expectInvalidToken(tokens.verify(token));
+      const principal = await tokens.verifyIssued(token);
+      expect(principal?.clientId).toBe('testclient');
+      expect(principal?.claims.aud).toBe('https://api.example.com/reports');
+    });
+
+    test.each([
+      ['another key', (): string => craft(goodHeader(), goodClaims(), variant.otherKeySigner)],
+      [
+        'another issuer',
+        (): string =>
+          craft(goodHeader(), { ...goodClaims(), iss: 'https://evil.example' }, variant.signer),
+      ],
+      [
+        'another typ',
+        (): string => craft({ ...goodHeader(), typ: 'JWT' }, goodClaims(), variant.signer),
+      ],
+      ['garbage', (): string => 'abc.def.ghi'],
+      [
+        'an expired one',
+        (): string =>
+          craft(
+            goodHeader(),
+            { ...goodClaims(), iat: now() - 3700, exp: now() - 100 },
+            variant.signer,
+          ),
+      ],
+    ])('refuses %s as verify does: undefined', async (_name, make) => {
+      await expect(tokens.verify(make())).rejects.toMatchObject({ error: 'invalid_token' });
+      await expect(tokens.verifyIssued(make())).resolves.toBeUndefined();
+    });
+
+    test('does not consult the revocation store; isRevoked does', async () => {
+      const revocations = new InMemoryOAuth2RevocationStore();
+      const own = service(variant.signing, {}, revocations);
+      const token = (await own.issue(client(), [])).access_token;
+      const principal = (await own.verifyIssued(token))!;
+      expect(own.isRevoked(principal)).toBe(false);
+      await revocations.revoke({
+        kind: 'token',
+        jti: principal.claims.jti,
+        expiresAt: Date.now() + 60_000,
+      });
+      await expect(own.verifyIssued(token)).resolves.toEqual(principal);
+      expect(own.isRevoked(principal)).toBe(true);
     });
   });
 

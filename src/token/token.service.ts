@@ -11,6 +11,7 @@ import {
   principalOfAccessToken,
 } from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import { OAuth2RevocationStore } from '../state/revocation-store.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
 /** Claims the library sets itself; a custom-claims hook cannot replace them. */
@@ -69,6 +70,7 @@ export class TokenService extends AccessTokenVerifier {
     private readonly jwt: JwtService,
     private readonly config: OAuth2Config,
     private readonly keyRing: OAuth2KeyRing,
+    private readonly revocations: OAuth2RevocationStore,
   ) {
     super();
   }
@@ -126,10 +128,38 @@ export class TokenService extends AccessTokenVerifier {
 
   /**
    * Verifies an access token (RFC 9068 §4): the signature with the key its `kid` names among the keys in force
-   * and that key's algorithm only, `typ`, `iss`, `aud`, `exp`, and the claims the profile requires. Throws an
-   * RFC 6750 invalid_token error.
+   * and that key's algorithm only, `typ`, `iss`, `aud`, `exp`, and the claims the profile requires; then that it
+   * was not revoked (RFC 7009), from the revocation store's local copy (no I/O). Throws an RFC 6750
+   * invalid_token error.
    */
   override async verify(token: string): Promise<OAuthPrincipal> {
+    const principal = this.check(token, { audience: this.config.audience });
+    if (this.isRevoked(principal)) {
+      throw OAuth2Error.invalidToken('The access token was revoked');
+    }
+    return principal;
+  }
+
+  /**
+   * Reads a token this server issued, for revocation (RFC 7009) and introspection (RFC 7662): the checks of
+   * `verify()` but the audience, since a token may carry any resource's (RFC 8707), and without the revocation
+   * check (see `isRevoked()`). Undefined for any token those checks refuse (malformed, not ours, expired).
+   */
+  async verifyIssued(token: string): Promise<OAuthPrincipal | undefined> {
+    try {
+      return this.check(token, { audience: undefined });
+    } catch (error) {
+      if (error instanceof OAuth2Error && error.error === 'invalid_token') return undefined;
+      throw error;
+    }
+  }
+
+  /** Whether the revocation store refuses the token, from its local copy (no I/O). */
+  isRevoked({ clientId, claims }: OAuthPrincipal): boolean {
+    return this.revocations.isRevoked({ jti: claims.jti, clientId, issuedAt: claims.iat });
+  }
+
+  private check(token: string, { audience }: { audience: readonly string[] | undefined }) {
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
       throw OAuth2Error.invalidToken('The access token is invalid');
     }
@@ -145,6 +175,8 @@ export class TokenService extends AccessTokenVerifier {
         publicKey: key.verificationKey as unknown as Buffer,
         // Only the key's own algorithm: nothing in the token's header chooses it (RFC 8725 §3.1).
         algorithms: [key.algorithm],
+        // Undefined replaces the module's audience, and jsonwebtoken then checks none.
+        audience: audience as [string, ...string[]] | undefined,
       });
     } catch (error) {
       throw OAuth2Error.invalidToken(

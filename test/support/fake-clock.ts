@@ -1,4 +1,4 @@
-import { jest } from '@jest/globals';
+import { afterEach, beforeEach, jest } from '@jest/globals';
 
 /** The `performance` object modules saw when they loaded, before any fake timers. */
 const loadedPerformance = performance;
@@ -16,4 +16,23 @@ export function useFakeClock(): void {
   jest.spyOn(loadedPerformance, 'now').mockImplementation(() => fakePerformance.now());
   // The fake performance clock starts at 0, which lru-cache reads as "this entry has no start, so no TTL".
   jest.advanceTimersByTime(1000);
+}
+
+/**
+ * Shifts `Date.now()`, the clock of the key and introspection caches, forward in each test: max-age, TTLs and
+ * cooldowns pass without waiting. jose keeps the real time (`new Date()`), so no token expires on the way.
+ */
+export function useShiftedClock(): (seconds: number) => void {
+  let offset = 0;
+  beforeEach(() => {
+    offset = 0;
+    const realNow = Date.now.bind(Date);
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+  return (seconds) => {
+    offset += seconds * 1000;
+  };
 }

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import {
   InMemoryOAuthClientRepository,
@@ -38,7 +38,14 @@ export async function listeningIssuer(
     issuerPath = '',
     extras = {},
     port,
-  }: { issuerPath?: string; extras?: OAuth2ModuleExtras; port?: number } = {},
+    logger,
+  }: {
+    issuerPath?: string;
+    extras?: OAuth2ModuleExtras;
+    port?: number;
+    /** Where Nest logs; nowhere unless given. */
+    logger?: LoggerService;
+  } = {},
 ): Promise<ListeningIssuer> {
   const listenOn = port ?? (await freePort(platform));
   const origin = `http://127.0.0.1:${listenOn}`;
@@ -54,7 +61,7 @@ export async function listeningIssuer(
       ],
       controllers: [ResourceController],
     },
-    { platform },
+    { platform, logger },
   );
   await seedClients(app, [CLIENTS.test]);
   await app.listen(listenOn, '127.0.0.1');
