@@ -236,6 +236,39 @@ async function settle(feed: OAuth2ChangeFeed): Promise<void> {
     ).toBe(true);
   });
 
+  test('Redis losing the revocations (FLUSH, restart without persistence): the copy keeps them and writes them back', async () => {
+    const prefix = uniqueRedisPrefix();
+    const logger = new CapturingLogger();
+    const a = await onRedis(prefix, { logger });
+    const now = Date.now();
+    const issuedAt = Math.floor(now / 1000);
+    await a.revocations.revoke({ kind: 'token', jti: 'kept', expiresAt: now + 60_000 });
+    await a.revocations.revoke({
+      kind: 'client',
+      clientId: 'c',
+      notBefore: now,
+      expiresAt: now + 60_000,
+    });
+    const raw = new Redis(testRedisUrl!);
+    try {
+      const keys = await raw.keys(`${prefix}revoked:*`);
+      expect(keys.length).toBeGreaterThanOrEqual(3);
+      await raw.del(...keys);
+      expect(await (a.revocations as RedisOAuth2RevocationStore).reload()).toBe(true);
+      expect(a.revocations.isRevoked({ jti: 'kept', clientId: 'x', issuedAt })).toBe(true);
+      expect(a.revocations.isRevoked({ jti: 'j', clientId: 'c', issuedAt })).toBe(true);
+      // Written back, so an instance started after the loss knows them too.
+      expect(Number(await raw.zscore(`${prefix}revoked:tokens`, 'kept'))).toBe(now + 60_000);
+      expect(Number(await raw.zscore(`${prefix}revoked:clients:not-before`, 'c'))).toBe(now);
+    } finally {
+      raw.disconnect();
+    }
+    const b = await onRedis(prefix);
+    expect(b.revocations.isRevoked({ jti: 'kept', clientId: 'x', issuedAt })).toBe(true);
+    expect(b.revocations.isRevoked({ jti: 'j', clientId: 'c', issuedAt })).toBe(true);
+    expect(logger.lines.filter((line) => line.message.includes('written back'))).toHaveLength(1);
+  });
+
   test('a message that is not a change is ignored and logged once; the feed goes on', async () => {
     const prefix = uniqueRedisPrefix();
     const logger = new CapturingLogger();

@@ -82,10 +82,16 @@ export class InMemoryOAuth2RevocationStore extends OAuth2RevocationStore {
     });
   }
 
-  /** Forgets everything (before a shared store reloads its copy). */
-  clear(): void {
-    this.tokens.clear();
-    this.clients.clear();
+  /** The unexpired revocations held, as records (what a shared store writes back to a store that lost them). */
+  records(now = Date.now()): OAuth2RevocationRecord[] {
+    const records: OAuth2RevocationRecord[] = [];
+    for (const [jti, expiresAt] of this.tokens) {
+      if (expiresAt > now) records.push({ kind: 'token', jti, expiresAt });
+    }
+    for (const [clientId, { notBefore, expiresAt }] of this.clients) {
+      if (expiresAt > now) records.push({ kind: 'client', clientId, notBefore, expiresAt });
+    }
+    return records;
   }
 
   isRevoked({ jti, clientId, issuedAt }: OAuth2RevocationSubject): boolean {
