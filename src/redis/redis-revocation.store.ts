@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { OAuth2ChangeFeed, OAuth2RevocationRecord } from '../state/change-feed.js';
 import {
@@ -8,17 +9,22 @@ import {
 import { changeChannel } from './redis-change-feed.js';
 import type { RedisConnection } from './redis-connection.js';
 
-/** The local copy is reloaded whole this often, whatever the feed said: the bound on a missed message. */
+/**
+ * The generation counter is read this often, and the copy reloaded when it moved, whatever the feed said: the
+ * bound on a missed message.
+ */
 export const REVOCATION_RELOAD_INTERVAL_MS = 10_000;
 
 /** Expired entries pruned per write, at most (a script must stay short). */
 const PRUNE_BATCH = 1000;
 
 /**
- * KEYS: revoked tokens (jti → expiresAt), clients' not-before (clientId → ms), clients' expiry (clientId → ms).
- * ARGV: now, channel, message ('' publishes nothing), then per revocation: kind, id, notBefore, expiresAt.
- * Prunes what has expired, records the revocations (GT: a client's not-before and every expiry only move
- * forward) and publishes the message, atomically: a revocation is announced only once it is durable.
+ * KEYS: revoked tokens (jti → expiresAt), clients' not-before (clientId → ms), clients' expiry (clientId → ms),
+ * the generation. ARGV: now, channel, message ('' publishes nothing), a random first generation, then per
+ * revocation: kind, id, notBefore, expiresAt. Prunes what has expired, records the revocations (GT: a client's
+ * not-before and every expiry only move forward), moves the generation on (from a random start when it is
+ * missing, so a Redis that lost it never repeats one an instance saw) and publishes the message, atomically:
+ * a revocation is announced only once it is durable.
  */
 const REVOKE_SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -28,7 +34,7 @@ if #expired > 0 then
   redis.call('ZREM', KEYS[3], unpack(expired))
   redis.call('ZREM', KEYS[2], unpack(expired))
 end
-for i = 4, #ARGV, 4 do
+for i = 5, #ARGV, 4 do
   if ARGV[i] == 'token' then
     redis.call('ZADD', KEYS[1], 'GT', ARGV[i + 3], ARGV[i + 1])
   else
@@ -36,6 +42,7 @@ for i = 4, #ARGV, 4 do
     redis.call('ZADD', KEYS[3], 'GT', ARGV[i + 3], ARGV[i + 1])
   end
 end
+if redis.call('SETNX', KEYS[4], ARGV[4]) == 0 then redis.call('INCR', KEYS[4]) end
 if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 `;
@@ -58,8 +65,9 @@ function pairs(flat: string[]): [string, number][] {
  * Revocations kept in Redis (sorted sets scored by expiry, pruned as they expire) with a full copy in this
  * process that `isRevoked()` reads, so checking a token makes no round trip. The copy is loaded at module
  * init, follows the change feed's `revocation` messages (within milliseconds), and merges what Redis holds on
- * `resync` (the feed reconnected), when Redis answers again after an outage, and every 10 s (so a missed
- * message is held at most that long). It never drops an unexpired entry: what Redis lost is written back.
+ * `resync` (the feed reconnected), when Redis answers again after an outage, and when the generation every
+ * revocation moves has changed, read every 10 s (so a missed message is held at most that long). The one copy
+ * is merged into, never rebuilt: its sweep (once a minute) stays off the request path. It never drops an unexpired entry: what Redis lost is written back.
  * `revoke()` writes to Redis and publishes in one script, and rejects while Redis is away: the caller answers
  * 503. While Redis is away the copy keeps what it held; an instance started during the outage holds nothing
  * until Redis returns.
@@ -69,7 +77,9 @@ export class RedisOAuth2RevocationStore
   implements OnModuleInit, OnModuleDestroy
 {
   private readonly local = new InMemoryOAuth2RevocationStore();
-  private readonly keys: [string, string, string];
+  private readonly keys: [string, string, string, string];
+  /** The generation the copy last merged; null when Redis had none. */
+  private generation: string | null | undefined;
   private readonly channel: string;
   private readonly reloadIntervalMs: number;
   private reloading: Promise<boolean> | undefined;
@@ -88,6 +98,7 @@ export class RedisOAuth2RevocationStore
       `${prefix}revoked:tokens`,
       `${prefix}revoked:clients:not-before`,
       `${prefix}revoked:clients:expiry`,
+      `${prefix}revoked:generation`,
     ];
     this.channel = changeChannel(prefix);
     this.reloadIntervalMs = reloadIntervalMs;
@@ -106,7 +117,7 @@ export class RedisOAuth2RevocationStore
       stopUp();
     };
     await this.reload();
-    this.timer = setInterval(() => void this.reload(), this.reloadIntervalMs);
+    this.timer = setInterval(() => void this.poll(), this.reloadIntervalMs);
     this.timer.unref();
   }
 
@@ -156,8 +167,10 @@ export class RedisOAuth2RevocationStore
   private async load(): Promise<boolean> {
     try {
       const now = Date.now();
-      const [tokens, notBefore, expiry] = await this.connection.run((redis) =>
+      // One connection runs these in order: a revocation written after the GET moves the generation again.
+      const [generation, tokens, notBefore, expiry] = await this.connection.run((redis) =>
         Promise.all([
+          redis.get(this.keys[3]),
           redis.zrangebyscore(this.keys[0], `(${now}`, '+inf', 'WITHSCORES'),
           redis.zrange(this.keys[1], 0, -1, 'WITHSCORES'),
           redis.zrangebyscore(this.keys[2], `(${now}`, '+inf', 'WITHSCORES'),
@@ -189,6 +202,7 @@ export class RedisOAuth2RevocationStore
           `Redis had lost ${lost.length} revocation(s) this instance holds; written back`,
         );
       }
+      this.generation = generation;
       return true;
     } catch (error) {
       this.connection.degraded(
@@ -200,6 +214,20 @@ export class RedisOAuth2RevocationStore
     }
   }
 
+  /**
+   * Reloads when the generation moved since the last merge (or is missing: Redis lost it, or never had one),
+   * so the steady state reads one key, not the whole set. A Redis that is away is left to `onUp`.
+   */
+  private async poll(): Promise<void> {
+    let generation: string | null;
+    try {
+      generation = await this.connection.run((redis) => redis.get(this.keys[3]));
+    } catch {
+      return;
+    }
+    if (generation === null || generation !== this.generation) await this.reload();
+  }
+
   /** Records `revocations` in Redis in one script, publishing `message` unless it is empty. */
   private async write(
     revocations: OAuth2RevocationRecord[],
@@ -209,11 +237,12 @@ export class RedisOAuth2RevocationStore
     await this.connection.run((redis) =>
       redis.eval(
         REVOKE_SCRIPT,
-        3,
+        4,
         ...this.keys,
         now,
         this.channel,
         message,
+        randomInt(2 ** 47),
         ...revocations.flatMap(scriptArgs),
       ),
     );

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { CapturingLogger } from '../../test/support/logger.js';
 import { eventually } from '../../test/support/key-store.js';
@@ -53,14 +53,14 @@ function inMemory(): Instance {
 
 async function onRedis(
   keyPrefix: string,
-  { url = testRedisUrl!, logger = new CapturingLogger() } = {},
+  { url = testRedisUrl!, logger = new CapturingLogger(), reloadIntervalMs = 10_000 } = {},
 ): Promise<Instance> {
   const connection = await RedisConnection.open(
     { url, keyPrefix, commandTimeoutMs: 300 },
     { waitMs: 2000, logger },
   );
   const feed = new RedisOAuth2ChangeFeed(connection, { logger });
-  const revocations = new RedisOAuth2RevocationStore(connection, feed);
+  const revocations = new RedisOAuth2RevocationStore(connection, feed, { reloadIntervalMs });
   await revocations.onModuleInit();
   const instance: Instance = {
     throttle: new RedisOAuth2ThrottleStore(connection),
@@ -267,6 +267,34 @@ async function settle(feed: OAuth2ChangeFeed): Promise<void> {
     expect(b.revocations.isRevoked({ jti: 'kept', clientId: 'x', issuedAt })).toBe(true);
     expect(b.revocations.isRevoked({ jti: 'j', clientId: 'c', issuedAt })).toBe(true);
     expect(logger.lines.filter((line) => line.message.includes('written back'))).toHaveLength(1);
+  });
+
+  test('the timer reloads only when the generation moved, into the same copy (no sweep on the request path)', async () => {
+    const prefix = uniqueRedisPrefix();
+    const a = await onRedis(prefix, { reloadIntervalMs: 50 });
+    await a.revocations.revoke({ kind: 'token', jti: 'first', expiresAt: Date.now() + 60_000 });
+    const subject = { jti: 'silent', clientId: 'x', issuedAt: 0 };
+    const sweep = jest.spyOn(
+      InMemoryOAuth2RevocationStore.prototype as unknown as { sweep(now: number): void },
+      'sweep',
+    );
+    a.revocations.isRevoked(subject);
+    const sweeps = sweep.mock.calls.length;
+    let sweepsAfter: number;
+    const raw = new Redis(testRedisUrl!);
+    try {
+      await raw.zadd(`${prefix}revoked:tokens`, Date.now() + 60_000, 'silent');
+      // The set is not read again while the generation stays: several ticks go by.
+      await sleep(300);
+      expect(a.revocations.isRevoked(subject)).toBe(false);
+      await raw.incr(`${prefix}revoked:generation`);
+      await eventually(async () => expect(a.revocations.isRevoked(subject)).toBe(true), 1000);
+      sweepsAfter = sweep.mock.calls.length;
+    } finally {
+      raw.disconnect();
+      sweep.mockRestore();
+    }
+    expect(sweepsAfter).toBe(sweeps);
   });
 
   test('a message that is not a change is ignored and logged once; the feed goes on', async () => {
