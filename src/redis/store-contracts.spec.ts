@@ -357,6 +357,30 @@ describe('RedisConnection logs', () => {
   });
 });
 
+describe('RedisOAuth2ReplayStore while Redis is away', () => {
+  test('expired local claims are dropped, the unwritten ones too', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 9 });
+    await proxy.cut();
+    const connection = await RedisConnection.open(
+      { url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: 'p:', commandTimeoutMs: 100 },
+      { waitMs: 100, logger: new CapturingLogger() },
+    );
+    try {
+      const replay = new RedisOAuth2ReplayStore(connection);
+      expect(await replay.claim('short', new Date(Date.now() + 100))).toBe(true);
+      expect(await replay.claim('long', inSeconds(60))).toBe(true);
+      expect(replay.pending).toBe(2);
+      await sleep(1100);
+      expect(await replay.claim('other', inSeconds(60))).toBe(true);
+      expect(replay.pending).toBe(2);
+      expect(await replay.claim('long', inSeconds(60))).toBe(false);
+    } finally {
+      await connection.close();
+      await proxy.close();
+    }
+  });
+});
+
 (testRedisUrl ? describe : describe.skip)('Redis going away and coming back', () => {
   let proxy: TcpProxy;
   afterEach(async () => {
