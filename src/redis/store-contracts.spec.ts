@@ -297,6 +297,36 @@ async function settle(feed: OAuth2ChangeFeed): Promise<void> {
     expect(sweepsAfter).toBe(sweeps);
   });
 
+  test('resync comes once the subscription is in place: a change published on resync is heard', async () => {
+    const raw = new Redis(testRedisUrl!);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const prefix = uniqueRedisPrefix();
+        const connection = await RedisConnection.open(
+          { url: testRedisUrl!, keyPrefix: prefix, commandTimeoutMs: 300 },
+          { waitMs: 2000, logger: new CapturingLogger() },
+        );
+        open.push({ ...inMemory(), connection, close: () => connection.close() });
+        // A slow network: the SUBSCRIBE reaches Redis 200 ms late.
+        const subscriber = connection.subscriber;
+        const subscribe = subscriber.subscribe.bind(subscriber) as (
+          channel: string,
+        ) => Promise<unknown>;
+        (subscriber as unknown as { subscribe: typeof subscribe }).subscribe = (channel) =>
+          sleep(200).then(() => subscribe(channel));
+        const feed = new RedisOAuth2ChangeFeed(connection);
+        const heard: OAuth2Change[] = [];
+        feed.subscribe((change) => {
+          heard.push(change);
+          if (change.type === 'resync') void raw.publish(changeChannel(prefix), '{"type":"keys"}');
+        });
+        await eventually(async () => expect(heard).toContainEqual({ type: 'keys' }), 1000);
+      }
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   test('a message that is not a change is ignored and logged once; the feed goes on', async () => {
     const prefix = uniqueRedisPrefix();
     const logger = new CapturingLogger();
