@@ -30,8 +30,11 @@ export abstract class OAuth2RevocationStore {
 }
 
 /**
- * A client's revocation at `now`: its tokens issued at or before `now` are refused, kept until the longest of
- * them has expired. `iat` has whole seconds, so a token issued later within the same second is refused too.
+ * A client's revocation at `now`: its tokens issued at or before `now + clockTolerance` are refused, so tokens
+ * stamped by an instance whose clock runs ahead by up to `clockTolerance` are caught too (the price: a token
+ * this client gets within `clockTolerance` seconds after the revocation is refused as well). Kept until the
+ * longest of them has expired (`maxAccessTokenLifetime` plus `clockTolerance` after that not-before). `iat` has
+ * whole seconds, so a token issued later within the same second is refused too.
  */
 export function clientRevocation(
   clientId: string,
@@ -41,11 +44,12 @@ export function clientRevocation(
     clockTolerance,
   }: { maxAccessTokenLifetime: number; clockTolerance: number },
 ): OAuth2RevocationRecord {
+  const notBefore = now + clockTolerance * 1000;
   return {
     kind: 'client',
     clientId,
-    notBefore: now,
-    expiresAt: now + (maxAccessTokenLifetime + clockTolerance + 1) * 1000,
+    notBefore,
+    expiresAt: notBefore + (maxAccessTokenLifetime + clockTolerance + 1) * 1000,
   };
 }
 
