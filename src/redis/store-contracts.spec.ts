@@ -271,29 +271,39 @@ async function settle(feed: OAuth2ChangeFeed): Promise<void> {
 
   test('the timer reloads only when the generation moved, into the same copy (no sweep on the request path)', async () => {
     const prefix = uniqueRedisPrefix();
-    const a = await onRedis(prefix, { reloadIntervalMs: 50 });
-    await a.revocations.revoke({ kind: 'token', jti: 'first', expiresAt: Date.now() + 60_000 });
-    const subject = { jti: 'silent', clientId: 'x', issuedAt: 0 };
+    const raw = new Redis(testRedisUrl!);
+    let sweeps: number;
+    let sweepsAfter: number;
     const sweep = jest.spyOn(
       InMemoryOAuth2RevocationStore.prototype as unknown as { sweep(now: number): void },
       'sweep',
     );
-    a.revocations.isRevoked(subject);
-    const sweeps = sweep.mock.calls.length;
-    let sweepsAfter: number;
-    const raw = new Redis(testRedisUrl!);
     try {
+      await raw.set(`${prefix}revoked:generation`, '7');
+      const a = await onRedis(prefix, { reloadIntervalMs: 50 });
+      const store = a.revocations as RedisOAuth2RevocationStore;
+      // The resync of the feed's first subscription reloads once: let it, and any reload it queued, finish.
+      await settle(a.feed);
+      for (
+        let running;
+        (running = (store as unknown as { reloading?: Promise<boolean> }).reloading);
+      )
+        await running;
+      const subject = { jti: 'silent', clientId: 'x', issuedAt: 0 };
+      store.isRevoked(subject);
+      sweeps = sweep.mock.calls.length;
       await raw.zadd(`${prefix}revoked:tokens`, Date.now() + 60_000, 'silent');
       // The set is not read again while the generation stays: several ticks go by.
       await sleep(300);
-      expect(a.revocations.isRevoked(subject)).toBe(false);
+      expect(store.isRevoked(subject)).toBe(false);
       await raw.incr(`${prefix}revoked:generation`);
-      await eventually(async () => expect(a.revocations.isRevoked(subject)).toBe(true), 1000);
+      await eventually(async () => expect(store.isRevoked(subject)).toBe(true), 1000);
       sweepsAfter = sweep.mock.calls.length;
     } finally {
       raw.disconnect();
       sweep.mockRestore();
     }
+    expect(sweeps).toBeGreaterThan(0);
     expect(sweepsAfter).toBe(sweeps);
   });
 
