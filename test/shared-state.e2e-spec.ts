@@ -62,18 +62,29 @@ const seconds = () => Math.floor(Date.now() / 1000);
   const withSecret = (app: INestApplication, clientId: string, secret: string) =>
     tokenRequest(app).set('authorization', basicHeader(clientId, secret)).send(GRANT);
 
-  const options = (url: string, keyPrefix: string): Partial<OAuth2ModuleOptions> => ({
-    store: { redis: { url, keyPrefix, commandTimeoutMs: 300 } },
-    keyRefreshInterval: 3600,
-    clientCache: { ttl: 60 },
-    clientAuthThrottle: {
-      window: 60,
-      freeFailures: 2,
-      maxFailures: 3,
-      maxDelayMs: 10,
-      maxFailuresPerClient: 100,
-    },
-  });
+  // revocationPath is a module-level setting; forRoot takes it beside the options.
+  const options = (url: string, keyPrefix: string) =>
+    ({
+      revocationPath: 'oauth2/revoke',
+      store: { redis: { url, keyPrefix, commandTimeoutMs: 300 } },
+      keyRefreshInterval: 3600,
+      clientCache: { ttl: 60 },
+      clientAuthThrottle: {
+        window: 60,
+        freeFailures: 2,
+        maxFailures: 3,
+        maxDelayMs: 10,
+        maxFailuresPerClient: 100,
+      },
+    }) as Partial<OAuth2ModuleOptions>;
+  const revoke = (app: INestApplication, token: string) =>
+    request(app.getHttpServer())
+      .post('/oauth2/revoke')
+      .set('authorization', basicHeader('alice', 'testpass'))
+      .type('form')
+      .send({ token });
+  const whoami = (app: INestApplication, token: string) =>
+    request(app.getHttpServer()).get('/api/whoami').set('authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
     await requireRedis();
@@ -164,6 +175,13 @@ const seconds = () => Math.floor(Date.now() / 1000);
     );
   });
 
+  test("a token revoked through one instance's endpoint is refused by the other's guard within 1 s", async () => {
+    const token = (await withSecret(a, 'alice', 'testpass')).body.access_token as string;
+    expect((await whoami(b, token)).status).toBe(200);
+    expect((await revoke(a, token)).status).toBe(200);
+    await eventually(async () => expect((await whoami(b, token)).status).toBe(401), 1000);
+  });
+
   test('a key activated elsewhere is used by both once the keys change is announced', async () => {
     const next = await storeOf(admin).generate('ES256', { activate: true });
     const kidOf = async (app: INestApplication) =>
@@ -192,6 +210,13 @@ const seconds = () => Math.floor(Date.now() / 1000);
     // Tokens issued; failures throttled from this instance's own counts (429 after three); the assertion
     // accepted once, its replay refused.
     expect(statuses).toEqual([200, 401, 200, 401, 200, 401, 200, 429, 200, 429, 200, 401]);
+    // The revocation endpoint cannot make a revocation durable: 503, the token stays valid (RFC 7009 §2.2.1).
+    const kept = (await withSecret(b, 'alice', 'testpass')).body.access_token as string;
+    const refused = await revoke(b, kept);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toBe('server_error');
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect((await whoami(b, kept)).status).toBe(200);
     await expect(
       revocations.revoke({ kind: 'token', jti: 'during', expiresAt: Date.now() + 60_000 }),
     ).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ is unavailable/);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { CachingOAuthClientRepository } from './caching-client.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-client.repository.js';
@@ -356,8 +357,12 @@ describe('CachingOAuthClientRepository and the change feed', () => {
   test('a write stands when the announcement fails', async () => {
     const { cached, changes, inner } = withFeed();
     jest.spyOn(changes, 'publish').mockRejectedValue(new Error('Redis is away'));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     await cached.updateSecret('svc', 'h1', 'h2');
     expect((await inner.findById('svc'))?.clientSecret).toBe('h2');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('could not be announced'));
+    warn.mockRestore();
   });
 
   test('evict() drops one client, evictAll() every one: the next lookup reads storage', async () => {

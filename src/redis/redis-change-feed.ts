@@ -70,8 +70,8 @@ export function parseChange(message: string): OAuth2Change | undefined {
 /**
  * The change feed on Redis pub/sub: one channel under the key prefix, JSON messages. Every instance and the
  * CLI publish there and every instance hears every change, its own included. Pub/sub keeps nothing for a
- * subscriber that is away, so each time the subscriber (re)connects, listeners get `resync` and reload what
- * they hold.
+ * subscriber that is away, so each time the subscriber (re)connects and its subscription is acknowledged,
+ * listeners get `resync` and reload what they hold.
  */
 export class RedisOAuth2ChangeFeed extends OAuth2ChangeFeed {
   private readonly listeners = new Set<OAuth2ChangeListener>();
@@ -118,11 +118,17 @@ export class RedisOAuth2ChangeFeed extends OAuth2ChangeFeed {
       }
     });
     // Every connection of the subscriber, the first included: whatever was published while it was away
-    // (or before it first connected) is reloaded.
-    subscriber.on('ready', () => this.deliver({ type: 'resync' }));
-    subscriber.subscribe(this.channel).catch(() => {
-      // Renewed on reconnect (ioredis resubscribes); the command connection reports the outage.
-    });
+    // (or before it first connected) is reloaded, once Redis has acknowledged the SUBSCRIBE: a resync
+    // delivered before would miss what is published between the listeners' reload and the subscription.
+    const subscribe = () =>
+      subscriber.subscribe(this.channel).then(
+        () => this.deliver({ type: 'resync' }),
+        () => {
+          // The connection dropped: its next 'ready' subscribes again; the command connection reports it.
+        },
+      );
+    subscriber.on('ready', subscribe);
+    if (subscriber.status === 'ready') void subscribe();
   }
 
   private deliver(change: OAuth2Change): void {

@@ -1,6 +1,8 @@
 import { OAuth2ReplayStore } from '../client-auth/replay-store.js';
 import { RedisUnavailableError, type RedisConnection } from './redis-connection.js';
 
+const SWEEP_INTERVAL_MS = 1000;
+
 /**
  * Accepted client assertions in Redis (`SET key 1 PXAT exp NX`), so an assertion accepted by one instance is
  * refused by every other (RFC 7523 §3 item 7). While Redis is away, issuance goes on: claims are made in this
@@ -15,6 +17,7 @@ export class RedisOAuth2ReplayStore extends OAuth2ReplayStore {
   /** Those of them not yet written to Redis. */
   private readonly unwritten = new Map<string, number>();
   private flushing = false;
+  private nextSweepAt = 0;
 
   constructor(private readonly connection: RedisConnection) {
     super();
@@ -74,7 +77,12 @@ export class RedisOAuth2ReplayStore extends OAuth2ReplayStore {
     return `${this.connection.keyPrefix}replay:${key}`;
   }
 
+  /** Drops expired claims from both maps, at most once a second (a claim must not scan them all). */
   private sweep(now: number): void {
-    for (const [key, until] of this.local) if (until <= now) this.local.delete(key);
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + SWEEP_INTERVAL_MS;
+    for (const map of [this.local, this.unwritten]) {
+      for (const [key, until] of map) if (until <= now) map.delete(key);
+    }
   }
 }

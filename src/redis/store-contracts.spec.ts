@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { CapturingLogger } from '../../test/support/logger.js';
 import { eventually } from '../../test/support/key-store.js';
@@ -53,14 +53,14 @@ function inMemory(): Instance {
 
 async function onRedis(
   keyPrefix: string,
-  { url = testRedisUrl!, logger = new CapturingLogger() } = {},
+  { url = testRedisUrl!, logger = new CapturingLogger(), reloadIntervalMs = 10_000 } = {},
 ): Promise<Instance> {
   const connection = await RedisConnection.open(
     { url, keyPrefix, commandTimeoutMs: 300 },
     { waitMs: 2000, logger },
   );
   const feed = new RedisOAuth2ChangeFeed(connection, { logger });
-  const revocations = new RedisOAuth2RevocationStore(connection, feed);
+  const revocations = new RedisOAuth2RevocationStore(connection, feed, { reloadIntervalMs });
   await revocations.onModuleInit();
   const instance: Instance = {
     throttle: new RedisOAuth2ThrottleStore(connection),
@@ -236,6 +236,107 @@ async function settle(feed: OAuth2ChangeFeed): Promise<void> {
     ).toBe(true);
   });
 
+  test('Redis losing the revocations (FLUSH, restart without persistence): the copy keeps them and writes them back', async () => {
+    const prefix = uniqueRedisPrefix();
+    const logger = new CapturingLogger();
+    const a = await onRedis(prefix, { logger });
+    const now = Date.now();
+    const issuedAt = Math.floor(now / 1000);
+    await a.revocations.revoke({ kind: 'token', jti: 'kept', expiresAt: now + 60_000 });
+    await a.revocations.revoke({
+      kind: 'client',
+      clientId: 'c',
+      notBefore: now,
+      expiresAt: now + 60_000,
+    });
+    const raw = new Redis(testRedisUrl!);
+    try {
+      const keys = await raw.keys(`${prefix}revoked:*`);
+      expect(keys.length).toBeGreaterThanOrEqual(3);
+      await raw.del(...keys);
+      expect(await (a.revocations as RedisOAuth2RevocationStore).reload()).toBe(true);
+      expect(a.revocations.isRevoked({ jti: 'kept', clientId: 'x', issuedAt })).toBe(true);
+      expect(a.revocations.isRevoked({ jti: 'j', clientId: 'c', issuedAt })).toBe(true);
+      // Written back, so an instance started after the loss knows them too.
+      expect(Number(await raw.zscore(`${prefix}revoked:tokens`, 'kept'))).toBe(now + 60_000);
+      expect(Number(await raw.zscore(`${prefix}revoked:clients:not-before`, 'c'))).toBe(now);
+    } finally {
+      raw.disconnect();
+    }
+    const b = await onRedis(prefix);
+    expect(b.revocations.isRevoked({ jti: 'kept', clientId: 'x', issuedAt })).toBe(true);
+    expect(b.revocations.isRevoked({ jti: 'j', clientId: 'c', issuedAt })).toBe(true);
+    expect(logger.lines.filter((line) => line.message.includes('written back'))).toHaveLength(1);
+  });
+
+  test('the timer reloads only when the generation moved, into the same copy (no sweep on the request path)', async () => {
+    const prefix = uniqueRedisPrefix();
+    const raw = new Redis(testRedisUrl!);
+    let sweeps: number;
+    let sweepsAfter: number;
+    const sweep = jest.spyOn(
+      InMemoryOAuth2RevocationStore.prototype as unknown as { sweep(now: number): void },
+      'sweep',
+    );
+    try {
+      await raw.set(`${prefix}revoked:generation`, '7');
+      const a = await onRedis(prefix, { reloadIntervalMs: 50 });
+      const store = a.revocations as RedisOAuth2RevocationStore;
+      // The resync of the feed's first subscription reloads once: let it, and any reload it queued, finish.
+      await settle(a.feed);
+      for (
+        let running;
+        (running = (store as unknown as { reloading?: Promise<boolean> }).reloading);
+      )
+        await running;
+      const subject = { jti: 'silent', clientId: 'x', issuedAt: 0 };
+      store.isRevoked(subject);
+      sweeps = sweep.mock.calls.length;
+      await raw.zadd(`${prefix}revoked:tokens`, Date.now() + 60_000, 'silent');
+      // The set is not read again while the generation stays: several ticks go by.
+      await sleep(300);
+      expect(store.isRevoked(subject)).toBe(false);
+      await raw.incr(`${prefix}revoked:generation`);
+      await eventually(async () => expect(store.isRevoked(subject)).toBe(true), 1000);
+      sweepsAfter = sweep.mock.calls.length;
+    } finally {
+      raw.disconnect();
+      sweep.mockRestore();
+    }
+    expect(sweeps).toBeGreaterThan(0);
+    expect(sweepsAfter).toBe(sweeps);
+  });
+
+  test('resync comes once the subscription is in place: a change published on resync is heard', async () => {
+    const raw = new Redis(testRedisUrl!);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const prefix = uniqueRedisPrefix();
+        const connection = await RedisConnection.open(
+          { url: testRedisUrl!, keyPrefix: prefix, commandTimeoutMs: 300 },
+          { waitMs: 2000, logger: new CapturingLogger() },
+        );
+        open.push({ ...inMemory(), connection, close: () => connection.close() });
+        // A slow network: the SUBSCRIBE reaches Redis 200 ms late.
+        const subscriber = connection.subscriber;
+        const subscribe = subscriber.subscribe.bind(subscriber) as (
+          channel: string,
+        ) => Promise<unknown>;
+        (subscriber as unknown as { subscribe: typeof subscribe }).subscribe = (channel) =>
+          sleep(200).then(() => subscribe(channel));
+        const feed = new RedisOAuth2ChangeFeed(connection);
+        const heard: OAuth2Change[] = [];
+        feed.subscribe((change) => {
+          heard.push(change);
+          if (change.type === 'resync') void raw.publish(changeChannel(prefix), '{"type":"keys"}');
+        });
+        await eventually(async () => expect(heard).toContainEqual({ type: 'keys' }), 1000);
+      }
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   test('a message that is not a change is ignored and logged once; the feed goes on', async () => {
     const prefix = uniqueRedisPrefix();
     const logger = new CapturingLogger();
@@ -293,6 +394,30 @@ describe('RedisConnection logs', () => {
       ),
     ]);
     expect(logger.everything().join('\n')).not.toContain('pw-never-logged');
+  });
+});
+
+describe('RedisOAuth2ReplayStore while Redis is away', () => {
+  test('expired local claims are dropped, the unwritten ones too', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 9 });
+    await proxy.cut();
+    const connection = await RedisConnection.open(
+      { url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: 'p:', commandTimeoutMs: 100 },
+      { waitMs: 100, logger: new CapturingLogger() },
+    );
+    try {
+      const replay = new RedisOAuth2ReplayStore(connection);
+      expect(await replay.claim('short', new Date(Date.now() + 100))).toBe(true);
+      expect(await replay.claim('long', inSeconds(60))).toBe(true);
+      expect(replay.pending).toBe(2);
+      await sleep(1100);
+      expect(await replay.claim('other', inSeconds(60))).toBe(true);
+      expect(replay.pending).toBe(2);
+      expect(await replay.claim('long', inSeconds(60))).toBe(false);
+    } finally {
+      await connection.close();
+      await proxy.close();
+    }
   });
 });
 

@@ -30,8 +30,11 @@ export abstract class OAuth2RevocationStore {
 }
 
 /**
- * A client's revocation at `now`: its tokens issued at or before `now` are refused, kept until the longest of
- * them has expired. `iat` has whole seconds, so a token issued later within the same second is refused too.
+ * A client's revocation at `now`: its tokens issued at or before `now + clockTolerance` are refused, so tokens
+ * stamped by an instance whose clock runs ahead by up to `clockTolerance` are caught too (the price: a token
+ * this client gets within `clockTolerance` seconds after the revocation is refused as well). Kept until the
+ * longest of them has expired (`maxAccessTokenLifetime` plus `clockTolerance` after that not-before). `iat` has
+ * whole seconds, so a token issued later within the same second is refused too.
  */
 export function clientRevocation(
   clientId: string,
@@ -41,11 +44,12 @@ export function clientRevocation(
     clockTolerance,
   }: { maxAccessTokenLifetime: number; clockTolerance: number },
 ): OAuth2RevocationRecord {
+  const notBefore = now + clockTolerance * 1000;
   return {
     kind: 'client',
     clientId,
-    notBefore: now,
-    expiresAt: now + (maxAccessTokenLifetime + clockTolerance + 1) * 1000,
+    notBefore,
+    expiresAt: notBefore + (maxAccessTokenLifetime + clockTolerance + 1) * 1000,
   };
 }
 
@@ -82,10 +86,16 @@ export class InMemoryOAuth2RevocationStore extends OAuth2RevocationStore {
     });
   }
 
-  /** Forgets everything (before a shared store reloads its copy). */
-  clear(): void {
-    this.tokens.clear();
-    this.clients.clear();
+  /** The unexpired revocations held, as records (what a shared store writes back to a store that lost them). */
+  records(now = Date.now()): OAuth2RevocationRecord[] {
+    const records: OAuth2RevocationRecord[] = [];
+    for (const [jti, expiresAt] of this.tokens) {
+      if (expiresAt > now) records.push({ kind: 'token', jti, expiresAt });
+    }
+    for (const [clientId, { notBefore, expiresAt }] of this.clients) {
+      if (expiresAt > now) records.push({ kind: 'client', clientId, notBefore, expiresAt });
+    }
+    return records;
   }
 
   isRevoked({ jti, clientId, issuedAt }: OAuth2RevocationSubject): boolean {

@@ -5,7 +5,7 @@ import { StaticKeyRing } from '../keys/key-ring.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import type { OAuth2RevocationRecord } from '../state/change-feed.js';
-import { InMemoryOAuth2RevocationStore } from '../state/revocation-store.js';
+import { clientRevocation, InMemoryOAuth2RevocationStore } from '../state/revocation-store.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 import { OAuth2Revocations } from './revocations.service.js';
 import { createJwtService, TokenService } from './token.service.js';
@@ -90,9 +90,21 @@ describe('OAuth2Revocations', () => {
       notBefore: expect.any(Number),
       expiresAt: record.notBefore + (7200 + 3 + 1) * 1000,
     });
-    expect(record.notBefore).toBeGreaterThanOrEqual(before);
+    // clockTolerance ahead: what an instance whose clock runs ahead issued is refused too.
+    expect(record.notBefore).toBeGreaterThanOrEqual(before + 3000);
     await expect(tokens.verify(held)).rejects.toMatchObject({ error: 'invalid_token' });
     expect((await tokens.verify(other)).clientId).toBe('other');
+  });
+
+  test('clientRevocation refuses tokens stamped up to clockTolerance ahead of now (a clock running ahead), not later ones', () => {
+    const store = new InMemoryOAuth2RevocationStore();
+    const now = Date.now();
+    store.apply(clientRevocation('svc', now, { maxAccessTokenLifetime: 60, clockTolerance: 5 }));
+    const second = Math.floor(now / 1000);
+    const issuedAt = (offset: number) => ({ jti: 'j', clientId: 'svc', issuedAt: second + offset });
+    expect(store.isRevoked(issuedAt(0))).toBe(true);
+    expect(store.isRevoked(issuedAt(5))).toBe(true);
+    expect(store.isRevoked(issuedAt(6))).toBe(false);
   });
 
   test('revokeClientTokens rejects with the store’s error', async () => {

@@ -47,8 +47,9 @@ export class OAuth2Revocations {
   }
 
   /**
-   * Revokes every access token issued to `clientId` until now, for as long as any of them could still be
-   * valid (`maxAccessTokenLifetime` plus `clockTolerance`). Call it after disabling or deleting a client, or
+   * Revokes every access token issued to `clientId` until now (and up to `clockTolerance` ahead, for instances
+   * whose clock runs ahead), for as long as any of them could still be valid (`maxAccessTokenLifetime` plus
+   * `clockTolerance`). Call it after disabling or deleting a client, or
    * revoking all of its secrets, so that the tokens it holds stop working at once. Rejects with the store's
    * error when the store cannot record it.
    */

@@ -192,6 +192,16 @@ describe.each(variants)('TokenService ($name)', (variant) => {
       expect(claims.exp).toBe((claims.iat as number) + 3600);
     });
 
+    test('a lifetime above maxAccessTokenLifetime is clamped to it (a client revocation covers no longer)', async () => {
+      const own = service(variant.signing, { maxAccessTokenLifetime: 7200 });
+      const long = await own.issue(client(), [], { lifetime: 100_000 });
+      expect(long.expires_in).toBe(7200);
+      const claims = decodePart(long.access_token, 1);
+      expect(claims.exp).toBe((claims.iat as number) + 7200);
+      const short = await own.issue(client(), [], { lifetime: 60 });
+      expect(short.expires_in).toBe(60);
+    });
+
     test('RFC 9068 §2.2 sub: the client’s user_id when set', async () => {
       const { access_token } = await tokens.issue(client({ userId: 'user-42' }), []);
       const claims = decodePart(access_token, 1);

@@ -37,7 +37,10 @@ function subjectOf(client: OAuthClient): string {
 export interface OAuthTokenOptions {
   /** The `aud` values (RFC 9068 §2.2, RFC 8707). @default the module's `audience` */
   audience?: readonly string[];
-  /** Seconds until `exp`. @default the module's `accessTokenLifetime` */
+  /**
+   * Seconds until `exp`, at most the module's `maxAccessTokenLifetime`: a longer one is clamped to it, since a
+   * client's revocation is kept only that long. @default the module's `accessTokenLifetime`
+   */
   lifetime?: number;
 }
 
@@ -77,17 +80,19 @@ export class TokenService extends AccessTokenVerifier {
 
   /**
    * Issues an access token for the client with the granted scopes (RFC 6749 §4.4.3, §5.1), for `audience`
-   * (default: the module's) and `lifetime` seconds (default: the module's `accessTokenLifetime`).
+   * (default: the module's) and `lifetime` seconds (default: the module's `accessTokenLifetime`; clamped to
+   * `maxAccessTokenLifetime`, so no token outlives a client revocation record).
    */
   async issue(
     client: OAuthClient,
     scopes: readonly string[],
     {
       audience = this.config.audience,
-      lifetime = this.config.accessTokenLifetime,
+      lifetime: asked = this.config.accessTokenLifetime,
     }: OAuthTokenOptions = {},
   ): Promise<OAuthTokenResponse> {
     const { config } = this;
+    const lifetime = Math.min(asked, config.maxAccessTokenLifetime);
     const payload: Record<string, unknown> = {};
     if (config.customClaims) {
       const extra = await config.customClaims({ client: clientView(client), scopes });
