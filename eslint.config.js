@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  * folder above it.
  */
 const LAYERS = [
-  ['http', 'errors', 'storage', 'state'],
+  ['http', 'errors', 'storage', 'state', 'observability'],
   ['clients', 'keys'],
   ['migrations', 'oauth2.constants', 'oauth2-options.interface', 'oauth2-config'],
   ['client-auth', 'resource'],

@@ -13,6 +13,7 @@ export type {
   OAuth2ClaimsContext,
   OAuth2ClientRepositoryProvider,
   OAuth2KeyStoreProvider,
+  OAuth2EventSinkProvider,
   OAuth2ProviderOf,
 } from './oauth2-options.interface.js';
 export { OAuth2KeyRing } from './keys/key-ring.js';
@@ -133,6 +134,35 @@ export type {
   OAuth2ResourceServerAlgorithm,
   OAuth2IntrospectionOptions,
 } from './resource-server/oauth2-resource-server-options.interface.js';
+
+export { OAuth2EventSink } from './observability/events.js';
+export type {
+  OAuth2Event,
+  OAuth2EventInput,
+  OAuth2EventType,
+  OAuth2AuthFailureReason,
+  OAuth2ClientEndpoint,
+  OAuth2ChangeSource,
+  OAuth2TokenIssuedEvent,
+  OAuth2ClientAuthFailedEvent,
+  OAuth2ClientSecretAddedEvent,
+  OAuth2ClientSecretRevokedEvent,
+  OAuth2ClientSecretRotatedEvent,
+  OAuth2ClientChangedEvent,
+  OAuth2KeyEvent,
+  OAuth2TokenRevokedEvent,
+  OAuth2TokenIntrospectedEvent,
+} from './observability/events.js';
+export { DefaultOAuth2EventSink } from './observability/default-event.sink.js';
+export { OAuth2Metrics } from './observability/metrics.js';
+export type {
+  OAuth2TokenRequestOutcome,
+  OAuth2VerificationOutcome,
+  OAuth2Verifier,
+  OAuth2FetchOutcome,
+  OAuth2RevocationStoreOperation,
+} from './observability/metrics.js';
+export { OAuth2HealthIndicator } from './observability/health.indicator.js';
 
 export { OAuth2Error } from './errors/oauth2-error.js';
 export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';

@@ -4,6 +4,7 @@ import type { OAuthClientRepository } from './clients/oauth-client.repository.js
 import type { OAuth2HttpRequest } from './http/http-request.js';
 import type { OAuth2KeyStore } from './keys/key-store.js';
 import type { OAuth2SigningOptions } from './keys/signing-options.interface.js';
+import type { OAuth2EventSink } from './observability/events.js';
 
 /** What a custom-claims hook is told about the token being issued. */
 export interface OAuth2ClaimsContext {
@@ -248,6 +249,9 @@ export type OAuth2ClientRepositoryProvider = OAuth2ProviderOf<OAuthClientReposit
 /** A key store of your own: a class, or a provider without `provide`. */
 export type OAuth2KeyStoreProvider = OAuth2ProviderOf<OAuth2KeyStore>;
 
+/** Where audit events go instead of the default sink (a log line each, and EventEmitter2 when registered). */
+export type OAuth2EventSinkProvider = OAuth2ProviderOf<OAuth2EventSink>;
+
 /**
  * Module-level settings of forRoot/forRootAsync. They shape routes, imports and providers, which Nest fixes
  * before any async factory runs, so they are given next to the options rather than by the factory.
@@ -274,6 +278,11 @@ export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
   keyStore?: true | OAuth2KeyStoreProvider;
   /** Name of the TypeORM DataSource holding `oauth_clients`. @default the default DataSource */
   dataSource?: string;
+  /**
+   * Where audit events go (README "Audit events"). @default one structured log line each through Nest's
+   * Logger, and the host app's EventEmitter2 when it registers EventEmitterModule
+   */
+  eventSink?: OAuth2EventSinkProvider;
   /** Register the module globally, so `OAuth2Guard` works in every module. @default false */
   isGlobal?: boolean;
 }

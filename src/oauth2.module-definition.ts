@@ -12,7 +12,12 @@ import { createTokenController } from './token/token.controller.js';
 
 /** Every extra with its default: ConfigurableModuleBuilder keeps exactly these keys out of the options. */
 type OptionalExtra =
-  'clientRepository' | 'keyStore' | 'dataSource' | 'revocationPath' | 'introspectionPath';
+  | 'clientRepository'
+  | 'keyStore'
+  | 'dataSource'
+  | 'revocationPath'
+  | 'introspectionPath'
+  | 'eventSink';
 const EXTRAS: Required<Omit<OAuth2ModuleExtras, OptionalExtra>> &
   Pick<OAuth2ModuleExtras, OptionalExtra> = {
   isGlobal: false,
@@ -25,6 +30,7 @@ const EXTRAS: Required<Omit<OAuth2ModuleExtras, OptionalExtra>> &
   dataSource: undefined,
   revocationPath: undefined,
   introspectionPath: undefined,
+  eventSink: undefined,
 };
 
 export const {
@@ -42,7 +48,8 @@ export const {
 
 /** The controller, providers and imports that the extras shape, added to the builder's definition. */
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
-  const { clientRepository, keyStore, dataSource, revocationPath, introspectionPath } = extras;
+  const { clientRepository, keyStore, dataSource, revocationPath, introspectionPath, eventSink } =
+    extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
   const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
@@ -51,6 +58,7 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     clientRepository,
     keyStore,
     dataSource,
+    eventSink,
     entity,
     keyEntity,
     secretEntity,

@@ -1,5 +1,5 @@
 import type { DynamicModule, InjectionToken, Provider } from '@nestjs/common';
-import { APP_FILTER, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { APP_FILTER, HttpAdapterHost, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
@@ -32,6 +32,10 @@ import type { OAuthStoredKey } from './keys/oauth-stored-key.entity.js';
 import { RefreshingKeyRing } from './keys/refreshing-key-ring.js';
 import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
+import { createDefaultEventSink } from './observability/default-event.sink.js';
+import { OAuth2EventSink } from './observability/events.js';
+import { OAuth2HealthIndicator } from './observability/health.indicator.js';
+import { createOAuth2Metrics, OAuth2Metrics } from './observability/metrics.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
@@ -60,7 +64,7 @@ import { createJwtService, TokenService } from './token/token.service.js';
 
 interface ProviderSettings extends Pick<
   OAuth2ModuleExtras,
-  'clientRepository' | 'keyStore' | 'dataSource'
+  'clientRepository' | 'keyStore' | 'dataSource' | 'eventSink'
 > {
   routes: OAuth2Routes;
   /** The OAuthClient entity of the configured table. */
@@ -80,6 +84,7 @@ export function oauth2Providers({
   clientRepository,
   keyStore,
   dataSource,
+  eventSink,
   entity,
   keyEntity,
   secretEntity,
@@ -153,6 +158,7 @@ export function oauth2Providers({
         new SecretVerifier(hasher, secretVerification),
       inject: [ClientSecretHasher, OAuth2Config],
     },
+    ...observabilityProviders(eventSink),
     ...sharedStateProviders(),
     ClientAuthThrottle,
     ClientAuthenticator,
@@ -225,6 +231,9 @@ export function oauth2Providers({
     AccessTokenVerifier,
     OAuth2GuardOptions,
     OAuth2Guard,
+    OAuth2EventSink,
+    OAuth2Metrics,
+    OAuth2HealthIndicator,
   ];
   return { providers, exports };
 }
@@ -232,6 +241,17 @@ export function oauth2Providers({
 /** The paths of the POST endpoints the module serves. */
 function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Routes): string[] {
   return [tokenPath, revocationPath, introspectionPath].filter((path) => path !== undefined);
+}
+
+/** Audit events, metrics and health: each its own token, so a test or the host app can replace it. */
+function observabilityProviders(eventSink: OAuth2ModuleExtras['eventSink']): Provider[] {
+  return [
+    eventSink === undefined
+      ? { provide: OAuth2EventSink, useFactory: createDefaultEventSink, inject: [ModuleRef] }
+      : providerOf(OAuth2EventSink, eventSink),
+    { provide: OAuth2Metrics, useFactory: createOAuth2Metrics },
+    OAuth2HealthIndicator,
+  ];
 }
 
 /**
