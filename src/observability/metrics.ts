@@ -59,7 +59,7 @@ export class OAuth2Metrics {
   kdfWait(_ms: number): void {}
 
   /** Reads the KDF limiter's depth (derivations running and waiting) when metrics are collected. */
-  observeKdfLoad(_load: () => { _running: number; _waiting: number }): void {}
+  observeKdfLoad(_load: () => { running: number; waiting: number }): void {}
 
   /** A bearer token was verified by `verifier` with `outcome`. */
   verification(_verifier: OAuth2Verifier, _outcome: OAuth2VerificationOutcome): void {}
