@@ -162,7 +162,12 @@ export type {
   OAuth2FetchOutcome,
   OAuth2RevocationStoreOperation,
 } from './observability/metrics.js';
-export { OAuth2HealthIndicator } from './observability/health.indicator.js';
+export { OAuth2HealthIndicator } from './health/health.indicator.js';
+export type {
+  OAuth2HealthCheck,
+  OAuth2HealthIndicatorOptions,
+  OAuth2HealthIndicatorResult,
+} from './health/health.indicator.js';
 
 export { OAuth2Error } from './errors/oauth2-error.js';
 export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';

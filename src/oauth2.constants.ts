@@ -2,3 +2,5 @@
 export const OAUTH2_MODULE_OPTIONS = 'OAUTH2:MODULE_OPTIONS';
 /** Internal token of the configured client storage, before the lookup cache wraps it. */
 export const OAUTH2_CLIENT_STORE = 'OAUTH2:CLIENT_STORE';
+/** Internal token of the configured key store, before the audit events wrap it. */
+export const OAUTH2_KEY_STORE = 'OAUTH2:KEY_STORE';

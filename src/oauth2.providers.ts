@@ -19,6 +19,7 @@ import { OAuth2ReplayStore } from './client-auth/replay-store.js';
 import { SecretVerifier } from './client-auth/secret-verifier.js';
 import { ClientAuthThrottle } from './client-auth/client-auth-throttle.js';
 import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './client-auth/throttle.store.js';
+import { AuditingOAuthClientRepository } from './clients/auditing-client.repository.js';
 import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
 import type { OAuthClient } from './clients/oauth-client.entity.js';
@@ -26,6 +27,8 @@ import type { OAuthStoredClientSecret } from './clients/oauth-client-secret.enti
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 import { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';
+import { OAuth2HealthIndicator } from './health/health.indicator.js';
+import { AuditingOAuth2KeyStore } from './keys/auditing-key.store.js';
 import { OAuth2KeyRing, StaticKeyRing } from './keys/key-ring.js';
 import { OAuth2KeyStore } from './keys/key-store.js';
 import type { OAuthStoredKey } from './keys/oauth-stored-key.entity.js';
@@ -34,11 +37,14 @@ import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { createDefaultEventSink } from './observability/default-event.sink.js';
 import { OAuth2EventSink } from './observability/events.js';
-import { OAuth2HealthIndicator } from './observability/health.indicator.js';
 import { createOAuth2Metrics, OAuth2Metrics } from './observability/metrics.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
-import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import {
+  OAUTH2_CLIENT_STORE,
+  OAUTH2_KEY_STORE,
+  OAUTH2_MODULE_OPTIONS,
+} from './oauth2.constants.js';
 import { OAuth2ChangeSync } from './redis/change-sync.js';
 import { RedisOAuth2ChangeFeed } from './redis/redis-change-feed.js';
 import { RedisConnection } from './redis/redis-connection.js';
@@ -126,21 +132,24 @@ export function oauth2Providers({
       : providerOf(OAUTH2_CLIENT_STORE, clientRepository),
     {
       provide: OAuthClientRepository,
-      // The cache wraps whatever storage is configured, in DI rather than inside the repository.
-      // Its own writes are announced on the change feed, so other instances evict at once.
+      // The audit events and the cache wrap whatever storage is configured, in DI rather than inside the
+      // repository. The cache's own writes are announced on the change feed, so other instances evict at once.
       useFactory: (
         store: OAuthClientRepository,
         { clientCache, storageTimeoutMs }: OAuth2Config,
         changes: OAuth2ChangeFeed,
-      ) =>
-        clientCache.ttl > 0
-          ? new CachingOAuthClientRepository(store, {
+        events: OAuth2EventSink,
+      ) => {
+        const audited = new AuditingOAuthClientRepository(store, events, 'app');
+        return clientCache.ttl > 0
+          ? new CachingOAuthClientRepository(audited, {
               ...clientCache,
               maxWaitMs: storageTimeoutMs,
               changes,
             })
-          : store,
-      inject: [OAUTH2_CLIENT_STORE, OAuth2Config, OAuth2ChangeFeed],
+          : audited;
+      },
+      inject: [OAUTH2_CLIENT_STORE, OAuth2Config, OAuth2ChangeFeed, OAuth2EventSink],
     },
     {
       provide: ClientSecretHasher,
@@ -250,7 +259,31 @@ function observabilityProviders(eventSink: OAuth2ModuleExtras['eventSink']): Pro
       ? { provide: OAuth2EventSink, useFactory: createDefaultEventSink, inject: [ModuleRef] }
       : providerOf(OAuth2EventSink, eventSink),
     { provide: OAuth2Metrics, useFactory: createOAuth2Metrics },
-    OAuth2HealthIndicator,
+    {
+      provide: OAuth2HealthIndicator,
+      // The storage itself, not the cache in front of it; the key store only when the keys come from one.
+      useFactory: (
+        clients: OAuthClientRepository,
+        keyRing: OAuth2KeyRing,
+        keyStore: OAuth2KeyStore | undefined,
+        redis: RedisConnection | null,
+        { storageTimeoutMs, store }: OAuth2Config,
+      ) =>
+        new OAuth2HealthIndicator({
+          clients,
+          keyRing,
+          keyStore,
+          redis: redis && store ? { connection: redis, url: store.redis.url } : undefined,
+          timeoutMs: storageTimeoutMs,
+        }),
+      inject: [
+        OAUTH2_CLIENT_STORE,
+        OAuth2KeyRing,
+        { token: OAuth2KeyStore, optional: true },
+        RedisConnection,
+        OAuth2Config,
+      ],
+    },
   ];
 }
 
@@ -324,7 +357,7 @@ function keyProviders(
   return [
     keyStore === true
       ? {
-          provide: OAuth2KeyStore,
+          provide: OAUTH2_KEY_STORE,
           useFactory: (repository: Repository<OAuthStoredKey>, config: OAuth2Config) =>
             new TypeOrmOAuth2KeyStore(repository, {
               keyEncryptionKey: config.keyEncryptionKey!,
@@ -332,7 +365,14 @@ function keyProviders(
             }),
           inject: [getRepositoryToken(keyEntity, dataSource), OAuth2Config],
         }
-      : providerOf(OAuth2KeyStore, keyStore),
+      : providerOf(OAUTH2_KEY_STORE, keyStore),
+    {
+      provide: OAuth2KeyStore,
+      // The audit events wrap whatever key store is configured (the ring's reloads only read through it).
+      useFactory: (store: OAuth2KeyStore, events: OAuth2EventSink) =>
+        new AuditingOAuth2KeyStore(store, events, 'app'),
+      inject: [OAUTH2_KEY_STORE, OAuth2EventSink],
+    },
     {
       provide: OAuth2KeyRing,
       // Nest calls its onModuleInit (the first load) and onModuleDestroy (the timer stops).

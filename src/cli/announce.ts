@@ -1,4 +1,4 @@
-import { clientRevocation, type OAuth2Change } from '../index.js';
+import { clientRevocation, type OAuth2Change, type OAuth2EventSink } from '../index.js';
 import type { RedisState } from '../redis/redis-state.js';
 
 /**
@@ -30,12 +30,29 @@ export function isEmpty({ clients = [], revokeTokensOf = [], keys }: Announcemen
 export async function announce(
   state: RedisState,
   { clients = [], revokeTokensOf = [], keys }: Announcement,
-  { maxAccessTokenLifetime, now = Date.now() }: { maxAccessTokenLifetime: number; now?: number },
+  {
+    maxAccessTokenLifetime,
+    now = Date.now(),
+    events,
+  }: {
+    maxAccessTokenLifetime: number;
+    now?: number;
+    /** Told of each revocation once recorded (`oauth2.token.revoked`, `jti` null: every token). */
+    events?: OAuth2EventSink;
+  },
 ): Promise<void> {
   for (const clientId of revokeTokensOf) {
     await state.revocations.revoke(
       clientRevocation(clientId, now, { maxAccessTokenLifetime, clockTolerance: 0 }),
     );
+    events?.emit({
+      type: 'oauth2.token.revoked',
+      clientId,
+      jti: null,
+      // Without a clock tolerance, tokens issued before `now` are refused.
+      notBefore: new Date(now).toISOString(),
+      source: 'cli',
+    });
   }
   const changes: OAuth2Change[] = clients.map((clientId) => ({ type: 'client', clientId }));
   if (keys) changes.push({ type: 'keys' });

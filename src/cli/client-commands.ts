@@ -231,15 +231,26 @@ export class ClientCommands {
     return (await this.repository.list()).map((client) => client.accessTokenLifetime);
   }
 
-  /**
-   * Adds a secret, generated unless `secret` is given; it expires `expiresIn` seconds from now, or never.
-   * A chosen secret takes the salt of the client's unexpired scrypt hash, if it has one, so that checking a
-   * request's secret against all of them stays one KDF derivation (ClientSecretHasher `sameSaltAs`).
-   */
+  /** Adds a secret, generated unless `secret` is given (see `newSecret`). */
   async addSecret(
     clientId: string,
     { secret, expiresIn }: { secret?: string; expiresIn?: number },
   ): Promise<AddedSecret> {
+    const { stored, added } = await this.newSecret(clientId, { secret, expiresIn });
+    await this.repository.addSecret(clientId, stored);
+    return added;
+  }
+
+  /**
+   * A new secret of the client, not yet stored: generated unless `secret` is given, expiring `expiresIn`
+   * seconds from now or never. A chosen secret takes the salt of the client's unexpired scrypt hash, if it
+   * has one, so that checking a request's secret against all of them stays one KDF derivation
+   * (ClientSecretHasher `sameSaltAs`).
+   */
+  private async newSecret(
+    clientId: string,
+    { secret, expiresIn }: { secret?: string; expiresIn?: number },
+  ): Promise<{ stored: OAuthClientSecret; added: AddedSecret }> {
     if (secret === '') throw new CliError('the secret must not be empty');
     const client = await this.find(clientId);
     const secrets = await this.secretsOf(client);
@@ -260,14 +271,10 @@ export class ClientCommands {
       secret = undefined;
     }
     const id = newSecretId();
-    await this.repository.addSecret(clientId, {
-      id,
-      hash,
-      createdAt: now,
-      expiresAt,
-      lastUsedAt: null,
-    });
-    return { clientId, secretId: id, secret: secret ?? null, expiresAt: iso(expiresAt) };
+    return {
+      stored: { id, hash, createdAt: now, expiresAt, lastUsedAt: null },
+      added: { clientId, secretId: id, secret: secret ?? null, expiresAt: iso(expiresAt) },
+    };
   }
 
   /** The seed column's secret (id `primary`) when set, then the others, oldest first. */
@@ -308,15 +315,13 @@ export class ClientCommands {
    * extended (a secret that stops sooner keeps its time).
    */
   async rotateSecret(clientId: string, keepOldFor = 0): Promise<RotatedSecret> {
-    const client = await this.find(clientId);
-    const before = await this.secretsOf(client);
-    refuseSecretless(client, before);
-    const added = await this.addSecret(clientId, {});
+    const before = await this.secretsOf(await this.find(clientId));
+    const { stored, added } = await this.newSecret(clientId, {});
     const now = new Date();
     const others = before.filter((secret) => unexpired(secret, now)).map((secret) => secret.id);
-    await this.repository.expireSecrets(
+    await this.repository.rotateSecret(
       clientId,
-      before.map((secret) => secret.id),
+      stored,
       new Date(now.getTime() + keepOldFor * 1000),
     );
     const after = await this.secretsOf(await this.find(clientId));

@@ -10,6 +10,7 @@ import {
   type OAuth2StoredKeyAlgorithm,
   type OAuthClientAuthMethod,
   type OAuthKeyInfo,
+  type OAuth2EventSink,
   ClientSecretPolicyError,
 } from '../index.js';
 import type {
@@ -51,6 +52,8 @@ export interface CommandContext<
   clients(use?: { hashesSecrets?: boolean }): Promise<ClientCommands>;
   /** The signing key table, sealed and opened with OAUTH2_KEY_ENCRYPTION_KEY. */
   keys(): Promise<OAuth2KeyStore>;
+  /** Where audit events go: the client and key stores above report their changes there themselves. */
+  events: OAuth2EventSink;
   /**
    * OAUTH2_JWKS_MAX_AGE, OAUTH2_KEY_REFRESH_INTERVAL, OAUTH2_ACCESS_TOKEN_LIFETIME and
    * OAUTH2_MAX_ACCESS_TOKEN_LIFETIME, or the server's defaults.
@@ -458,12 +461,16 @@ const clientRevokeTokens = command({
     'Revoke every access token the client holds now (RFC 7009): every server refuses them within 1 s; ' +
     'tokens it gets from now on are accepted. Needs REDIS_URL, where the servers keep revocations. ' +
     'Disabling or deleting a client, or revoking its last secret, does this too.',
-  run: async ({ positionals: { id }, redis, maxAccessTokenLifetime }) => {
+  run: async ({ positionals: { id }, redis, maxAccessTokenLifetime, events }) => {
     const lifetime = maxAccessTokenLifetime();
     const state = await redis();
     const now = Date.now();
     try {
-      await announce(state, { revokeTokensOf: [id] }, { maxAccessTokenLifetime: lifetime, now });
+      await announce(
+        state,
+        { revokeTokensOf: [id] },
+        { maxAccessTokenLifetime: lifetime, now, events },
+      );
     } catch (error) {
       throw new CliError(`${messageOf(error)}: no token was revoked`);
     }

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import {
   ClientSecretHasher,
   OAuthClientRepository,
+  type OAuth2EventSink,
   type OAuth2RedisOptions,
   type OAuthClient,
 } from '../index.js';
@@ -14,6 +15,9 @@ import {
   type Announcement,
 } from './announce.js';
 import { commandName, parseCommandLine } from './cli-args.js';
+import { AuditingOAuthClientRepository } from '../clients/auditing-client.repository.js';
+import { AuditingOAuth2KeyStore } from '../keys/auditing-key.store.js';
+import { CliEventSink } from './audit-log.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { ClientCommands } from './client-commands.js';
 import { repositoryClientTable } from './client-table.js';
@@ -63,6 +67,8 @@ export interface CliDependencies {
   stdin?: SecretInput;
   /** Connects to the servers' shared store that REDIS_URL names. @default connectRedisState */
   connectRedis?: (options: OAuth2RedisOptions) => Promise<RedisState>;
+  /** Where the audit events of the changes go. @default one JSON line each on `io.stderr` */
+  events?: OAuth2EventSink;
 }
 
 /**
@@ -90,6 +96,7 @@ export async function runCli(
   let status: number;
   let release: (() => void) | undefined;
   const warn = (message: string) => io.stderr(`${CLI.program}: warning: ${safe(message)}\n`);
+  const events = dependencies.events ?? new CliEventSink(io.stderr);
   try {
     const parsed = parseCommandLine(argv, CLI);
     if (parsed === 'help') {
@@ -149,13 +156,19 @@ export async function runCli(
           : await clientStorage(await open(), { url: databaseUrl, tables, hashesSecrets, hasher });
         if ('warning' in storage && storage.warning) warn(storage.warning);
         return new ClientCommands(
-          storage.repository,
+          new AuditingOAuthClientRepository(storage.repository, events, 'cli'),
           hasher,
           (property) => optionNaming(command, property),
           storage.table,
         );
       },
-      keys: async () => keyStore(await open(), { url: databaseUrl, tables, env }),
+      keys: async () =>
+        new AuditingOAuth2KeyStore(
+          await keyStore(await open(), { url: databaseUrl, tables, env }),
+          events,
+          'cli',
+        ),
+      events,
       keyTimings: () => fromEnv(() => keyTimingsFromEnv(env)),
       maxAccessTokenLifetime,
       redis: async () => {
@@ -214,6 +227,7 @@ async function announced(
   try {
     await announce(await context.redis(), announcement, {
       maxAccessTokenLifetime: context.maxAccessTokenLifetime(),
+      events: context.events,
     });
     return undefined;
   } catch (error) {

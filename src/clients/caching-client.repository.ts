@@ -131,6 +131,14 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
     return this.written(clientId, () => this.inner.expireSecrets(clientId, secretIds, at));
   }
 
+  override rotateSecret(
+    clientId: string,
+    secret: OAuthClientSecret,
+    expireOthersAt: Date,
+  ): Promise<string[]> {
+    return this.written(clientId, () => this.inner.rotateSecret(clientId, secret, expireOthersAt));
+  }
+
   override updateSecretHash(
     clientId: string,
     secretId: string,

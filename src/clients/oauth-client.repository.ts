@@ -1,4 +1,9 @@
-import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
+import {
+  OAuthClient,
+  PRIMARY_SECRET_ID,
+  secretsOf,
+  type OAuthClientSecret,
+} from './oauth-client.entity.js';
 
 /**
  * Client storage, and the DI token to replace it: provide your own subclass with the module's
@@ -67,6 +72,25 @@ export abstract class OAuthClientRepository {
       return;
     }
     await this.save(OAuthClient.create({ ...client, clientSecretExpiresAt: at }));
+  }
+
+  /**
+   * A rotation: adds `secret`, then sets every secret the client had before to expire at `expireOthersAt`
+   * (as `expireSecrets`: never later than they would). Added first, so the client holds a valid secret
+   * throughout. One operation, so that a wrapper (the audit events) sees a rotation, not two changes.
+   * @returns the ids of the secrets set to expire
+   */
+  async rotateSecret(
+    clientId: string,
+    secret: OAuthClientSecret,
+    expireOthersAt: Date,
+  ): Promise<string[]> {
+    const client = await this.findById(clientId);
+    if (!client) throw new Error(`no client with id '${clientId}'`);
+    const others = secretsOf(client, await this.findSecrets(clientId)).map((other) => other.id);
+    await this.addSecret(clientId, secret);
+    await this.expireSecrets(clientId, others, expireOthersAt);
+    return others;
   }
 
   /**

@@ -73,11 +73,16 @@ export interface OAuth2ClientSecretAddedEvent extends OAuth2EventBase {
   source: OAuth2ChangeSource;
 }
 
-/** A client's secret was revoked (removed or made to expire now). */
+/**
+ * A client's secret was revoked: removed, cleared (`primary`), or set to expire (`expireSecrets()`: now, or
+ * later, never later than it would have).
+ */
 export interface OAuth2ClientSecretRevokedEvent extends OAuth2EventBase {
   type: 'oauth2.client.secret_revoked';
   clientId: string;
   secretId: string;
+  /** When it stops working, ISO 8601: the time of the change when removed or revoked at once. */
+  expiresAt: string;
   source: OAuth2ChangeSource;
 }
 
@@ -96,14 +101,18 @@ export interface OAuth2ClientSecretRotatedEvent extends OAuth2EventBase {
 export interface OAuth2ClientChangedEvent extends OAuth2EventBase {
   type: 'oauth2.client.created' | 'oauth2.client.updated' | 'oauth2.client.deleted';
   clientId: string;
-  /** For `updated`: the names of the fields that changed (never their values when secret). */
+  /** For `updated`: the names of the fields (OAuthClient properties) that changed, never their values. */
   fields?: string[];
   source: OAuth2ChangeSource;
 }
 
-/** A signing key was generated, activated (became the one that signs) or retired (no longer published). */
+/**
+ * A signing key was generated (published as `next`, or active at once), activated (became the one that
+ * signs), retired (signs no more; still verifies its tokens) or pruned (removed from the key store).
+ */
 export interface OAuth2KeyEvent extends OAuth2EventBase {
-  type: 'oauth2.key.generated' | 'oauth2.key.activated' | 'oauth2.key.retired';
+  type:
+    'oauth2.key.generated' | 'oauth2.key.activated' | 'oauth2.key.retired' | 'oauth2.key.pruned';
   kid: string;
   algorithm: string;
   source: OAuth2ChangeSource;

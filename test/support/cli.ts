@@ -12,6 +12,29 @@ export interface CliResult {
   stderr: string;
 }
 
+/** An audit line the CLI writes on stderr: Nest's JSON log record, with the event's fields. */
+export interface AuditLine {
+  level: string;
+  context: string;
+  message: string;
+  event: string;
+  [field: string]: unknown;
+}
+
+/** Whether a write to stderr is an audit line (one JSON record, on a line of its own) rather than a message. */
+export function isAuditLine(text: string): boolean {
+  return text.startsWith('{"level":') && text.endsWith('}\n');
+}
+
+/** The audit lines of a real process's stderr, parsed, and the rest of it as it was. */
+export function splitAudit(stderr: string): { stderr: string; audit: AuditLine[] } {
+  const lines = stderr.split(/(?<=\n)/);
+  return {
+    stderr: lines.filter((line) => !isAuditLine(line)).join(''),
+    audit: lines.filter(isAuditLine).map((line) => JSON.parse(line) as AuditLine),
+  };
+}
+
 /** A temporary folder; `remove()` deletes it with everything in it. */
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -20,7 +43,8 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
 
 /**
  * Runs the CLI in-process the way run-process.ts does, capturing what it writes; `io` adds a terminal or
- * interruptions, and `onStderr` sees each write to stderr as it happens.
+ * interruptions, and `onStderr` sees each write to stderr as it happens. The audit lines are kept out of
+ * `stderr` (which then holds the messages for people) and given to `onAudit`, parsed.
  */
 export async function runCapturing(
   argv: string[],
@@ -29,8 +53,12 @@ export async function runCapturing(
   dependencies?: CliDependencies,
   {
     onStderr,
+    onAudit,
     ...io
-  }: Pick<CliIo, 'stderrIsTerminal' | 'onInterrupt'> & { onStderr?: (text: string) => void } = {},
+  }: Pick<CliIo, 'stderrIsTerminal' | 'onInterrupt'> & {
+    onStderr?: (text: string) => void;
+    onAudit?: (line: AuditLine) => void;
+  } = {},
 ): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
@@ -40,6 +68,10 @@ export async function runCapturing(
       ...io,
       stdout: (text) => (stdout += text),
       stderr: (text) => {
+        if (isAuditLine(text)) {
+          onAudit?.(JSON.parse(text) as AuditLine);
+          return;
+        }
         stderr += text;
         onStderr?.(text);
       },

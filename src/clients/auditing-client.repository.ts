@@ -1,0 +1,185 @@
+import type {
+  OAuth2ChangeSource,
+  OAuth2EventInput,
+  OAuth2EventSink,
+} from '../observability/events.js';
+import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
+import { OAuthClientRepository } from './oauth-client.repository.js';
+
+/** The settings an `oauth2.client.updated` event may name: every column (values are never put in events). */
+const FIELDS = Object.keys(OAuthClient.create({ clientId: '' })) as (keyof OAuthClient)[];
+
+const same = (a: unknown, b: unknown): boolean =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
+
+/**
+ * Announces every change made through another repository as an audit event: a client created, updated or
+ * deleted, a secret added, revoked, or a rotation. Wrapped around whatever storage is configured (in DI, and
+ * by the CLI around its own), so events follow the store rather than the caller. An event is emitted once the
+ * write has succeeded, never for one that failed or changed nothing. Names, ids and times only: never a
+ * secret, a hash or a key.
+ *
+ * Re-hashing a secret in place (`updateSecret`, `updateSecretHash`: a legacy or pepper upgrade of the same
+ * secret) and recording its use (`touchSecret`) are not changes of the client, and announce nothing.
+ */
+export class AuditingOAuthClientRepository extends OAuthClientRepository {
+  constructor(
+    readonly inner: OAuthClientRepository,
+    private readonly events: OAuth2EventSink,
+    private readonly source: OAuth2ChangeSource,
+  ) {
+    super();
+  }
+
+  findById(clientId: string): Promise<OAuthClient | null> {
+    return this.inner.findById(clientId);
+  }
+
+  list(): Promise<OAuthClient[]> {
+    return this.inner.list();
+  }
+
+  override findSecrets(clientId: string): Promise<OAuthClientSecret[]> {
+    return this.inner.findSecrets(clientId);
+  }
+
+  /**
+   * `created`, or `updated` naming the fields that changed; the seed column's secret (`primary`) set or
+   * replaced is also `secret_added`, cleared `secret_revoked`. A save that changes nothing announces nothing.
+   */
+  async save(client: OAuthClient): Promise<void> {
+    const before = await this.inner.findById(client.clientId);
+    await this.inner.save(client);
+    const { clientId } = client;
+    if (before === null) {
+      this.emit({ type: 'oauth2.client.created', clientId, source: this.source });
+    } else {
+      const fields = FIELDS.filter((field) => !same(before[field], client[field]));
+      if (fields.length > 0) {
+        this.emit({ type: 'oauth2.client.updated', clientId, fields, source: this.source });
+      }
+    }
+    const previous = before?.clientSecret ?? null;
+    if (client.clientSecret !== null && client.clientSecret !== previous) {
+      this.secretAdded(clientId, PRIMARY_SECRET_ID, client.clientSecretExpiresAt);
+    } else if (client.clientSecret === null && previous !== null) {
+      this.secretRevoked(clientId, PRIMARY_SECRET_ID);
+    }
+  }
+
+  updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
+    return this.inner.updateSecret(clientId, expected, next);
+  }
+
+  async delete(clientId: string): Promise<boolean> {
+    const deleted = await this.inner.delete(clientId);
+    if (deleted) this.emit({ type: 'oauth2.client.deleted', clientId, source: this.source });
+    return deleted;
+  }
+
+  override async addSecret(clientId: string, secret: OAuthClientSecret): Promise<void> {
+    await this.inner.addSecret(clientId, secret);
+    this.secretAdded(clientId, secret.id, secret.expiresAt);
+  }
+
+  override async removeSecret(clientId: string, secretId: string): Promise<boolean> {
+    const removed = await this.inner.removeSecret(clientId, secretId);
+    if (removed) this.secretRevoked(clientId, secretId);
+    return removed;
+  }
+
+  /**
+   * `secret_revoked` for each secret that stopped or will stop sooner than it would have: one that already
+   * expired at or before `at` is left as it is, and announced by no event.
+   */
+  override async expireSecrets(
+    clientId: string,
+    secretIds: readonly string[],
+    at: Date,
+  ): Promise<void> {
+    const live = await this.secretsOutliving(clientId, secretIds, at);
+    await this.inner.expireSecrets(clientId, secretIds, at);
+    for (const secretId of live) this.secretRevoked(clientId, secretId, at);
+  }
+
+  /** `secret_added` for the new secret, then `secret_rotated` naming when the others stop. */
+  override async rotateSecret(
+    clientId: string,
+    secret: OAuthClientSecret,
+    expireOthersAt: Date,
+  ): Promise<string[]> {
+    const expiring = await this.inner.rotateSecret(clientId, secret, expireOthersAt);
+    this.secretAdded(clientId, secret.id, secret.expiresAt);
+    this.emit({
+      type: 'oauth2.client.secret_rotated',
+      clientId,
+      secretId: secret.id,
+      previousExpireAt: expireOthersAt.toISOString(),
+      source: this.source,
+    });
+    return expiring;
+  }
+
+  override updateSecretHash(
+    clientId: string,
+    secretId: string,
+    expected: string,
+    next: string,
+  ): Promise<boolean> {
+    return this.inner.updateSecretHash(clientId, secretId, expected, next);
+  }
+
+  override touchSecret(clientId: string, secretId: string, at: Date): Promise<void> {
+    return this.inner.touchSecret(clientId, secretId, at);
+  }
+
+  /** Which of `secretIds` the client holds that would outlive `at`: what `expireSecrets` changes. */
+  private async secretsOutliving(
+    clientId: string,
+    secretIds: readonly string[],
+    at: Date,
+  ): Promise<string[]> {
+    const client = await this.inner.findById(clientId);
+    if (!client) return [];
+    const secrets = [
+      ...(client.clientSecret === null
+        ? []
+        : [{ id: PRIMARY_SECRET_ID, expiresAt: client.clientSecretExpiresAt }]),
+      ...(await this.inner.findSecrets(clientId)),
+    ];
+    return secrets
+      .filter((secret) => secretIds.includes(secret.id))
+      .filter((secret) => secret.expiresAt === null || secret.expiresAt > at)
+      .map((secret) => secret.id);
+  }
+
+  private secretAdded(clientId: string, secretId: string, expiresAt: Date | null): void {
+    this.emit({
+      type: 'oauth2.client.secret_added',
+      clientId,
+      secretId,
+      expiresAt: iso(expiresAt),
+      source: this.source,
+    });
+  }
+
+  private secretRevoked(clientId: string, secretId: string, at = new Date()): void {
+    this.emit({
+      type: 'oauth2.client.secret_revoked',
+      clientId,
+      secretId,
+      expiresAt: at.toISOString(),
+      source: this.source,
+    });
+  }
+
+  /** A sink must not throw (events.ts); one that does must not turn a saved change into a failure. */
+  private emit(event: OAuth2EventInput): void {
+    try {
+      this.events.emit({ ...event, time: new Date().toISOString() });
+    } catch {
+      // The change stands; the sink's own failure is the sink's to report.
+    }
+  }
+}

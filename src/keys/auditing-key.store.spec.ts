@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import type { DataSource } from 'typeorm';
+import { KEK, openAdmin, storeOf } from '../../test/support/key-store.js';
+import { OAuth2EventSink, type OAuth2EventInput } from '../observability/events.js';
+import { AuditingOAuth2KeyStore } from './auditing-key.store.js';
+import type { TypeOrmOAuth2KeyStore } from './typeorm-key.store.js';
+
+class RecordingSink extends OAuth2EventSink {
+  readonly events: OAuth2EventInput[] = [];
+  emit(event: OAuth2EventInput): void {
+    this.events.push(event);
+  }
+}
+
+let dataSource: DataSource;
+let sink: RecordingSink;
+let inner: TypeOrmOAuth2KeyStore;
+let store: AuditingOAuth2KeyStore;
+
+beforeEach(async () => {
+  dataSource = await openAdmin({ type: 'better-sqlite3', database: ':memory:' });
+  sink = new RecordingSink();
+  inner = storeOf(dataSource);
+  store = new AuditingOAuth2KeyStore(inner, sink, 'cli');
+});
+afterEach(() => dataSource.destroy());
+
+/** The events so far as [type, kid, algorithm]; each also has source and time. */
+const events = () =>
+  sink.events.map((event) => {
+    expect(event).toEqual({
+      type: expect.any(String),
+      kid: expect.any(String),
+      algorithm: expect.any(String),
+      source: 'cli',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    });
+    const { type, kid, algorithm } = event as { type: string; kid: string; algorithm: string };
+    return [type, kid, algorithm];
+  });
+
+describe('AuditingOAuth2KeyStore', () => {
+  test('generate: generated; with activate also activated, and retired for the key it replaced', async () => {
+    const first = await store.generate('ES256', { activate: true });
+    const next = await store.generate('RS256');
+    const second = await store.generate('PS256', { activate: true });
+    expect(events()).toEqual([
+      ['oauth2.key.generated', first.kid, 'ES256'],
+      ['oauth2.key.activated', first.kid, 'ES256'],
+      ['oauth2.key.generated', next.kid, 'RS256'],
+      ['oauth2.key.generated', second.kid, 'PS256'],
+      ['oauth2.key.activated', second.kid, 'PS256'],
+      ['oauth2.key.retired', first.kid, 'ES256'],
+    ]);
+  });
+
+  test('activate: activated and retired once; the active key again, or a refused one, nothing', async () => {
+    const first = await inner.generate('ES256', { activate: true });
+    const next = await inner.generate('ES256');
+    await expect(store.activate(next.kid, { minNextAge: 3600 })).rejects.toMatchObject({
+      code: 'published_too_recently',
+    });
+    await expect(store.activate('nope', { minNextAge: 0 })).rejects.toMatchObject({
+      code: 'unknown_key',
+    });
+    expect(sink.events).toEqual([]);
+    await store.activate(next.kid, { minNextAge: 3600, force: true });
+    await store.activate(next.kid, { minNextAge: 0 });
+    expect(events()).toEqual([
+      ['oauth2.key.activated', next.kid, 'ES256'],
+      ['oauth2.key.retired', first.kid, 'ES256'],
+    ]);
+  });
+
+  test('retire: retired once; the active key is refused and announces nothing', async () => {
+    const active = await inner.generate('ES256', { activate: true });
+    const next = await inner.generate('ES256');
+    await expect(store.retire(active.kid)).rejects.toMatchObject({ code: 'refused_transition' });
+    await store.retire(next.kid);
+    await store.retire(next.kid);
+    expect(events()).toEqual([['oauth2.key.retired', next.kid, 'ES256']]);
+  });
+
+  test('prune: pruned for each key removed, none for a key kept', async () => {
+    await inner.generate('ES256', { activate: true });
+    const old = await inner.generate('ES256');
+    await inner.retire(old.kid, { now: new Date(Date.now() - 7200_000) });
+    expect(await store.prune(86400)).toEqual([]);
+    expect(sink.events).toEqual([]);
+    await store.prune(3600);
+    expect(events()).toEqual([['oauth2.key.pruned', old.kid, 'ES256']]);
+  });
+
+  test('no event holds key material', async () => {
+    await store.generate('RS256', { activate: true });
+    const [row] = await dataSource.query(
+      'SELECT sealed_private_key, public_jwk FROM oauth_signing_keys',
+    );
+    const text = JSON.stringify(sink.events);
+    expect(text).not.toContain(row.sealed_private_key);
+    expect(text).not.toContain(JSON.parse(row.public_jwk).n);
+    expect(text).not.toContain(KEK);
+  });
+});
