@@ -8,7 +8,13 @@ import { ClientSecretHasher } from '../src/index.js';
 import { DataSource } from 'typeorm';
 import { databaseOptionsFromUrl } from '../src/cli/database-url.js';
 import { buildFresh, repo, type FreshBuild } from './support/build.js';
-import { interruptedAfter, readClientRows, tempDir, type CliResult } from './support/cli.js';
+import {
+  interruptedAfter,
+  readClientRows,
+  splitAudit,
+  tempDir,
+  type CliResult,
+} from './support/cli.js';
 
 /**
  * The installed binary as a child process: what the in-process tests cannot see (the shebang, the exit
@@ -101,12 +107,46 @@ test('--secret-stdin reads a piped secret to its end, less the trailing newline'
     env,
     'a piped secret, long enough\n',
   );
-  expect(created).toMatchObject({ code: 0, stderr: '' });
-  expect(created.stdout).not.toContain('a piped secret, long enough');
+  expect(created.code).toBe(0);
+  const { stderr, audit } = splitAudit(created.stderr);
+  expect(stderr).toBe('');
+  expect(audit.map((line) => line.event)).toEqual([
+    'oauth2.client.created',
+    'oauth2.client.secret_added',
+  ]);
+  expect(created.stdout + created.stderr).not.toContain('a piped secret, long enough');
   const [row] = await readClientRows(env.DATABASE_URL, cwd.path);
   await expect(
     new ClientSecretHasher().verify('a piped secret, long enough', row.client_secret!),
   ).resolves.toBe(true);
+});
+
+test('audit: each change one JSON line on stderr; stdout the --json result alone; no secret in either', async () => {
+  const env = { DATABASE_URL: `sqlite:${join(cwd.path, 'audit', 'clients.sqlite')}` };
+  expect((await run(main, ['migrate'], env)).code).toBe(0);
+  const created = await run(main, ['client', 'create', '--id', 'svc', '--json'], env);
+  const rotated = await run(main, ['client', 'rotate-secret', 'svc', '--json'], env);
+  const secrets = [created, rotated].map((result) => {
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as { client_secret?: string; secret?: string };
+    return json.client_secret ?? json.secret!;
+  });
+  const lines = (created.stderr + rotated.stderr).split('\n').filter(Boolean);
+  const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(records.map(({ event, context, level }) => [event, context, level])).toEqual([
+    ['oauth2.client.created', 'OAuth2Audit', 'log'],
+    ['oauth2.client.secret_added', 'OAuth2Audit', 'log'],
+    ['oauth2.client.secret_added', 'OAuth2Audit', 'log'],
+    ['oauth2.client.secret_rotated', 'OAuth2Audit', 'log'],
+  ]);
+  expect(records.every((record) => record.clientId === 'svc' && record.source === 'cli')).toBe(
+    true,
+  );
+  const [row] = await readClientRows(env.DATABASE_URL, cwd.path);
+  for (const secret of [...secrets, row.client_secret!]) {
+    expect(secret.length).toBeGreaterThan(20);
+    expect(created.stderr + rotated.stderr).not.toContain(secret);
+  }
 });
 
 test('SIGINT during hash-legacy-secrets: the batch in progress is finished, exit 130; a second run finishes', async () => {
