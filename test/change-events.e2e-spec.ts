@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import {
   ClientSecretHasher,
   OAuth2EventSink,
@@ -11,9 +10,8 @@ import {
   type OAuth2EventInput,
 } from '../src/index.js';
 import { startApp } from './support/app.js';
-import { sqliteDatabase, type IsolatedDatabase } from './support/databases.js';
 import { testOptions, typeOrmRoot } from './support/fixtures.js';
-import { KEK, openAdmin, storeOf } from './support/key-store.js';
+import { KEK, sqliteWithActiveKey } from './support/key-store.js';
 
 /**
  * Issue 12: changes the app makes through its own repository and key store (as DI provides them: the cache
@@ -28,17 +26,14 @@ class RecordingSink extends OAuth2EventSink {
 }
 
 const sink = new RecordingSink();
-let isolated: IsolatedDatabase;
-let admin: DataSource;
+let database: Awaited<ReturnType<typeof sqliteWithActiveKey>> | undefined;
 let app: INestApplication;
 
 beforeAll(async () => {
-  isolated = await sqliteDatabase.create({ shared: true });
-  admin = await openAdmin(isolated.options);
-  await storeOf(admin).generate('ES256', { activate: true });
+  database = await sqliteWithActiveKey();
   app = await startApp({
     imports: [
-      typeOrmRoot(isolated.options),
+      typeOrmRoot(database.options),
       OAuth2Module.forRoot({
         ...testOptions({ signing: undefined, keyEncryptionKey: KEK }),
         keyStore: true,
@@ -49,14 +44,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await admin?.destroy();
-  await isolated?.drop();
+  await database?.drop();
 });
 beforeEach(() => {
   sink.events = [];
 });
 
-const types = () => sink.events.map((event) => [event.type, event.source]);
+const types = () => sink.events.map((event) => [event.type, (event as { source?: string }).source]);
 
 describe('through the app’s OAuthClientRepository', () => {
   test('create, update, add, rotate, revoke, delete: one event each, source app, no hash', async () => {

@@ -83,7 +83,7 @@ const refused = async (...argv: string[]) => {
 };
 
 /** The fields of the audit lines, without the log record's own (level, pid, timestamp, context, message). */
-const eventsOf = (lines: AuditLine[]) =>
+const eventsOf = (lines: AuditLine[]): Record<string, unknown>[] =>
   lines.map(({ level, pid, timestamp, context, message, event, type, time, ...fields }) => {
     expect({ level, context, message, type }).toEqual({
       level: 'log',
@@ -377,7 +377,7 @@ describe('key changes', () => {
         { event: 'oauth2.key.pruned', kid: spare.kid, algorithm: 'PS256', source: 'cli' },
       ].sort((a, b) => a.kid.localeCompare(b.kid)),
     );
-  });
+  }, 120_000);
 
   test('no audit line, stdout or stderr holds key material', async () => {
     await keys('generate', '--activate');

@@ -11,9 +11,9 @@ import {
   type OAuth2ModuleOptions,
 } from '../src/index.js';
 import { startApp } from './support/app.js';
-import { databases, sqliteDatabase, type IsolatedDatabase } from './support/databases.js';
+import { databases, type IsolatedDatabase } from './support/databases.js';
 import { testOptions, typeOrmRoot } from './support/fixtures.js';
-import { eventually, KEK, keyRows, openAdmin, storeOf } from './support/key-store.js';
+import { eventually, KEK, keyRows, sqliteWithActiveKey, storeOf } from './support/key-store.js';
 import { requireRedis, testRedisUrl, uniqueRedisPrefix } from './support/redis.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -249,16 +249,15 @@ describe.each(storages)('health: storage, $name', ({ start }) => {
 });
 
 describe('health: the signing key, from a key store', () => {
-  let isolated: IsolatedDatabase;
+  let database: Awaited<ReturnType<typeof sqliteWithActiveKey>> | undefined;
   let admin: DataSource;
   let app: INestApplication;
   beforeAll(async () => {
-    isolated = await sqliteDatabase.create({ shared: true });
-    admin = await openAdmin(isolated.options);
-    await storeOf(admin).generate('ES256', { activate: true });
+    database = await sqliteWithActiveKey();
+    admin = database.admin;
     app = await startApp(
       withHealth([
-        typeOrmRoot(isolated.options),
+        typeOrmRoot(database.options),
         OAuth2Module.forRoot({
           ...options({ signing: undefined, keyEncryptionKey: KEK, keyRefreshInterval: 1 }),
           keyStore: true,
@@ -268,8 +267,7 @@ describe('health: the signing key, from a key store', () => {
   });
   afterAll(async () => {
     await app?.close();
-    await admin?.destroy();
-    await isolated?.drop();
+    await database?.drop();
   });
 
   test('up with the kid the ring signs with and the one the store holds active', async () => {

@@ -10,6 +10,7 @@ import {
   TypeOrmOAuth2KeyStore,
   type OAuth2ModuleOptions,
 } from '../../src/index.js';
+import { sqliteDatabase } from './databases.js';
 import { typeOrmRoot, testOptions } from './fixtures.js';
 import { rawTable } from './legacy.js';
 import { resourceControllers } from './resource.controller.js';
@@ -94,4 +95,26 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 10_000)
     }
   }
   await check();
+}
+
+/**
+ * A SQLite file that the app and the test both open, migrated, whose key store holds one active ES256 key;
+ * `admin` is the test's own connection. `drop()` closes it and removes the file.
+ */
+export async function sqliteWithActiveKey(): Promise<{
+  options: DataSourceOptions;
+  admin: DataSource;
+  drop(): Promise<void>;
+}> {
+  const isolated = await sqliteDatabase.create({ shared: true });
+  const admin = await openAdmin(isolated.options);
+  await storeOf(admin).generate('ES256', { activate: true });
+  return {
+    options: isolated.options,
+    admin,
+    drop: async () => {
+      await admin.destroy();
+      await isolated.drop();
+    },
+  };
 }
