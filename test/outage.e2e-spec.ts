@@ -414,7 +414,7 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
 describe('outage: a lookup that never returns (stalled connection)', () => {
   /** The first lookup of each client id hangs forever, as on a connection that stalled; later ones work. */
   class StallingRepository extends InMemoryOAuthClientRepository {
-    private readonly stalled = new Set<string>();
+    readonly stalled = new Set<string>();
 
     override findById(clientId: string): Promise<OAuthClient | null> {
       if (this.stalled.has(clientId)) return super.findById(clientId);
@@ -424,16 +424,19 @@ describe('outage: a lookup that never returns (stalled connection)', () => {
   }
 
   test('does not hold its client id hostage: the next request after storageTimeoutMs gets a token', async () => {
+    const repository = new StallingRepository();
     const app = await startApp({
       imports: [
         OAuth2Module.forRoot({
           ...testOptions({ storageTimeoutMs: STORAGE_TIMEOUT_MS }),
-          clientRepository: { useValue: new StallingRepository() },
+          clientRepository: { useValue: repository },
         }),
       ],
     });
     try {
       await seedClients(app, [{ clientId: 'stalled', secret: 'stalled-secret' }]);
+      // The audit events read a client before saving it: the token request's lookup is to be the first.
+      repository.stalled.clear();
       const send = () =>
         tokenRequest(app)
           .set('Authorization', basicHeader('stalled', 'stalled-secret'))

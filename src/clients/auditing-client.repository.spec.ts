@@ -204,6 +204,22 @@ describe('AuditingOAuthClientRepository', () => {
     expect(sink.events).toEqual([]);
   });
 
+  test('reads that fail or hang never fail or hold a write, and a change not read before has no event', async () => {
+    let mode: 'fail' | 'hang' = 'fail';
+    const broken = new (class extends InMemoryOAuthClientRepository {
+      override async findById(): Promise<OAuthClient | null> {
+        if (mode === 'fail') throw new Error('read refused');
+        return new Promise(() => {});
+      }
+    })();
+    const repository = new AuditingOAuthClientRepository(broken, sink, 'app');
+    await repository.save(OAuthClient.create({ clientId: 'a' }));
+    mode = 'hang';
+    await repository.save(OAuthClient.create({ clientId: 'b' }));
+    expect((await broken.list()).map((client) => client.clientId)).toEqual(['a', 'b']);
+    expect(sink.events).toEqual([]);
+  });
+
   test('a sink that throws never fails the change it reports', async () => {
     const throwing = new AuditingOAuthClientRepository(
       inner,

@@ -49,23 +49,27 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
    * replaced is also `secret_added`, cleared `secret_revoked`. A save that changes nothing announces nothing.
    */
   async save(client: OAuthClient): Promise<void> {
-    const before = await this.inner.findById(client.clientId);
-    await this.inner.save(client);
     const { clientId } = client;
-    if (before === null) {
-      this.emit({ type: 'oauth2.client.created', clientId, source: this.source });
-    } else {
-      const fields = FIELDS.filter((field) => !same(before[field], client[field]));
-      if (fields.length > 0) {
-        this.emit({ type: 'oauth2.client.updated', clientId, fields, source: this.source });
-      }
-    }
-    const previous = before?.clientSecret ?? null;
-    if (client.clientSecret !== null && client.clientSecret !== previous) {
-      this.secretAdded(clientId, PRIMARY_SECRET_ID, client.clientSecretExpiresAt);
-    } else if (client.clientSecret === null && previous !== null) {
-      this.secretRevoked(clientId, PRIMARY_SECRET_ID);
-    }
+    await this.afterRead(
+      () => this.inner.findById(clientId),
+      () => this.inner.save(client),
+      (before) => {
+        if (before === null) {
+          this.emit({ type: 'oauth2.client.created', clientId, source: this.source });
+        } else {
+          const fields = FIELDS.filter((field) => !same(before[field], client[field]));
+          if (fields.length > 0) {
+            this.emit({ type: 'oauth2.client.updated', clientId, fields, source: this.source });
+          }
+        }
+        const previous = before?.clientSecret ?? null;
+        if (client.clientSecret !== null && client.clientSecret !== previous) {
+          this.secretAdded(clientId, PRIMARY_SECRET_ID, client.clientSecretExpiresAt);
+        } else if (client.clientSecret === null && previous !== null) {
+          this.secretRevoked(clientId, PRIMARY_SECRET_ID);
+        }
+      },
+    );
   }
 
   updateSecret(clientId: string, expected: string, next: string): Promise<boolean> {
@@ -98,9 +102,13 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
     secretIds: readonly string[],
     at: Date,
   ): Promise<void> {
-    const live = await this.secretsOutliving(clientId, secretIds, at);
-    await this.inner.expireSecrets(clientId, secretIds, at);
-    for (const secretId of live) this.secretRevoked(clientId, secretId, at);
+    await this.afterRead(
+      () => this.secretsOutliving(clientId, secretIds, at),
+      () => this.inner.expireSecrets(clientId, secretIds, at),
+      (live) => {
+        for (const secretId of live) this.secretRevoked(clientId, secretId, at);
+      },
+    );
   }
 
   /** `secret_added` for the new secret, then `secret_rotated` naming when the others stop. */
@@ -134,19 +142,47 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
     return this.inner.touchSecret(clientId, secretId, at);
   }
 
+  /**
+   * Runs `write`, and `report` with what `read` found before it. The read is sent first but never holds the
+   * write up nor fails it: a storage may take writes while its reads fail or hang (a stalled connection). A
+   * read that failed, or still has not answered a turn of the event loop after the write, reports nothing:
+   * the change stands without its event rather than wait for a read that may never come.
+   */
+  private async afterRead<T, R>(
+    read: () => Promise<T>,
+    write: () => Promise<R>,
+    report: (before: T) => void,
+  ): Promise<R> {
+    const prior = read().then(
+      (value) => ({ value }),
+      () => undefined,
+    );
+    const result = await write();
+    const before = await Promise.race([
+      prior,
+      new Promise<undefined>((resolve) => setImmediate(resolve, undefined)),
+    ]);
+    if (before) report(before.value);
+    return result;
+  }
+
   /** Which of `secretIds` the client holds that would outlive `at`: what `expireSecrets` changes. */
   private async secretsOutliving(
     clientId: string,
     secretIds: readonly string[],
     at: Date,
   ): Promise<string[]> {
-    const client = await this.inner.findById(clientId);
+    // Both sent at once, before the write starts.
+    const [client, others] = await Promise.all([
+      this.inner.findById(clientId),
+      this.inner.findSecrets(clientId),
+    ]);
     if (!client) return [];
     const secrets = [
       ...(client.clientSecret === null
         ? []
         : [{ id: PRIMARY_SECRET_ID, expiresAt: client.clientSecretExpiresAt }]),
-      ...(await this.inner.findSecrets(clientId)),
+      ...others,
     ];
     return secrets
       .filter((secret) => secretIds.includes(secret.id))
