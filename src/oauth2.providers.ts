@@ -154,9 +154,12 @@ export function oauth2Providers({
     },
     {
       provide: SecretVerifier,
-      useFactory: (hasher: ClientSecretHasher, { secretVerification }: OAuth2Config) =>
-        new SecretVerifier(hasher, secretVerification),
-      inject: [ClientSecretHasher, OAuth2Config],
+      useFactory: (
+        hasher: ClientSecretHasher,
+        { secretVerification }: OAuth2Config,
+        metrics: OAuth2Metrics,
+      ) => new SecretVerifier(hasher, secretVerification, metrics),
+      inject: [ClientSecretHasher, OAuth2Config, OAuth2Metrics],
     },
     ...observabilityProviders(eventSink),
     ...sharedStateProviders(),
@@ -206,8 +209,9 @@ export function oauth2Providers({
         adapterHost: HttpAdapterHost,
         renderer: OAuth2ErrorRenderer,
         modules: ModulesContainer,
-      ) => new TokenBodyRefusalFilter(adapterHost, renderer, servedPaths(routes), modules),
-      inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer],
+        metrics: OAuth2Metrics,
+      ) => new TokenBodyRefusalFilter(adapterHost, renderer, servedPaths(routes), modules, metrics),
+      inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer, OAuth2Metrics],
     },
   ];
   const exports: NonNullable<DynamicModule['exports']> = [
@@ -238,7 +242,7 @@ export function oauth2Providers({
   return { providers, exports };
 }
 
-/** The paths of the POST endpoints the module serves. */
+/** The paths of the POST endpoints the module serves, the token endpoint's first. */
 function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Routes): string[] {
   return [tokenPath, revocationPath, introspectionPath].filter((path) => path !== undefined);
 }

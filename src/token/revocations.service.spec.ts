@@ -1,3 +1,4 @@
+import { RecordingEventSink, RecordingMetrics } from '../../test/support/observability.js';
 import { describe, expect, jest, test } from '@jest/globals';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
@@ -26,7 +27,10 @@ function setup(options: Partial<OAuth2ModuleOptions> = {}) {
   );
   const issue = async (clientId: string, lifetime?: number) =>
     (await tokens.issue(OAuthClient.create({ clientId }), [], { lifetime })).access_token;
-  return { revocations: new OAuth2Revocations(tokens, store, config), tokens, revoke, issue };
+  const events = new RecordingEventSink();
+  const metrics = new RecordingMetrics();
+  const revocations = new OAuth2Revocations(tokens, store, config, events, metrics);
+  return { revocations, tokens, revoke, issue, events, metrics };
 }
 
 describe('OAuth2Revocations', () => {

@@ -34,6 +34,15 @@ function subjectOf(client: OAuthClient): string {
 }
 
 /** What a token is issued for, beyond its client and scopes. */
+/** An issued access token's response, and the facts its audit event names (never the token itself). */
+export interface IssuedAccessToken {
+  response: OAuthTokenResponse;
+  jti: string;
+  audience: string[];
+  /** Seconds from `iat` to `exp`. */
+  lifetime: number;
+}
+
 export interface OAuthTokenOptions {
   /** The `aud` values (RFC 9068 §2.2, RFC 8707). @default the module's `audience` */
   audience?: readonly string[];
@@ -86,11 +95,20 @@ export class TokenService extends AccessTokenVerifier {
   async issue(
     client: OAuthClient,
     scopes: readonly string[],
+    options: OAuthTokenOptions = {},
+  ): Promise<OAuthTokenResponse> {
+    return (await this.issueAccessToken(client, scopes, options)).response;
+  }
+
+  /** `issue()`, with what the audit event of the issuance names: the token's jti, audiences and lifetime. */
+  async issueAccessToken(
+    client: OAuthClient,
+    scopes: readonly string[],
     {
       audience = this.config.audience,
       lifetime: asked = this.config.accessTokenLifetime,
     }: OAuthTokenOptions = {},
-  ): Promise<OAuthTokenResponse> {
+  ): Promise<IssuedAccessToken> {
     const { config } = this;
     const lifetime = Math.min(asked, config.maxAccessTokenLifetime);
     const payload: Record<string, unknown> = {};
@@ -105,6 +123,7 @@ export class TokenService extends AccessTokenVerifier {
     if (scope) payload.scope = scope;
 
     const key = this.keyRing.current.active;
+    const jti = randomUUID();
     const accessToken = this.jwt.sign(payload, {
       privateKey: key.signingKey,
       algorithm: key.algorithm,
@@ -120,7 +139,7 @@ export class TokenService extends AccessTokenVerifier {
       subject: subjectOf(client),
       audience: audience.length === 1 ? audience[0] : [...audience],
       expiresIn: lifetime,
-      jwtid: randomUUID(),
+      jwtid: jti,
     });
     const response: OAuthTokenResponse = {
       access_token: accessToken,
@@ -128,7 +147,7 @@ export class TokenService extends AccessTokenVerifier {
       expires_in: lifetime,
     };
     if (scope) response.scope = scope;
-    return response;
+    return { response, jti, audience: [...audience], lifetime };
   }
 
   /**
