@@ -1,14 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import {
-  Controller,
-  HttpCode,
-  Post,
-  UseGuards,
-  type INestApplication,
-  type ModuleMetadata,
-} from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import { Controller, HttpCode, Post, UseGuards, type INestApplication } from '@nestjs/common';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
@@ -26,11 +17,11 @@ import {
   type OAuth2ClientAuthFailedEvent,
   type OAuth2ModuleOptions,
 } from '../src/index.js';
-import { platforms, type Platform } from './support/app.js';
+import { platforms } from './support/app.js';
 import { ISSUER, testOptions } from './support/fixtures.js';
 import { decodeJwt } from './support/jwt.js';
 import { CapturingLogger } from './support/logger.js';
-import { RecordingEventSink, RecordingMetrics } from './support/observability.js';
+import { auditApp, RecordingEventSink, RecordingMetrics } from './support/observability.js';
 import { basicHeader, GRANT } from './support/oauth.js';
 
 const TOKEN = '/oauth2/token';
@@ -49,29 +40,6 @@ class HostController {
   mine(): { ok: true } {
     return { ok: true };
   }
-}
-
-/** Builds an app of the module with `customize` applied to the testing module (overrides). */
-export async function auditApp(
-  metadata: ModuleMetadata,
-  {
-    platform = 'express',
-    logger = new CapturingLogger(),
-    customize = (builder) => builder,
-  }: {
-    platform?: Platform;
-    logger?: CapturingLogger;
-    customize?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
-  } = {},
-): Promise<INestApplication> {
-  const moduleRef = await customize(Test.createTestingModule(metadata)).setLogger(logger).compile();
-  const app =
-    platform === 'express'
-      ? moduleRef.createNestApplication({ logger })
-      : moduleRef.createNestApplication(new FastifyAdapter(), { logger });
-  await app.init();
-  if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
-  return app;
 }
 
 const moduleOf = (options: Partial<OAuth2ModuleOptions> = {}, extras: object = EXTRAS) =>

@@ -1,3 +1,6 @@
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import {
   OAuth2EventSink,
   OAuth2Metrics,
@@ -8,6 +11,8 @@ import {
   type OAuth2RevocationStoreOperation,
   type OAuth2TokenRequestOutcome,
 } from '../../src/index.js';
+import type { Platform } from './app.js';
+import { CapturingLogger } from './logger.js';
 
 /** A sink that keeps every event, for assertions (`.overrideProvider(OAuth2EventSink)` or `eventSink`). */
 export class RecordingEventSink extends OAuth2EventSink {
@@ -74,4 +79,27 @@ export class RecordingMetrics extends OAuth2Metrics {
       Extract<MetricsCall, [M, ...unknown[]]>
     >;
   }
+}
+
+/** Builds an app of the module with `customize` applied to the testing module (overrides). */
+export async function auditApp(
+  metadata: ModuleMetadata,
+  {
+    platform = 'express',
+    logger = new CapturingLogger(),
+    customize = (builder) => builder,
+  }: {
+    platform?: Platform;
+    logger?: CapturingLogger;
+    customize?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  } = {},
+): Promise<INestApplication> {
+  const moduleRef = await customize(Test.createTestingModule(metadata)).setLogger(logger).compile();
+  const app =
+    platform === 'express'
+      ? moduleRef.createNestApplication({ logger })
+      : moduleRef.createNestApplication(new FastifyAdapter(), { logger });
+  await app.init();
+  if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  return app;
 }
