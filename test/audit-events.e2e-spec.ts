@@ -7,8 +7,6 @@ import {
   ClientAuthGuard,
   ClientSecretHasher,
   InMemoryOAuthClientRepository,
-  OAuth2EventSink,
-  OAuth2Metrics,
   OAuth2Module,
   OAuth2Revocations,
   OAuthClient,
@@ -21,7 +19,12 @@ import { platforms } from './support/app.js';
 import { ISSUER, testOptions } from './support/fixtures.js';
 import { decodeJwt } from './support/jwt.js';
 import { CapturingLogger } from './support/logger.js';
-import { auditApp, RecordingEventSink, RecordingMetrics } from './support/observability.js';
+import {
+  auditApp,
+  recordingInto,
+  RecordingEventSink,
+  RecordingMetrics,
+} from './support/observability.js';
 import { basicHeader, GRANT } from './support/oauth.js';
 
 const TOKEN = '/oauth2/token';
@@ -72,12 +75,7 @@ describe.each(platforms)('audit events and metrics on the request path (%s)', (p
       {
         platform,
         logger,
-        customize: (builder) =>
-          builder
-            .overrideProvider(OAuth2EventSink)
-            .useValue(sink)
-            .overrideProvider(OAuth2Metrics)
-            .useValue(metrics),
+        customize: recordingInto(sink, metrics),
       },
     );
     const hasher = app.get(ClientSecretHasher);
@@ -521,12 +519,7 @@ describe('throttled client authentication', () => {
         ],
       },
       {
-        customize: (builder) =>
-          builder
-            .overrideProvider(OAuth2EventSink)
-            .useValue(sink)
-            .overrideProvider(OAuth2Metrics)
-            .useValue(metrics),
+        customize: recordingInto(sink, metrics),
       },
     );
     try {

@@ -56,7 +56,7 @@ function config(options: Partial<OAuth2ModuleOptions> = {}): OAuth2Config {
 }
 
 /** One module instance's worth of client authentication, with a stub authenticator. */
-function instance(options: Partial<OAuth2ModuleOptions> = {}) {
+function instance(options: Partial<OAuth2ModuleOptions> = {}, derivationMs = 0) {
   const methods = new ClientAuthMethods(config(options));
   const authenticate = jest.fn<ClientAuthenticator['authenticate']>();
   const authenticator = { authenticate } as unknown as ClientAuthenticator;
@@ -64,8 +64,8 @@ function instance(options: Partial<OAuth2ModuleOptions> = {}) {
   new ClientSecretPostStrategy(authenticator, methods);
   new PublicClientStrategy(authenticator, methods);
   const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config(options));
-  // No padding here: timing is the e2e suites' business.
-  const verifier = { derivationMs: async () => 0 } as unknown as SecretVerifier;
+  // No padding unless asked: timing is the e2e suites' business.
+  const verifier = { derivationMs: async () => derivationMs } as unknown as SecretVerifier;
   return {
     guard: new ClientAuthGuard(
       methods,
@@ -267,25 +267,7 @@ describe('ClientAuthGuard: a failure takes a KDF derivation’s time', () => {
 
   /** A guard whose derivations take `derivationMs`, on the fake clock. */
   function padded(derivationMs: number) {
-    const methods = new ClientAuthMethods(config());
-    const authenticate = jest.fn<ClientAuthenticator['authenticate']>();
-    const authenticator = { authenticate } as unknown as ClientAuthenticator;
-    new ClientSecretBasicStrategy(authenticator, methods);
-    new ClientSecretPostStrategy(authenticator, methods);
-    new PublicClientStrategy(authenticator, methods);
-    const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config());
-    const verifier = { derivationMs: async () => derivationMs } as unknown as SecretVerifier;
-    return {
-      guard: new ClientAuthGuard(
-        methods,
-        throttle,
-        verifier,
-        new RecordingEventSink(),
-        new OAuth2Metrics(),
-      ),
-      methods,
-      authenticate,
-    };
+    return instance({}, derivationMs);
   }
 
   /** Whether the promise has settled, without waiting for it. */

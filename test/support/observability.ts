@@ -103,3 +103,13 @@ export async function auditApp(
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;
 }
+
+/** Overrides the app's event sink and metrics with these recording ones (`auditApp`'s `customize`). */
+export const recordingInto =
+  (sink: OAuth2EventSink, metrics: OAuth2Metrics) =>
+  (builder: TestingModuleBuilder): TestingModuleBuilder =>
+    builder
+      .overrideProvider(OAuth2EventSink)
+      .useValue(sink)
+      .overrideProvider(OAuth2Metrics)
+      .useValue(metrics);
