@@ -66,7 +66,7 @@ describe('OAuth2Revocations', () => {
   });
 
   test('RFC 7009 §2.2.1: a store that fails is a 503 with Retry-After, and nothing is revoked', async () => {
-    const { revocations, tokens, revoke, issue } = setup();
+    const { revocations, tokens, revoke, issue, events, metrics } = setup();
     const token = await issue('svc');
     revoke.mockRejectedValueOnce(
       Object.assign(new Error(`redis://:hunter2@db ${token}`), { code: 'ECONNREFUSED' }),
@@ -76,6 +76,9 @@ describe('OAuth2Revocations', () => {
     expect(error.extras.retryAfter).toBe(5);
     expect(JSON.stringify(error.body)).not.toMatch(/hunter2|eyJ/);
     expect((await tokens.verify(token)).clientId).toBe('svc');
+    // Nothing revoked, no event; the store's failed attempt timed.
+    expect(events.events).toEqual([]);
+    expect(metrics.calls).toEqual([['revocationStore', 'revoke', expect.any(Number), true]]);
   });
 
   test('revokeClientTokens: every token the client holds, for the longest lifetime plus tolerance', async () => {
@@ -112,9 +115,11 @@ describe('OAuth2Revocations', () => {
   });
 
   test('revokeClientTokens rejects with the store’s error', async () => {
-    const { revocations, revoke } = setup();
+    const { revocations, revoke, events, metrics } = setup();
     const failure = new Error('down');
     revoke.mockRejectedValueOnce(failure);
     await expect(revocations.revokeClientTokens('svc')).rejects.toBe(failure);
+    expect(events.events).toEqual([]);
+    expect(metrics.calls).toEqual([['revocationStore', 'revoke', expect.any(Number), true]]);
   });
 });
