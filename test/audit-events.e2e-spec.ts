@@ -289,7 +289,7 @@ describe.each(platforms)('audit events and metrics on the request path (%s)', (p
       send: () => post(TOKEN, `${GRANT}&client_id=svc`),
       status: 401,
       clientId: 'svc',
-      authMethod: null,
+      authMethod: 'none',
       outcome: 'invalid_client',
     },
     {

@@ -114,6 +114,15 @@ export class ClientAuthMethods implements OnModuleDestroy {
 
   /** The method the request uses. */
   methodFor(request: OAuth2HttpRequest): ClientAuthMethod {
+    const method = this.presentIn(request);
+    if (!method) throw refusal('malformed_credentials');
+    // A method this server has turned off (client_secret_post, none) is refused as not allowed.
+    if (!method.enabled) throw refusal('method_not_allowed');
+    return method;
+  }
+
+  /** The one method the request shows, enabled or not; undefined when it shows none. */
+  presentIn(request: OAuth2HttpRequest): ClientAuthMethod | undefined {
     const present = this.methods.filter((method) => method.isPresentIn(request));
     if (present.length > 1) {
       throw refusal(
@@ -121,11 +130,7 @@ export class ClientAuthMethods implements OnModuleDestroy {
         OAuth2Error.invalidRequest('Client credentials were sent by more than one method'),
       );
     }
-    const method = present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
-    if (!method) throw refusal('malformed_credentials');
-    // A method this server has turned off (client_secret_post, none) is refused as not allowed.
-    if (!method.enabled) throw refusal('method_not_allowed');
-    return method;
+    return present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
   }
 
   /**

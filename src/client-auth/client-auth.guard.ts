@@ -131,16 +131,29 @@ export class ClientAuthGuard implements CanActivate {
     clientId: string | undefined,
     remoteAddress: string,
   ): void {
-    const presented = clientId ?? (method ? undefined : this.methods.presentedClientId(request));
+    // A request refused before its method was settled (one turned off, several, none) still names what it
+    // showed.
+    const shown = method ?? this.shownMethod(request);
+    const presented = shown
+      ? (clientId ?? shown.clientIdOf(request))
+      : this.methods.presentedClientId(request);
     this.events.emit({
       type: 'oauth2.client_auth.failed',
       clientId: presented === undefined ? null : reportedClientId(presented),
       reason,
-      authMethod: method?.name ?? null,
+      authMethod: shown?.name ?? null,
       endpoint: clientAuthEndpointOf(context),
       remoteAddress,
     });
     this.metrics.authFailure(reason);
+  }
+
+  private shownMethod(request: OAuth2HttpRequest): ClientAuthMethod | undefined {
+    try {
+      return this.methods.presentIn(request);
+    } catch {
+      return undefined;
+    }
   }
 
   private strategyGuard({ name, strategy }: ClientAuthMethod): IAuthGuard {
