@@ -1,3 +1,11 @@
+import type {
+  Attributes,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableResult,
+  MetricAdvice,
+} from '@opentelemetry/api';
 import type { OAuth2AuthFailureReason } from './events.js';
 
 /**
@@ -47,6 +55,9 @@ export type OAuth2RevocationStoreOperation = 'revoke' | 'reload';
  * The module's metrics, through the OpenTelemetry API (`@opentelemetry/api`, an optional peer): a no-op unless
  * the host app installs an OpenTelemetry SDK with a MeterProvider. Names and units are in the README
  * ("Metrics"). Every method is cheap enough for the request path.
+ *
+ * This base class records nothing: it is what the module uses without `@opentelemetry/api` or without a
+ * registered MeterProvider, and what a test may subclass to record calls (`.overrideProvider(OAuth2Metrics)`).
  */
 export class OAuth2Metrics {
   /** A token request ended with `outcome`. */
@@ -75,10 +86,241 @@ export class OAuth2Metrics {
   ): void {}
 }
 
+/** The instrumentation scope: the Meter's name. */
+export const OAUTH2_METER_NAME = '@nest-oauth2/server';
+
+/** The instruments' names, as OpenTelemetry semantic conventions would spell them (dotted, plural counts). */
+export const OAUTH2_METRIC_NAMES = {
+  tokenRequests: 'oauth2.token.requests',
+  authFailures: 'oauth2.client_auth.failures',
+  kdfWaitTime: 'oauth2.kdf.wait_time',
+  kdfDerivations: 'oauth2.kdf.derivations',
+  verifications: 'oauth2.token.verifications',
+  jwksFetchDuration: 'oauth2.jwks.fetch.duration',
+  revocationStoreDuration: 'oauth2.revocation_store.operation.duration',
+} as const;
+
+const TOKEN_REQUEST_OUTCOMES: readonly OAuth2TokenRequestOutcome[] = [
+  'issued',
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+  'throttled',
+  'busy',
+  'unavailable',
+  'server_error',
+];
+const AUTH_FAILURE_REASONS: readonly OAuth2AuthFailureReason[] = [
+  'unknown_client',
+  'wrong_secret',
+  'expired_secret',
+  'method_not_allowed',
+  'client_disabled',
+  'assertion_invalid',
+  'malformed_credentials',
+  'throttled',
+];
+const VERIFIERS: readonly OAuth2Verifier[] = ['local', 'jwks', 'introspection'];
+const VERIFICATION_OUTCOMES: readonly OAuth2VerificationOutcome[] = [
+  'valid',
+  'missing',
+  'malformed',
+  'invalid',
+  'expired',
+  'revoked',
+  'unknown_key',
+  'insufficient_scope',
+  'unavailable',
+];
+const FETCH_OUTCOMES: readonly OAuth2FetchOutcome[] = ['ok', 'error', 'timeout'];
+const STORE_OPERATIONS: readonly OAuth2RevocationStoreOperation[] = ['revoke', 'reload'];
+
+/**
+ * Bucket boundaries in seconds for the duration histograms: those semantic conventions advise for HTTP
+ * durations, from 5 ms to 10 s (a KDF wait, a JWKS fetch and a Redis round trip all fall in that range).
+ */
+const DURATION_ADVICE: MetricAdvice = {
+  explicitBucketBoundaries: [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+  ],
+};
+
+/** A table with one entry per value, built once. */
+function tableBy<K extends string, V>(values: readonly K[], of: (value: K) => V): Record<K, V> {
+  const table = {} as Record<K, V>;
+  for (const value of values) table[value] = of(value);
+  return table;
+}
+
+/** One frozen attribute object per value, built once: recording allocates nothing. */
+function attributesBy<K extends string>(
+  values: readonly K[],
+  of: (value: K) => Attributes,
+): Record<K, Attributes> {
+  return tableBy(values, (value) => Object.freeze(of(value)));
+}
+
+/**
+ * OAuth2Metrics on an OpenTelemetry Meter: the instruments are created once, here, and every recording uses
+ * an attribute object built in advance.
+ */
+class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
+  private readonly tokenRequests: Counter;
+  private readonly authFailures: Counter;
+  private readonly kdfWaitTime: Histogram;
+  private readonly verifications: Counter;
+  private readonly jwksFetchDuration: Histogram;
+  private readonly revocationStoreDuration: Histogram;
+  private readonly kdfLoads: (() => { running: number; waiting: number })[] = [];
+
+  private readonly outcomeAttributes = attributesBy(TOKEN_REQUEST_OUTCOMES, (outcome) => ({
+    'oauth2.outcome': outcome,
+  }));
+  private readonly reasonAttributes = attributesBy(AUTH_FAILURE_REASONS, (reason) => ({
+    'oauth2.reason': reason,
+  }));
+  private readonly verificationAttributes = tableBy(VERIFIERS, (verifier) =>
+    attributesBy(VERIFICATION_OUTCOMES, (outcome) => ({
+      'oauth2.verifier': verifier,
+      'oauth2.outcome': outcome,
+    })),
+  );
+  private readonly fetchAttributes = attributesBy(FETCH_OUTCOMES, (outcome) => ({
+    'oauth2.outcome': outcome,
+  }));
+  private readonly storeAttributes = tableBy(STORE_OPERATIONS, (operation) =>
+    attributesBy(['ok', 'error'], (outcome) => ({
+      'oauth2.operation': operation,
+      'oauth2.outcome': outcome,
+    })),
+  );
+  private static readonly RUNNING = Object.freeze({ 'oauth2.kdf.state': 'running' });
+  private static readonly WAITING = Object.freeze({ 'oauth2.kdf.state': 'waiting' });
+
+  constructor(meter: Meter) {
+    super();
+    const names = OAUTH2_METRIC_NAMES;
+    this.tokenRequests = meter.createCounter(names.tokenRequests, {
+      description:
+        'Token endpoint requests, by how they ended (RFC 6749 §5.2 error code or issued).',
+      unit: '{request}',
+    });
+    this.authFailures = meter.createCounter(names.authFailures, {
+      description: 'Failed client authentications, by reason.',
+      unit: '{failure}',
+    });
+    this.kdfWaitTime = meter.createHistogram(names.kdfWaitTime, {
+      description: 'Time a secret derivation (KDF) waited for its turn in the KDF limiter.',
+      unit: 's',
+      advice: DURATION_ADVICE,
+    });
+    meter
+      .createObservableUpDownCounter(names.kdfDerivations, {
+        description: 'Secret derivations (KDF) running and waiting in the KDF limiter.',
+        unit: '{derivation}',
+      })
+      .addCallback((result) => this.observeLoads(result));
+    this.verifications = meter.createCounter(names.verifications, {
+      description: 'Bearer token verifications (RFC 6750), by verifier and outcome.',
+      unit: '{verification}',
+    });
+    this.jwksFetchDuration = meter.createHistogram(names.jwksFetchDuration, {
+      description: 'Fetches of a remote JWK Set (with RFC 8414 discovery when needed), by outcome.',
+      unit: 's',
+      advice: DURATION_ADVICE,
+    });
+    this.revocationStoreDuration = meter.createHistogram(names.revocationStoreDuration, {
+      description:
+        'Revocation store operations (RFC 7009 revocations written, reloads), by outcome.',
+      unit: 's',
+      advice: DURATION_ADVICE,
+    });
+  }
+
+  override tokenRequest(outcome: OAuth2TokenRequestOutcome): void {
+    this.tokenRequests.add(1, this.outcomeAttributes[outcome]);
+  }
+
+  override authFailure(reason: OAuth2AuthFailureReason): void {
+    this.authFailures.add(1, this.reasonAttributes[reason]);
+  }
+
+  override kdfWait(ms: number): void {
+    this.kdfWaitTime.record(ms / 1000);
+  }
+
+  override observeKdfLoad(load: () => { running: number; waiting: number }): void {
+    this.kdfLoads.push(load);
+  }
+
+  override verification(verifier: OAuth2Verifier, outcome: OAuth2VerificationOutcome): void {
+    // A host's own AccessTokenVerifier given as a plain object has no `kind`: it verifies locally.
+    const byOutcome = this.verificationAttributes[verifier] ?? this.verificationAttributes.local;
+    this.verifications.add(1, byOutcome[outcome]);
+  }
+
+  override jwksFetch(outcome: OAuth2FetchOutcome, ms: number): void {
+    this.jwksFetchDuration.record(ms / 1000, this.fetchAttributes[outcome]);
+  }
+
+  override revocationStore(
+    operation: OAuth2RevocationStoreOperation,
+    ms: number,
+    failed: boolean,
+  ): void {
+    const attributes = this.storeAttributes[operation];
+    this.revocationStoreDuration.record(ms / 1000, attributes[failed ? 'error' : 'ok']);
+  }
+
+  /** Every registered limiter's depth, summed (one per OAuth2Module in the app). */
+  private observeLoads(result: ObservableResult): void {
+    if (this.kdfLoads.length === 0) return;
+    let running = 0;
+    let waiting = 0;
+    for (const load of this.kdfLoads) {
+      const depth = load();
+      running += depth.running;
+      waiting += depth.waiting;
+    }
+    result.observe(running, OpenTelemetryOAuth2Metrics.RUNNING);
+    result.observe(waiting, OpenTelemetryOAuth2Metrics.WAITING);
+  }
+}
+
+/** The package's version, for the Meter; undefined when package.json cannot be read. */
+async function packageVersion(): Promise<string | undefined> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+    const { name, version } = JSON.parse(text) as { name?: unknown; version?: unknown };
+    return name === OAUTH2_METER_NAME && typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The module's OAuth2Metrics: on the global MeterProvider of `@opentelemetry/api` when the host app has the
  * package (loaded here, lazily, so that it stays an optional peer), else the no-op base class.
+ *
+ * The global MeterProvider is read once, here, when the module is created: the OpenTelemetry metrics API has
+ * no proxy that would hand instruments created earlier to a provider registered later. So the SDK must be
+ * started before the Nest app is created (as OpenTelemetry's docs say: in a file loaded first, or with
+ * `--import`). With no provider registered by then, this is the no-op base class, which costs nothing.
  */
 export async function createOAuth2Metrics(): Promise<OAuth2Metrics> {
-  return new OAuth2Metrics();
+  let api: typeof import('@opentelemetry/api');
+  try {
+    api = await import('@opentelemetry/api');
+  } catch {
+    return new OAuth2Metrics();
+  }
+  const meter = api.metrics.getMeter(OAUTH2_METER_NAME, await packageVersion());
+  // The API's NoopMeter when no MeterProvider is registered: skip it and its per-call work altogether.
+  if (meter instanceof api.createNoopMeter().constructor) return new OAuth2Metrics();
+  return new OpenTelemetryOAuth2Metrics(meter);
 }
