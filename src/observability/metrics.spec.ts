@@ -49,7 +49,7 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
   });
   afterEach(() => provider.uninstall());
 
-  test('creates no-op-free instruments on the Meter `@nest-oauth2/server` with the package version', async () => {
+  test('creates its instruments on the Meter `@nest-oauth2/server` with the package version', async () => {
     expect(metrics.constructor).not.toBe(OAuth2Metrics);
     metrics.tokenRequest('issued');
     const found = (await provider.collect()).get(NAMES.tokenRequests);
