@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createPublicKey, randomUUID } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import request from 'supertest';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 import { platforms, seedClients, startApp } from './support/app.js';
 import { AUDIENCE, INTROSPECTOR, useFakeIssuer, type FakeIssuer } from './support/fake-issuer.js';
-import { fixtures, ISSUER, testOptions } from './support/fixtures.js';
+import { fixtures, testOptions, tokenClaims } from './support/fixtures.js';
 import { freePort } from './support/http-server.js';
 import { rfc7638Thumbprint, signRaw } from './support/jwt.js';
 import { es256, otherEs256 } from './support/keys.js';
@@ -59,21 +59,6 @@ async function counts(
   );
 }
 
-const claims = (overrides: Record<string, unknown> = {}) => {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    sub: 'testclient',
-    aud: ISSUER,
-    client_id: 'testclient',
-    scope: 'reports:read reports:write',
-    jti: randomUUID(),
-    iat: now,
-    exp: now + 600,
-    ...overrides,
-  };
-};
-
 describe.each(platforms)(
   'metrics of OAuth2Module and its guard, on an OpenTelemetry SDK (%s)',
   (platform) => {
@@ -115,20 +100,27 @@ describe.each(platforms)(
       expect((await call('not-a-jwt')).status).toBe(401);
       // Signed by another key under our kid: the signature fails.
       expect(
-        (await call(signRaw({ typ: 'at+jwt', kid }, claims(), otherEs256.privateKey))).status,
+        (await call(signRaw({ typ: 'at+jwt', kid }, tokenClaims(), otherEs256.privateKey))).status,
       ).toBe(401);
       const past = Math.floor(Date.now() / 1000) - 3600;
       expect(
         (
           await call(
-            signRaw({ typ: 'at+jwt' }, claims({ iat: past - 60, exp: past }), es256.privateKey),
+            signRaw(
+              { typ: 'at+jwt' },
+              tokenClaims({ iat: past - 60, exp: past }),
+              es256.privateKey,
+            ),
           )
         ).status,
       ).toBe(401);
       expect((await call(revoked)).status).toBe(401);
       expect(
-        (await call(signRaw({ typ: 'at+jwt', kid: 'no-such-key' }, claims(), es256.privateKey)))
-          .status,
+        (
+          await call(
+            signRaw({ typ: 'at+jwt', kid: 'no-such-key' }, tokenClaims(), es256.privateKey),
+          )
+        ).status,
       ).toBe(401);
       const readOnly = await token('reports:read');
       expect(
@@ -157,7 +149,9 @@ describe.each(platforms)(
       const res = await call(good, `/api/whoami?access_token=${good}`);
       expect(res.status).toBe(400);
       // RFC 9068 §4: typ must be at+jwt.
-      expect((await call(signRaw({ typ: 'JWT' }, claims(), es256.privateKey))).status).toBe(401);
+      expect((await call(signRaw({ typ: 'JWT' }, tokenClaims(), es256.privateKey))).status).toBe(
+        401,
+      );
       const after = await verifications(provider, 'local');
       expect(after.malformed).toBe((before.malformed as number) + 1);
       expect(after.invalid).toBe((before.invalid as number) + 1);

@@ -1,14 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { InstalledMeterProvider } from '../../test/support/metrics.js';
-import type { OAuth2AuthFailureReason } from './events.js';
 import {
   createOAuth2Metrics,
   OAUTH2_METER_NAME,
   OAUTH2_METRIC_NAMES as NAMES,
+  OAUTH2_METRIC_VALUES,
   OAuth2Metrics,
   type OAuth2Verifier,
-  type OAuth2VerificationOutcome,
 } from './metrics.js';
 
 const VERSION = (
@@ -17,17 +16,22 @@ const VERSION = (
   }
 ).version;
 
+/** Calls every method once. */
+function recordEach(metrics: OAuth2Metrics): void {
+  metrics.tokenRequest('issued');
+  metrics.authFailure('throttled');
+  metrics.kdfWait(1);
+  metrics.observeKdfLoad(() => ({ running: 0, waiting: 0 }));
+  metrics.verification('jwks', 'valid');
+  metrics.jwksFetch('ok', 1);
+  metrics.revocationStore('revoke', 1, false);
+}
+
 describe('createOAuth2Metrics without a MeterProvider', () => {
   test('is the no-op base class, and every method records nothing without failing', async () => {
     const metrics = await createOAuth2Metrics();
     expect(metrics.constructor).toBe(OAuth2Metrics);
-    metrics.tokenRequest('issued');
-    metrics.authFailure('wrong_secret');
-    metrics.kdfWait(12);
-    metrics.observeKdfLoad(() => ({ running: 1, waiting: 2 }));
-    metrics.verification('local', 'valid');
-    metrics.jwksFetch('ok', 3);
-    metrics.revocationStore('reload', 4, false);
+    recordEach(metrics);
     // A provider registered afterwards does not see what this instance records (read at creation).
     const provider = InstalledMeterProvider.install();
     try {
@@ -74,16 +78,8 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
   });
 
   test('oauth2.client_auth.failures: a monotonic counter of {failure} by oauth2.reason, every reason', async () => {
-    const reasons: OAuth2AuthFailureReason[] = [
-      'unknown_client',
-      'wrong_secret',
-      'expired_secret',
-      'method_not_allowed',
-      'client_disabled',
-      'assertion_invalid',
-      'malformed_credentials',
-      'throttled',
-    ];
+    const reasons = OAUTH2_METRIC_VALUES.authFailureReasons;
+    expect(reasons).toHaveLength(8);
     reasons.forEach((reason, i) => {
       for (let n = 0; n <= i; n++) metrics.authFailure(reason);
     });
@@ -124,18 +120,8 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
   });
 
   test('oauth2.token.verifications: a monotonic counter of {verification} by oauth2.verifier and oauth2.outcome, every pair', async () => {
-    const verifiers: OAuth2Verifier[] = ['local', 'jwks', 'introspection'];
-    const outcomes: OAuth2VerificationOutcome[] = [
-      'valid',
-      'missing',
-      'malformed',
-      'invalid',
-      'expired',
-      'revoked',
-      'unknown_key',
-      'insufficient_scope',
-      'unavailable',
-    ];
+    const { verifiers, verificationOutcomes: outcomes } = OAUTH2_METRIC_VALUES;
+    expect([verifiers.length, outcomes.length]).toEqual([3, 9]);
     for (const verifier of verifiers) {
       outcomes.forEach((outcome, i) => {
         for (let n = 0; n <= i; n++) metrics.verification(verifier, outcome);
@@ -203,13 +189,7 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
   });
 
   test('every instrument is named as the README documents, and nothing else is recorded', async () => {
-    metrics.tokenRequest('issued');
-    metrics.authFailure('throttled');
-    metrics.kdfWait(1);
-    metrics.observeKdfLoad(() => ({ running: 0, waiting: 0 }));
-    metrics.verification('jwks', 'valid');
-    metrics.jwksFetch('ok', 1);
-    metrics.revocationStore('revoke', 1, false);
+    recordEach(metrics);
     expect([...(await provider.collect()).keys()].sort()).toEqual(Object.values(NAMES).sort());
   });
 });

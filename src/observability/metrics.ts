@@ -100,44 +100,51 @@ export const OAUTH2_METRIC_NAMES = {
   revocationStoreDuration: 'oauth2.revocation_store.operation.duration',
 } as const;
 
-const TOKEN_REQUEST_OUTCOMES: readonly OAuth2TokenRequestOutcome[] = [
-  'issued',
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'unauthorized_client',
-  'unsupported_grant_type',
-  'invalid_scope',
-  'invalid_target',
-  'throttled',
-  'busy',
-  'unavailable',
-  'server_error',
-];
-const AUTH_FAILURE_REASONS: readonly OAuth2AuthFailureReason[] = [
-  'unknown_client',
-  'wrong_secret',
-  'expired_secret',
-  'method_not_allowed',
-  'client_disabled',
-  'assertion_invalid',
-  'malformed_credentials',
-  'throttled',
-];
-const VERIFIERS: readonly OAuth2Verifier[] = ['local', 'jwks', 'introspection'];
-const VERIFICATION_OUTCOMES: readonly OAuth2VerificationOutcome[] = [
-  'valid',
-  'missing',
-  'malformed',
-  'invalid',
-  'expired',
-  'revoked',
-  'unknown_key',
-  'insufficient_scope',
-  'unavailable',
-];
-const FETCH_OUTCOMES: readonly OAuth2FetchOutcome[] = ['ok', 'error', 'timeout'];
-const STORE_OPERATIONS: readonly OAuth2RevocationStoreOperation[] = ['revoke', 'reload'];
+/** The keys of a table that names every value of a union once: the compiler checks the list is whole. */
+const every = <K extends string>(table: Record<K, true>): readonly K[] => Object.keys(table) as K[];
+
+/** Every value of each attribute, for the attribute sets built in advance (and the tests). */
+export const OAUTH2_METRIC_VALUES = {
+  tokenRequestOutcomes: every<OAuth2TokenRequestOutcome>({
+    issued: true,
+    invalid_request: true,
+    invalid_client: true,
+    invalid_grant: true,
+    unauthorized_client: true,
+    unsupported_grant_type: true,
+    invalid_scope: true,
+    invalid_target: true,
+    throttled: true,
+    busy: true,
+    unavailable: true,
+    server_error: true,
+  }),
+  authFailureReasons: every<OAuth2AuthFailureReason>({
+    unknown_client: true,
+    wrong_secret: true,
+    expired_secret: true,
+    method_not_allowed: true,
+    client_disabled: true,
+    assertion_invalid: true,
+    malformed_credentials: true,
+    throttled: true,
+  }),
+  verifiers: every<OAuth2Verifier>({ local: true, jwks: true, introspection: true }),
+  verificationOutcomes: every<OAuth2VerificationOutcome>({
+    valid: true,
+    missing: true,
+    malformed: true,
+    invalid: true,
+    expired: true,
+    revoked: true,
+    unknown_key: true,
+    insufficient_scope: true,
+    unavailable: true,
+  }),
+  fetchOutcomes: every<OAuth2FetchOutcome>({ ok: true, error: true, timeout: true }),
+  storeOperations: every<OAuth2RevocationStoreOperation>({ revoke: true, reload: true }),
+};
+const VALUES = OAUTH2_METRIC_VALUES;
 
 /**
  * Bucket boundaries in seconds for the duration histograms: those semantic conventions advise for HTTP
@@ -177,22 +184,22 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
   private readonly revocationStoreDuration: Histogram;
   private readonly kdfLoads: (() => { running: number; waiting: number })[] = [];
 
-  private readonly outcomeAttributes = attributesBy(TOKEN_REQUEST_OUTCOMES, (outcome) => ({
+  private readonly outcomeAttributes = attributesBy(VALUES.tokenRequestOutcomes, (outcome) => ({
     'oauth2.outcome': outcome,
   }));
-  private readonly reasonAttributes = attributesBy(AUTH_FAILURE_REASONS, (reason) => ({
+  private readonly reasonAttributes = attributesBy(VALUES.authFailureReasons, (reason) => ({
     'oauth2.reason': reason,
   }));
-  private readonly verificationAttributes = tableBy(VERIFIERS, (verifier) =>
-    attributesBy(VERIFICATION_OUTCOMES, (outcome) => ({
+  private readonly verificationAttributes = tableBy(VALUES.verifiers, (verifier) =>
+    attributesBy(VALUES.verificationOutcomes, (outcome) => ({
       'oauth2.verifier': verifier,
       'oauth2.outcome': outcome,
     })),
   );
-  private readonly fetchAttributes = attributesBy(FETCH_OUTCOMES, (outcome) => ({
+  private readonly fetchAttributes = attributesBy(VALUES.fetchOutcomes, (outcome) => ({
     'oauth2.outcome': outcome,
   }));
-  private readonly storeAttributes = tableBy(STORE_OPERATIONS, (operation) =>
+  private readonly storeAttributes = tableBy(VALUES.storeOperations, (operation) =>
     attributesBy(['ok', 'error'], (outcome) => ({
       'oauth2.operation': operation,
       'oauth2.outcome': outcome,
@@ -204,41 +211,43 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
   constructor(meter: Meter) {
     super();
     const names = OAUTH2_METRIC_NAMES;
-    this.tokenRequests = meter.createCounter(names.tokenRequests, {
-      description:
-        'Token endpoint requests, by how they ended (RFC 6749 §5.2 error code or issued).',
-      unit: '{request}',
-    });
-    this.authFailures = meter.createCounter(names.authFailures, {
-      description: 'Failed client authentications, by reason.',
-      unit: '{failure}',
-    });
-    this.kdfWaitTime = meter.createHistogram(names.kdfWaitTime, {
-      description: 'Time a secret derivation (KDF) waited for its turn in the KDF limiter.',
-      unit: 's',
-      advice: DURATION_ADVICE,
-    });
+    const seconds = (name: string, description: string) =>
+      meter.createHistogram(name, { description, unit: 's', advice: DURATION_ADVICE });
+    const count = (name: string, unit: string, description: string) =>
+      meter.createCounter(name, { description, unit });
+    this.tokenRequests = count(
+      names.tokenRequests,
+      '{request}',
+      'Token endpoint requests, by how they ended (RFC 6749 §5.2 error code or issued).',
+    );
+    this.authFailures = count(
+      names.authFailures,
+      '{failure}',
+      'Failed client authentications, by reason.',
+    );
+    this.kdfWaitTime = seconds(
+      names.kdfWaitTime,
+      'Time a secret derivation (KDF) waited for its turn in the KDF limiter.',
+    );
     meter
       .createObservableUpDownCounter(names.kdfDerivations, {
         description: 'Secret derivations (KDF) running and waiting in the KDF limiter.',
         unit: '{derivation}',
       })
       .addCallback((result) => this.observeLoads(result));
-    this.verifications = meter.createCounter(names.verifications, {
-      description: 'Bearer token verifications (RFC 6750), by verifier and outcome.',
-      unit: '{verification}',
-    });
-    this.jwksFetchDuration = meter.createHistogram(names.jwksFetchDuration, {
-      description: 'Fetches of a remote JWK Set (with RFC 8414 discovery when needed), by outcome.',
-      unit: 's',
-      advice: DURATION_ADVICE,
-    });
-    this.revocationStoreDuration = meter.createHistogram(names.revocationStoreDuration, {
-      description:
-        'Revocation store operations (RFC 7009 revocations written, reloads), by outcome.',
-      unit: 's',
-      advice: DURATION_ADVICE,
-    });
+    this.verifications = count(
+      names.verifications,
+      '{verification}',
+      'Bearer token verifications (RFC 6750), by verifier and outcome.',
+    );
+    this.jwksFetchDuration = seconds(
+      names.jwksFetchDuration,
+      'Fetches of a remote JWK Set (with RFC 8414 discovery when needed), by outcome.',
+    );
+    this.revocationStoreDuration = seconds(
+      names.revocationStoreDuration,
+      'Revocation store operations (RFC 7009 revocations written, reloads), by outcome.',
+    );
   }
 
   override tokenRequest(outcome: OAuth2TokenRequestOutcome): void {
