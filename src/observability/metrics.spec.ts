@@ -60,6 +60,22 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
     expect(found?.scope).toEqual({ name: OAUTH2_METER_NAME, version: VERSION });
   });
 
+  test('the modules of one app share one instance: counts and KDF depths add up', async () => {
+    const other = await createOAuth2Metrics();
+    expect(other).toBe(metrics);
+    metrics.observeKdfLoad(() => ({ running: 1, waiting: 2 }));
+    other.observeKdfLoad(() => ({ running: 1, waiting: 3 }));
+    metrics.verification('local', 'valid');
+    other.verification('local', 'valid');
+    expect(await provider.value(NAMES.kdfDerivations, { 'oauth2.kdf.state': 'waiting' })).toBe(5);
+    expect(
+      await provider.value(NAMES.verifications, {
+        'oauth2.verifier': 'local',
+        'oauth2.outcome': 'valid',
+      }),
+    ).toBe(2);
+  });
+
   test('oauth2.token.requests: a monotonic counter of {request} by oauth2.outcome', async () => {
     metrics.tokenRequest('issued');
     metrics.tokenRequest('issued');

@@ -331,5 +331,14 @@ export async function createOAuth2Metrics(): Promise<OAuth2Metrics> {
   const meter = api.metrics.getMeter(OAUTH2_METER_NAME, await packageVersion());
   // The API's NoopMeter when no MeterProvider is registered: skip it and its per-call work altogether.
   if (meter instanceof api.createNoopMeter().constructor) return new OAuth2Metrics();
-  return new OpenTelemetryOAuth2Metrics(meter);
+  // One instance per Meter: the modules of one app (two OAuth2Modules, a resource server) share its
+  // instruments, and the KDF depth callback sums every limiter instead of one replacing another's.
+  let metrics = byMeter.get(meter);
+  if (metrics === undefined) {
+    metrics = new OpenTelemetryOAuth2Metrics(meter);
+    byMeter.set(meter, metrics);
+  }
+  return metrics;
 }
+
+const byMeter = new WeakMap<Meter, OAuth2Metrics>();
