@@ -1,10 +1,10 @@
 import type {
   Attributes,
-  Counter,
   Histogram,
   Meter,
-  ObservableResult,
   MetricAdvice,
+  ObservableCounter,
+  ObservableResult,
 } from '@opentelemetry/api';
 import type { OAuth2AuthFailureReason } from './events.js';
 
@@ -171,27 +171,47 @@ function attributesBy<K extends string>(
   return tableBy(values, (value) => Object.freeze(of(value)));
 }
 
+/** A count kept here, with its attribute set, until the SDK collects it. */
+interface Tally {
+  readonly attributes: Attributes;
+  count: number;
+}
+
+/** One tally per value, with its frozen attribute set built once. */
+function talliesBy<K extends string>(
+  values: readonly K[],
+  of: (value: K) => Attributes,
+): Record<K, Tally> {
+  return tableBy(values, (value) => ({ attributes: Object.freeze(of(value)), count: 0 }));
+}
+
+/** Reports every tally counted so far (cumulative totals) when the SDK collects. */
+function observeTallies(counter: ObservableCounter, tallies: readonly Tally[]): void {
+  counter.addCallback((result) => {
+    for (const tally of tallies) if (tally.count > 0) result.observe(tally.count, tally.attributes);
+  });
+}
+
 /**
- * OAuth2Metrics on an OpenTelemetry Meter: the instruments are created once, here, and every recording uses
- * an attribute object built in advance.
+ * OAuth2Metrics on an OpenTelemetry Meter: the instruments are created once, here. The counts on the request
+ * path (token requests, failures, verifications) are ObservableCounters over tallies kept here: recording one
+ * is an increment, with no SDK call and no allocation, and the SDK reads the totals when it collects (every
+ * export interval). Durations are histograms, recorded with attribute sets built in advance.
  */
 class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
-  private readonly tokenRequests: Counter;
-  private readonly authFailures: Counter;
   private readonly kdfWaitTime: Histogram;
-  private readonly verifications: Counter;
   private readonly jwksFetchDuration: Histogram;
   private readonly revocationStoreDuration: Histogram;
   private readonly kdfLoads: (() => { running: number; waiting: number })[] = [];
 
-  private readonly outcomeAttributes = attributesBy(VALUES.tokenRequestOutcomes, (outcome) => ({
+  private readonly tokenRequests = talliesBy(VALUES.tokenRequestOutcomes, (outcome) => ({
     'oauth2.outcome': outcome,
   }));
-  private readonly reasonAttributes = attributesBy(VALUES.authFailureReasons, (reason) => ({
+  private readonly authFailures = talliesBy(VALUES.authFailureReasons, (reason) => ({
     'oauth2.reason': reason,
   }));
-  private readonly verificationAttributes = tableBy(VALUES.verifiers, (verifier) =>
-    attributesBy(VALUES.verificationOutcomes, (outcome) => ({
+  private readonly verifications = tableBy(VALUES.verifiers, (verifier) =>
+    talliesBy(VALUES.verificationOutcomes, (outcome) => ({
       'oauth2.verifier': verifier,
       'oauth2.outcome': outcome,
     })),
@@ -213,18 +233,25 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
     const names = OAUTH2_METRIC_NAMES;
     const seconds = (name: string, description: string) =>
       meter.createHistogram(name, { description, unit: 's', advice: DURATION_ADVICE });
-    const count = (name: string, unit: string, description: string) =>
-      meter.createCounter(name, { description, unit });
-    this.tokenRequests = count(
+    const count = (
+      name: string,
+      unit: string,
+      description: string,
+      tallies: Record<string, Tally>[],
+    ) =>
+      observeTallies(
+        meter.createObservableCounter(name, { description, unit }),
+        tallies.flatMap((table) => Object.values(table)),
+      );
+    count(
       names.tokenRequests,
       '{request}',
       'Token endpoint requests, by how they ended (RFC 6749 §5.2 error code or issued).',
+      [this.tokenRequests],
     );
-    this.authFailures = count(
-      names.authFailures,
-      '{failure}',
-      'Failed client authentications, by reason.',
-    );
+    count(names.authFailures, '{failure}', 'Failed client authentications, by reason.', [
+      this.authFailures,
+    ]);
     this.kdfWaitTime = seconds(
       names.kdfWaitTime,
       'Time a secret derivation (KDF) waited for its turn in the KDF limiter.',
@@ -235,10 +262,11 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
         unit: '{derivation}',
       })
       .addCallback((result) => this.observeLoads(result));
-    this.verifications = count(
+    count(
       names.verifications,
       '{verification}',
       'Bearer token verifications (RFC 6750), by verifier and outcome.',
+      Object.values(this.verifications),
     );
     this.jwksFetchDuration = seconds(
       names.jwksFetchDuration,
@@ -251,11 +279,11 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
   }
 
   override tokenRequest(outcome: OAuth2TokenRequestOutcome): void {
-    this.tokenRequests.add(1, this.outcomeAttributes[outcome]);
+    this.tokenRequests[outcome].count++;
   }
 
   override authFailure(reason: OAuth2AuthFailureReason): void {
-    this.authFailures.add(1, this.reasonAttributes[reason]);
+    this.authFailures[reason].count++;
   }
 
   override kdfWait(ms: number): void {
@@ -268,8 +296,7 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
 
   override verification(verifier: OAuth2Verifier, outcome: OAuth2VerificationOutcome): void {
     // A host's own AccessTokenVerifier given as a plain object has no `kind`: it verifies locally.
-    const byOutcome = this.verificationAttributes[verifier] ?? this.verificationAttributes.local;
-    this.verifications.add(1, byOutcome[outcome]);
+    (this.verifications[verifier] ?? this.verifications.local)[outcome].count++;
   }
 
   override jwksFetch(outcome: OAuth2FetchOutcome, ms: number): void {
