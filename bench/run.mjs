@@ -1001,7 +1001,13 @@ async function main() {
     if (reference) r.ratio = r.okPerSecond / reference.okPerSecond;
   }
   const results = {
-    command: QUICK ? 'BENCH_QUICK=1 npm run bench' : 'npm run bench',
+    // The variables that shaped this run, as a command line to repeat it.
+    command: [
+      ...['BENCH_QUICK', 'BENCH_ONLY', 'BENCH_PROFILE', 'BENCH_DEFAULT_ALG']
+        .filter((name) => process.env[name])
+        .map((name) => `${name}=${process.env[name]}`),
+      'npm run bench',
+    ].join(' '),
     machine,
     settings: {
       quick: QUICK,
