@@ -294,9 +294,15 @@ function sharedStateProviders(): Provider[] {
     },
     {
       provide: OAuth2RevocationStore,
-      useFactory: (redis: RedisConnection | null, feed: OAuth2ChangeFeed) =>
-        redis ? new RedisOAuth2RevocationStore(redis, feed) : new InMemoryOAuth2RevocationStore(),
-      inject: [RedisConnection, OAuth2ChangeFeed],
+      useFactory: (
+        redis: RedisConnection | null,
+        feed: OAuth2ChangeFeed,
+        metrics: OAuth2Metrics,
+      ) =>
+        redis
+          ? new RedisOAuth2RevocationStore(redis, feed, { metrics })
+          : new InMemoryOAuth2RevocationStore(),
+      inject: [RedisConnection, OAuth2ChangeFeed, OAuth2Metrics],
     },
     {
       provide: OAuth2ChangeSync,

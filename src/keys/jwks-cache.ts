@@ -6,6 +6,7 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
@@ -83,6 +84,8 @@ export class JwksCache {
     private readonly settings: JwksCacheSettings,
     private readonly fetchFn: FetchFunction = fetch,
     private readonly logger: Pick<Logger, 'warn' | 'error'> = new Logger('OAuth2ResourceServer'),
+    /** Times each fetch (`oauth2.jwks.fetch.duration`). */
+    private readonly metrics: OAuth2Metrics = new OAuth2Metrics(),
   ) {}
 
   /** A jose key resolver: the key for a token's header, a jose JWKS error, or a JwksUnavailableError. */
@@ -138,6 +141,7 @@ export class JwksCache {
   private async fetchKeys(): Promise<void> {
     const { jwksCacheMinSeconds: min, jwksCacheMaxSeconds: max, jwksCooldown } = this.settings;
     let where = this.settings.jwksUri ?? this.discoveredJwksUri ?? this.settings.metadataUrl;
+    const started = performance.now();
     try {
       const jwksUri = this.settings.jwksUri ?? (this.discoveredJwksUri ??= await this.discover());
       where = jwksUri;
@@ -149,8 +153,11 @@ export class JwksCache {
       this.keySet = createLocalJWKSet({ keys });
       this.expiresAt = Date.now() + Math.min(max, Math.max(min, maxAge ?? min)) * 1000;
       this.lastAttemptFailed = false;
+      this.metrics.jwksFetch('ok', performance.now() - started);
     } catch (error) {
       this.lastAttemptFailed = true;
+      const timedOut = error instanceof RemoteDocumentError && error.timedOut;
+      this.metrics.jwksFetch(timedOut ? 'timeout' : 'error', performance.now() - started);
       const reason =
         error instanceof RemoteDocumentError ? error.message : `failed (${String(error)})`;
       const whileDown = this.settings.refusalWhileDown ?? 'tokens are answered 503';

@@ -4,6 +4,7 @@ import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { OAuth2Guard } from '../resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
 import { JwksCache } from '../keys/jwks-cache.js';
+import { createOAuth2Metrics, OAuth2Metrics } from '../observability/metrics.js';
 import { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
 import { OAUTH2_RESOURCE_SERVER_OPTIONS } from './oauth2-resource-server.constants.js';
 import type { OAuth2ResourceServerOptions } from './oauth2-resource-server-options.interface.js';
@@ -27,10 +28,12 @@ export const resourceServerProviders: Provider[] = [
       new OAuth2ErrorRenderer(config.realm, config.resourceMetadataUrl),
     inject: [OAuth2ResourceServerConfig],
   },
+  { provide: OAuth2Metrics, useFactory: createOAuth2Metrics },
   {
     provide: JwksCache,
-    useFactory: (config: OAuth2ResourceServerConfig) => new JwksCache(config),
-    inject: [OAuth2ResourceServerConfig],
+    useFactory: (config: OAuth2ResourceServerConfig, metrics: OAuth2Metrics) =>
+      new JwksCache(config, fetch, undefined, metrics),
+    inject: [OAuth2ResourceServerConfig, OAuth2Metrics],
   },
   {
     provide: AccessTokenVerifier,
@@ -52,4 +55,5 @@ export const resourceServerExports: NonNullable<DynamicModule['exports']> = [
   OAuth2ErrorRenderer,
   AccessTokenVerifier,
   OAuth2Guard,
+  OAuth2Metrics,
 ];

@@ -11,6 +11,7 @@ import {
   principalOfAccessToken,
 } from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import { refusedAs } from '../resource/verification-outcome.js';
 import { OAuth2RevocationStore } from '../state/revocation-store.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
@@ -159,7 +160,7 @@ export class TokenService extends AccessTokenVerifier {
   override async verify(token: string): Promise<OAuthPrincipal> {
     const principal = this.check(token, { audience: this.config.audience });
     if (this.isRevoked(principal)) {
-      throw OAuth2Error.invalidToken('The access token was revoked');
+      throw refusedAs('revoked', OAuth2Error.invalidToken('The access token was revoked'));
     }
     return principal;
   }
@@ -184,13 +185,13 @@ export class TokenService extends AccessTokenVerifier {
   }
 
   private check(token: string, { audience }: { audience: readonly string[] | undefined }) {
-    if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
-      throw OAuth2Error.invalidToken('The access token is invalid');
-    }
+    // Each refusal is marked with its outcome for the verifications metric; the response is the same.
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw refusedAs('malformed', invalidAccessToken());
     const header = (this.jwt.decode<DecodedToken | null>(token, { complete: true }) ?? undefined)
       ?.header as { kid?: unknown } | undefined;
-    const key = header && this.keyRing.current.keyFor(header.kid);
-    if (!key) throw OAuth2Error.invalidToken('The access token is invalid');
+    if (!header) throw refusedAs('malformed', invalidAccessToken());
+    const key = this.keyRing.current.keyFor(header.kid);
+    if (!key) throw refusedAs('unknown_key', invalidAccessToken());
     let decoded: DecodedToken;
     try {
       decoded = this.jwt.verify<DecodedToken>(token, {
@@ -203,12 +204,15 @@ export class TokenService extends AccessTokenVerifier {
         audience: audience as [string, ...string[]] | undefined,
       });
     } catch (error) {
-      throw OAuth2Error.invalidToken(
-        error instanceof TokenExpiredError
-          ? 'The access token expired'
-          : 'The access token is invalid',
-      );
+      throw error instanceof TokenExpiredError
+        ? refusedAs('expired', OAuth2Error.invalidToken('The access token expired'))
+        : refusedAs('invalid', invalidAccessToken());
     }
     return principalOfAccessToken(decoded.header, decoded.payload);
   }
+}
+
+/** The one refusal of a token that is not ours, whatever is wrong with it (RFC 6750 §3.1). */
+function invalidAccessToken(): OAuth2Error {
+  return OAuth2Error.invalidToken('The access token is invalid');
 }
