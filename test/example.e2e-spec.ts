@@ -220,7 +220,7 @@ describe('the database key store', () => {
       /warn \[SigningKey\] Generated a development key encryption key in .*dev-key-encryption-key: for development only/,
     );
     expect(first.logger.text()).toContain(
-      `warn [SigningKey] The key store held no signing key: generated and activated the ES256 key ${kid}`,
+      `warn [ExampleSigningKey] The key store held no signing key: generated and activated the ES256 key ${kid}`,
     );
     expect(first.logger.text()).not.toContain(kek.trim());
     await stop(first);

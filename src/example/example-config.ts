@@ -196,6 +196,21 @@ export function platform(read: Read): ExamplePlatform {
   return value;
 }
 
+const LOG_FORMATS = ['text', 'json'] as const;
+
+/** How the example apps write their log lines. */
+export type ExampleLogFormat = (typeof LOG_FORMATS)[number];
+
+/** LOG_FORMAT: text (Nest's coloured lines, for people) or json (one JSON object a line, for a platform). */
+export function logFormat(read: Read): ExampleLogFormat {
+  const text = read('LOG_FORMAT') ?? 'text';
+  const value = text.toLowerCase();
+  if (!isOneOf(LOG_FORMATS, value)) {
+    throw new ExampleConfigError(`LOG_FORMAT must be text or json, not '${text}'`);
+  }
+  return value;
+}
+
 function signingSource(
   read: Read,
   cwd: string,
