@@ -5,6 +5,7 @@ import { ClientAuthMethods } from './client-auth/client-auth-methods.js';
 import type { OAuthClient } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { OAuth2KeyRing } from './keys/key-ring.js';
+import { OAuth2KeyStore } from './keys/key-store.js';
 import type { SigningKeySet } from './keys/signing-key-set.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { OAUTH2_CLIENT_STORE } from './oauth2.constants.js';
@@ -37,6 +38,8 @@ export interface OAuth2ConfigurationFacts {
   config: OAuth2Config;
   routes: OAuth2Routes;
   keySource: OAuth2KeySource;
+  /** The key store's class name, with a key store. */
+  keyStore?: string;
   /** The keys in force when the app has bootstrapped. */
   keys: SigningKeySet;
   /** The enabled client authentication methods (RFC 8414 `token_endpoint_auth_methods_supported`). */
@@ -60,6 +63,7 @@ export function describeConfiguration({
   config,
   routes,
   keySource,
+  keyStore,
   keys,
   authMethods,
   storage,
@@ -78,6 +82,7 @@ export function describeConfiguration({
     revocationPath: path(routes.revocationPath),
     introspectionPath: path(routes.introspectionPath),
     keySource,
+    ...(keyStore === undefined ? {} : { keyStore }),
     algorithms,
     kids,
     activeKid: keys.active.kid ?? null,
@@ -106,7 +111,8 @@ export function describeConfiguration({
   const signing =
     `signs with ${algorithms.join('/')}` +
     (fields.activeKid === null ? '' : ` (active kid ${fields.activeKid})`) +
-    `, ${keys.keys.length} key(s) from ${KEY_SOURCES[keySource]}`;
+    `, ${keys.keys.length} key(s) from ${KEY_SOURCES[keySource]}` +
+    (keyStore === undefined || keySource === 'typeorm-key-store' ? '' : ` (${keyStore})`);
   const clients =
     storage.type === 'typeorm'
       ? `clients in the ${storage.driver} table ${storage.table}`
@@ -120,7 +126,7 @@ export function describeConfiguration({
 
 /**
  * The provider of OAuth2Module's start-up line. The clients' storage is described from the TypeORM repository
- * of the configured table, or by the class name of the `clientRepository` given.
+ * of the configured table, or by the class name of the `clientRepository` given; a key store by its class.
  */
 export function startupLogProvider({
   keySource,
@@ -134,46 +140,43 @@ export function startupLogProvider({
   dataSource: string | undefined;
   entity: typeof OAuthClient;
 }): Provider {
-  const describe =
-    (storage: OAuth2ClientStorageDescription) =>
-    (
+  const storageOf = (store: OAuthClientRepository | Repository<OAuthClient>) =>
+    customRepository
+      ? ({ type: 'custom', repository: store.constructor.name } as const)
+      : ({
+          type: 'typeorm',
+          table: (store as Repository<OAuthClient>).metadata.tableName,
+          driver: String((store as Repository<OAuthClient>).manager.connection.options.type),
+          dataSource,
+        } as const);
+  return {
+    provide: OAuth2StartupLog,
+    useFactory: (
+      store: OAuthClientRepository | Repository<OAuthClient>,
       config: OAuth2Config,
       routes: OAuth2Routes,
       keyRing: OAuth2KeyRing,
       methods: ClientAuthMethods,
+      keyStore?: OAuth2KeyStore,
     ) =>
       new OAuth2StartupLog(() =>
         describeConfiguration({
           config,
           routes,
           keySource,
+          keyStore: keyStore?.constructor.name,
           keys: keyRing.current,
           authMethods: methods.supported,
-          storage,
+          storage: storageOf(store),
         }),
-      );
-  const inject = [OAuth2Config, OAUTH2_ROUTES, OAuth2KeyRing, ClientAuthMethods];
-  return customRepository
-    ? {
-        provide: OAuth2StartupLog,
-        useFactory: (
-          store: OAuthClientRepository,
-          ...rest: Parameters<ReturnType<typeof describe>>
-        ) => describe({ type: 'custom', repository: store.constructor.name })(...rest),
-        inject: [OAUTH2_CLIENT_STORE, ...inject],
-      }
-    : {
-        provide: OAuth2StartupLog,
-        useFactory: (
-          repository: Repository<OAuthClient>,
-          ...rest: Parameters<ReturnType<typeof describe>>
-        ) =>
-          describe({
-            type: 'typeorm',
-            table: repository.metadata.tableName,
-            driver: String(repository.manager.connection.options.type),
-            dataSource,
-          })(...rest),
-        inject: [getRepositoryToken(entity, dataSource), ...inject],
-      };
+      ),
+    inject: [
+      customRepository ? OAUTH2_CLIENT_STORE : getRepositoryToken(entity, dataSource),
+      OAuth2Config,
+      OAUTH2_ROUTES,
+      OAuth2KeyRing,
+      ClientAuthMethods,
+      ...(keySource === 'signing' ? [] : [OAuth2KeyStore]),
+    ],
+  };
 }

@@ -41,7 +41,9 @@ export class OAuth2Revocations {
         expiresAt: (Math.ceil(exp) + this.config.clockTolerance) * 1000,
       });
     } catch (error) {
-      this.logger.error(`The revocation store failed: ${describeStorageError(error)}`);
+      this.logger.error(`The revocation store failed: ${describeStorageError(error)}`, {
+        event: 'oauth2.token.revocation_store_failed',
+      });
       throw OAuth2Error.temporarilyUnavailable(STORE_RETRY_AFTER_SECONDS);
     }
   }
