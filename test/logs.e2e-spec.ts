@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import Database from 'better-sqlite3';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,10 +107,7 @@ interface ClientKey {
 async function clientKey(kid: string): Promise<ClientKey> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const privateJwk = await exportJWK(privateKey);
-  const { KeyObject } = await import('node:crypto');
-  const pem = KeyObject.from(privateKey as unknown as globalThis.CryptoKey)
-    .export({ format: 'pem', type: 'pkcs8' })
-    .toString();
+  const pem = await exportPKCS8(privateKey);
   return {
     privateKey,
     jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' },
@@ -194,27 +190,33 @@ async function addClients(databaseFile: string, pkJwk: Record<string, unknown>):
 }
 
 /** The stored secrets: the hashes, the sealed signing keys and the development key encryption key. */
-function storedSecrets(cwd: string): Record<string, string> {
-  const db = new Database(join(cwd, 'data/oauth2.sqlite'), { readonly: true });
+async function storedSecrets(cwd: string): Promise<Record<string, string>> {
+  const dataSource = new DataSource({
+    type: 'better-sqlite3',
+    database: join(cwd, 'data/oauth2.sqlite'),
+    readonly: true,
+  });
+  await dataSource.initialize();
   try {
-    const rows = (sql: string) => db.prepare(sql).all() as Record<string, string | null>[];
-    const entries: [string, string][] = [
-      ...rows('SELECT client_id, client_secret FROM oauth_clients').flatMap((row) =>
-        row.client_secret
-          ? [[`hash of ${row.client_id}`, row.client_secret] as [string, string]]
-          : [],
-      ),
-      ...rows('SELECT id, secret_hash FROM oauth_client_secrets').map(
-        (row) => [`secret hash ${row.id}`, String(row.secret_hash)] as [string, string],
-      ),
-      ...rows('SELECT kid, sealed_private_key FROM oauth_signing_keys').map(
-        (row) => [`sealed key ${row.kid}`, String(row.sealed_private_key)] as [string, string],
-      ),
+    const rows = async (sql: string): Promise<[string, string][]> =>
+      ((await dataSource.query(sql)) as { name: string; value: string | null }[]).flatMap(
+        ({ name, value }) => (value ? [[name, value] as [string, string]] : []),
+      );
+    const entries = [
+      ...(await rows(
+        "SELECT 'hash of ' || client_id AS name, client_secret AS value FROM oauth_clients",
+      )),
+      ...(await rows(
+        "SELECT 'secret hash ' || id AS name, secret_hash AS value FROM oauth_client_secrets",
+      )),
+      ...(await rows(
+        "SELECT 'sealed key ' || kid AS name, sealed_private_key AS value FROM oauth_signing_keys",
+      )),
     ];
     const kek = readFileSync(join(cwd, 'data/dev-key-encryption-key'), 'utf8').trim();
     return { ...Object.fromEntries(entries), 'development key encryption key': kek };
   } finally {
-    db.close();
+    await dataSource.destroy();
   }
 }
 
@@ -301,7 +303,7 @@ describe('the example app with LOG_FORMAT=json', () => {
     expect(await get(`${issuer}/api/whoami`, accessToken)).toBe(401);
     expect((await introspect(introspector)).body.active).toBe(false);
 
-    Object.assign(secrets, storedSecrets(cwd.path));
+    Object.assign(secrets, await storedSecrets(cwd.path));
     await app.stop();
     output = app.output();
   }, 120_000);
@@ -409,7 +411,7 @@ describeRedis('the example app on Redis with LOG_FORMAT=json, through an outage'
     output = app.output();
     Object.assign(secrets, {
       'an access token': String(issued.body.access_token),
-      ...storedSecrets(cwd.path),
+      ...(await storedSecrets(cwd.path)),
     });
   }, 120_000);
 
