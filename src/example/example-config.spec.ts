@@ -261,7 +261,7 @@ describe('ExampleConfig', () => {
 });
 
 describe('exampleLogger: LOG_FORMAT', () => {
-  const optionsOf = (env: Record<string, string>) =>
+  const optionsOf = (env: Record<string, string | undefined>) =>
     (exampleLogger(env) as unknown as { options: ConsoleLoggerOptions }).options;
 
   test.each([{}, { LOG_FORMAT: 'text' }])('%j: text, as Nest prints it by default', (env) => {
