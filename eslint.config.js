@@ -14,7 +14,7 @@ const LAYERS = [
   ['migrations', 'oauth2.constants', 'oauth2-options.interface', 'oauth2-config'],
   ['client-auth', 'resource'],
   ['token', 'resource-server', 'redis'],
-  ['oauth2.providers', 'oauth2.module-definition', 'oauth2.module', 'index'],
+  ['oauth2.providers', 'oauth2.startup-log', 'oauth2.module-definition', 'oauth2.module', 'index'],
   ['cli'],
   ['example'],
 ];

@@ -164,6 +164,8 @@ export type {
 } from './observability/metrics.js';
 export { OAuth2HealthIndicator } from './observability/health.indicator.js';
 
+export type { OAuth2LogFields } from './observability/log-fields.js';
+
 export { OAuth2Error } from './errors/oauth2-error.js';
 export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';
 export { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';

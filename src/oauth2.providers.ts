@@ -39,6 +39,7 @@ import { createOAuth2Metrics, OAuth2Metrics } from './observability/metrics.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
+import { startupLogProvider } from './oauth2.startup-log.js';
 import { OAuth2ChangeSync } from './redis/change-sync.js';
 import { RedisOAuth2ChangeFeed } from './redis/redis-change-feed.js';
 import { RedisConnection } from './redis/redis-connection.js';
@@ -196,6 +197,12 @@ export function oauth2Providers({
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
     ...keyProviders(keyStore, dataSource, keyEntity),
+    startupLogProvider({
+      keySource,
+      customRepository: clientRepository !== undefined,
+      dataSource,
+      entity,
+    }),
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
     ClientCredentialsGrant,

@@ -345,8 +345,13 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
       literal(basicHeader(clientId, secret).slice('Basic '.length)),
     ]);
     const forbidden = [STACK_FRAME, ...current().leaks, ...secrets];
-    // An audit event names the client's address (loopback here, as the proxied database's host is): not a leak.
-    const lines = [...bodies, ...logger.everything(), ...consoleLines].map((line) =>
+    // The start-up line names the client table and `client_secret_basic` by design (test/startup-log.e2e-spec.ts
+    // checks it for secrets): what is looked for here is what a storage failure could carry. An audit event
+    // names the client's address (loopback here, as the proxied database's host is): not a leak either.
+    const logged = logger.lines.filter(
+      (line) => line.fields?.event !== 'oauth2.startup.configured',
+    );
+    const lines = [...bodies, ...logged.map((line) => line.whole), ...consoleLines].map((line) =>
       line.replace(/remoteAddress: '[^']*'/g, ''),
     );
     const offending = lines.filter((line) => forbidden.some((pattern) => pattern.test(line)));

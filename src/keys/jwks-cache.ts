@@ -9,6 +9,7 @@ import {
 import { OAuth2Metrics } from '../observability/metrics.js';
 import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
@@ -148,7 +149,11 @@ export class JwksCache {
       const { body, maxAge } = await fetchJson(jwksUri, limitsOf(this.settings), this.fetchFn);
       const { keys, ignored } = await readJwks(body, this.settings.algorithms);
       for (const reason of ignored) {
-        this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`);
+        this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`, {
+          event: 'oauth2.jwks.key_ignored',
+          jwksUri,
+          reason,
+        } satisfies OAuth2LogFields);
       }
       this.keySet = createLocalJWKSet({ keys });
       this.expiresAt = Date.now() + Math.min(max, Math.max(min, maxAge ?? min)) * 1000;
@@ -167,6 +172,13 @@ export class JwksCache {
           : 'the keys fetched before stay in use';
       this.logger.error(
         `Cannot fetch the keys of ${this.settings.issuer}: ${where} ${reason}; ${consequence}`,
+        {
+          event: 'oauth2.jwks.fetch_failed',
+          issuer: this.settings.issuer,
+          url: where,
+          reason,
+          keysInUse: this.keySet !== undefined,
+        } satisfies OAuth2LogFields,
       );
     }
   }
