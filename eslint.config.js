@@ -15,7 +15,7 @@ const LAYERS = [
   ['client-auth', 'resource'],
   ['token', 'resource-server', 'redis'],
   ['health'],
-  ['oauth2.providers', 'oauth2.module-definition', 'oauth2.module', 'index'],
+  ['oauth2.providers', 'oauth2.startup-log', 'oauth2.module-definition', 'oauth2.module', 'index'],
   ['cli'],
   ['example'],
 ];

@@ -68,6 +68,38 @@ const servers = {
   jmondi: () => ({ script: 'servers/jmondi.mjs', algorithm: 'HS256' }),
 };
 
+/**
+ * Events and metrics on against off, back to back (the issue's target: at most 5% cost): token issuance
+ * (ES256), and the guard with ES256 and with HS256 (the cheapest request, where a fixed cost weighs most).
+ */
+const OBSERVABILITY_ROWS = [
+  ['issue', 'ES256'],
+  ['verify', 'ES256'],
+  ['verify', 'HS256'],
+];
+
+function observabilityScenarios() {
+  return OBSERVABILITY_ROWS.flatMap(([kind, alg]) => {
+    const what = kind === 'issue' ? 'token' : 'guarded route';
+    const off = `observability-off-${kind}-${alg}`;
+    return [
+      {
+        id: off,
+        label: `ours Fastify ${what} ${alg}, events and metrics off (no-op metrics, dropping sink)`,
+        server: { ...servers.nest('fastify', 'oauth', alg), observability: 'off' },
+        kind,
+      },
+      {
+        id: `observability-on-${kind}-${alg}`,
+        label: `ours Fastify ${what} ${alg}, events and metrics on (OpenTelemetry SDK, JSON log lines)`,
+        server: { ...servers.nest('fastify', 'oauth', alg), observability: 'on' },
+        kind,
+        ref: off,
+      },
+    ];
+  });
+}
+
 /** The run's scenarios, ordered so that each ratio's two sides are measured close together in time. */
 function scenarios() {
   const list = [
@@ -235,6 +267,7 @@ function scenarios() {
       server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
       kind: 'timing',
     },
+    ...observabilityScenarios(),
     {
       id: 'soak',
       label: `ours Fastify token ${DEFAULT_ALG}, ${TIMING.soak} s soak`,
@@ -250,6 +283,7 @@ function scenarios() {
     'ours-express-verify-HS256',
     'jmondi-issue-HS256',
     'ours-fastify-issue-no-client-cache',
+    ...observabilityScenarios().map((scenario) => scenario.id),
   ]);
   return list.filter((s) => (ONLY ? ONLY.test(s.id) : !(QUICK && quickSkips.has(s.id))));
 }
@@ -333,6 +367,7 @@ class Bench {
       scope: CLIENT_SCOPE,
       moduleOptions: server.moduleOptions ?? {},
       kdfClients: server.kdfClients ?? 1,
+      observability: server.observability,
     };
     const execArgv = [...(server.execArgv ?? [])];
     if (PROFILE) {
@@ -344,7 +379,15 @@ class Bench {
       env: { BENCH_SERVER_CONFIG: JSON.stringify(config) },
       core: CORES.server,
       pinned: this.pinned,
+      // The server's log lines go to a pipe this process drains, as a container runtime's collector would.
+      stdout: server.observability === 'on' ? 'pipe' : 'inherit',
     });
+    if (child.stdout) {
+      child.logLines = 0;
+      child.stdout.on('data', (chunk) => {
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) child.logLines++;
+      });
+    }
     try {
       return { child, ready: await nextMessage(child, 'ready', 60_000) };
     } catch (error) {
@@ -369,18 +412,25 @@ class Bench {
     let best;
     for (let attempt = 1; ; attempt++) {
       await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: [stream] });
+      const linesBefore = child.logLines;
       const { streams, cpu } = await this.job({
         serverPid: child.pid,
         duration: TIMING.duration,
         streams: [stream],
       });
+      const logLines = child.logLines === undefined ? undefined : child.logLines - linesBefore;
       if (!best || (cpu.other ?? 0) < (best.cpu.other ?? 0))
-        best = { stream: streams[0], cpu, attempt };
+        best = { stream: streams[0], cpu, attempt, logLines };
       if ((cpu.other ?? 0) <= BUSY_PERCENT || attempt === 3 || this.retries <= 0) break;
       this.retries--;
       await settle();
     }
-    this.rows.push({ ...row(scenario, best.stream, best.cpu), attempt: best.attempt });
+    const measured = { ...row(scenario, best.stream, best.cpu), attempt: best.attempt };
+    if (best.logLines !== undefined) {
+      measured.logLines = best.logLines;
+      measured.note = `${(best.logLines / Math.max(1, best.stream.responses)).toFixed(2)} log lines per response`;
+    }
+    this.rows.push(measured);
   }
 
   async runScenario(scenario) {
@@ -772,6 +822,23 @@ function evaluateTargets(rows, bench) {
         `; the node:http reference itself is ${ceiling.toFixed(2)}× oidc-provider`;
     }
   }
+  for (const [kind, alg] of OBSERVABILITY_ROWS) {
+    const [on, off] = [`observability-on-${kind}-${alg}`, `observability-off-${kind}-${alg}`];
+    const [a, b] = [rate(on), rate(off)];
+    if (a === undefined || b === undefined) continue;
+    const [costOn, costOff] = [cost(on), cost(off)];
+    targets.push({
+      name: `events and metrics on cost ≤ 5%: ${kind === 'issue' ? 'token issuance' : 'guarded route'} ${alg}, on ≥ 95% of off`,
+      ratio: a / b,
+      min: 0.95,
+      met: a / b >= 0.95,
+      detail:
+        `${a.toFixed(0)} vs ${b.toFixed(0)} req/s` +
+        (costOn && costOff
+          ? `; server CPU per request ${costOn.toFixed(0)} vs ${costOff.toFixed(0)} µs (+${((100 * (costOn - costOff)) / costOff).toFixed(1)}%)`
+          : ''),
+    });
+  }
   const [pkjwt, secretBasic] = [
     rate('ours-fastify-issue-private-key-jwt'),
     rate(`ours-fastify-issue-${DEFAULT_ALG}`),
@@ -934,7 +1001,13 @@ async function main() {
     if (reference) r.ratio = r.okPerSecond / reference.okPerSecond;
   }
   const results = {
-    command: QUICK ? 'BENCH_QUICK=1 npm run bench' : 'npm run bench',
+    // The variables that shaped this run, as a command line to repeat it.
+    command: [
+      ...['BENCH_QUICK', 'BENCH_ONLY', 'BENCH_PROFILE', 'BENCH_DEFAULT_ALG']
+        .filter((name) => process.env[name])
+        .map((name) => `${name}=${process.env[name]}`),
+      'npm run bench',
+    ].join(' '),
     machine,
     settings: {
       quick: QUICK,

@@ -169,6 +169,8 @@ export type {
   OAuth2HealthIndicatorResult,
 } from './health/health.indicator.js';
 
+export type { OAuth2LogFields } from './observability/log-fields.js';
+
 export { OAuth2Error } from './errors/oauth2-error.js';
 export type { OAuth2ErrorCode, OAuth2ErrorBody, OAuth2ErrorExtras } from './errors/oauth2-error.js';
 export { OAuth2ErrorRenderer } from './errors/oauth2-error.renderer.js';

@@ -45,6 +45,7 @@ import {
   OAUTH2_KEY_STORE,
   OAUTH2_MODULE_OPTIONS,
 } from './oauth2.constants.js';
+import { startupLogProvider } from './oauth2.startup-log.js';
 import { OAuth2ChangeSync } from './redis/change-sync.js';
 import { RedisOAuth2ChangeFeed } from './redis/redis-change-feed.js';
 import { RedisConnection } from './redis/redis-connection.js';
@@ -163,9 +164,12 @@ export function oauth2Providers({
     },
     {
       provide: SecretVerifier,
-      useFactory: (hasher: ClientSecretHasher, { secretVerification }: OAuth2Config) =>
-        new SecretVerifier(hasher, secretVerification),
-      inject: [ClientSecretHasher, OAuth2Config],
+      useFactory: (
+        hasher: ClientSecretHasher,
+        { secretVerification }: OAuth2Config,
+        metrics: OAuth2Metrics,
+      ) => new SecretVerifier(hasher, secretVerification, metrics),
+      inject: [ClientSecretHasher, OAuth2Config, OAuth2Metrics],
     },
     ...observabilityProviders(eventSink),
     ...sharedStateProviders(),
@@ -202,6 +206,12 @@ export function oauth2Providers({
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
     ...keyProviders(keyStore, dataSource, keyEntity),
+    startupLogProvider({
+      keySource,
+      customRepository: clientRepository !== undefined,
+      dataSource,
+      entity,
+    }),
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
     ClientCredentialsGrant,
@@ -215,8 +225,9 @@ export function oauth2Providers({
         adapterHost: HttpAdapterHost,
         renderer: OAuth2ErrorRenderer,
         modules: ModulesContainer,
-      ) => new TokenBodyRefusalFilter(adapterHost, renderer, servedPaths(routes), modules),
-      inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer],
+        metrics: OAuth2Metrics,
+      ) => new TokenBodyRefusalFilter(adapterHost, renderer, servedPaths(routes), modules, metrics),
+      inject: [HttpAdapterHost, OAuth2ErrorRenderer, ModulesContainer, OAuth2Metrics],
     },
   ];
   const exports: NonNullable<DynamicModule['exports']> = [
@@ -247,7 +258,7 @@ export function oauth2Providers({
   return { providers, exports };
 }
 
-/** The paths of the POST endpoints the module serves. */
+/** The paths of the POST endpoints the module serves, the token endpoint's first. */
 function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Routes): string[] {
   return [tokenPath, revocationPath, introspectionPath].filter((path) => path !== undefined);
 }
@@ -323,9 +334,15 @@ function sharedStateProviders(): Provider[] {
     },
     {
       provide: OAuth2RevocationStore,
-      useFactory: (redis: RedisConnection | null, feed: OAuth2ChangeFeed) =>
-        redis ? new RedisOAuth2RevocationStore(redis, feed) : new InMemoryOAuth2RevocationStore(),
-      inject: [RedisConnection, OAuth2ChangeFeed],
+      useFactory: (
+        redis: RedisConnection | null,
+        feed: OAuth2ChangeFeed,
+        metrics: OAuth2Metrics,
+      ) =>
+        redis
+          ? new RedisOAuth2RevocationStore(redis, feed, { metrics })
+          : new InMemoryOAuth2RevocationStore(),
+      inject: [RedisConnection, OAuth2ChangeFeed, OAuth2Metrics],
     },
     {
       provide: OAuth2ChangeSync,

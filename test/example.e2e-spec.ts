@@ -194,7 +194,9 @@ describe('the seed flow (sqlite::memory:)', () => {
     // The README names the demo secret; the logs never do.
     expect(text).not.toContain('testpass');
     // Every migration applied at this start is logged by name.
-    expect(text).toMatch(/log \[Migrations\] Applied OAuth2CreateClientTable_oauth_clients_\d{13}/);
+    expect(text).toMatch(
+      /log \[ExampleMigrations\] Applied OAuth2CreateClientTable_oauth_clients_\d{13}/,
+    );
   });
 });
 
@@ -217,10 +219,10 @@ describe('the database key store', () => {
     const { kid, alg } = decodeJwt(issued).header;
     expect(alg).toBe('ES256');
     expect(first.logger.text()).toMatch(
-      /warn \[SigningKey\] Generated a development key encryption key in .*dev-key-encryption-key: for development only/,
+      /warn \[ExampleSigningKey\] Generated a development key encryption key in .*dev-key-encryption-key: for development only/,
     );
     expect(first.logger.text()).toContain(
-      `warn [SigningKey] The key store held no signing key: generated and activated the ES256 key ${kid}`,
+      `warn [ExampleSigningKey] The key store held no signing key: generated and activated the ES256 key ${kid}`,
     );
     expect(first.logger.text()).not.toContain(kek.trim());
     await stop(first);
@@ -228,7 +230,7 @@ describe('the database key store', () => {
     const second = await start(env, dataDir);
     expect(readFileSync(kekFile, 'utf8')).toBe(kek);
     expect(second.logger.text()).toMatch(
-      /warn \[SigningKey\] Using the development key encryption key/,
+      /warn \[ExampleSigningKey\] Using the development key encryption key/,
     );
     expect(second.logger.text()).not.toMatch(/generated and activated/);
     // A token of the first run is still good, and the same key signs.

@@ -45,7 +45,7 @@ const TIMED_OUT = /timeout/i;
 
 const STACK_FRAME = /^\s*at\s|\bat .*:\d+:\d+|\.[cm]?[jt]s:\d+/m;
 /** Fragments of what a driver error or a query would carry. */
-const SQL = [/\bSELECT\b/, /\bFROM\b/, /\bWHERE\b/, /oauth_clients/, /client_secret/];
+const SQL = [/\bSELECT\b/, /\bFROM\b/, /\bWHERE\b/, /oauth_clients/, /client_secret\b/];
 
 type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
@@ -345,7 +345,15 @@ describe.each(cases)('outage: $name', ({ backend, platform }) => {
       literal(basicHeader(clientId, secret).slice('Basic '.length)),
     ]);
     const forbidden = [STACK_FRAME, ...current().leaks, ...secrets];
-    const lines = [...bodies, ...logger.everything(), ...consoleLines];
+    // The start-up line names the client table and `client_secret_basic` by design (test/startup-log.e2e-spec.ts
+    // checks it for secrets): what is looked for here is what a storage failure could carry. An audit event
+    // names the client's address (loopback here, as the proxied database's host is): not a leak either.
+    const logged = logger.lines.filter(
+      (line) => line.fields?.event !== 'oauth2.startup.configured',
+    );
+    const lines = [...bodies, ...logged.map((line) => line.whole), ...consoleLines].map((line) =>
+      line.replace(/remoteAddress: '[^']*'/g, ''),
+    );
     const offending = lines.filter((line) => forbidden.some((pattern) => pattern.test(line)));
     expect(offending).toEqual([]);
   }

@@ -91,8 +91,13 @@ describe.each(platforms)('OAuth2ResourceServerModule (%s)', (platform) => {
 
   const call = (token: string, path = '/api/whoami') =>
     request(app?.getHttpServer()).get(path).set('Authorization', `Bearer ${token}`);
-  /** The key cache's log lines. */
-  const logged = () => logger.lines.filter((line) => line.context === CONTEXT);
+  /** The key cache's log lines (not the start-up line). */
+  const logged = () =>
+    logger.lines.filter(
+      (line) =>
+        line.context === CONTEXT &&
+        line.fields?.event !== 'oauth2.startup.resource_server_configured',
+    );
 
   describe('valid tokens', () => {
     test('200 with the principal; the keys found through the RFC 8414 metadata', async () => {

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createPublicKey, createSecretKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { seedClients } from './support/app.js';
-import { ISSUER } from './support/fixtures.js';
+import { tokenClaims } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
 import { rfc7638Thumbprint, signRaw, unsignedJwt } from './support/jwt.js';
 import { es256, otherEs256, pem } from './support/keys.js';
@@ -12,22 +12,6 @@ import { basicHeader, CLIENTS, tokenRequest } from './support/oauth.js';
 const CHALLENGE = 'Bearer realm="Service"';
 /** The kid of the fixtures' signing key: its RFC 7638 thumbprint. */
 const OUR_KID = rfc7638Thumbprint(createPublicKey(es256.privateKey));
-
-/** Claims of a token as the module would issue it, for hand-made variants. */
-const claims = (overrides: Record<string, unknown> = {}) => {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    sub: 'testclient',
-    aud: ISSUER,
-    client_id: 'testclient',
-    scope: 'reports:read reports:write',
-    jti: randomUUID(),
-    iat: now,
-    exp: now + 600,
-    ...overrides,
-  };
-};
 
 const expectInvalidToken = (res: request.Response) => {
   expect(res.status).toBe(401);
@@ -152,45 +136,51 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
   describe('invalid tokens are a 401 invalid_token', () => {
     test('signed by another key', async () => {
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt' }, claims(), otherEs256.privateKey)),
+        await withToken(signRaw({ typ: 'at+jwt' }, tokenClaims(), otherEs256.privateKey)),
       );
     });
 
     test("signed by another key under our key's kid", async () => {
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), otherEs256.privateKey)),
+        await withToken(
+          signRaw({ typ: 'at+jwt', kid: OUR_KID }, tokenClaims(), otherEs256.privateKey),
+        ),
       );
     });
 
     test('an unknown kid with our key is refused: only the kid chooses the key', async () => {
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt', kid: 'unknown' }, claims(), es256.privateKey)),
+        await withToken(
+          signRaw({ typ: 'at+jwt', kid: 'unknown' }, tokenClaims(), es256.privateKey),
+        ),
       );
     });
 
     test('a tampered payload', async () => {
       const [header, , signature] = token.split('.');
-      const payload = Buffer.from(JSON.stringify(claims({ scope: 'admin' }))).toString('base64url');
+      const payload = Buffer.from(JSON.stringify(tokenClaims({ scope: 'admin' }))).toString(
+        'base64url',
+      );
       expectInvalidToken(await withToken(`${header}.${payload}.${signature}`));
     });
 
     test('expired', async () => {
       const past = Math.floor(Date.now() / 1000) - 7200;
       const res = await withToken(
-        signRaw({ typ: 'at+jwt' }, claims({ iat: past, exp: past + 60 }), es256.privateKey),
+        signRaw({ typ: 'at+jwt' }, tokenClaims({ iat: past, exp: past + 60 }), es256.privateKey),
       );
       expectInvalidToken(res);
       expect(res.body.error_description).toMatch(/expired/);
     });
 
     test('alg none', async () => {
-      expectInvalidToken(await withToken(unsignedJwt(claims())));
+      expectInvalidToken(await withToken(unsignedJwt(tokenClaims())));
     });
 
     test('HS256 keyed with our public key (algorithm confusion)', async () => {
       const hmacKey = createSecretKey(Buffer.from(pem(createPublicKey(es256.privateKey))));
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), hmacKey, 'HS256')),
+        await withToken(signRaw({ typ: 'at+jwt', kid: OUR_KID }, tokenClaims(), hmacKey, 'HS256')),
       );
     });
 
@@ -199,7 +189,7 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
       const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
       expectInvalidToken(
         await withToken(
-          signRaw({ typ: 'at+jwt', kid: OUR_KID }, claims(), p384.privateKey, 'ES384'),
+          signRaw({ typ: 'at+jwt', kid: OUR_KID }, tokenClaims(), p384.privateKey, 'ES384'),
         ),
       );
     });
@@ -208,7 +198,7 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
       const jwk = createPublicKey(otherEs256.privateKey).export({ format: 'jwk' });
       expectInvalidToken(
         await withToken(
-          signRaw({ typ: 'at+jwt', jwk, kid: OUR_KID }, claims(), otherEs256.privateKey),
+          signRaw({ typ: 'at+jwt', jwk, kid: OUR_KID }, tokenClaims(), otherEs256.privateKey),
         ),
       );
     });
@@ -216,7 +206,11 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
     test('wrong issuer', async () => {
       expectInvalidToken(
         await withToken(
-          signRaw({ typ: 'at+jwt' }, claims({ iss: 'https://evil.example' }), es256.privateKey),
+          signRaw(
+            { typ: 'at+jwt' },
+            tokenClaims({ iss: 'https://evil.example' }),
+            es256.privateKey,
+          ),
         ),
       );
     });
@@ -224,27 +218,31 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
     test('wrong audience', async () => {
       expectInvalidToken(
         await withToken(
-          signRaw({ typ: 'at+jwt' }, claims({ aud: 'https://other.example' }), es256.privateKey),
+          signRaw(
+            { typ: 'at+jwt' },
+            tokenClaims({ aud: 'https://other.example' }),
+            es256.privateKey,
+          ),
         ),
       );
     });
 
     test('typ other than at+jwt (an ID token or plain JWT)', async () => {
-      expectInvalidToken(await withToken(signRaw({ typ: 'JWT' }, claims(), es256.privateKey)));
-      expectInvalidToken(await withToken(signRaw({}, claims(), es256.privateKey)));
+      expectInvalidToken(await withToken(signRaw({ typ: 'JWT' }, tokenClaims(), es256.privateKey)));
+      expectInvalidToken(await withToken(signRaw({}, tokenClaims(), es256.privateKey)));
     });
 
     test('typ application/at+jwt is accepted (RFC 9068 §4)', async () => {
       const res = await withToken(
-        signRaw({ typ: 'application/AT+JWT' }, claims(), es256.privateKey),
+        signRaw({ typ: 'application/AT+JWT' }, tokenClaims(), es256.privateKey),
       );
       expect(res.status).toBe(200);
     });
 
     test('without exp or client_id', async () => {
-      const { exp: _exp, ...noExp } = claims();
+      const { exp: _exp, ...noExp } = tokenClaims();
       expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noExp, es256.privateKey)));
-      const { client_id: _clientId, ...noClient } = claims();
+      const { client_id: _clientId, ...noClient } = tokenClaims();
       expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noClient, es256.privateKey)));
     });
 
@@ -364,7 +362,7 @@ describe.each(
 
   test(`${algorithmCase.algorithm} with the configured key is accepted`, async () => {
     const res = await withToken(
-      signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.key, algorithmCase.algorithm),
+      signRaw({ typ: 'at+jwt' }, tokenClaims(), algorithmCase.key, algorithmCase.algorithm),
     );
     expect(res.status).toBe(200);
     expect(res.body.client_id).toBe('testclient');
@@ -374,7 +372,7 @@ describe.each(
     'the same key under %s is a 401 invalid_token',
     async (algorithm) => {
       const res = await withToken(
-        signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.key, algorithm),
+        signRaw({ typ: 'at+jwt' }, tokenClaims(), algorithmCase.key, algorithm),
       );
       expectInvalidToken(res);
     },
@@ -383,7 +381,7 @@ describe.each(
   test(`${algorithmCase.algorithm} with another key is a 401 invalid_token`, async () => {
     expectInvalidToken(
       await withToken(
-        signRaw({ typ: 'at+jwt' }, claims(), algorithmCase.otherKey, algorithmCase.algorithm),
+        signRaw({ typ: 'at+jwt' }, tokenClaims(), algorithmCase.otherKey, algorithmCase.algorithm),
       ),
     );
   });

@@ -30,10 +30,13 @@ export function setUpPinning() {
   return pinned;
 }
 
-/** Spawns `node [execArgv] script [args]` with an IPC channel, pinned to `core` when `pinned`. */
+/**
+ * Spawns `node [execArgv] script [args]` with an IPC channel, pinned to `core` when `pinned`; its stdout is
+ * ours (`inherit`), dropped (`quiet`), or a pipe (`stdout: 'pipe'`) the caller must drain.
+ */
 export function spawnNode(
   script,
-  { args = [], execArgv = [], env = {}, core, pinned, quiet = false },
+  { args = [], execArgv = [], env = {}, core, pinned, quiet = false, stdout = 'inherit' },
 ) {
   const nodeArgs = [...execArgv, script, ...args];
   const [command, commandArgs] = pinned
@@ -41,7 +44,7 @@ export function spawnNode(
     : [process.execPath, nodeArgs];
   const child = spawn(command, commandArgs, {
     env: { ...process.env, ...env },
-    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe', 'ipc'],
+    stdio: ['ignore', quiet ? 'ignore' : stdout, 'pipe', 'ipc'],
   });
   child.stderrText = '';
   child.stderr.on('data', (chunk) => {

@@ -5,6 +5,12 @@
 // guarded route, its keys fetched from a JWKS this process serves on another port, and a token it mints with the
 // run's key as the issuer would. Plain JavaScript, so decorators are applied with Reflect.decorate.
 //
+// Observability (config.observability): 'on' installs an OpenTelemetry SDK MeterProvider before the app is
+// created (a periodic reader every 10 s, to an exporter that drops what it is given) and gives the app a JSON
+// ConsoleLogger, so the default event sink writes its audit lines to stdout (a pipe the orchestrator drains,
+// as a container runtime's log collector would); 'off' is the no-op metrics and an event sink that drops.
+// Unset: as an app without either configured (no SDK, Nest's logger off).
+//
 //   node bench/servers/nest.mjs <fastify|express> <oauth|hello|resource>
 import 'reflect-metadata';
 import { createPublicKey, randomUUID } from 'node:crypto';
@@ -12,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { ConsoleLogger, Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
@@ -31,6 +37,7 @@ import { benchConfig, dieOn, reportReady, serveIpc } from '../lib/server-ipc.mjs
 
 const [platform = 'fastify', mode = 'oauth'] = process.argv.slice(2);
 const config = benchConfig();
+const observability = config.observability;
 
 function decorateMethod(target, name, decorators) {
   const descriptor = Object.getOwnPropertyDescriptor(target.prototype, name);
@@ -136,6 +143,7 @@ function appModule(jwksUri) {
                 signing: signingOptions(config.keys, config.algorithm),
                 secretPepper: Buffer.from(config.pepper, 'base64url'),
                 ...config.moduleOptions,
+                ...(observability === 'off' ? { eventSink: { useValue: { emit() {} } } } : {}),
               }),
             ],
             controllers: [WhoamiController],
@@ -144,8 +152,32 @@ function appModule(jwksUri) {
   return AppModule;
 }
 
+/**
+ * An OpenTelemetry SDK as an app installs it, before the Nest app: a MeterProvider whose periodic reader
+ * collects every 10 s and hands the metrics to an exporter that drops them (the export itself is not ours).
+ */
+async function installMeterProvider() {
+  const { metrics } = await import('@opentelemetry/api');
+  const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } =
+    await import('@opentelemetry/sdk-metrics');
+  const exporter = {
+    export: (_metrics, done) => done({ code: 0 }),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+    selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+  };
+  const provider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 10_000 })],
+  });
+  metrics.setGlobalMeterProvider(provider);
+  return provider;
+}
+
 async function createApp(jwksUri) {
-  const options = { logger: false };
+  // With observability on, Nest's logger writes JSON lines to stdout: the audit events among them.
+  const options = {
+    logger: observability === 'on' ? new ConsoleLogger({ json: true, colors: false }) : false,
+  };
   if (platform === 'express') return NestFactory.create(appModule(jwksUri), options);
   const { FastifyAdapter } = await import('@nestjs/platform-fastify');
   return NestFactory.create(appModule(jwksUri), new FastifyAdapter(), options);
@@ -196,6 +228,7 @@ async function seed(app) {
 }
 
 async function main() {
+  const meterProvider = observability === 'on' ? await installMeterProvider() : undefined;
   const jwks = mode === 'resource' ? await serveJwks() : undefined;
   const app = await createApp(jwks?.url);
   await app.listen(0, '127.0.0.1');
@@ -205,6 +238,7 @@ async function main() {
   reportReady(port, seeded);
   serveIpc(async () => {
     await app.close();
+    await meterProvider?.shutdown();
     jwks?.server.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

@@ -13,6 +13,7 @@ import type { OAuthClientRepository } from '../clients/oauth-client.repository.j
 import { lookUpClient } from '../clients/client-lookup.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { describeStorageError } from '../errors/storage-error.js';
+import { refusal } from './auth-failure.js';
 import { CLIENT_ASSERTION_ALGORITHMS, type ClientKeySets } from './client-key-sets.js';
 import type { OAuth2ReplayStore } from './replay-store.js';
 
@@ -78,17 +79,18 @@ export class ClientAssertionVerifier {
       clientAssertion.length > MAX_CLIENT_ASSERTION_LENGTH ||
       !COMPACT_JWS.test(clientAssertion)
     ) {
-      throw OAuth2Error.invalidClient();
+      throw refusal('assertion_invalid');
     }
     const subject = claimedClientId(clientAssertion);
     if (subject === undefined || (clientId !== undefined && clientId !== subject)) {
-      throw OAuth2Error.invalidClient();
+      throw refusal('assertion_invalid');
     }
     const client = await this.find(subject);
+    if (!client) throw refusal('unknown_client');
     // The guard also refuses a client whose method is another; refusing here spares the key lookup.
-    if (client?.tokenEndpointAuthMethod !== 'private_key_jwt') throw OAuth2Error.invalidClient();
+    if (client.tokenEndpointAuthMethod !== 'private_key_jwt') throw refusal('method_not_allowed');
     const keys = await this.keySets.keysOf(client);
-    if (keys === undefined) throw OAuth2Error.invalidClient();
+    if (keys === undefined) throw refusal('assertion_invalid');
     const { payload } = await this.verify(clientAssertion, keys, subject);
     // RFC 7523 §3 item 7: the jti is claimed only once its assertion verified, so that no made-up assertion
     // fills the store or takes the jti of a genuine one.
@@ -96,7 +98,7 @@ export class ClientAssertionVerifier {
     // Checked again now, after the key lookup (which may have waited on a fetch): an assertion that expired
     // meanwhile is refused rather than recorded as already lapsed, which would let a copy through.
     const acceptedUntil = (Math.ceil(payload.exp as number) + this.settings.clockTolerance) * 1000;
-    if (Date.now() >= acceptedUntil) throw OAuth2Error.invalidClient();
+    if (Date.now() >= acceptedUntil) throw refusal('assertion_invalid');
     let claimed: boolean;
     try {
       claimed = await this.replays.claim(
@@ -104,10 +106,12 @@ export class ClientAssertionVerifier {
         new Date(acceptedUntil),
       );
     } catch (error) {
-      this.logger.error(`The replay store failed: ${describeStorageError(error)}`);
+      this.logger.error(`The replay store failed: ${describeStorageError(error)}`, {
+        event: 'oauth2.client_auth.replay_store_failed',
+      });
       throw OAuth2Error.temporarilyUnavailable(STORE_RETRY_AFTER_SECONDS);
     }
-    if (!claimed) throw OAuth2Error.invalidClient();
+    if (!claimed) throw refusal('assertion_invalid');
     return client;
   }
 
@@ -134,7 +138,7 @@ export class ClientAssertionVerifier {
       verified = await verifyWithAnyKey(assertion, keys, options);
     } catch {
       // A bad signature, claim or key, or keys that cannot be fetched (logged by the key cache): all alike.
-      throw OAuth2Error.invalidClient();
+      throw refusal('assertion_invalid');
     }
     const { exp, iat, jti } = verified.payload as JWTPayload & { exp: number };
     const nowSeconds = now / 1000;
@@ -145,7 +149,7 @@ export class ClientAssertionVerifier {
       typeof jti !== 'string' ||
       jti === ''
     ) {
-      throw OAuth2Error.invalidClient();
+      throw refusal('assertion_invalid');
     }
     return verified;
   }

@@ -5,6 +5,7 @@ import { formFields, formParameter, hasFormParameter } from '../http/form-body.j
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { refusal } from './auth-failure.js';
 import { claimedClientId } from './client-assertion.verifier.js';
 
 /** The built-in client authentication methods, by their RFC 7591 §2 `token_endpoint_auth_method` names. */
@@ -113,13 +114,35 @@ export class ClientAuthMethods implements OnModuleDestroy {
 
   /** The method the request uses. */
   methodFor(request: OAuth2HttpRequest): ClientAuthMethod {
+    const method = this.presentIn(request);
+    if (!method) throw refusal('malformed_credentials');
+    // A method this server has turned off (client_secret_post, none) is refused as not allowed.
+    if (!method.enabled) throw refusal('method_not_allowed');
+    return method;
+  }
+
+  /** The one method the request shows, enabled or not; undefined when it shows none. */
+  presentIn(request: OAuth2HttpRequest): ClientAuthMethod | undefined {
     const present = this.methods.filter((method) => method.isPresentIn(request));
     if (present.length > 1) {
-      throw OAuth2Error.invalidRequest('Client credentials were sent by more than one method');
+      throw refusal(
+        'malformed_credentials',
+        OAuth2Error.invalidRequest('Client credentials were sent by more than one method'),
+      );
     }
-    const method = present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
-    if (!method?.enabled) throw OAuth2Error.invalidClient();
-    return method;
+    return present[0] ?? (this.none.isPresentIn(request) ? this.none : undefined);
+  }
+
+  /**
+   * The client id the request names by any method, read without authenticating it: for the audit event of a
+   * request refused before its one method was known (several methods, none).
+   */
+  presentedClientId(request: OAuth2HttpRequest): string | undefined {
+    for (const method of [...this.methods, this.none]) {
+      const clientId = method.clientIdOf(request);
+      if (clientId !== undefined) return clientId;
+    }
+    return undefined;
   }
 
   /** Takes this instance's strategies out of Passport's registry when its app closes. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { describeStorageError } from '../errors/storage-error.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { refusal } from './auth-failure.js';
 import { OAuth2ThrottleStore } from './throttle.store.js';
 
 /** The first delay once an address has used up its free failures for a client id; it doubles after each. */
@@ -84,6 +85,7 @@ export class ClientAuthThrottle {
     } catch (error) {
       this.logger.warn(
         `Failed-authentication throttling skipped, its store failed: ${describeStorageError(error)}`,
+        { event: 'oauth2.client_auth.throttle_store_failed' },
       );
       return undefined;
     }
@@ -91,7 +93,10 @@ export class ClientAuthThrottle {
 }
 
 function tooMany(resetAt: number, now: number): OAuth2Error {
-  return OAuth2Error.tooManyFailures(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+  return refusal(
+    'throttled',
+    OAuth2Error.tooManyFailures(Math.max(1, Math.ceil((resetAt - now) / 1000))),
+  );
 }
 
 /** Store keys of fixed length whatever was presented: a digest of the length-prefixed fields. */

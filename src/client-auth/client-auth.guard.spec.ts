@@ -36,6 +36,9 @@ import { ClientAuthThrottle } from './client-auth-throttle.js';
 import { SecretVerifier } from './secret-verifier.js';
 import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './throttle.store.js';
 import { rejectionOf } from '../../test/support/thrown.js';
+import { RecordingEventSink } from '../../test/support/observability.js';
+import { OAuth2EventSink } from '../observability/events.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const CUSTOM_STRATEGY = 'client-auth-guard-spec:mtls';
@@ -53,7 +56,7 @@ function config(options: Partial<OAuth2ModuleOptions> = {}): OAuth2Config {
 }
 
 /** One module instance's worth of client authentication, with a stub authenticator. */
-function instance(options: Partial<OAuth2ModuleOptions> = {}) {
+function instance(options: Partial<OAuth2ModuleOptions> = {}, derivationMs = 0) {
   const methods = new ClientAuthMethods(config(options));
   const authenticate = jest.fn<ClientAuthenticator['authenticate']>();
   const authenticator = { authenticate } as unknown as ClientAuthenticator;
@@ -61,9 +64,19 @@ function instance(options: Partial<OAuth2ModuleOptions> = {}) {
   new ClientSecretPostStrategy(authenticator, methods);
   new PublicClientStrategy(authenticator, methods);
   const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config(options));
-  // No padding here: timing is the e2e suites' business.
-  const verifier = { derivationMs: async () => 0 } as unknown as SecretVerifier;
-  return { guard: new ClientAuthGuard(methods, throttle, verifier), methods, authenticate };
+  // No padding unless asked: timing is the e2e suites' business.
+  const verifier = { derivationMs: async () => derivationMs } as unknown as SecretVerifier;
+  return {
+    guard: new ClientAuthGuard(
+      methods,
+      throttle,
+      verifier,
+      new RecordingEventSink(),
+      new OAuth2Metrics(),
+    ),
+    methods,
+    authenticate,
+  };
 }
 
 function form(body: unknown, headers: Record<string, string> = {}): OAuth2HttpRequest {
@@ -254,15 +267,7 @@ describe('ClientAuthGuard: a failure takes a KDF derivation’s time', () => {
 
   /** A guard whose derivations take `derivationMs`, on the fake clock. */
   function padded(derivationMs: number) {
-    const methods = new ClientAuthMethods(config());
-    const authenticate = jest.fn<ClientAuthenticator['authenticate']>();
-    const authenticator = { authenticate } as unknown as ClientAuthenticator;
-    new ClientSecretBasicStrategy(authenticator, methods);
-    new ClientSecretPostStrategy(authenticator, methods);
-    new PublicClientStrategy(authenticator, methods);
-    const throttle = new ClientAuthThrottle(new InMemoryOAuth2ThrottleStore(), config());
-    const verifier = { derivationMs: async () => derivationMs } as unknown as SecretVerifier;
-    return { guard: new ClientAuthGuard(methods, throttle, verifier), methods, authenticate };
+    return instance({}, derivationMs);
   }
 
   /** Whether the promise has settled, without waiting for it. */
@@ -371,6 +376,8 @@ describe('ClientAuthGuard in a Nest app', () => {
         { provide: OAuth2ThrottleStore, useValue: new InMemoryOAuth2ThrottleStore() },
         ClientAuthThrottle,
         { provide: SecretVerifier, useValue: { derivationMs: async () => 0 } },
+        { provide: OAuth2EventSink, useValue: new RecordingEventSink() },
+        OAuth2Metrics,
       ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });

@@ -1,6 +1,7 @@
 import {
   createParamDecorator,
   Injectable,
+  SetMetadata,
   type CanActivate,
   type ExecutionContext,
   type Type,
@@ -8,21 +9,53 @@ import {
 import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { remoteAddressOf } from '../http/remote-address.js';
-import { ClientAuthMethods } from './client-auth-methods.js';
+import {
+  OAuth2EventSink,
+  type OAuth2AuthFailureReason,
+  type OAuth2ClientEndpoint,
+} from '../observability/events.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
+import { refusal, refusalReason } from './auth-failure.js';
+import { ClientAuthMethods, type ClientAuthMethod } from './client-auth-methods.js';
 import { ClientAuthThrottle, type ThrottleVerdict } from './client-auth-throttle.js';
 import { SecretVerifier } from './secret-verifier.js';
 
 /** Where Passport puts the authenticated client (its `property` option, `user` by default). */
 const CLIENT_PROPERTY = 'oauth2Client';
+const ENDPOINT_METADATA = 'oauth2:client-auth-endpoint';
+/** The longest client id an audit event repeats (RFC 6749 Appendix A.1 sets no bound; our column is 80). */
+const MAX_REPORTED_CLIENT_ID = 80;
 
-/** Passport's AuthGuard for one strategy, answering a refusal with the RFC 6749 §5.2 invalid_client. */
-function passportGuard(strategy: string): IAuthGuard {
+/** Names the endpoint a controller (or handler) is, for audit events and metrics; else it is `other`. */
+export const ClientAuthEndpoint = (
+  endpoint: OAuth2ClientEndpoint,
+): ClassDecorator & MethodDecorator => SetMetadata(ENDPOINT_METADATA, endpoint);
+
+/** The endpoint a request reached: its handler's or controller's `@ClientAuthEndpoint()`, else `other`. */
+export function clientAuthEndpointOf(
+  context: Pick<ExecutionContext, 'getHandler' | 'getClass'>,
+): OAuth2ClientEndpoint {
+  const handler = context.getHandler?.();
+  const controller = context.getClass?.();
+  return (
+    (handler && Reflect.getMetadata(ENDPOINT_METADATA, handler)) ??
+    (controller && Reflect.getMetadata(ENDPOINT_METADATA, controller)) ??
+    'other'
+  );
+}
+
+/**
+ * Passport's AuthGuard for one strategy, answering a refusal with the RFC 6749 §5.2 invalid_client. A strategy
+ * that fails without an error is refused for `failed`: passport-http's Basic fails only on a scheme that is not
+ * Basic (malformed credentials); a host app's own method fails on credentials that do not prove the client.
+ */
+function passportGuard(strategy: string, failed: OAuth2AuthFailureReason): IAuthGuard {
   class ClientStrategyGuard extends (AuthGuard(strategy) as Type<IAuthGuard>) {
     override handleRequest<T>(error: unknown, client: T): T {
       if (error) throw error;
-      if (!client) throw OAuth2Error.invalidClient();
+      if (!client) throw refusal(failed);
       return client;
     }
   }
@@ -41,32 +74,42 @@ export class ClientAuthGuard implements CanActivate {
     private readonly methods: ClientAuthMethods,
     private readonly throttle: ClientAuthThrottle,
     private readonly verifier: SecretVerifier,
+    private readonly events: OAuth2EventSink,
+    private readonly metrics: OAuth2Metrics,
   ) {}
 
   /**
    * Throttling wraps the strategy: an attempt is refused (429) or delayed by the failures counted for its
    * client id and address, a failure is counted, and a success clears its address's count. Every 401 takes at
    * least one KDF derivation's time (a timer, not work), so an unknown id, a disabled client or a wrong
-   * generated secret cannot be told by timing from a wrong chosen secret.
+   * generated secret cannot be told by timing from a wrong chosen secret. Each refusal is reported once: an
+   * `oauth2.client_auth.failed` event and `OAuth2Metrics.authFailure()`, with its reason.
    */
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<OAuth2HttpRequest>();
     const address = remoteAddressOf(request);
+    let method: ClientAuthMethod | undefined;
     let clientId: string | undefined;
     let verdict: ThrottleVerdict | undefined;
     let started = performance.now();
     try {
-      const method = this.methods.methodFor(request);
+      method = this.methods.methodFor(request);
       clientId = method.clientIdOf(request);
       if (clientId !== undefined) {
         verdict = await this.throttle.admit(clientId, address);
         if (verdict.delayMs > 0) await sleep(verdict.delayMs);
         started = performance.now();
       }
-      await this.strategyGuard(method.strategy).canActivate(context);
+      await this.strategyGuard(method).canActivate(context);
       const client = (request as unknown as Record<string, OAuthClient>)[CLIENT_PROPERTY];
-      if (!admits(client, method.name)) throw OAuth2Error.invalidClient();
+      if (!admits(client, method.name)) {
+        throw refusal(client.disabled ? 'client_disabled' : 'method_not_allowed');
+      }
     } catch (error) {
+      const reason = failureReason(error);
+      if (reason) {
+        this.reportFailure(context, request, reason, method, clientId, address);
+      }
       if (isFailedAuthentication(error)) {
         if (clientId !== undefined) await this.throttle.failed(clientId, address);
         const padTo = started + (await this.verifier.derivationMs());
@@ -80,14 +123,77 @@ export class ClientAuthGuard implements CanActivate {
     return true;
   }
 
-  private strategyGuard(strategy: string): IAuthGuard {
+  private reportFailure(
+    context: ExecutionContext,
+    request: OAuth2HttpRequest,
+    reason: OAuth2AuthFailureReason,
+    method: ClientAuthMethod | undefined,
+    clientId: string | undefined,
+    remoteAddress: string,
+  ): void {
+    // A request refused before its method was settled (one turned off, several, none) still names what it
+    // showed.
+    const shown = method ?? this.shownMethod(request);
+    const presented = shown
+      ? (clientId ?? shown.clientIdOf(request))
+      : this.methods.presentedClientId(request);
+    this.events.emit({
+      type: 'oauth2.client_auth.failed',
+      clientId: presented === undefined ? null : reportedClientId(presented),
+      reason,
+      authMethod: shown?.name ?? null,
+      endpoint: clientAuthEndpointOf(context),
+      remoteAddress,
+    });
+    this.metrics.authFailure(reason);
+  }
+
+  private shownMethod(request: OAuth2HttpRequest): ClientAuthMethod | undefined {
+    try {
+      return this.methods.presentIn(request);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private strategyGuard({ name, strategy }: ClientAuthMethod): IAuthGuard {
     let guard = this.guards.get(strategy);
     if (!guard) {
-      guard = passportGuard(strategy);
+      const failed = name === 'client_secret_basic' ? 'malformed_credentials' : 'wrong_secret';
+      guard = passportGuard(strategy, failed);
       this.guards.set(strategy, guard);
     }
     return guard;
   }
+}
+
+/**
+ * Why a refusal was decided, when it is a failed client authentication: the reason it was marked with
+ * (`refusal()`), else what its kind tells. A 5xx (storage, KDF queue) is no authentication failure.
+ */
+function failureReason(error: unknown): OAuth2AuthFailureReason | undefined {
+  const marked = refusalReason(error);
+  if (marked) return marked;
+  // The credentials could not be read: a malformed Authorization header or form body.
+  if (error instanceof MalformedRequestError) return 'malformed_credentials';
+  if (error instanceof OAuth2Error && error.error === 'invalid_client') {
+    return error.getStatus() === 429 ? 'throttled' : 'wrong_secret';
+  }
+  return undefined;
+}
+
+/** A presented client id as an event repeats it: at most 80 characters, control characters escaped. */
+export function reportedClientId(presented: string): string {
+  return [...presented.slice(0, 2 * MAX_REPORTED_CLIENT_ID)]
+    .slice(0, MAX_REPORTED_CLIENT_ID)
+    .map((char) => {
+      const code = char.codePointAt(0)!;
+      // C0, DEL, C1 and the Unicode line and paragraph separators: nothing that breaks a log line.
+      return code < 0x20 || (code >= 0x7f && code < 0xa0) || code === 0x2028 || code === 0x2029
+        ? `\\u${code.toString(16).padStart(4, '0')}`
+        : char;
+    })
+    .join('');
 }
 
 /** A 401 invalid_client: what throttling counts and timing pads. */

@@ -12,6 +12,7 @@ import { OAuthClientRepository } from '../clients/oauth-client.repository.js';
 import { lookUpClient } from '../clients/client-lookup.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { refusal } from './auth-failure.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
 import { describeStorageError } from '../errors/storage-error.js';
@@ -47,6 +48,9 @@ export class ClientAuthenticator {
    * `none` method): only a public client authenticates so. A secret is accepted when it matches any of the
    * client's unexpired secrets (`client_secret` and those of `findSecrets()`). `requester` (the remote
    * address) shares key-derivation work fairly between whoever asks for it.
+   *
+   * A refusal is marked with its reason (`refusalReason()`), for the audit event: `unknown_client`,
+   * `method_not_allowed` (no secret from a confidential client), `expired_secret` or `wrong_secret`.
    */
   async authenticate(
     clientId: string,
@@ -57,16 +61,20 @@ export class ClientAuthenticator {
     const secret = clientSecret ?? '';
     if (!found) {
       await this.hasher.verifyDummy(secret);
-      throw OAuth2Error.invalidClient();
+      throw refusal('unknown_client');
     }
     const { client, secrets } = found;
     if (clientSecret === undefined) {
-      if (!isPublicClient(client, secrets)) throw OAuth2Error.invalidClient();
+      // The `none` method, by a client registered with a secret.
+      if (!isPublicClient(client, secrets)) throw refusal('method_not_allowed');
       return client;
     }
-    const live = liveSecrets(client, secrets, Date.now());
-    const used = await this.matching(client, live, clientSecret, requester);
-    if (!used) throw OAuth2Error.invalidClient();
+    const all = secretsOf(client, secrets);
+    const live = all.filter((secret) => isLive(secret, Date.now()));
+    const expired = all.filter((secret) => !live.includes(secret));
+    const used = await this.matching(client, live, expired, clientSecret, requester);
+    if (!used) throw refusal('wrong_secret');
+    if (!live.includes(used)) throw refusal('expired_secret');
     this.recordUse(client.clientId, used);
     if (this.hasher.needsUpgrade(used.hash)) {
       await this.upgradeToPepper(client.clientId, used, clientSecret, requester);
@@ -74,10 +82,15 @@ export class ClientAuthenticator {
     return client;
   }
 
-  /** The secret among `live` that `presented` matches, or undefined; a public client has none to match. */
+  /**
+   * The secret among `live` that `presented` matches, or undefined; a public client has none to match. An
+   * `expired` secret is returned only when checking it costs no KDF work beyond what the live ones cost (see
+   * `cheaplyChecked`), so that a refusal can say `expired_secret`.
+   */
   private async matching(
     client: OAuthClient,
     live: OAuthClientSecret[],
+    expired: OAuthClientSecret[],
     presented: string,
     requester: string,
   ): Promise<OAuthClientSecret | undefined> {
@@ -93,24 +106,44 @@ export class ClientAuthenticator {
       await this.upgradeLegacySecret(client, plaintext.hash, presented, requester);
       return plaintext;
     }
+    const candidates = [...hashed, ...this.cheaplyChecked(hashed, expired)];
     if (hashed.length === 0) {
-      // Nothing to check against (a public client, a plaintext row with legacy mode off, every secret expired):
-      // the same work as an unknown client.
+      // Nothing live to check against (a public client, a plaintext row with legacy mode off, every secret
+      // expired): the same work as an unknown client.
       await this.hasher.verifyDummy(presented);
-      return undefined;
+      if (candidates.length === 0) return undefined;
     }
     try {
       const index = await this.verifier.verifyAny(
         client.clientId,
         presented,
-        hashed.map((secret) => secret.hash),
+        candidates.map((secret) => secret.hash),
         requester,
       );
-      return hashed[index];
+      return candidates[index];
     } catch (error) {
       if (error instanceof KdfBusyError) throw OAuth2Error.busy(KDF_RETRY_AFTER_SECONDS);
       throw error;
     }
+  }
+
+  /**
+   * The expired secrets worth checking, for `expired_secret`: those whose check costs no KDF derivation beyond
+   * the live secrets' own. A keyed digest (a generated secret) costs microseconds; a chosen secret's scrypt
+   * hash is checked only when it shares its cost and salt with a live one (a client's chosen secrets share a
+   * salt), so the one derivation made anyway checks it too. An expired chosen secret with a salt of its own,
+   * or one of a client with no live chosen secret, is not checked: presenting it is reported as `wrong_secret`.
+   */
+  private cheaplyChecked(
+    hashed: readonly OAuthClientSecret[],
+    expired: readonly OAuthClientSecret[],
+  ): OAuthClientSecret[] {
+    const groups = new Set(hashed.map((secret) => this.hasher.scryptGroupOf(secret.hash)));
+    return expired.filter((secret) => {
+      if (!this.hasher.isHash(secret.hash)) return false;
+      const group = this.hasher.scryptGroupOf(secret.hash);
+      return group === undefined || groups.has(group);
+    });
   }
 
   /**
@@ -127,6 +160,11 @@ export class ClientAuthenticator {
     this.clients.touchSecret(clientId, secret.id, new Date(now)).catch((error: unknown) => {
       this.logger.warn(
         `Could not record a client secret's last use: ${describeStorageError(error)}`,
+        {
+          event: 'oauth2.client_auth.secret_use_not_recorded',
+          clientId,
+          secretId: secret.id,
+        },
       );
     });
   }
@@ -159,13 +197,21 @@ export class ClientAuthenticator {
         await this.clients.updateSecret(client.clientId, written, stored);
         this.logger.error(
           `Client ${name}: the client_secret column cannot hold a hash (80 characters); the plaintext secret was kept. Widen the column.`,
+          { event: 'oauth2.client_auth.secret_column_too_narrow', clientId: client.clientId },
         );
         return;
       }
-      this.logger.log(`Client ${name}: plaintext secret replaced by a hash`);
+      this.logger.log(`Client ${name}: plaintext secret replaced by a hash`, {
+        event: 'oauth2.client_auth.plaintext_secret_hashed',
+        clientId: client.clientId,
+      });
     } catch (error) {
       this.logger.warn(
         `Could not upgrade a plaintext client secret: ${describeStorageError(error)}`,
+        {
+          event: 'oauth2.client_auth.plaintext_secret_not_hashed',
+          clientId: client.clientId,
+        },
       );
     }
   }
@@ -191,11 +237,16 @@ export class ClientAuthenticator {
               requester,
             );
       if (await this.clients.updateSecretHash(clientId, secret.id, secret.hash, next)) {
-        this.logger.log(`Client ${JSON.stringify(clientId)}: a secret's hash now uses the pepper`);
+        this.logger.log(`Client ${JSON.stringify(clientId)}: a secret's hash now uses the pepper`, {
+          event: 'oauth2.client_auth.secret_repeppered',
+          clientId,
+          secretId: secret.id,
+        });
       }
     } catch (error) {
       this.logger.warn(
         `Could not rewrite a client secret's hash under the pepper: ${describeStorageError(error)}`,
+        { event: 'oauth2.client_auth.secret_not_repeppered', clientId, secretId: secret.id },
       );
     }
   }
@@ -208,6 +259,7 @@ export class ClientAuthenticator {
       `Client ${JSON.stringify(clientId)}: its client_secret is no hash this server reads (a legacy ` +
         'plaintext secret?); it cannot authenticate. Run `nest-oauth2 client hash-legacy-secrets`, or set ' +
         'legacyPlaintextSecrets to accept and upgrade such secrets.',
+      { event: 'oauth2.client_auth.secret_unreadable', clientId },
     );
   }
 
@@ -246,7 +298,8 @@ export function liveSecrets(
   secrets: readonly OAuthClientSecret[],
   now: number,
 ): OAuthClientSecret[] {
-  return secretsOf(client, secrets).filter(
-    (secret) => secret.expiresAt === null || secret.expiresAt.getTime() > now,
-  );
+  return secretsOf(client, secrets).filter((secret) => isLive(secret, now));
 }
+
+const isLive = (secret: OAuthClientSecret, now: number) =>
+  secret.expiresAt === null || secret.expiresAt.getTime() > now;

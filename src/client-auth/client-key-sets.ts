@@ -6,6 +6,7 @@ import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import type { FetchFunction } from '../keys/bounded-fetch.js';
 import { JWKS_FETCH_DEFAULTS, JwksCache } from '../keys/jwks-cache.js';
 import { readJwks, type JwksAlgorithm } from '../keys/jwks-document.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 
 /** The algorithms a client may sign its assertions with: asymmetric only, never `none` or HS* (RFC 7518). */
 export const CLIENT_ASSERTION_ALGORITHMS: readonly JwksAlgorithm[] = ['RS256', 'PS256', 'ES256'];
@@ -28,10 +29,10 @@ export class ClientKeySets {
   });
   private readonly remote = new LRUCache<string, JwksCache>({ max: MAX_KEY_SETS });
   private readonly warned = new LRUCache<string, true>({ max: MAX_KEY_SETS, ttl: WARN_EVERY_MS });
-  /** A client's unreachable `jwks_uri` is its own problem, not the server's: a warning. */
+  /** A client's unreachable `jwks_uri` is its own problem, not the server's: a warning (same fields). */
   private readonly cacheLogger: Pick<Logger, 'warn' | 'error'> = {
-    warn: (message: string) => this.logger.warn(message),
-    error: (message: string) => this.logger.warn(message),
+    warn: (message: string, ...fields: unknown[]) => this.logger.warn(message, ...fields),
+    error: (message: string, ...fields: unknown[]) => this.logger.warn(message, ...fields),
   };
 
   constructor(
@@ -44,50 +45,56 @@ export class ClientKeySets {
    * throws jose's JWKS errors, or JwksUnavailableError while its `jwks_uri` cannot be read.
    */
   async keysOf(client: OAuthClient): Promise<JWTVerifyGetKey | undefined> {
-    const name = `Client ${JSON.stringify(client.clientId)}`;
+    const { clientId } = client;
     if (client.jwks !== null && client.jwksUri !== null) {
       // RFC 7591 §2: the two must not both be present; which one the client meant cannot be told.
-      return this.unusable(`${name} has both jwks and jwks_uri`);
+      return this.unusable(clientId, 'it has both jwks and jwks_uri');
     }
-    if (client.jwks !== null) return this.inlineKeys(client.jwks, name);
-    if (client.jwksUri !== null) return this.remoteKeys(client.jwksUri, name);
-    return this.unusable(`${name} uses private_key_jwt but has neither jwks nor jwks_uri`);
+    if (client.jwks !== null) return this.inlineKeys(client.jwks, clientId);
+    if (client.jwksUri !== null) return this.remoteKeys(client.jwksUri, clientId);
+    return this.unusable(clientId, 'it uses private_key_jwt but has neither jwks nor jwks_uri');
   }
 
   /** Read once per distinct set (by digest: a set may be 64 KiB), then shared. */
-  private inlineKeys(jwks: string, name: string): Promise<JWTVerifyGetKey | undefined> {
+  private inlineKeys(jwks: string, clientId: string): Promise<JWTVerifyGetKey | undefined> {
     const digest = createHash('sha256').update(jwks).digest('base64url');
     let keySet = this.inline.get(digest);
     if (keySet === undefined) {
-      keySet = this.readInline(jwks, name);
+      keySet = this.readInline(jwks, clientId);
       this.inline.set(digest, keySet);
     }
     return keySet;
   }
 
-  private async readInline(jwks: string, name: string): Promise<JWTVerifyGetKey | undefined> {
+  private async readInline(jwks: string, clientId: string): Promise<JWTVerifyGetKey | undefined> {
     let document: unknown;
     try {
       document = JSON.parse(jwks);
     } catch {
-      return this.unusable(`${name}: its jwks is not JSON`);
+      return this.unusable(clientId, 'its jwks is not JSON');
     }
     try {
       const { keys, ignored } = await readJwks(document, CLIENT_ASSERTION_ALGORITHMS);
-      for (const reason of ignored)
-        this.logger.warn(`${name}: in its jwks, ${reason}; it is ignored`);
+      for (const reason of ignored) {
+        this.logger.warn(`${nameOf(clientId)}: in its jwks, ${reason}; it is ignored`, {
+          event: 'oauth2.client_keys.key_ignored',
+          clientId,
+          reason,
+        } satisfies OAuth2LogFields);
+      }
       return createLocalJWKSet({ keys });
     } catch (error) {
       // readJwks says why without quoting the document: no key material reaches the log.
-      return this.unusable(`${name}: its jwks cannot be used (${(error as Error).message})`);
+      return this.unusable(clientId, `its jwks cannot be used (${(error as Error).message})`);
     }
   }
 
-  private remoteKeys(jwksUri: string, name: string): JWTVerifyGetKey | undefined {
+  private remoteKeys(jwksUri: string, clientId: string): JWTVerifyGetKey | undefined {
     const url = fetchableUrl(jwksUri);
     if (url === undefined) {
       return this.unusable(
-        `${name}: its jwks_uri is not an https URL (http is for loopback hosts only)`,
+        clientId,
+        'its jwks_uri is not an https URL (http is for loopback hosts only)',
       );
     }
     let cache = this.remote.get(url);
@@ -109,14 +116,22 @@ export class ClientKeySets {
     return cache.resolve;
   }
 
-  private unusable(problem: string): undefined {
+  private unusable(clientId: string, reason: string): undefined {
+    const problem = `${nameOf(clientId)}: ${reason}`;
     if (!this.warned.has(problem)) {
       this.warned.set(problem, true);
-      this.logger.warn(`${problem}; its assertions are refused`);
+      this.logger.warn(`${problem}; its assertions are refused`, {
+        event: 'oauth2.client_keys.unusable',
+        clientId,
+        reason,
+      } satisfies OAuth2LogFields);
     }
     return undefined;
   }
 }
+
+/** A client as log messages name it. */
+const nameOf = (clientId: string) => `Client ${JSON.stringify(clientId)}`;
 
 /** The URL, normalised, when it may be fetched: https, or http on a loopback host; no user info. */
 function fetchableUrl(value: string): string | undefined {

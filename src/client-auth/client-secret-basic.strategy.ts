@@ -7,6 +7,7 @@ import { parseAuthorization, parseBasicCredentials } from '../http/authorization
 import { formFields, formParameter } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { remoteAddressOf } from '../http/remote-address.js';
+import { refusal } from './auth-failure.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientAuthMethods } from './client-auth-methods.js';
 
@@ -48,8 +49,11 @@ class RfcBasicStrategy extends BasicStrategy {
       // A body client_id next to Basic credentials must name the same client (RFC 6749 §2.3.1).
       const bodyId = formParameter(formFields(request) ?? {}, 'client_id');
       if (bodyId !== undefined && bodyId !== credentials.clientId) {
-        throw OAuth2Error.invalidRequest(
-          'The client_id parameter does not match the Basic credentials',
+        throw refusal(
+          'malformed_credentials',
+          OAuth2Error.invalidRequest(
+            'The client_id parameter does not match the Basic credentials',
+          ),
         );
       }
     } catch (error) {

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import CustomStrategy from 'passport-custom';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
-import { OAuth2Error } from '../errors/oauth2-error.js';
 import { formParameter, readFormBody } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { remoteAddressOf } from '../http/remote-address.js';
+import { refusal } from './auth-failure.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientAuthMethods, type OAuth2BuiltInAuthMethod } from './client-auth-methods.js';
 
@@ -40,7 +40,8 @@ export class ClientSecretPostStrategy extends FormClientStrategy {
     const body = readFormBody(request);
     const clientSecret = formParameter(body, 'client_secret');
     const clientId = formParameter(body, 'client_id');
-    if (clientId === undefined || clientSecret === undefined) throw OAuth2Error.invalidClient();
+    if (clientId === undefined || clientSecret === undefined)
+      throw refusal('malformed_credentials');
     return this.authenticator.authenticate(clientId, clientSecret, remoteAddressOf(request));
   }
 }
@@ -55,7 +56,7 @@ export class PublicClientStrategy extends FormClientStrategy {
 
   validate(request: OAuth2HttpRequest): Promise<OAuthClient> {
     const clientId = formParameter(readFormBody(request), 'client_id');
-    if (clientId === undefined) throw OAuth2Error.invalidClient();
+    if (clientId === undefined) throw refusal('malformed_credentials');
     return this.authenticator.authenticate(clientId, undefined, remoteAddressOf(request));
   }
 }

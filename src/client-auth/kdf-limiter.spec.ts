@@ -40,6 +40,20 @@ describe('KdfLimiter', () => {
     ).toEqual([1, 2]);
   });
 
+  test('onWait: each derivation tells how long it waited, 0 when it ran at once; a refused one tells nothing', async () => {
+    const waits: number[] = [];
+    const limiter = new KdfLimiter(1, 1, (ms) => waits.push(ms));
+    const first = deferred();
+    const running = limiter.run('a', first.work);
+    const queued = limiter.run('b', async () => 'b');
+    await expect(limiter.run('c', async () => 'c')).rejects.toBeInstanceOf(KdfBusyError);
+    expect(waits).toEqual([0]);
+    first.finish();
+    await Promise.all([running, queued]);
+    expect(waits).toHaveLength(2);
+    expect(waits[1]).toBeGreaterThanOrEqual(0);
+  });
+
   test('a failing task frees its slot', async () => {
     const limiter = new KdfLimiter(1, 0);
     await expect(limiter.run('a', async () => Promise.reject(new Error('boom')))).rejects.toThrow(

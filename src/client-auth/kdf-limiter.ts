@@ -25,16 +25,21 @@ export class KdfLimiter {
   /** Queues by requester, in turn order: the first key is served next. */
   private readonly queues = new Map<string, Waiter[]>();
 
+  /** `onWait`: told how many milliseconds each derivation waited for its turn (0 when it ran at once). */
   constructor(
     private readonly maxConcurrent: number,
     private readonly maxQueued: number,
+    private readonly onWait: (ms: number) => void = () => {},
   ) {}
 
   async run<T>(requester: string, work: () => Promise<T>): Promise<T> {
     if (this.running < this.maxConcurrent) {
       this.running++;
+      this.onWait(0);
     } else {
+      const queued = performance.now();
       await this.enqueue(requester);
+      this.onWait(performance.now() - queued);
     }
     try {
       return await work();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
+import type { OAuth2Metrics } from '../observability/metrics.js';
 import { KdfLimiter } from './kdf-limiter.js';
 
 export interface SecretVerifierOptions {
@@ -34,15 +35,22 @@ export class SecretVerifier {
   private averageMs: number | undefined;
   private calibration: Promise<number> | undefined;
 
+  /** `metrics`: told each derivation's wait for its turn, and able to read the limiter's load. */
   constructor(
     private readonly hasher: ClientSecretHasher,
     options: SecretVerifierOptions,
+    metrics?: OAuth2Metrics,
   ) {
     this.verified =
       options.cacheTtl > 0
         ? new LRUCache({ max: options.cacheMax, ttl: options.cacheTtl * 1000 })
         : undefined;
-    this.limiter = new KdfLimiter(options.maxConcurrentKdf, options.maxQueuedKdf);
+    this.limiter = new KdfLimiter(
+      options.maxConcurrentKdf,
+      options.maxQueuedKdf,
+      metrics && ((ms) => metrics.kdfWait(ms)),
+    );
+    metrics?.observeKdfLoad(() => this.limiter.load);
   }
 
   /** Whether the secret matches the stored hash. */

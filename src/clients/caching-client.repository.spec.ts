@@ -361,7 +361,11 @@ describe('CachingOAuthClientRepository and the change feed', () => {
     await cached.updateSecret('svc', 'h1', 'h2');
     expect((await inner.findById('svc'))?.clientSecret).toBe('h2');
     await new Promise((resolve) => setImmediate(resolve));
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining('could not be announced'));
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('could not be announced'), {
+      event: 'oauth2.clients.change_not_announced',
+      clientId: 'svc',
+      reason: 'Redis is away',
+    });
     warn.mockRestore();
   });
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import type { OAuth2ChangeFeed } from '../state/change-feed.js';
 import { OAuthClient, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -186,6 +187,11 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
       this.logger.warn(
         `A client change could not be announced to other instances (${error.message}); ` +
           'they see it within their client cache TTL',
+        {
+          event: 'oauth2.clients.change_not_announced',
+          clientId,
+          reason: error.message,
+        } satisfies OAuth2LogFields,
       );
     });
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { describeStorageError } from '../errors/storage-error.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 
 /** Seconds a client is asked to wait after a storage failure (RFC 9110 §10.2.3 Retry-After). */
 const STORAGE_RETRY_AFTER_SECONDS = 5;
@@ -28,7 +29,11 @@ export async function lookUpClient<T>(
       }),
     ]);
   } catch (error) {
-    logger.error(`Client lookup failed: ${describeStorageError(error)}`);
+    const reason = describeStorageError(error);
+    logger.error(`Client lookup failed: ${reason}`, {
+      event: 'oauth2.clients.lookup_failed',
+      reason,
+    } satisfies OAuth2LogFields);
     throw OAuth2Error.temporarilyUnavailable(STORAGE_RETRY_AFTER_SECONDS);
   } finally {
     clearTimeout(timer);

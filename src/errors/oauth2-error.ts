@@ -31,6 +31,14 @@ export interface OAuth2ErrorBody {
   error_description?: string;
 }
 
+/** The 503s that shed load (`busy()`), told apart from storage outages for metrics. */
+const shedLoad = new WeakSet<OAuth2Error>();
+
+/** Whether the error is a `busy()` 503: too much key-derivation work queued, rather than storage down. */
+export function isBusy(error: OAuth2Error): boolean {
+  return shedLoad.has(error);
+}
+
 /** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
 const DESCRIPTION_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 
@@ -155,7 +163,9 @@ export class OAuth2Error extends HttpException {
 
   /** Shed load (too much key-derivation work queued): the client should retry shortly. */
   static busy(retryAfter: number): OAuth2Error {
-    return OAuth2Error.retryLater('The server is busy', retryAfter);
+    const error = OAuth2Error.retryLater('The server is busy', retryAfter);
+    shedLoad.add(error);
+    return error;
   }
 
   /** RFC 6749 §5.2 has no code for "unavailable"; server_error with a 503 and Retry-After says it. */

@@ -91,7 +91,7 @@ export function exampleKeyStore(
   return {
     inject: [getDataSourceToken()],
     useFactory: async (dataSource: DataSource): Promise<OAuth2KeyStore> => {
-      const logger = new Logger('SigningKey');
+      const logger = new Logger('ExampleSigningKey');
       const kek =
         settings.keyEncryptionKey === undefined
           ? loadOrCreateDevKeyEncryptionKey(settings.devKeyEncryptionKeyFile, logger)
@@ -108,6 +108,7 @@ export function exampleKeyStore(
           logger.warn(
             `The key store held no signing key: generated and activated the ${algorithm} key ${key.kid}; ` +
               'rotate it with `nest-oauth2 keys generate`, `keys activate`, `keys prune`',
+            { event: 'example.signing_key.generated', kid: key.kid, algorithm },
           );
         } catch (error) {
           // Another instance starting at the same time may have made the first key: then use it.

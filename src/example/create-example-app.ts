@@ -1,9 +1,14 @@
-import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  type DynamicModule,
+  type INestApplication,
+  type LoggerService,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { ExampleConfig, type ExamplePlatform } from './example-config.js';
+import { envReader, ExampleConfig, logFormat, type ExamplePlatform } from './example-config.js';
 import { ResourceAppModule } from './resource-app.module.js';
 import { ResourceExampleConfig } from './resource-example-config.js';
 
@@ -41,6 +46,17 @@ export async function createResourceExampleApp(
 ): Promise<INestApplication> {
   const config = new ResourceExampleConfig(env);
   return createOnPlatform(ResourceAppModule.forConfig(config), config.platform, options);
+}
+
+/**
+ * The example apps' logger, by LOG_FORMAT: Nest's ConsoleLogger as it is (text), or writing one JSON object a
+ * line (json) with each line's fields (`event`, …) at the top level beside `level`, `context` and `message`,
+ * as a log platform ingests them. A bad LOG_FORMAT throws an ExampleConfigError.
+ */
+export function exampleLogger(env: Readonly<Record<string, string | undefined>>): ConsoleLogger {
+  return logFormat(envReader(env)) === 'json'
+    ? new ConsoleLogger({ json: true, flattenParams: true })
+    : new ConsoleLogger();
 }
 
 /** The Nest app of a module on Express or Fastify, not listening yet. */

@@ -20,7 +20,7 @@ export const DEMO_CLIENT_SCOPE = 'reports:read reports:write';
  */
 @Injectable()
 export class DemoClientSeeder implements OnApplicationBootstrap {
-  private readonly logger = new Logger(DemoClientSeeder.name);
+  private readonly logger = new Logger('ExampleDemoClient');
 
   constructor(
     private readonly clients: OAuthClientRepository,
@@ -43,6 +43,7 @@ export class DemoClientSeeder implements OnApplicationBootstrap {
     this.logger.warn(
       `A new database: created the demo client ${DEMO_CLIENT_ID} (scope "${DEMO_CLIENT_SCOPE}", its ` +
         `secret in the README); delete it with 'npx nest-oauth2 client delete ${DEMO_CLIENT_ID}' before going live`,
+      { event: 'example.demo_client.created', clientId: DEMO_CLIENT_ID },
     );
   }
 }

@@ -22,7 +22,13 @@ export function loadOrCreateDevKeyEncryptionKey(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (text !== undefined) {
-    logger.warn(`Using ${name}: for development only; set OAUTH2_KEY_ENCRYPTION_KEY in production`);
+    logger.warn(
+      `Using ${name}: for development only; set OAUTH2_KEY_ENCRYPTION_KEY in production`,
+      {
+        event: 'example.dev_key_encryption_key.used',
+        file: shown,
+      },
+    );
     return { key: parseKeyEncryptionKey(text, shown), name };
   }
   const key = randomBytes(32);
@@ -32,6 +38,7 @@ export function loadOrCreateDevKeyEncryptionKey(
   logger.warn(
     `Generated ${name.replace(/^the /, 'a ')}: for development only; set OAUTH2_KEY_ENCRYPTION_KEY ` +
       'in production',
+    { event: 'example.dev_key_encryption_key.generated', file: shown },
   );
   return { key, name };
 }

@@ -2,7 +2,9 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConsoleLoggerOptions } from '@nestjs/common';
 import { createOAuth2Options } from './app.module.js';
+import { exampleLogger } from './create-example-app.js';
 import { ExampleConfig, ExampleConfigError } from './example-config.js';
 
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n';
@@ -255,5 +257,25 @@ describe('ExampleConfig', () => {
     ],
   ])('%j is refused', (env, message) => {
     expect(refused(env)).toContain(message);
+  });
+});
+
+describe('exampleLogger: LOG_FORMAT', () => {
+  const optionsOf = (env: Record<string, string | undefined>) =>
+    (exampleLogger(env) as unknown as { options: ConsoleLoggerOptions }).options;
+
+  test.each([{}, { LOG_FORMAT: 'text' }])('%j: text, as Nest prints it by default', (env) => {
+    const { json, flattenParams } = optionsOf(env);
+    expect([json, flattenParams]).toEqual([undefined, undefined]);
+  });
+
+  test('json, in any case: one JSON object a line, the fields at its top level', () => {
+    expect(optionsOf({ LOG_FORMAT: 'JSON' })).toMatchObject({ json: true, flattenParams: true });
+  });
+
+  test('another value is refused, naming the variable', () => {
+    expect(() => exampleLogger({ LOG_FORMAT: 'xml' })).toThrow(
+      new ExampleConfigError("LOG_FORMAT must be text or json, not 'xml'"),
+    );
   });
 });

@@ -188,10 +188,25 @@ export function library<T>(validate: () => T, prefix = ''): T {
 }
 
 export function platform(read: Read): ExamplePlatform {
-  const text = read('HTTP_PLATFORM') ?? 'express';
+  return choice(read, 'HTTP_PLATFORM', PLATFORMS, 'express');
+}
+
+const LOG_FORMATS = ['text', 'json'] as const;
+
+/** How the example apps write their log lines. */
+export type ExampleLogFormat = (typeof LOG_FORMATS)[number];
+
+/** LOG_FORMAT: text (Nest's coloured lines, for people) or json (one JSON object a line, for a platform). */
+export function logFormat(read: Read): ExampleLogFormat {
+  return choice(read, 'LOG_FORMAT', LOG_FORMATS, 'text');
+}
+
+/** A variable naming one of `choices`, in any case; `fallback` when unset. */
+function choice<T extends string>(read: Read, name: string, choices: readonly T[], fallback: T): T {
+  const text = read(name) ?? fallback;
   const value = text.toLowerCase();
-  if (!isOneOf(PLATFORMS, value)) {
-    throw new ExampleConfigError(`HTTP_PLATFORM must be express or fastify, not '${text}'`);
+  if (!isOneOf(choices, value)) {
+    throw new ExampleConfigError(`${name} must be ${choices.join(' or ')}, not '${text}'`);
   }
   return value;
 }

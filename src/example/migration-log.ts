@@ -9,7 +9,7 @@ const EXECUTED = /^Migration (\S+) has been executed successfully\.$/;
  * remembers them, so the app knows whether this start created its database. Queries are not logged.
  */
 export class MigrationLog implements TypeOrmLogger {
-  private readonly logger = new Logger('Migrations');
+  private readonly logger = new Logger('ExampleMigrations');
   private readonly executed: string[] = [];
 
   /** Whether this start ran the migration creating `table` (a new table, or an existing one adopted). */
@@ -22,12 +22,16 @@ export class MigrationLog implements TypeOrmLogger {
     const name = EXECUTED.exec(message)?.[1];
     if (name === undefined) return;
     this.executed.push(name);
-    this.logger.log(`Applied ${name}`);
+    this.logger.log(`Applied ${name}`, { event: 'example.migration.applied', migration: name });
   }
 
   /** A failed migration: the start fails with TypeORM's error, which says more; say which here. */
   logMigration(message: string): void {
-    if (message.includes('failed')) this.logger.error(message.replace(/, error: .*$/s, ''));
+    if (message.includes('failed')) {
+      this.logger.error(message.replace(/, error: .*$/s, ''), {
+        event: 'example.migration.failed',
+      });
+    }
   }
 
   logQuery(): void {}

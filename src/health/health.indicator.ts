@@ -3,11 +3,8 @@ import { describeStorageError } from '../errors/storage-error.js';
 import type { OAuth2KeyRing } from '../keys/key-ring.js';
 import type { OAuth2KeyStore } from '../keys/key-store.js';
 import { OAuth2KeyStoreError } from '../keys/key-store-error.js';
-import {
-  redisLabel,
-  RedisUnavailableError,
-  type RedisConnection,
-} from '../redis/redis-connection.js';
+import { loggableUrl } from '../observability/startup-log.js';
+import { RedisUnavailableError, type RedisConnection } from '../redis/redis-connection.js';
 
 /** One check's outcome, with details that name what was checked: never a secret, a password or key material. */
 export type OAuth2HealthCheck = {
@@ -69,7 +66,7 @@ export class OAuth2HealthIndicator {
       this.bounded(() => this.storage()),
       this.bounded(() => this.signingKey()),
       redis
-        ? this.bounded(() => this.redis(redis.connection), { url: redisLabel(redis.url) })
+        ? this.bounded(() => this.redis(redis.connection), { url: loggableUrl(redis.url) })
         : null,
     ]);
     const checks = { storage, signingKey, ...(redisCheck ? { redis: redisCheck } : {}) };

@@ -36,6 +36,8 @@ export class RemoteDocumentError extends Error {
     message: string,
     /** The HTTP status of an answer that was not 2xx. */
     readonly status?: number,
+    /** Whether no (whole) answer came within the time limit. */
+    readonly timedOut = false,
   ) {
     super(message);
   }
@@ -56,7 +58,9 @@ export async function fetchJson(
   const failure = (error: unknown, otherwise: string): RemoteDocumentError =>
     error instanceof RemoteDocumentError
       ? error
-      : new RemoteDocumentError(signal.aborted ? `no answer within ${timeoutMs} ms` : otherwise);
+      : signal.aborted
+        ? new RemoteDocumentError(`no answer within ${timeoutMs} ms`, undefined, true)
+        : new RemoteDocumentError(otherwise);
   let response: Response;
   try {
     response = await fetchFn(url, {

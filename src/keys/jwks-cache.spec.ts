@@ -267,6 +267,13 @@ describe('JwksCache', () => {
         [
           `Cannot fetch the keys of ${ISSUER}: ${METADATA_URL} unreachable (ECONNREFUSED); ` +
             'tokens are answered 503 until the keys can be fetched (next attempt in 30 s at the earliest)',
+          {
+            event: 'oauth2.jwks.fetch_failed',
+            issuer: ISSUER,
+            url: METADATA_URL,
+            reason: 'unreachable (ECONNREFUSED)',
+            keysInUse: false,
+          },
         ],
       ]);
     });
@@ -279,6 +286,7 @@ describe('JwksCache', () => {
         [
           `Cannot fetch the keys of ${ISSUER}: ${JWKS_URL} unreachable (ECONNREFUSED); ` +
             'client assertions are refused until the keys can be fetched (next attempt in 30 s at the earliest)',
+          expect.objectContaining({ event: 'oauth2.jwks.fetch_failed', url: JWKS_URL }),
         ],
       ]);
     });
@@ -296,6 +304,7 @@ describe('JwksCache', () => {
       expect(s.error.mock.calls[0]).toEqual([
         `Cannot fetch the keys of ${ISSUER}: ${JWKS_URL} unreachable (ECONNREFUSED); ` +
           'the keys fetched before stay in use',
+        expect.objectContaining({ event: 'oauth2.jwks.fetch_failed', keysInUse: true }),
       ]);
     });
 
@@ -347,7 +356,14 @@ describe('JwksCache', () => {
       await expect(s.cache.resolve(header('k1'), TOKEN)).resolves.toBeDefined();
       expectInvalid(await refusal(s.cache, 'hs'));
       expect(s.warn.mock.calls).toEqual([
-        [`The JWK Set at ${JWKS_URL}: key hs is a symmetric (oct) key; it is ignored`],
+        [
+          `The JWK Set at ${JWKS_URL}: key hs is a symmetric (oct) key; it is ignored`,
+          {
+            event: 'oauth2.jwks.key_ignored',
+            jwksUri: JWKS_URL,
+            reason: 'key hs is a symmetric (oct) key',
+          },
+        ],
       ]);
       expect(JSON.stringify(s.warn.mock.calls)).not.toContain('c2VjcmV0');
     });

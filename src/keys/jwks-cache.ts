@@ -6,8 +6,10 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
@@ -83,6 +85,8 @@ export class JwksCache {
     private readonly settings: JwksCacheSettings,
     private readonly fetchFn: FetchFunction = fetch,
     private readonly logger: Pick<Logger, 'warn' | 'error'> = new Logger('OAuth2ResourceServer'),
+    /** Times each fetch (`oauth2.jwks.fetch.duration`). */
+    private readonly metrics: OAuth2Metrics = new OAuth2Metrics(),
   ) {}
 
   /** A jose key resolver: the key for a token's header, a jose JWKS error, or a JwksUnavailableError. */
@@ -138,19 +142,27 @@ export class JwksCache {
   private async fetchKeys(): Promise<void> {
     const { jwksCacheMinSeconds: min, jwksCacheMaxSeconds: max, jwksCooldown } = this.settings;
     let where = this.settings.jwksUri ?? this.discoveredJwksUri ?? this.settings.metadataUrl;
+    const started = performance.now();
     try {
       const jwksUri = this.settings.jwksUri ?? (this.discoveredJwksUri ??= await this.discover());
       where = jwksUri;
       const { body, maxAge } = await fetchJson(jwksUri, limitsOf(this.settings), this.fetchFn);
       const { keys, ignored } = await readJwks(body, this.settings.algorithms);
       for (const reason of ignored) {
-        this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`);
+        this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`, {
+          event: 'oauth2.jwks.key_ignored',
+          jwksUri,
+          reason,
+        } satisfies OAuth2LogFields);
       }
       this.keySet = createLocalJWKSet({ keys });
       this.expiresAt = Date.now() + Math.min(max, Math.max(min, maxAge ?? min)) * 1000;
       this.lastAttemptFailed = false;
+      this.metrics.jwksFetch('ok', performance.now() - started);
     } catch (error) {
       this.lastAttemptFailed = true;
+      const timedOut = error instanceof RemoteDocumentError && error.timedOut;
+      this.metrics.jwksFetch(timedOut ? 'timeout' : 'error', performance.now() - started);
       const reason =
         error instanceof RemoteDocumentError ? error.message : `failed (${String(error)})`;
       const whileDown = this.settings.refusalWhileDown ?? 'tokens are answered 503';
@@ -160,6 +172,13 @@ export class JwksCache {
           : 'the keys fetched before stay in use';
       this.logger.error(
         `Cannot fetch the keys of ${this.settings.issuer}: ${where} ${reason}; ${consequence}`,
+        {
+          event: 'oauth2.jwks.fetch_failed',
+          issuer: this.settings.issuer,
+          url: where,
+          reason,
+          keysInUse: this.keySet !== undefined,
+        } satisfies OAuth2LogFields,
       );
     }
   }

@@ -5,6 +5,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { describeStorageError } from '../errors/storage-error.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import { OAuth2KeyRing } from './key-ring.js';
 import { OAuth2KeyStore } from './key-store.js';
 import { OAuth2KeyStoreError } from './key-store-error.js';
@@ -72,9 +73,10 @@ export class RefreshingKeyRing extends OAuth2KeyRing implements OnModuleInit, On
       // Our own messages name kids and settings only; a driver's may quote SQL or a host: class and code.
       const reason =
         error instanceof OAuth2KeyStoreError ? error.message : describeStorageError(error);
+      const kept = this.keys?.keys.length ?? 0;
       this.logger.warn(
-        `Could not reload the signing keys (${reason}); keeping the ` +
-          `${this.keys?.keys.length ?? 0} key(s) loaded before`,
+        `Could not reload the signing keys (${reason}); keeping the ${kept} key(s) loaded before`,
+        { event: 'oauth2.keys.reload_failed', reason, keptKeys: kept } satisfies OAuth2LogFields,
       );
       return false;
     }

@@ -1,4 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import {
   OAuth2ChangeFeed,
   type OAuth2Change,
@@ -114,6 +115,7 @@ export class RedisOAuth2ChangeFeed extends OAuth2ChangeFeed {
         this.malformedLogged = true;
         this.logger.warn(
           `Ignoring a message on ${this.channel} that is not a change (logged once; further ones are ignored silently)`,
+          { event: 'oauth2.redis.change_ignored', channel: this.channel } satisfies OAuth2LogFields,
         );
       }
     });
@@ -136,7 +138,11 @@ export class RedisOAuth2ChangeFeed extends OAuth2ChangeFeed {
       try {
         listener(change);
       } catch (error) {
-        this.logger.error(`A change listener failed: ${(error as Error).message}`);
+        this.logger.error(`A change listener failed: ${(error as Error).message}`, {
+          event: 'oauth2.redis.change_listener_failed',
+          change: change.type,
+          reason: (error as Error).message,
+        } satisfies OAuth2LogFields);
       }
     }
   }

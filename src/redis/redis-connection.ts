@@ -1,5 +1,7 @@
 import { Logger, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
+import { loggableUrl } from '../observability/startup-log.js';
 import type { OAuth2RedisOptions } from '../oauth2-options.interface.js';
 
 /** Redis could not be reached or did not answer within `commandTimeoutMs`: the caller's fallback applies. */
@@ -49,12 +51,6 @@ function closeConnection(redis: Redis): Promise<void> {
   });
 }
 
-/** `redis://host:port/db` of a URL, without its user or password: what log lines name. */
-export function redisLabel(url: string): string {
-  const { protocol, host, pathname } = new URL(url);
-  return `${protocol}//${host}${pathname === '/' ? '' : pathname}`;
-}
-
 /**
  * The module's connections to Redis: one for commands, made to fail fast when Redis is away (no offline queue,
  * `commandTimeoutMs` per command, a one-second breaker after a failure) so every caller falls back at once
@@ -97,7 +93,8 @@ export class RedisConnection implements OnApplicationShutdown {
     logger: LoggerService | undefined,
   ) {
     this.logger = logger ?? new Logger('OAuth2Redis');
-    this.label = redisLabel(redisOptions.url);
+    // `redis://host:port/db`, without user or password: what log lines name.
+    this.label = loggableUrl(redisOptions.url);
     this.options = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -171,11 +168,11 @@ export class RedisConnection implements OnApplicationShutdown {
     return () => this.upListeners.delete(listener);
   }
 
-  /** Logs `message` once per outage under `what` (a store's fallback). */
+  /** Logs `message` once per outage under `what` (a store's fallback): event `oauth2.redis.degraded`. */
   degraded(what: string, message: string): void {
     if (this.announced.has(what)) return;
     this.announced.add(what);
-    this.logger.warn(message);
+    this.logger.warn(message, this.fields('oauth2.redis.degraded', { fallback: what }));
   }
 
   /** Resolves once connected, or rejects after `waitMs` with the reason (no password). */
@@ -223,10 +220,13 @@ export class RedisConnection implements OnApplicationShutdown {
     this.announced.clear();
     if (this.everUp) {
       const seconds = Math.round((Date.now() - this.downSince) / 1000);
-      this.logger.log(`Redis at ${this.label} is back after ${seconds} s; shared state resumes`);
+      this.logger.log(
+        `Redis at ${this.label} is back after ${seconds} s; shared state resumes`,
+        this.fields('oauth2.redis.reconnected', { downSeconds: seconds }),
+      );
     } else {
       this.everUp = true;
-      this.logger.log(`Connected to Redis at ${this.label}`);
+      this.logger.log(`Connected to Redis at ${this.label}`, this.fields('oauth2.redis.connected'));
     }
     for (const listener of [...this.upListeners]) listener();
   }
@@ -241,14 +241,21 @@ export class RedisConnection implements OnApplicationShutdown {
       this.logger.warn(
         `Redis at ${this.label} is unavailable (${this.describe(error)}); each store runs on its ` +
           'documented fallback until it is back',
+        this.fields('oauth2.redis.unavailable', { reason: this.describe(error) }),
       );
     } else if (first) {
       this.announced.add('connection');
       this.logger.warn(
         `Redis at ${this.label} cannot be reached (${this.describe(error)}); starting degraded, ` +
           'each store runs on its documented fallback until it is back',
+        this.fields('oauth2.redis.unreachable', { reason: this.describe(error) }),
       );
     }
+  }
+
+  /** A log line's fields: the event, and which Redis (host and key prefix, never the password). */
+  private fields(event: string, more: Omit<OAuth2LogFields, 'event'> = {}): OAuth2LogFields {
+    return { event, redis: this.label, keyPrefix: this.redisOptions.keyPrefix, ...more };
   }
 
   /** An error's code or message, with the URL's password taken out should a driver ever quote it. */

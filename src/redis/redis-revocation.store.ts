@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import type { OAuth2ChangeFeed, OAuth2RevocationRecord } from '../state/change-feed.js';
 import {
   InMemoryOAuth2RevocationStore,
@@ -86,13 +87,22 @@ export class RedisOAuth2RevocationStore
   private reloadAgain = false;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly metrics: OAuth2Metrics;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly feed: OAuth2ChangeFeed,
-    { reloadIntervalMs = REVOCATION_RELOAD_INTERVAL_MS }: { reloadIntervalMs?: number } = {},
+    {
+      reloadIntervalMs = REVOCATION_RELOAD_INTERVAL_MS,
+      metrics = new OAuth2Metrics(),
+    }: {
+      reloadIntervalMs?: number;
+      /** Times each reload (`oauth2.revocation_store.operation.duration`, operation `reload`). */
+      metrics?: OAuth2Metrics;
+    } = {},
   ) {
     super();
+    this.metrics = metrics;
     const prefix = connection.keyPrefix;
     this.keys = [
       `${prefix}revoked:tokens`,
@@ -165,6 +175,8 @@ export class RedisOAuth2RevocationStore
    * already heard them, or reads them at its next reload).
    */
   private async load(): Promise<boolean> {
+    const started = performance.now();
+    let failed = true;
     try {
       const now = Date.now();
       // One connection runs these in order: a revocation written after the GET moves the generation again.
@@ -203,6 +215,7 @@ export class RedisOAuth2RevocationStore
         );
       }
       this.generation = generation;
+      failed = false;
       return true;
     } catch (error) {
       this.connection.degraded(
@@ -211,6 +224,8 @@ export class RedisOAuth2RevocationStore
           `against the ${this.local.size} revocation(s) it holds until Redis is back`,
       );
       return false;
+    } finally {
+      this.metrics.revocationStore('reload', performance.now() - started, failed);
     }
   }
 

@@ -1,12 +1,15 @@
-import type { DynamicModule, Provider } from '@nestjs/common';
+import { Logger, type DynamicModule, type Provider } from '@nestjs/common';
 import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { OAuth2Guard } from '../resource/oauth2.guard.js';
 import { OAuth2GuardOptions } from '../resource/oauth2-guard-options.js';
 import { JwksCache } from '../keys/jwks-cache.js';
+import { createOAuth2Metrics, OAuth2Metrics } from '../observability/metrics.js';
+import { OAuth2StartupLog } from '../observability/startup-log.js';
 import { OAuth2ResourceServerConfig } from './oauth2-resource-server-config.js';
 import { OAUTH2_RESOURCE_SERVER_OPTIONS } from './oauth2-resource-server.constants.js';
 import type { OAuth2ResourceServerOptions } from './oauth2-resource-server-options.interface.js';
+import { describeResourceServer } from './oauth2-resource-server.startup-log.js';
 import { RemoteAccessTokenVerifier } from './remote-access-token.verifier.js';
 import { TokenIntrospector } from './token-introspector.js';
 
@@ -27,10 +30,12 @@ export const resourceServerProviders: Provider[] = [
       new OAuth2ErrorRenderer(config.realm, config.resourceMetadataUrl),
     inject: [OAuth2ResourceServerConfig],
   },
+  { provide: OAuth2Metrics, useFactory: createOAuth2Metrics },
   {
     provide: JwksCache,
-    useFactory: (config: OAuth2ResourceServerConfig) => new JwksCache(config),
-    inject: [OAuth2ResourceServerConfig],
+    useFactory: (config: OAuth2ResourceServerConfig, metrics: OAuth2Metrics) =>
+      new JwksCache(config, fetch, undefined, metrics),
+    inject: [OAuth2ResourceServerConfig, OAuth2Metrics],
   },
   {
     provide: AccessTokenVerifier,
@@ -44,6 +49,15 @@ export const resourceServerProviders: Provider[] = [
     inject: [OAuth2ResourceServerConfig, JwksCache],
   },
   OAuth2Guard,
+  {
+    provide: OAuth2StartupLog,
+    useFactory: (config: OAuth2ResourceServerConfig) =>
+      new OAuth2StartupLog(
+        () => describeResourceServer(config),
+        new Logger('OAuth2ResourceServer'),
+      ),
+    inject: [OAuth2ResourceServerConfig],
+  },
 ];
 
 export const resourceServerExports: NonNullable<DynamicModule['exports']> = [
@@ -52,4 +66,5 @@ export const resourceServerExports: NonNullable<DynamicModule['exports']> = [
   OAuth2ErrorRenderer,
   AccessTokenVerifier,
   OAuth2Guard,
+  OAuth2Metrics,
 ];

@@ -10,6 +10,7 @@ import {
   type FetchFunction,
 } from '../keys/bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from '../keys/issuer-metadata.js';
+import type { OAuth2LogFields } from '../observability/log-fields.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import type { OAuth2IntrospectionSettings } from './oauth2-resource-server-config.js';
 
@@ -121,6 +122,11 @@ export class TokenIntrospector {
     this.logger.warn(
       `The introspection endpoint ${this.endpoint} answered active with a ${mismatch} other than the ` +
         'token’s: the token is refused',
+      {
+        event: 'oauth2.introspection.mismatch',
+        endpoint: this.endpoint,
+        member: mismatch,
+      } satisfies OAuth2LogFields,
     );
     return false;
   }
@@ -145,9 +151,16 @@ export class TokenIntrospector {
         ': the issuer refused this service’s credentials (check `introspection.clientId` ' +
         `${JSON.stringify(this.settings.introspection.clientId)} and its secret, and that it may introspect)`;
     }
+    const { failureCooldown } = this.settings.introspection;
     this.logger.error(
       `Cannot introspect a token at ${where}: ${reason}; tokens not in the cache are answered 503 for ` +
-        `${this.settings.introspection.failureCooldown} s`,
+        `${failureCooldown} s`,
+      {
+        event: 'oauth2.introspection.failed',
+        endpoint: where,
+        reason,
+        cooldownSeconds: failureCooldown,
+      } satisfies OAuth2LogFields,
     );
   }
 }

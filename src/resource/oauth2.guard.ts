@@ -1,16 +1,18 @@
 import { hasQueryParameter } from '../http/query.js';
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
 import { parseAuthorization, parseBearerCredentials } from '../http/authorization.js';
 import { formParameter, isFormRequest } from '../http/form-body.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import type { OAuthPrincipal } from './access-token.interface.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { OAuth2GuardOptions } from './oauth2-guard-options.js';
 import { OAUTH2_PUBLIC_METADATA } from './oauth2-public.decorator.js';
 import { OAUTH2_SCOPES_METADATA } from './scopes.decorator.js';
+import { verificationOutcomeOf } from './verification-outcome.js';
 
 const PRINCIPAL = Symbol('oauth2.principal');
 
@@ -36,6 +38,8 @@ export class OAuth2Guard implements CanActivate {
     protected readonly options: OAuth2GuardOptions,
     protected readonly renderer: OAuth2ErrorRenderer,
     protected readonly adapterHost: HttpAdapterHost,
+    /** Counts each verification by outcome; a subclass that does not pass it records nothing. */
+    @Optional() protected readonly metrics: OAuth2Metrics = new OAuth2Metrics(),
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -52,8 +56,11 @@ export class OAuth2Guard implements CanActivate {
         throw OAuth2Error.insufficientScope([...new Set(required)]);
       }
       request[PRINCIPAL] = principal;
+      this.metrics.verification(this.verifier.kind, 'valid');
       return true;
     } catch (error) {
+      // Once per request: every refusal passes here, whoever decided it.
+      this.metrics.verification(this.verifier.kind, verificationOutcomeOf(error));
       throw this.refuse(context, error);
     }
   }

@@ -1,3 +1,4 @@
+import { RecordingEventSink } from '../../test/support/observability.js';
 import { describe, expect, jest, test } from '@jest/globals';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
@@ -26,9 +27,20 @@ function setup(options: Partial<OAuth2ModuleOptions> = {}) {
     async (_client: OAuthClient, _scopes: readonly string[], _options: OAuthTokenOptions) =>
       RESPONSE,
   );
-  const grant = new ClientCredentialsGrant({ issue } as unknown as TokenService, config);
-  return { grant, issue };
+  const tokens = {
+    issueAccessToken: async (...args: Parameters<typeof issue>) => ({
+      response: await issue(...args),
+      jti: 'jti-1',
+      audience: [...(args[2].audience ?? [])],
+      lifetime: args[2].lifetime ?? 0,
+    }),
+  } as unknown as TokenService;
+  const events = new RecordingEventSink();
+  const grant = new ClientCredentialsGrant(tokens, config, events);
+  return { grant, issue, events };
 }
+
+const REQUESTER = { authMethod: 'client_secret_basic', remoteAddress: '203.0.113.7' };
 
 const confidential = (fields: Partial<OAuthClient> = {}): OAuthClient =>
   OAuthClient.create({
@@ -64,7 +76,9 @@ describe('ClientCredentialsGrant', () => {
   test('RFC 6749 §4.4.3: issues for the client with the requested scopes, and returns the response', async () => {
     const { grant, issue } = setup();
     const client = confidential();
-    await expect(grant.respond(client, tokenRequest('reports:read'))).resolves.toBe(RESPONSE);
+    await expect(grant.respond(client, tokenRequest('reports:read'), REQUESTER)).resolves.toBe(
+      RESPONSE,
+    );
     expect(issue).toHaveBeenCalledTimes(1);
     expect(issue).toHaveBeenCalledWith(client, ['reports:read'], MODULE_DEFAULTS);
     expect(issue.mock.calls[0][0]).toBe(client);
@@ -73,7 +87,7 @@ describe('ClientCredentialsGrant', () => {
   describe('grant_types', () => {
     test('null allows every grant, as in the seed', async () => {
       const { grant, issue } = setup();
-      await grant.respond(confidential({ grantTypes: null }), tokenRequest());
+      await grant.respond(confidential({ grantTypes: null }), tokenRequest(), REQUESTER);
       expect(issue).toHaveBeenCalledTimes(1);
     });
 
@@ -83,7 +97,7 @@ describe('ClientCredentialsGrant', () => {
       '  client_credentials  refresh_token ',
     ])('a list holding client_credentials (%j) allows it', async (grantTypes) => {
       const { grant, issue } = setup();
-      await grant.respond(confidential({ grantTypes }), tokenRequest());
+      await grant.respond(confidential({ grantTypes }), tokenRequest(), REQUESTER);
       expect(issue).toHaveBeenCalledTimes(1);
     });
 
@@ -98,7 +112,7 @@ describe('ClientCredentialsGrant', () => {
       async (grantTypes) => {
         const { grant, issue } = setup();
         await expectError(
-          grant.respond(confidential({ grantTypes }), tokenRequest()),
+          grant.respond(confidential({ grantTypes }), tokenRequest(), REQUESTER),
           'unauthorized_client',
           UNAUTHORIZED,
         );
@@ -111,7 +125,7 @@ describe('ClientCredentialsGrant', () => {
     test('a public client is issued a token while allowPublicClients is on', async () => {
       const { grant, issue } = setup({ allowPublicClients: true });
       const client = confidential({ clientSecret: null });
-      await expect(grant.respond(client, tokenRequest())).resolves.toBe(RESPONSE);
+      await expect(grant.respond(client, tokenRequest(), REQUESTER)).resolves.toBe(RESPONSE);
       expect(issue).toHaveBeenCalledWith(
         client,
         ['reports:read', 'reports:write'],
@@ -122,7 +136,11 @@ describe('ClientCredentialsGrant', () => {
     test('allowPublicClients does not lift the grant_types rule', async () => {
       const { grant } = setup({ allowPublicClients: true });
       await expectError(
-        grant.respond(confidential({ clientSecret: null, grantTypes: 'password' }), tokenRequest()),
+        grant.respond(
+          confidential({ clientSecret: null, grantTypes: 'password' }),
+          tokenRequest(),
+          REQUESTER,
+        ),
         'unauthorized_client',
         UNAUTHORIZED,
       );
@@ -133,7 +151,7 @@ describe('ClientCredentialsGrant', () => {
     test('none requested → the client’s whole registered scope', async () => {
       const { grant, issue } = setup();
       const client = confidential();
-      await grant.respond(client, tokenRequest());
+      await grant.respond(client, tokenRequest(), REQUESTER);
       expect(issue).toHaveBeenCalledWith(
         client,
         ['reports:read', 'reports:write'],
@@ -144,14 +162,14 @@ describe('ClientCredentialsGrant', () => {
     test('none requested and none registered → no scope', async () => {
       const { grant, issue } = setup();
       const client = confidential({ scope: null });
-      await grant.respond(client, tokenRequest());
+      await grant.respond(client, tokenRequest(), REQUESTER);
       expect(issue).toHaveBeenCalledWith(client, [], MODULE_DEFAULTS);
     });
 
     test('a subset is granted as requested, in the order requested', async () => {
       const { grant, issue } = setup();
       const client = confidential();
-      await grant.respond(client, tokenRequest('reports:write reports:read'));
+      await grant.respond(client, tokenRequest('reports:write reports:read'), REQUESTER);
       expect(issue).toHaveBeenCalledWith(
         client,
         ['reports:write', 'reports:read'],
@@ -165,6 +183,7 @@ describe('ClientCredentialsGrant', () => {
       await grant.respond(
         client,
         tokenRequest('reports:read reports:read reports:write reports:read'),
+        REQUESTER,
       );
       expect(issue).toHaveBeenCalledWith(
         client,
@@ -185,7 +204,7 @@ describe('ClientCredentialsGrant', () => {
     ])('a malformed scope (%s) → invalid_scope', async (_name, scope) => {
       const { grant, issue } = setup();
       await expectError(
-        grant.respond(confidential(), tokenRequest(scope)),
+        grant.respond(confidential(), tokenRequest(scope), REQUESTER),
         'invalid_scope',
         'The scope parameter is malformed',
       );
@@ -200,7 +219,7 @@ describe('ClientCredentialsGrant', () => {
     ])('beyond the client’s scope (%s) → invalid_scope', async (_name, scope) => {
       const { grant, issue } = setup();
       await expectError(
-        grant.respond(confidential(), tokenRequest(scope)),
+        grant.respond(confidential(), tokenRequest(scope), REQUESTER),
         'invalid_scope',
         'The requested scope exceeds what the client may be granted',
       );
@@ -210,7 +229,7 @@ describe('ClientCredentialsGrant', () => {
     test('a client with no registered scope may not ask for one', async () => {
       const { grant } = setup();
       await expectError(
-        grant.respond(confidential({ scope: null }), tokenRequest('reports:read')),
+        grant.respond(confidential({ scope: null }), tokenRequest('reports:read'), REQUESTER),
         'invalid_scope',
         'The requested scope exceeds what the client may be granted',
       );
@@ -219,14 +238,14 @@ describe('ClientCredentialsGrant', () => {
     test('the client’s stored scope list tolerates extra white space', async () => {
       const { grant, issue } = setup();
       const client = confidential({ scope: '  reports:read \t reports:write ' });
-      await grant.respond(client, tokenRequest('reports:write'));
+      await grant.respond(client, tokenRequest('reports:write'), REQUESTER);
       expect(issue).toHaveBeenCalledWith(client, ['reports:write'], MODULE_DEFAULTS);
     });
 
     test('unauthorized_client is decided before the scope', async () => {
       const { grant } = setup();
       await expectError(
-        grant.respond(confidential({ grantTypes: 'password' }), tokenRequest('admin')),
+        grant.respond(confidential({ grantTypes: 'password' }), tokenRequest('admin'), REQUESTER),
         'unauthorized_client',
         UNAUTHORIZED,
       );
@@ -239,22 +258,26 @@ describe('ClientCredentialsGrant', () => {
 
     test('no resource asked: the client’s first audience, else the module’s', async () => {
       const { grant, issue } = setup({ audience: ['https://a.example', 'https://b.example'] });
-      await grant.respond(confidential({ audience: `${API} ${OTHER}` }), tokenRequest());
+      await grant.respond(confidential({ audience: `${API} ${OTHER}` }), tokenRequest(), REQUESTER);
       expect(issue.mock.calls[0][2].audience).toEqual([API]);
-      await grant.respond(confidential(), tokenRequest());
+      await grant.respond(confidential(), tokenRequest(), REQUESTER);
       expect(issue.mock.calls[1][2].audience).toEqual(['https://a.example', 'https://b.example']);
     });
 
     test('the resources asked, each one the client may have, become the audience', async () => {
       const { grant, issue } = setup();
       const client = confidential({ audience: `${API} ${OTHER}` });
-      await grant.respond(client, tokenRequest(undefined, [OTHER, API]));
+      await grant.respond(client, tokenRequest(undefined, [OTHER, API]), REQUESTER);
       expect(issue.mock.calls[0][2].audience).toEqual([OTHER, API]);
     });
 
     test('a client without audiences of its own may ask for the module’s', async () => {
       const { grant, issue } = setup();
-      await grant.respond(confidential(), tokenRequest(undefined, ['https://auth.example.com']));
+      await grant.respond(
+        confidential(),
+        tokenRequest(undefined, ['https://auth.example.com']),
+        REQUESTER,
+      );
       expect(issue.mock.calls[0][2].audience).toEqual(['https://auth.example.com']);
     });
 
@@ -265,7 +288,11 @@ describe('ClientCredentialsGrant', () => {
     ])('a resource beyond the client’s audiences (%s) → invalid_target', async (_n, resources) => {
       const { grant, issue } = setup();
       await expectError(
-        grant.respond(confidential({ audience: API }), tokenRequest(undefined, resources)),
+        grant.respond(
+          confidential({ audience: API }),
+          tokenRequest(undefined, resources),
+          REQUESTER,
+        ),
         'invalid_target',
         'The client may not get a token for the requested resource',
       );
@@ -274,7 +301,11 @@ describe('ClientCredentialsGrant', () => {
 
     test('stored values written around the CLI: a blank audience or a lifetime under 1 s mean the module’s', async () => {
       const { grant, issue } = setup({ accessTokenLifetime: 600 });
-      await grant.respond(confidential({ audience: '  ', accessTokenLifetime: 0 }), tokenRequest());
+      await grant.respond(
+        confidential({ audience: '  ', accessTokenLifetime: 0 }),
+        tokenRequest(),
+        REQUESTER,
+      );
       expect(issue.mock.calls[0][2]).toEqual({
         audience: ['https://auth.example.com'],
         lifetime: 600,
@@ -283,9 +314,9 @@ describe('ClientCredentialsGrant', () => {
 
     test('the client’s lifetime, cut to maxAccessTokenLifetime; none: the module’s', async () => {
       const { grant, issue } = setup({ accessTokenLifetime: 600, maxAccessTokenLifetime: 7200 });
-      await grant.respond(confidential({ accessTokenLifetime: 60 }), tokenRequest());
-      await grant.respond(confidential({ accessTokenLifetime: 86400 }), tokenRequest());
-      await grant.respond(confidential(), tokenRequest());
+      await grant.respond(confidential({ accessTokenLifetime: 60 }), tokenRequest(), REQUESTER);
+      await grant.respond(confidential({ accessTokenLifetime: 86400 }), tokenRequest(), REQUESTER);
+      await grant.respond(confidential(), tokenRequest(), REQUESTER);
       expect(issue.mock.calls.map((call) => call[2].lifetime)).toEqual([60, 7200, 600]);
     });
   });
@@ -294,6 +325,6 @@ describe('ClientCredentialsGrant', () => {
     const { grant, issue } = setup();
     const failure = new Error('signing failed');
     issue.mockRejectedValueOnce(failure);
-    await expect(grant.respond(confidential(), tokenRequest())).rejects.toBe(failure);
+    await expect(grant.respond(confidential(), tokenRequest(), REQUESTER)).rejects.toBe(failure);
   });
 });

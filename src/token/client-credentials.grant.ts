@@ -3,19 +3,35 @@ import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { grantScopes, parseStoredList, SCOPE_PATTERN } from '../http/scope.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { OAuth2EventSink } from '../observability/events.js';
 import { CLIENT_CREDENTIALS_GRANT, type TokenRequest } from './token-request.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 import { TokenService } from './token.service.js';
 
-/** The client credentials grant (RFC 6749 §4.4), for a client the ClientAuthGuard has authenticated. */
+/** Who asked for a token, as its audit event names them. */
+export interface TokenRequester {
+  /** How the client authenticated (`client_secret_basic`, `private_key_jwt`, …). */
+  authMethod: string;
+  remoteAddress: string;
+}
+
+/**
+ * The client credentials grant (RFC 6749 §4.4), for a client the ClientAuthGuard has authenticated. Each
+ * token issued is an `oauth2.token.issued` event.
+ */
 @Injectable()
 export class ClientCredentialsGrant {
   constructor(
     private readonly tokens: TokenService,
     private readonly config: OAuth2Config,
+    private readonly events: OAuth2EventSink,
   ) {}
 
-  async respond(client: OAuthClient, request: TokenRequest): Promise<OAuthTokenResponse> {
+  async respond(
+    client: OAuthClient,
+    request: TokenRequest,
+    { authMethod, remoteAddress }: TokenRequester,
+  ): Promise<OAuthTokenResponse> {
     // grant_types null allows every grant, as in the seed's schema. (A public client reaches this point only
     // through the `none` method, which is on only while allowPublicClients is.)
     const allowedGrants = client.grantTypes === null ? null : parseStoredList(client.grantTypes);
@@ -30,7 +46,7 @@ export class ClientCredentialsGrant {
     if (!scopes) {
       throw OAuth2Error.invalidScope('The requested scope exceeds what the client may be granted');
     }
-    return this.tokens.issue(client, scopes, {
+    const issued = await this.tokens.issueAccessToken(client, scopes, {
       audience: this.audienceFor(client, request.resources),
       lifetime: Math.min(
         // A stored lifetime below a second (written around the CLI) means none of its own.
@@ -40,6 +56,17 @@ export class ClientCredentialsGrant {
         this.config.maxAccessTokenLifetime,
       ),
     });
+    this.events.emit({
+      type: 'oauth2.token.issued',
+      clientId: client.clientId,
+      scopes: [...scopes],
+      audience: issued.audience,
+      jti: issued.jti,
+      lifetime: issued.lifetime,
+      authMethod,
+      remoteAddress,
+    });
+    return issued.response;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { Controller, Req } from '@nestjs/common';
 import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
-import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
+import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { remoteAddressOf } from '../http/remote-address.js';
 import { ClientAuthenticatedPost, PostEndpoint } from './post-endpoint.js';
 import { TokenIntrospection, type OAuthIntrospectionResponse } from './introspection.service.js';
 import { parseTokenReference } from './token-request.js';
@@ -14,6 +15,7 @@ import { parseTokenReference } from './token-request.js';
  * invalid_client like a failed authentication (§2.3). Served at the module's `introspectionPath`.
  */
 @Controller()
+@ClientAuthEndpoint('introspection')
 export class IntrospectionController extends PostEndpoint {
   protected readonly endpoint = 'introspection endpoint';
 
@@ -35,6 +37,9 @@ export class IntrospectionController extends PostEndpoint {
     if (method === 'none' || !this.introspection.mayIntrospect(client)) {
       throw OAuth2Error.invalidClient();
     }
-    return this.introspection.introspect(parseTokenReference(request).token);
+    return this.introspection.introspect(parseTokenReference(request).token, {
+      clientId: client.clientId,
+      remoteAddress: remoteAddressOf(request),
+    });
   }
 }

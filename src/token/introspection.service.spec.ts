@@ -1,3 +1,4 @@
+import { RecordingEventSink } from '../../test/support/observability.js';
 import { describe, expect, jest, test } from '@jest/globals';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { InMemoryOAuthClientRepository } from '../clients/in-memory-client.repository.js';
@@ -12,6 +13,8 @@ import { createJwtService, TokenService } from './token.service.js';
 
 const ISSUER = 'https://auth.example.com';
 const SECRET = 'x'.repeat(32);
+
+const CALLER = { clientId: 'rs', remoteAddress: '203.0.113.9' };
 
 function setup(options: Partial<OAuth2ModuleOptions> = {}) {
   const config = new OAuth2Config({
@@ -29,14 +32,15 @@ function setup(options: Partial<OAuth2ModuleOptions> = {}) {
     new StaticKeyRing(config.keys!),
     store,
   );
-  const introspection = new TokenIntrospection(tokens, clients, config);
+  const events = new RecordingEventSink();
+  const introspection = new TokenIntrospection(tokens, clients, config, events);
   const issue = async (scopes: string[] = ['reports:read'], audience?: string[]) =>
     (
       await tokens.issue(OAuthClient.create({ clientId: 'svc', userId: 'user-7' }), scopes, {
         audience,
       })
     ).access_token;
-  return { introspection, tokens, store, clients, issue };
+  return { introspection, tokens, store, clients, issue, events };
 }
 
 const INACTIVE = { active: false };
@@ -49,7 +53,7 @@ describe('TokenIntrospection', () => {
       ['https://a.example', 'https://b.example'],
     );
     const { claims } = await tokens.verifyIssued(token).then((p) => p!);
-    expect(await introspection.introspect(token)).toEqual({
+    expect(await introspection.introspect(token, CALLER)).toEqual({
       active: true,
       scope: 'reports:read reports:write',
       client_id: 'svc',
@@ -65,7 +69,7 @@ describe('TokenIntrospection', () => {
 
   test('§2.2: no scope granted → no scope member', async () => {
     const { introspection, issue } = setup();
-    const answer = await introspection.introspect(await issue([]));
+    const answer = await introspection.introspect(await issue([]), CALLER);
     expect(answer.active).toBe(true);
     expect(answer).not.toHaveProperty('scope');
   });
@@ -82,7 +86,7 @@ describe('TokenIntrospection', () => {
     ],
   ])('§2.2: a token %s is exactly {active: false}', async (_name, make) => {
     const { introspection } = setup();
-    expect(await introspection.introspect(await make())).toEqual(INACTIVE);
+    expect(await introspection.introspect(await make(), CALLER)).toEqual(INACTIVE);
   });
 
   test('§2.2: an expired token is inactive', async () => {
@@ -90,9 +94,9 @@ describe('TokenIntrospection', () => {
     try {
       const { introspection, issue } = setup({ accessTokenLifetime: 60 });
       const token = await issue();
-      expect((await introspection.introspect(token)).active).toBe(true);
+      expect((await introspection.introspect(token, CALLER)).active).toBe(true);
       jest.setSystemTime(Date.now() + 61_000);
-      expect(await introspection.introspect(token)).toEqual(INACTIVE);
+      expect(await introspection.introspect(token, CALLER)).toEqual(INACTIVE);
     } finally {
       jest.useRealTimers();
     }
@@ -103,7 +107,7 @@ describe('TokenIntrospection', () => {
     const token = await issue();
     const { jti } = (await tokens.verifyIssued(token))!.claims;
     await store.revoke({ kind: 'token', jti, expiresAt: Date.now() + 60_000 });
-    expect(await introspection.introspect(token)).toEqual(INACTIVE);
+    expect(await introspection.introspect(token, CALLER)).toEqual(INACTIVE);
     const other = await issue();
     await store.revoke({
       kind: 'client',
@@ -111,7 +115,7 @@ describe('TokenIntrospection', () => {
       notBefore: Date.now(),
       expiresAt: Date.now() + 60_000,
     });
-    expect(await introspection.introspect(other)).toEqual(INACTIVE);
+    expect(await introspection.introspect(other, CALLER)).toEqual(INACTIVE);
   });
 
   test('§2.2: the token of a client disabled or deleted since is inactive', async () => {
@@ -119,16 +123,16 @@ describe('TokenIntrospection', () => {
     const token = await issue();
     const client = (await clients.findById('svc'))!;
     await clients.save(OAuthClient.create({ ...client, disabled: true }));
-    expect(await introspection.introspect(token)).toEqual(INACTIVE);
+    expect(await introspection.introspect(token, CALLER)).toEqual(INACTIVE);
     await clients.delete('svc');
-    expect(await introspection.introspect(token)).toEqual(INACTIVE);
+    expect(await introspection.introspect(token, CALLER)).toEqual(INACTIVE);
   });
 
   test('§2.3: a client lookup that fails is a 503 with Retry-After, not an inactive token', async () => {
     const { introspection, clients, issue } = setup();
     const token = await issue();
     jest.spyOn(clients, 'findById').mockRejectedValueOnce(new Error('connection refused'));
-    const error = await rejectedAs(OAuth2Error, introspection.introspect(token));
+    const error = await rejectedAs(OAuth2Error, introspection.introspect(token, CALLER));
     expect(error.getStatus()).toBe(503);
     expect(error.extras.retryAfter).toBe(5);
   });
@@ -137,7 +141,7 @@ describe('TokenIntrospection', () => {
     const { introspection, clients, issue } = setup({ storageTimeoutMs: 20 });
     const token = await issue();
     jest.spyOn(clients, 'findById').mockReturnValueOnce(new Promise(() => {}));
-    const error = await rejectedAs(OAuth2Error, introspection.introspect(token));
+    const error = await rejectedAs(OAuth2Error, introspection.introspect(token, CALLER));
     expect(error.getStatus()).toBe(503);
   });
 

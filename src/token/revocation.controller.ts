@@ -1,5 +1,5 @@
 import { Controller, Req } from '@nestjs/common';
-import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
+import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { ClientAuthenticatedPost, PostEndpoint } from './post-endpoint.js';
@@ -12,6 +12,7 @@ import { parseTokenReference } from './token-request.js';
  * whether or not there was anything to revoke. Served at the module's `revocationPath`.
  */
 @Controller()
+@ClientAuthEndpoint('revocation')
 export class RevocationController extends PostEndpoint {
   protected readonly endpoint = 'revocation endpoint';
 

@@ -1,3 +1,4 @@
+import { RecordingEventSink, RecordingMetrics } from '../../test/support/observability.js';
 import { describe, expect, jest, test } from '@jest/globals';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
@@ -26,7 +27,10 @@ function setup(options: Partial<OAuth2ModuleOptions> = {}) {
   );
   const issue = async (clientId: string, lifetime?: number) =>
     (await tokens.issue(OAuthClient.create({ clientId }), [], { lifetime })).access_token;
-  return { revocations: new OAuth2Revocations(tokens, store, config), tokens, revoke, issue };
+  const events = new RecordingEventSink();
+  const metrics = new RecordingMetrics();
+  const revocations = new OAuth2Revocations(tokens, store, config, events, metrics);
+  return { revocations, tokens, revoke, issue, events, metrics };
 }
 
 describe('OAuth2Revocations', () => {
@@ -62,7 +66,7 @@ describe('OAuth2Revocations', () => {
   });
 
   test('RFC 7009 §2.2.1: a store that fails is a 503 with Retry-After, and nothing is revoked', async () => {
-    const { revocations, tokens, revoke, issue } = setup();
+    const { revocations, tokens, revoke, issue, events, metrics } = setup();
     const token = await issue('svc');
     revoke.mockRejectedValueOnce(
       Object.assign(new Error(`redis://:hunter2@db ${token}`), { code: 'ECONNREFUSED' }),
@@ -72,6 +76,9 @@ describe('OAuth2Revocations', () => {
     expect(error.extras.retryAfter).toBe(5);
     expect(JSON.stringify(error.body)).not.toMatch(/hunter2|eyJ/);
     expect((await tokens.verify(token)).clientId).toBe('svc');
+    // Nothing revoked, no event; the store's failed attempt timed.
+    expect(events.events).toEqual([]);
+    expect(metrics.calls).toEqual([['revocationStore', 'revoke', expect.any(Number), true]]);
   });
 
   test('revokeClientTokens: every token the client holds, for the longest lifetime plus tolerance', async () => {
@@ -108,9 +115,11 @@ describe('OAuth2Revocations', () => {
   });
 
   test('revokeClientTokens rejects with the store’s error', async () => {
-    const { revocations, revoke } = setup();
+    const { revocations, revoke, events, metrics } = setup();
     const failure = new Error('down');
     revoke.mockRejectedValueOnce(failure);
     await expect(revocations.revokeClientTokens('svc')).rejects.toBe(failure);
+    expect(events.events).toEqual([]);
+    expect(metrics.calls).toEqual([['revocationStore', 'revoke', expect.any(Number), true]]);
   });
 });

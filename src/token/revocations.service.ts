@@ -2,6 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { describeStorageError } from '../errors/storage-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
+import { OAuth2EventSink } from '../observability/events.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
+import type { OAuth2RevocationRecord } from '../state/change-feed.js';
 import { clientRevocation, OAuth2RevocationStore } from '../state/revocation-store.js';
 import { TokenService } from './token.service.js';
 
@@ -21,13 +24,16 @@ export class OAuth2Revocations {
     private readonly tokens: TokenService,
     private readonly store: OAuth2RevocationStore,
     private readonly config: OAuth2Config,
+    private readonly events: OAuth2EventSink,
+    private readonly metrics: OAuth2Metrics,
   ) {}
 
   /**
    * RFC 7009 §2.1: revokes `token` when it is an access token this server issued to `clientId`, until its
    * `exp`. Anything else (malformed, not ours, expired, another client's) is left alone and the endpoint still
    * answers 200 (§2.2), so a client learns nothing of tokens not its own. Rejects with a 503 OAuth2Error when
-   * the store cannot record it (§2.2.1): the token was not revoked.
+   * the store cannot record it (§2.2.1): the token was not revoked. A revocation is an `oauth2.token.revoked`
+   * event with the token's jti.
    */
   async revokeToken(clientId: string, token: string): Promise<void> {
     const principal = await this.tokens.verifyIssued(token);
@@ -35,15 +41,18 @@ export class OAuth2Revocations {
     const { jti, exp } = principal.claims;
     try {
       // Refused for as long as the verifier would take it: until exp plus the clock tolerance.
-      await this.store.revoke({
+      await this.record({
         kind: 'token',
         jti,
         expiresAt: (Math.ceil(exp) + this.config.clockTolerance) * 1000,
       });
     } catch (error) {
-      this.logger.error(`The revocation store failed: ${describeStorageError(error)}`);
+      this.logger.error(`The revocation store failed: ${describeStorageError(error)}`, {
+        event: 'oauth2.token.revocation_store_failed',
+      });
       throw OAuth2Error.temporarilyUnavailable(STORE_RETRY_AFTER_SECONDS);
     }
+    this.events.emit({ type: 'oauth2.token.revoked', clientId, jti, source: 'app' });
   }
 
   /**
@@ -51,9 +60,31 @@ export class OAuth2Revocations {
    * whose clock runs ahead), for as long as any of them could still be valid (`maxAccessTokenLifetime` plus
    * `clockTolerance`). Call it after disabling or deleting a client, or
    * revoking all of its secrets, so that the tokens it holds stop working at once. Rejects with the store's
-   * error when the store cannot record it.
+   * error when the store cannot record it. A revocation is an `oauth2.token.revoked` event with jti null and
+   * the `notBefore` tokens issued before are refused.
    */
   async revokeClientTokens(clientId: string): Promise<void> {
-    await this.store.revoke(clientRevocation(clientId, Date.now(), this.config));
+    const record = clientRevocation(clientId, Date.now(), this.config);
+    await this.record(record);
+    const { notBefore } = record as Extract<OAuth2RevocationRecord, { kind: 'client' }>;
+    this.events.emit({
+      type: 'oauth2.token.revoked',
+      clientId,
+      jti: null,
+      notBefore: new Date(notBefore).toISOString(),
+      source: 'app',
+    });
+  }
+
+  /** The store's revoke, timed for `OAuth2Metrics.revocationStore`. */
+  private async record(record: OAuth2RevocationRecord): Promise<void> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      await this.store.revoke(record);
+      failed = false;
+    } finally {
+      this.metrics.revocationStore('revoke', performance.now() - started, failed);
+    }
   }
 }

@@ -3,7 +3,8 @@ import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants.js';
 import { APP_FILTER, BaseExceptionFilter, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
-import { renderTokenError } from './token-exception.filter.js';
+import type { OAuth2Metrics } from '../observability/metrics.js';
+import { pathEndsWith, renderTokenError, tokenRequestOutcome } from './token-exception.filter.js';
 
 /**
  * Matches what Nest makes of a platform's refusal to read a body: an HttpException caused by body-parser's
@@ -30,28 +31,29 @@ export class BodyParserRefusal {
  */
 @Catch(BodyParserRefusal)
 export class TokenBodyRefusalFilter implements ExceptionFilter<HttpException> {
-  private readonly pathSuffixes: string[];
-
+  /** `paths[0]` is the token endpoint's: its refusals are counted by `metrics`, when given. */
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly renderer: OAuth2ErrorRenderer,
-    paths: readonly string[],
+    private readonly paths: readonly string[],
     private readonly modules: ModulesContainer,
-  ) {
-    this.pathSuffixes = paths.map((path) => `/${path.replace(/^\/+|\/+$/g, '')}`);
-  }
+    private readonly metrics?: OAuth2Metrics,
+  ) {}
 
   catch(error: HttpException, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
     const http = host.switchToHttp();
-    const path = httpAdapter.getRequestUrl(http.getRequest()).split('?', 1)[0].replace(/\/+$/, '');
-    if (!this.pathSuffixes.some((suffix) => path.endsWith(suffix))) {
+    const request = http.getRequest();
+    if (!this.paths.some((path) => pathEndsWith(this.adapterHost, request, path))) {
       const next = this.hostAppFilters().find((filter) => catches(filter, error));
       if (next) next.catch(error, host);
       else new BaseExceptionFilter(httpAdapter).catch(error, host);
       return;
     }
     const refusal = OAuth2Error.unreadableBody(error.getStatus());
+    if (this.paths.length > 0 && pathEndsWith(this.adapterHost, request, this.paths[0])) {
+      this.metrics?.tokenRequest(tokenRequestOutcome(refusal));
+    }
     renderTokenError(this.adapterHost, this.renderer, http.getResponse(), refusal);
   }
 

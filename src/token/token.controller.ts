@@ -1,7 +1,10 @@
 import { Controller, Req, type Type } from '@nestjs/common';
-import { AuthenticatedClient } from '../client-auth/client-auth.guard.js';
+import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
+import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
+import { remoteAddressOf } from '../http/remote-address.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import { ClientCredentialsGrant } from './client-credentials.grant.js';
 import { ClientAuthenticatedPost, PostEndpoint, servedAt } from './post-endpoint.js';
 import { parseTokenRequest } from './token-request.js';
@@ -13,19 +16,30 @@ import type { OAuthTokenResponse } from './token-response.interface.js';
  * set by `createTokenController()`, so it can follow the module's `tokenPath`.
  */
 @Controller()
+@ClientAuthEndpoint('token')
 export class TokenController extends PostEndpoint {
   protected readonly endpoint = 'token endpoint';
 
-  constructor(private readonly grant: ClientCredentialsGrant) {
+  constructor(
+    private readonly grant: ClientCredentialsGrant,
+    private readonly methods: ClientAuthMethods,
+    private readonly metrics: OAuth2Metrics,
+  ) {
     super();
   }
 
+  /** A refusal is counted by TokenExceptionFilter, which every error of this endpoint passes. */
   @ClientAuthenticatedPost()
-  token(
+  async token(
     @AuthenticatedClient() client: OAuthClient,
     @Req() request: OAuth2HttpRequest,
   ): Promise<OAuthTokenResponse> {
-    return this.grant.respond(client, parseTokenRequest(request));
+    const response = await this.grant.respond(client, parseTokenRequest(request), {
+      authMethod: this.methods.methodFor(request).name,
+      remoteAddress: remoteAddressOf(request),
+    });
+    this.metrics.tokenRequest('issued');
+    return response;
   }
 }
 

@@ -11,6 +11,7 @@ import {
   principalOfAccessToken,
 } from '../resource/access-token.profile.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
+import { refusedAs } from '../resource/verification-outcome.js';
 import { OAuth2RevocationStore } from '../state/revocation-store.js';
 import type { OAuthTokenResponse } from './token-response.interface.js';
 
@@ -34,6 +35,15 @@ function subjectOf(client: OAuthClient): string {
 }
 
 /** What a token is issued for, beyond its client and scopes. */
+/** An issued access token's response, and the facts its audit event names (never the token itself). */
+export interface IssuedAccessToken {
+  response: OAuthTokenResponse;
+  jti: string;
+  audience: string[];
+  /** Seconds from `iat` to `exp`. */
+  lifetime: number;
+}
+
 export interface OAuthTokenOptions {
   /** The `aud` values (RFC 9068 §2.2, RFC 8707). @default the module's `audience` */
   audience?: readonly string[];
@@ -86,11 +96,20 @@ export class TokenService extends AccessTokenVerifier {
   async issue(
     client: OAuthClient,
     scopes: readonly string[],
+    options: OAuthTokenOptions = {},
+  ): Promise<OAuthTokenResponse> {
+    return (await this.issueAccessToken(client, scopes, options)).response;
+  }
+
+  /** `issue()`, with what the audit event of the issuance names: the token's jti, audiences and lifetime. */
+  async issueAccessToken(
+    client: OAuthClient,
+    scopes: readonly string[],
     {
       audience = this.config.audience,
       lifetime: asked = this.config.accessTokenLifetime,
     }: OAuthTokenOptions = {},
-  ): Promise<OAuthTokenResponse> {
+  ): Promise<IssuedAccessToken> {
     const { config } = this;
     const lifetime = Math.min(asked, config.maxAccessTokenLifetime);
     const payload: Record<string, unknown> = {};
@@ -105,6 +124,7 @@ export class TokenService extends AccessTokenVerifier {
     if (scope) payload.scope = scope;
 
     const key = this.keyRing.current.active;
+    const jti = randomUUID();
     const accessToken = this.jwt.sign(payload, {
       privateKey: key.signingKey,
       algorithm: key.algorithm,
@@ -120,7 +140,7 @@ export class TokenService extends AccessTokenVerifier {
       subject: subjectOf(client),
       audience: audience.length === 1 ? audience[0] : [...audience],
       expiresIn: lifetime,
-      jwtid: randomUUID(),
+      jwtid: jti,
     });
     const response: OAuthTokenResponse = {
       access_token: accessToken,
@@ -128,7 +148,7 @@ export class TokenService extends AccessTokenVerifier {
       expires_in: lifetime,
     };
     if (scope) response.scope = scope;
-    return response;
+    return { response, jti, audience: [...audience], lifetime };
   }
 
   /**
@@ -140,7 +160,7 @@ export class TokenService extends AccessTokenVerifier {
   override async verify(token: string): Promise<OAuthPrincipal> {
     const principal = this.check(token, { audience: this.config.audience });
     if (this.isRevoked(principal)) {
-      throw OAuth2Error.invalidToken('The access token was revoked');
+      throw refusedAs('revoked', OAuth2Error.invalidToken('The access token was revoked'));
     }
     return principal;
   }
@@ -165,13 +185,13 @@ export class TokenService extends AccessTokenVerifier {
   }
 
   private check(token: string, { audience }: { audience: readonly string[] | undefined }) {
-    if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
-      throw OAuth2Error.invalidToken('The access token is invalid');
-    }
+    // Each refusal is marked with its outcome for the verifications metric; the response is the same.
+    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw refusedAs('malformed', invalidAccessToken());
     const header = (this.jwt.decode<DecodedToken | null>(token, { complete: true }) ?? undefined)
       ?.header as { kid?: unknown } | undefined;
-    const key = header && this.keyRing.current.keyFor(header.kid);
-    if (!key) throw OAuth2Error.invalidToken('The access token is invalid');
+    if (!header) throw refusedAs('malformed', invalidAccessToken());
+    const key = this.keyRing.current.keyFor(header.kid);
+    if (!key) throw refusedAs('unknown_key', invalidAccessToken());
     let decoded: DecodedToken;
     try {
       decoded = this.jwt.verify<DecodedToken>(token, {
@@ -184,12 +204,15 @@ export class TokenService extends AccessTokenVerifier {
         audience: audience as [string, ...string[]] | undefined,
       });
     } catch (error) {
-      throw OAuth2Error.invalidToken(
-        error instanceof TokenExpiredError
-          ? 'The access token expired'
-          : 'The access token is invalid',
-      );
+      throw error instanceof TokenExpiredError
+        ? refusedAs('expired', OAuth2Error.invalidToken('The access token expired'))
+        : refusedAs('invalid', invalidAccessToken());
     }
     return principalOfAccessToken(decoded.header, decoded.payload);
   }
+}
+
+/** The one refusal of a token that is not ours, whatever is wrong with it (RFC 6750 §3.1). */
+function invalidAccessToken(): OAuth2Error {
+  return OAuth2Error.invalidToken('The access token is invalid');
 }

@@ -6,6 +6,7 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import type { DataSourceOptions } from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
@@ -21,6 +22,22 @@ import { resourceControllers } from './resource.controller.js';
 const SQLITE: DataSourceOptions = { type: 'better-sqlite3', database: ':memory:' };
 
 export const ISSUER = 'https://auth.test.example';
+
+/** Claims of a token as the module would issue it for testclient, for hand-made variants. */
+export const tokenClaims = (overrides: Record<string, unknown> = {}) => {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: ISSUER,
+    sub: 'testclient',
+    aud: ISSUER,
+    client_id: 'testclient',
+    scope: 'reports:read reports:write',
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  };
+};
 
 export function testOptions(overrides: Partial<OAuth2ModuleOptions> = {}): OAuth2ModuleOptions {
   return {

@@ -5,6 +5,8 @@ export interface LogLine {
   level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
   message: string;
   context?: string;
+  /** The structured fields (`event`, …) the call passed after the message (README "Logs"). */
+  fields?: Record<string, unknown>;
   /** Every argument of the call, an error's stack included: what a leak check must read. */
   whole: string;
 }
@@ -31,13 +33,21 @@ export class CapturingLogger implements LoggerService {
   }
 
   private add(level: LogLine['level'], message: unknown, rest: unknown[]): void {
-    // Nest passes the context last: logger.error(message, stack, context).
-    const context = rest.length > 0 ? String(rest[rest.length - 1]) : undefined;
+    // Nest passes the context last: logger.error(message, stack, context), logger.warn(message, fields, context).
+    const last = rest[rest.length - 1];
+    const context = typeof last === 'string' ? last : undefined;
+    const objects = rest.filter(
+      (part): part is Record<string, unknown> =>
+        typeof part === 'object' &&
+        part !== null &&
+        Object.getPrototypeOf(part) === Object.prototype,
+    );
+    const fields = objects.length > 0 ? Object.assign({}, ...objects) : undefined;
     const text = message instanceof Error ? message.message : String(message);
     const whole = [message, ...rest]
       .filter((part) => part !== undefined)
       .map((part) => (typeof part === 'string' ? part : inspect(part)))
       .join(' ');
-    this.lines.push({ level, message: text, context, whole });
+    this.lines.push({ level, message: text, context, fields, whole });
   }
 }

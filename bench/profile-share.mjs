@@ -1,0 +1,55 @@
+// Where a server's CPU went, from the profiles BENCH_PROFILE=1 writes: for each profile, the share of its busy
+// samples (idle and program time left out) whose stack passes through the audit event sink, our metrics, the
+// OpenTelemetry SDK, or Nest's ConsoleLogger. A share of the server's own CPU, so other work on the machine
+// does not skew it the way it skews throughput.
+//
+//   node bench/profile-share.mjs [bench/results/profiles]
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'results/profiles');
+const PARTS = {
+  'event sink': /\/observability\/default-event\.sink\.js/,
+  'Nest ConsoleLogger': /\/console-logger\.service\.js/,
+  'our metrics': /\/observability\/metrics\.js/,
+  OpenTelemetry: /\/@opentelemetry\//,
+};
+
+for (const file of readdirSync(dir)
+  .filter((name) => name.endsWith('.cpuprofile'))
+  .sort()) {
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parents.set(child, node.id);
+  let busy = 0;
+  let any = 0;
+  const shares = Object.fromEntries(Object.keys(PARTS).map((part) => [part, 0]));
+  profile.samples.forEach((id, i) => {
+    const micros = profile.timeDeltas[i + 1] ?? 0;
+    const leaf = nodes.get(id).callFrame.functionName;
+    if (leaf === '(idle)' || leaf === '(program)') return;
+    busy += micros;
+    const urls = [];
+    for (let at = id; at !== undefined; at = parents.get(at))
+      urls.push(nodes.get(at).callFrame.url);
+    let hit = false;
+    for (const [part, pattern] of Object.entries(PARTS)) {
+      if (urls.some((url) => pattern.test(url))) {
+        shares[part] += micros;
+        hit = true;
+      }
+    }
+    if (hit) any += micros;
+  });
+  const pct = (micros) => `${((100 * micros) / Math.max(1, busy)).toFixed(2)}%`;
+  console.log(
+    `${file}: busy ${(busy / 1e6).toFixed(1)} s; ` +
+      Object.entries(shares)
+        .map(([part, micros]) => `${part} ${pct(micros)}`)
+        .join(', ') +
+      `; any of these ${pct(any)}`,
+  );
+}
