@@ -71,11 +71,17 @@ const servers = {
 /**
  * Events and metrics on against off, back to back (the issue's target: at most 5% cost): token issuance
  * (ES256), and the guard with ES256 and with HS256 (the cheapest request, where a fixed cost weighs most).
+ * Issuance, the one with an audit line per response, also runs with nestjs-pino as the app's logger.
  */
 const OBSERVABILITY_ROWS = [
   ['issue', 'ES256'],
   ['verify', 'ES256'],
   ['verify', 'HS256'],
+];
+/** The "on" variants: how the app logs. */
+const OBSERVABILITY_LOGGERS = [
+  ['on', "Nest's ConsoleLogger JSON"],
+  ['pino', 'nestjs-pino'],
 ];
 
 function observabilityScenarios() {
@@ -89,13 +95,15 @@ function observabilityScenarios() {
         server: { ...servers.nest('fastify', 'oauth', alg), observability: 'off' },
         kind,
       },
-      {
-        id: `observability-on-${kind}-${alg}`,
-        label: `ours Fastify ${what} ${alg}, events and metrics on (OpenTelemetry SDK, JSON log lines)`,
-        server: { ...servers.nest('fastify', 'oauth', alg), observability: 'on' },
-        kind,
-        ref: off,
-      },
+      ...OBSERVABILITY_LOGGERS.filter(([mode]) => mode === 'on' || kind === 'issue').map(
+        ([mode, how]) => ({
+          id: `observability-${mode}-${kind}-${alg}`,
+          label: `ours Fastify ${what} ${alg}, events and metrics on, ${how} (OpenTelemetry SDK)`,
+          server: { ...servers.nest('fastify', 'oauth', alg), observability: mode },
+          kind,
+          ref: off,
+        }),
+      ),
     ];
   });
 }
@@ -357,7 +365,7 @@ class Bench {
     });
   }
 
-  async startServer(server) {
+  async startServer(server, name) {
     const config = {
       keys: this.keys,
       pepper: this.pepper,
@@ -371,7 +379,9 @@ class Bench {
     };
     const execArgv = [...(server.execArgv ?? [])];
     if (PROFILE) {
+      // Named after the scenario, so that `node bench/profile-share.mjs` says which row each profile is.
       execArgv.push('--cpu-prof', '--cpu-prof-dir', join(here, 'results/profiles'));
+      if (name) execArgv.push('--cpu-prof-name', `${name}.cpuprofile`);
     }
     const child = spawnNode(join(here, server.script), {
       args: server.args,
@@ -380,7 +390,7 @@ class Bench {
       core: CORES.server,
       pinned: this.pinned,
       // The server's log lines go to a pipe this process drains, as a container runtime's collector would.
-      stdout: server.observability === 'on' ? 'pipe' : 'inherit',
+      stdout: server.observability === 'on' || server.observability === 'pino' ? 'pipe' : 'inherit',
     });
     if (child.stdout) {
       child.logLines = 0;
@@ -434,7 +444,7 @@ class Bench {
   }
 
   async runScenario(scenario) {
-    const { child, ready } = await this.startServer(scenario.server);
+    const { child, ready } = await this.startServer(scenario.server, scenario.id);
     try {
       const connections = scenario.connections ?? CONNECTIONS;
       switch (scenario.kind) {
@@ -823,21 +833,24 @@ function evaluateTargets(rows, bench) {
     }
   }
   for (const [kind, alg] of OBSERVABILITY_ROWS) {
-    const [on, off] = [`observability-on-${kind}-${alg}`, `observability-off-${kind}-${alg}`];
-    const [a, b] = [rate(on), rate(off)];
-    if (a === undefined || b === undefined) continue;
-    const [costOn, costOff] = [cost(on), cost(off)];
-    targets.push({
-      name: `events and metrics on cost ≤ 5%: ${kind === 'issue' ? 'token issuance' : 'guarded route'} ${alg}, on ≥ 95% of off`,
-      ratio: a / b,
-      min: 0.95,
-      met: a / b >= 0.95,
-      detail:
-        `${a.toFixed(0)} vs ${b.toFixed(0)} req/s` +
-        (costOn && costOff
-          ? `; server CPU per request ${costOn.toFixed(0)} vs ${costOff.toFixed(0)} µs (+${((100 * (costOn - costOff)) / costOff).toFixed(1)}%)`
-          : ''),
-    });
+    const off = `observability-off-${kind}-${alg}`;
+    for (const [mode] of OBSERVABILITY_LOGGERS) {
+      const on = `observability-${mode}-${kind}-${alg}`;
+      const [a, b] = [rate(on), rate(off)];
+      if (a === undefined || b === undefined) continue;
+      const [costOn, costOff] = [cost(on), cost(off)];
+      targets.push({
+        name: `events and metrics on${mode === 'pino' ? ' (nestjs-pino)' : ''} cost ≤ 5%: ${kind === 'issue' ? 'token issuance' : 'guarded route'} ${alg}, on ≥ 95% of off`,
+        ratio: a / b,
+        min: 0.95,
+        met: a / b >= 0.95,
+        detail:
+          `${a.toFixed(0)} vs ${b.toFixed(0)} req/s` +
+          (costOn && costOff
+            ? `; server CPU per request ${costOn.toFixed(0)} vs ${costOff.toFixed(0)} µs (+${((100 * (costOn - costOff)) / costOff).toFixed(1)}%)`
+            : ''),
+      });
+    }
   }
   const [pkjwt, secretBasic] = [
     rate('ours-fastify-issue-private-key-jwt'),

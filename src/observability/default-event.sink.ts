@@ -32,10 +32,11 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
   private findEmitter: () => OAuth2EventEmitter | null = () => null;
 
   emit(input: OAuth2EventInput): void {
-    const event = { ...input, time: input.time ?? new Date().toISOString() } as OAuth2Event;
+    // On the request path (one line per issued token): the fields are built in one pass, in the event's own
+    // order with `event` first and `time` last when filled in, and the event is copied only for an emitter.
+    const time = input.time ?? isoNow();
     try {
-      const { type, ...fields } = event;
-      this.logger.log(describe(event), { event: type, ...fields } as OAuth2LogFields);
+      this.logger.log(describe(input), logFields(input, time));
     } catch {
       // A logger that throws must not fail the request: the event still goes to the emitter.
     }
@@ -43,9 +44,9 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
     if (this.emitter === undefined) this.emitter = this.findEmitter();
     if (!this.emitter) return;
     try {
-      this.emitter.emit(event.type, event);
+      this.emitter.emit(input.type, { ...input, time } as OAuth2Event);
     } catch (error) {
-      this.listenerFailed(event.type, error);
+      this.listenerFailed(input.type, error);
     }
   }
 
@@ -64,8 +65,31 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
   }
 }
 
+/** An event's log fields: `event` holding its type, then its other members, `time` filled in. */
+function logFields(input: OAuth2EventInput, time: string): OAuth2LogFields {
+  const fields: Record<string, unknown> = { event: input.type };
+  for (const key in input) {
+    if (key !== 'type') fields[key] = input[key as keyof OAuth2EventInput];
+  }
+  if (input.time === undefined) fields.time = time;
+  return fields as OAuth2LogFields;
+}
+
+let isoMillis = -1;
+let isoString = '';
+
+/** `new Date().toISOString()`, formatted once per millisecond (it costs about 0.5 µs). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMillis) {
+    isoMillis = now;
+    isoString = new Date(now).toISOString();
+  }
+  return isoString;
+}
+
 /** The sentence of an event's log line; the fields carry the rest. */
-function describe(event: OAuth2Event): string {
+function describe(event: OAuth2EventInput): string {
   const client = JSON.stringify('clientId' in event ? event.clientId : null);
   switch (event.type) {
     case 'oauth2.token.issued':
