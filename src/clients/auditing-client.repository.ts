@@ -213,7 +213,7 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
   /** A sink must not throw (events.ts); one that does must not turn a saved change into a failure. */
   private emit(event: OAuth2EventInput): void {
     try {
-      this.events.emit({ ...event, time: new Date().toISOString() });
+      this.events.emit(event);
     } catch {
       // The change stands; the sink's own failure is the sink's to report.
     }

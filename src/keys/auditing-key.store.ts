@@ -91,7 +91,6 @@ export class AuditingOAuth2KeyStore extends OAuth2KeyStore {
         kid,
         algorithm,
         source: this.source,
-        time: new Date().toISOString(),
       });
     } catch {
       // A sink must not throw (events.ts); the key change stands whatever it does.

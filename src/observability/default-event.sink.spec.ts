@@ -74,20 +74,25 @@ describe('DefaultOAuth2EventSink: the log line', () => {
       timestamp: expect.any(Number),
       context: 'OAuth2Audit',
       message: 'Token issued to client "svc"',
-      params: { event: 'oauth2.token.issued', ...omitType(ISSUED), time: expect.any(String) },
+      // No `time` of the event's own: the line's `timestamp` is when it happened.
+      params: { event: 'oauth2.token.issued', ...omitType(ISSUED) },
     });
   });
 
-  test('the time is filled in when left out, and kept when given', () => {
+  test('the line leaves the time to the logger, keeps one given; the emitted event always has it', () => {
     const calls = capturing();
-    const sink = new DefaultOAuth2EventSink();
+    const emitted: unknown[] = [];
+    const sink = new DefaultOAuth2EventSink({ emit: (_type, event) => emitted.push(event) > 0 });
     const before = Date.now();
     sink.emit(ISSUED);
     sink.emit({ ...ISSUED, time: '2020-01-01T00:00:00.000Z' });
-    const [first, second] = calls.map(([, , fields]) => (fields as { time: string }).time);
-    expect(Date.parse(first)).toBeGreaterThanOrEqual(before);
-    expect(first).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const [first, second] = calls.map(([, , fields]) => (fields as { time?: string }).time);
+    expect(first).toBeUndefined();
     expect(second).toBe('2020-01-01T00:00:00.000Z');
+    const [now, given] = emitted.map((event) => (event as { time: string }).time);
+    expect(Date.parse(now!)).toBeGreaterThanOrEqual(before);
+    expect(now).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(given).toBe('2020-01-01T00:00:00.000Z');
   });
 
   test.each<[OAuth2EventInput, string]>([

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import { OAuth2EventSink, type OAuth2Event, type OAuth2EventInput } from './events.js';
 import type { OAuth2LogFields } from './log-fields.js';
@@ -17,13 +17,18 @@ export interface OAuth2EventEmitter {
  * sets the level of its logger.
  */
 export class DefaultOAuth2EventSink extends OAuth2EventSink {
-  private readonly logger = new Logger('OAuth2Audit');
   /** Event types whose failing listener was already reported. */
   private readonly reported = new Set<string>();
   private emitter: OAuth2EventEmitter | null | undefined;
 
-  /** `emitter`: the host app's EventEmitter2, or a function that finds it once (null: there is none). */
-  constructor(emitter?: OAuth2EventEmitter | (() => OAuth2EventEmitter | null)) {
+  /**
+   * `emitter`: the host app's EventEmitter2, or a function that finds it once (null: there is none).
+   * `logger`: where the lines go, by default Nest's Logger (so the app's logger) with context `OAuth2Audit`.
+   */
+  constructor(
+    emitter?: OAuth2EventEmitter | (() => OAuth2EventEmitter | null),
+    private readonly logger: LoggerService = new Logger('OAuth2Audit'),
+  ) {
     super();
     if (typeof emitter === 'function') this.findEmitter = emitter;
     else this.emitter = emitter ?? null;
@@ -33,10 +38,12 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
 
   emit(input: OAuth2EventInput): void {
     // On the request path (one line per issued token): the fields are built in one pass, in the event's own
-    // order with `event` first and `time` last when filled in, and the event is copied only for an emitter.
+    // order with `event` first, and the event is copied only for an emitter. The line carries no `time` of
+    // its own for an event happening now: every logger stamps its lines (ConsoleLogger's `timestamp`, pino's
+    // `time`, which a second `time` member would clash with).
     const time = input.time ?? isoNow();
     try {
-      this.logger.log(describe(input), logFields(input, time));
+      this.logger.log(describe(input), logFields(input));
     } catch {
       // A logger that throws must not fail the request: the event still goes to the emitter.
     }
@@ -65,13 +72,12 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
   }
 }
 
-/** An event's log fields: `event` holding its type, then its other members, `time` filled in. */
-function logFields(input: OAuth2EventInput, time: string): OAuth2LogFields {
+/** An event's log fields: `event` holding its type, then its other members (`time` only when given). */
+function logFields(input: OAuth2EventInput): OAuth2LogFields {
   const fields: Record<string, unknown> = { event: input.type };
   for (const key in input) {
     if (key !== 'type') fields[key] = input[key as keyof OAuth2EventInput];
   }
-  if (input.time === undefined) fields.time = time;
   return fields as OAuth2LogFields;
 }
 
