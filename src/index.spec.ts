@@ -113,6 +113,8 @@ describe('public API (src/index.ts)', () => {
       'MalformedRequestError',
       'OAUTH2_CLIENT_STORE',
       'OAUTH2_KEY_STORE',
+      'OAUTH2_EVENT_SINK',
+      'GuardedOAuth2EventSink',
       'AuditingOAuthClientRepository',
       'AuditingOAuth2KeyStore',
       'JwksCache',

@@ -37,11 +37,13 @@ import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { createDefaultEventSink } from './observability/default-event.sink.js';
 import { OAuth2EventSink } from './observability/events.js';
+import { GuardedOAuth2EventSink } from './observability/guarded-event.sink.js';
 import { createOAuth2Metrics, OAuth2Metrics } from './observability/metrics.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
 import {
   OAUTH2_CLIENT_STORE,
+  OAUTH2_EVENT_SINK,
   OAUTH2_KEY_STORE,
   OAUTH2_MODULE_OPTIONS,
 } from './oauth2.constants.js';
@@ -267,8 +269,13 @@ function servedPaths({ tokenPath, revocationPath, introspectionPath }: OAuth2Rou
 function observabilityProviders(eventSink: OAuth2ModuleExtras['eventSink']): Provider[] {
   return [
     eventSink === undefined
-      ? { provide: OAuth2EventSink, useFactory: createDefaultEventSink, inject: [ModuleRef] }
-      : providerOf(OAuth2EventSink, eventSink),
+      ? { provide: OAUTH2_EVENT_SINK, useFactory: createDefaultEventSink, inject: [ModuleRef] }
+      : providerOf(OAUTH2_EVENT_SINK, eventSink),
+    {
+      provide: OAuth2EventSink,
+      useFactory: (sink: OAuth2EventSink) => new GuardedOAuth2EventSink(sink),
+      inject: [OAUTH2_EVENT_SINK],
+    },
     { provide: OAuth2Metrics, useFactory: createOAuth2Metrics },
     {
       provide: OAuth2HealthIndicator,

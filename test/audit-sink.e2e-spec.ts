@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { Injectable, type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import request from 'supertest';
+import { ClientAuthThrottle } from '../src/client-auth/client-auth-throttle.js';
 import {
   ClientSecretHasher,
   InMemoryOAuthClientRepository,
@@ -17,6 +18,9 @@ import { decodeJwt } from './support/jwt.js';
 import { CapturingLogger } from './support/logger.js';
 import { auditApp, RecordingEventSink } from './support/observability.js';
 import { basicHeader, GRANT } from './support/oauth.js';
+
+/** The internal token of the configured sink, which the module's services get guarded. */
+const CONFIGURED_SINK = 'OAUTH2:EVENT_SINK';
 
 /** A host app's listener, as its docs would write it. */
 @Injectable()
@@ -132,7 +136,8 @@ describe('the default sink in a host app', () => {
         EventEmitterModule.forRoot(),
         oauth2({ eventSink: given(sink) }),
       ]);
-      expect(started.app.get(OAuth2EventSink)).toBe(sink);
+      // The module's services get it guarded (a throw never reaches a request), under the internal token as given.
+      expect(started.app.get(CONFIGURED_SINK)).toBe(sink);
       await tokenFrom(started);
       expect(sink.of('oauth2.token.issued')).toHaveLength(1);
       expect(auditLines()).toEqual([]);
@@ -142,8 +147,36 @@ describe('the default sink in a host app', () => {
   test('the eventSink extra as a class', async () => {
     const started = await start([oauth2({ eventSink: RecordingEventSink })]);
     await tokenFrom(started);
-    const sink = started.app.get(OAuth2EventSink) as RecordingEventSink;
+    const sink = started.app.get<RecordingEventSink>(CONFIGURED_SINK);
     expect(sink).toBeInstanceOf(RecordingEventSink);
     expect(sink.of('oauth2.token.issued')).toHaveLength(1);
+  });
+
+  test('a sink that throws: tokens still issued, a wrong secret still a throttled 401, one warning', async () => {
+    const throwing: OAuth2EventSink = {
+      emit: () => {
+        throw new Error('SIEM queue full');
+      },
+    };
+    const started = await start([oauth2({ eventSink: { useValue: throwing } })]);
+    await tokenFrom(started);
+    await tokenFrom(started);
+    const counted = jest.spyOn(started.app.get(ClientAuthThrottle), 'failed');
+    const refused = await request(started.app.getHttpServer())
+      .post('/oauth2/token')
+      .type('form')
+      .set('Authorization', basicHeader('svc', 'not-the-secret'))
+      .send(GRANT);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({
+      error: 'invalid_client',
+      error_description: expect.any(String),
+    });
+    expect(counted).toHaveBeenCalledTimes(1);
+    const warnings = logger.lines.filter(
+      (line) => line.fields?.event === 'oauth2.events.sink_failed',
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].whole).not.toContain('SIEM queue full');
   });
 });

@@ -28,7 +28,7 @@ import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-requ
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import { ClientAuthMethods } from './client-auth-methods.js';
-import { AuthenticatedClient, ClientAuthGuard } from './client-auth.guard.js';
+import { AuthenticatedClient, ClientAuthGuard, reportedClientId } from './client-auth.guard.js';
 import { ClientAuthenticator } from './client-authenticator.service.js';
 import { ClientSecretBasicStrategy } from './client-secret-basic.strategy.js';
 import { ClientSecretPostStrategy, PublicClientStrategy } from './form-client.strategies.js';
@@ -428,5 +428,28 @@ describe('ClientAuthGuard in a Nest app', () => {
     expect(registry[name]).toBe(other.get(ClientSecretBasicStrategy));
     await other.close();
     expect(registry[name]).toBeUndefined();
+  });
+});
+
+describe('reportedClientId (the client id an audit event repeats)', () => {
+  const generated = 'dGhpcyBpcyBhIGdlbmVyYXRlZCBzZWNyZXQgb2YgMzI'; // 43 base64url characters, as a generated secret
+
+  test('an unknown id shaped like a secret or a hash is withheld, its length kept', () => {
+    expect(reportedClientId(generated, 'unknown_client')).toBe(
+      '[withheld: 43 characters, shaped like a secret]',
+    );
+    expect(reportedClientId('$scrypt$N=16384$abc', 'malformed_credentials')).toMatch(/^\[withheld/);
+    // A known client's id is its id, whatever its shape; a readable unknown id is repeated.
+    expect(reportedClientId(generated, 'wrong_secret')).toBe(generated);
+    expect(reportedClientId('billing-service', 'unknown_client')).toBe('billing-service');
+  });
+
+  test('control, separator and format characters and the backslash are escaped; 80 code points at most', () => {
+    expect(reportedClientId('a\nb\u2028c\u202Ed\u200Be\u0085f')).toBe(
+      'a\\u000ab\\u2028c\\u202ed\\u200be\\u0085f',
+    );
+    // A literal backslash-u in an id cannot pass for an escape.
+    expect(reportedClientId('a\\u000ab')).toBe('a\\\\u000ab');
+    expect([...reportedClientId('é'.repeat(200))]).toHaveLength(80);
   });
 });

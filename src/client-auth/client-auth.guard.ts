@@ -10,7 +10,7 @@ import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
-import { remoteAddressOf } from '../http/remote-address.js';
+import { clientAddressOf, remoteAddressOf } from '../http/remote-address.js';
 import {
   OAuth2EventSink,
   type OAuth2AuthFailureReason,
@@ -106,14 +106,20 @@ export class ClientAuthGuard implements CanActivate {
         throw refusal(client.disabled ? 'client_disabled' : 'method_not_allowed');
       }
     } catch (error) {
-      const reason = failureReason(error);
-      if (reason) {
-        this.reportFailure(context, request, reason, method, clientId, address);
-      }
       if (isFailedAuthentication(error)) {
         if (clientId !== undefined) await this.throttle.failed(clientId, address);
         const padTo = started + (await this.verifier.derivationMs());
         await sleep(padTo - performance.now());
+      }
+      const reason = failureReason(error);
+      // Reported after the count and the pad, and never in their way: a sink that throws (a full queue of
+      // one's own) must not turn the 401 into a 500, nor switch throttling off.
+      if (reason) {
+        try {
+          this.reportFailure(context, request, reason, method, clientId);
+        } catch {
+          // The sink's failure is the sink's; the refusal stands as decided.
+        }
       }
       throw error;
     }
@@ -129,7 +135,6 @@ export class ClientAuthGuard implements CanActivate {
     reason: OAuth2AuthFailureReason,
     method: ClientAuthMethod | undefined,
     clientId: string | undefined,
-    remoteAddress: string,
   ): void {
     // A request refused before its method was settled (one turned off, several, none) still names what it
     // showed.
@@ -139,11 +144,11 @@ export class ClientAuthGuard implements CanActivate {
       : this.methods.presentedClientId(request);
     this.events.emit({
       type: 'oauth2.client_auth.failed',
-      clientId: presented === undefined ? null : reportedClientId(presented),
+      clientId: presented === undefined ? null : reportedClientId(presented, reason),
       reason,
       authMethod: shown?.name ?? null,
       endpoint: clientAuthEndpointOf(context),
-      remoteAddress,
+      remoteAddress: clientAddressOf(request),
     });
     this.metrics.authFailure(reason);
   }
@@ -183,17 +188,35 @@ function failureReason(error: unknown): OAuth2AuthFailureReason | undefined {
 }
 
 /** A presented client id as an event repeats it: at most 80 characters, control characters escaped. */
-export function reportedClientId(presented: string): string {
+export function reportedClientId(presented: string, reason?: OAuth2AuthFailureReason): string {
+  // An id no client has may be a secret pasted in its place (a generated one is 43 base64url characters), or a
+  // stored hash: not repeated in the audit trail. The ids clients are given are short and readable.
+  if (
+    (reason === 'unknown_client' || reason === 'malformed_credentials') &&
+    secretShaped(presented)
+  ) {
+    return `[withheld: ${presented.length} characters, shaped like a secret]`;
+  }
   return [...presented.slice(0, 2 * MAX_REPORTED_CLIENT_ID)]
     .slice(0, MAX_REPORTED_CLIENT_ID)
     .map((char) => {
       const code = char.codePointAt(0)!;
-      // C0, DEL, C1 and the Unicode line and paragraph separators: nothing that breaks a log line.
-      return code < 0x20 || (code >= 0x7f && code < 0xa0) || code === 0x2028 || code === 0x2029
+      // C0, DEL, C1, the Unicode line and paragraph separators and format characters (bidi overrides, zero
+      // widths), and the backslash itself, so that an escape in the line cannot be forged: nothing that breaks
+      // or disguises a log line.
+      if (char === '\\') return '\\\\';
+      return code < 0x20 || (code >= 0x7f && code < 0xa0) || FORMAT_OR_SEPARATOR.test(char)
         ? `\\u${code.toString(16).padStart(4, '0')}`
         : char;
     })
     .join('');
+}
+
+const FORMAT_OR_SEPARATOR = /^[\p{Cf}\p{Zl}\p{Zp}]$/u;
+
+/** Long opaque base64url (a generated secret, a token) or a hash's `$scheme$` form. */
+function secretShaped(presented: string): boolean {
+  return /^[A-Za-z0-9_-]{32,}$/.test(presented) || /^\$[a-z0-9-]+\$/i.test(presented);
 }
 
 /** A 401 invalid_client: what throttling counts and timing pads. */

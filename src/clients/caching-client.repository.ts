@@ -1,3 +1,4 @@
+import { describeStorageError } from '../errors/storage-error.js';
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { OAuth2LogFields } from '../observability/log-fields.js';
@@ -183,14 +184,16 @@ export class CachingOAuthClientRepository extends OAuthClientRepository {
    * its own cache's `ttl`.
    */
   private announce(clientId: string): void {
-    this.changes?.publish({ type: 'client', clientId }).catch((error: Error) => {
+    this.changes?.publish({ type: 'client', clientId }).catch((error: unknown) => {
+      // Its class and code only: a change feed of the host's own could put anything in a message.
+      const reason = describeStorageError(error);
       this.logger.warn(
-        `A client change could not be announced to other instances (${error.message}); ` +
+        `A client change could not be announced to other instances (${reason}); ` +
           'they see it within their client cache TTL',
         {
           event: 'oauth2.clients.change_not_announced',
           clientId,
-          reason: error.message,
+          reason,
         } satisfies OAuth2LogFields,
       );
     });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { OAuth2HttpRequest } from './http-request.js';
-import { addressKey, remoteAddressOf } from './remote-address.js';
+import { addressKey, clientAddressOf, remoteAddressOf } from './remote-address.js';
 
 const request = (fields: Partial<OAuth2HttpRequest>): OAuth2HttpRequest => ({
   method: 'POST',
@@ -15,6 +15,25 @@ describe('remoteAddressOf', () => {
     ).toBe('203.0.113.7');
     expect(remoteAddressOf(request({ socket: { remoteAddress: '10.0.0.1' } }))).toBe('10.0.0.1');
     expect(remoteAddressOf(request({}))).toBe('unknown');
+  });
+});
+
+describe('clientAddressOf (what an audit event names)', () => {
+  test.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    // Whole, not the /64 throttling counts by.
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2:3:4:5:6'],
+    // Behind a trusted proxy request.ip is the leftmost X-Forwarded-For entry, which the client writes.
+    ['evil\n{"event":"forged"}', 'invalid'],
+    ['x'.repeat(10_000), 'invalid'],
+  ])('%j → %j', (ip, expected) => {
+    expect(clientAddressOf(request({ ip }))).toBe(expected);
+  });
+
+  test('the socket’s peer without request.ip; unknown without either', () => {
+    expect(clientAddressOf(request({ socket: { remoteAddress: '10.0.0.1' } }))).toBe('10.0.0.1');
+    expect(clientAddressOf(request({}))).toBe('unknown');
   });
 });
 

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { OAuth2HttpRequest } from './http-request.js';
 
 /**
@@ -11,6 +11,21 @@ export function remoteAddressOf(request: OAuth2HttpRequest): string {
   const socket = request.socket as { remoteAddress?: unknown } | undefined;
   const ip = typeof request.ip === 'string' ? request.ip : socket?.remoteAddress;
   return typeof ip === 'string' ? addressKey(ip) : 'unknown';
+}
+
+/**
+ * Who sent the request, as an audit event names them: the same `request.ip` (or socket peer) as
+ * `remoteAddressOf()`, but whole (an IPv6 address, not its /64), and only when it is an IP address: behind a
+ * trusted proxy `request.ip` is the leftmost `X-Forwarded-For` entry, which a client writes, so anything else is
+ * `invalid` rather than a string of the client's choosing in the audit trail.
+ */
+export function clientAddressOf(request: OAuth2HttpRequest): string {
+  const socket = request.socket as { remoteAddress?: unknown } | undefined;
+  const ip = typeof request.ip === 'string' ? request.ip : socket?.remoteAddress;
+  if (typeof ip !== 'string') return 'unknown';
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped && isIPv4(mapped[1])) return mapped[1];
+  return isIP(ip) === 0 ? 'invalid' : ip;
 }
 
 /** The throttling key of an address: IPv4 as is, IPv6 by its /64 prefix. */

@@ -291,6 +291,15 @@ describe('JwksCache', () => {
       ]);
     });
 
+    test('a URL with user, password and query is logged without them', async () => {
+      const secretUrl = 'https://svc:hunter2@issuer.example/jwks?access=s3cr3t';
+      const s = setup({ jwksUri: secretUrl });
+      expectUnavailable(await refusal(s.cache, 'k1'), 30);
+      const logged = JSON.stringify(s.error.mock.calls);
+      expect(logged).toContain('https://issuer.example/jwks');
+      expect(logged).not.toMatch(/hunter2|s3cr3t|svc:/);
+    });
+
     test('down after a fetch → the cached keys keep working past their max-age', async () => {
       const s = setup();
       await s.cache.resolve(header('k1'), TOKEN);

@@ -9,6 +9,7 @@ import {
 import { OAuth2Metrics } from '../observability/metrics.js';
 import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
+import { loggableUrl } from '../observability/startup-log.js';
 import type { OAuth2LogFields } from '../observability/log-fields.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
@@ -141,17 +142,20 @@ export class JwksCache {
 
   private async fetchKeys(): Promise<void> {
     const { jwksCacheMinSeconds: min, jwksCacheMaxSeconds: max, jwksCooldown } = this.settings;
-    let where = this.settings.jwksUri ?? this.discoveredJwksUri ?? this.settings.metadataUrl;
+    // Logged without user, password or query (a configured URL may carry them).
+    let where = loggableUrl(
+      this.settings.jwksUri ?? this.discoveredJwksUri ?? this.settings.metadataUrl,
+    );
     const started = performance.now();
     try {
       const jwksUri = this.settings.jwksUri ?? (this.discoveredJwksUri ??= await this.discover());
-      where = jwksUri;
+      where = loggableUrl(jwksUri);
       const { body, maxAge } = await fetchJson(jwksUri, limitsOf(this.settings), this.fetchFn);
       const { keys, ignored } = await readJwks(body, this.settings.algorithms);
       for (const reason of ignored) {
-        this.logger.warn(`The JWK Set at ${jwksUri}: ${reason}; it is ignored`, {
+        this.logger.warn(`The JWK Set at ${where}: ${reason}; it is ignored`, {
           event: 'oauth2.jwks.key_ignored',
-          jwksUri,
+          jwksUri: where,
           reason,
         } satisfies OAuth2LogFields);
       }

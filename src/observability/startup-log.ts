@@ -25,7 +25,8 @@ export class OAuth2StartupLog implements OnApplicationBootstrap {
 }
 
 /** A URL as a log line may name it: without user or password, query or fragment. */
-export function loggableUrl(url: string): string {
+export function loggableUrl(url: string | undefined): string {
+  if (url === undefined) return '(none)';
   try {
     const { protocol, host, pathname } = new URL(url);
     return `${protocol}//${host}${pathname === '/' ? '' : pathname}`;

@@ -1,3 +1,4 @@
+import { describeStorageError } from '../errors/storage-error.js';
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { OAuth2LogFields } from '../observability/log-fields.js';
 import {
@@ -138,10 +139,12 @@ export class RedisOAuth2ChangeFeed extends OAuth2ChangeFeed {
       try {
         listener(change);
       } catch (error) {
-        this.logger.error(`A change listener failed: ${(error as Error).message}`, {
+        // Its class and code only: a listener of the host's own could put anything in a message.
+        const reason = describeStorageError(error);
+        this.logger.error(`A change listener failed: ${reason}`, {
           event: 'oauth2.redis.change_listener_failed',
           change: change.type,
-          reason: (error as Error).message,
+          reason,
         } satisfies OAuth2LogFields);
       }
     }

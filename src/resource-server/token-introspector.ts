@@ -10,6 +10,7 @@ import {
   type FetchFunction,
 } from '../keys/bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from '../keys/issuer-metadata.js';
+import { loggableUrl } from '../observability/startup-log.js';
 import type { OAuth2LogFields } from '../observability/log-fields.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import type { OAuth2IntrospectionSettings } from './oauth2-resource-server-config.js';
@@ -120,11 +121,11 @@ export class TokenIntrospector {
     );
     if (mismatch === undefined) return true;
     this.logger.warn(
-      `The introspection endpoint ${this.endpoint} answered active with a ${mismatch} other than the ` +
+      `The introspection endpoint ${loggableUrl(this.endpoint)} answered active with a ${mismatch} other than the ` +
         'token’s: the token is refused',
       {
         event: 'oauth2.introspection.mismatch',
-        endpoint: this.endpoint,
+        endpoint: loggableUrl(this.endpoint),
         member: mismatch,
       } satisfies OAuth2LogFields,
     );
@@ -144,7 +145,8 @@ export class TokenIntrospector {
   }
 
   private logFailure(error: unknown): void {
-    const where = this.endpoint ?? this.settings.metadataUrl;
+    // Without user, password or query (a configured URL may carry them).
+    const where = loggableUrl(this.endpoint ?? this.settings.metadataUrl);
     let reason = error instanceof RemoteDocumentError ? error.message : `failed (${String(error)})`;
     if (error instanceof RemoteDocumentError && (error.status === 401 || error.status === 403)) {
       reason +=

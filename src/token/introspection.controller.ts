@@ -4,7 +4,7 @@ import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-a
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
-import { remoteAddressOf } from '../http/remote-address.js';
+import { clientAddressOf } from '../http/remote-address.js';
 import { ClientAuthenticatedPost, PostEndpoint } from './post-endpoint.js';
 import { TokenIntrospection, type OAuthIntrospectionResponse } from './introspection.service.js';
 import { parseTokenReference } from './token-request.js';
@@ -39,7 +39,7 @@ export class IntrospectionController extends PostEndpoint {
     }
     return this.introspection.introspect(parseTokenReference(request).token, {
       clientId: client.clientId,
-      remoteAddress: remoteAddressOf(request),
+      remoteAddress: clientAddressOf(request),
     });
   }
 }

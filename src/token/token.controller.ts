@@ -3,7 +3,7 @@ import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
 import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
-import { remoteAddressOf } from '../http/remote-address.js';
+import { clientAddressOf } from '../http/remote-address.js';
 import { OAuth2Metrics } from '../observability/metrics.js';
 import { ClientCredentialsGrant } from './client-credentials.grant.js';
 import { ClientAuthenticatedPost, PostEndpoint, servedAt } from './post-endpoint.js';
@@ -36,7 +36,7 @@ export class TokenController extends PostEndpoint {
   ): Promise<OAuthTokenResponse> {
     const response = await this.grant.respond(client, parseTokenRequest(request), {
       authMethod: this.methods.methodFor(request).name,
-      remoteAddress: remoteAddressOf(request),
+      remoteAddress: clientAddressOf(request),
     });
     this.metrics.tokenRequest('issued');
     return response;
