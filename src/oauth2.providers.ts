@@ -143,7 +143,9 @@ export function oauth2Providers({
         changes: OAuth2ChangeFeed,
         events: OAuth2EventSink,
       ) => {
-        const audited = new AuditingOAuthClientRepository(store, events, 'app');
+        const audited = new AuditingOAuthClientRepository(store, events, 'app', {
+          timeoutMs: storageTimeoutMs,
+        });
         return clientCache.ttl > 0
           ? new CachingOAuthClientRepository(audited, {
               ...clientCache,

@@ -204,20 +204,96 @@ describe('AuditingOAuthClientRepository', () => {
     expect(sink.events).toEqual([]);
   });
 
-  test('reads that fail or hang never fail or hold a write, and a change not read before has no event', async () => {
+  test('a read that fails or hangs never loses the change nor its event: updated, and a warning', async () => {
     let mode: 'fail' | 'hang' = 'fail';
     const broken = new (class extends InMemoryOAuthClientRepository {
       override async findById(): Promise<OAuthClient | null> {
-        if (mode === 'fail') throw new Error('read refused');
+        if (mode === 'fail')
+          throw Object.assign(new Error('read refused at db.internal'), { code: 'EX' });
         return new Promise(() => {});
       }
     })();
-    const repository = new AuditingOAuthClientRepository(broken, sink, 'app');
-    await repository.save(OAuthClient.create({ clientId: 'a' }));
+    const warnings: unknown[][] = [];
+    const repository = new AuditingOAuthClientRepository(broken, sink, 'app', {
+      timeoutMs: 20,
+      logger: { warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    await repository.save(OAuthClient.create({ clientId: 'a', clientSecret: HASH }));
     mode = 'hang';
     await repository.save(OAuthClient.create({ clientId: 'b' }));
+    await repository.expireSecrets('a', [PRIMARY_SECRET_ID], new Date(0));
     expect((await broken.list()).map((client) => client.clientId)).toEqual(['a', 'b']);
-    expect(sink.events).toEqual([]);
+    expect(sink.events).toEqual([
+      { type: 'oauth2.client.updated', clientId: 'a', source: 'app' },
+      { type: 'oauth2.client.updated', clientId: 'b', source: 'app' },
+      {
+        type: 'oauth2.client.secret_revoked',
+        clientId: 'a',
+        secretId: PRIMARY_SECRET_ID,
+        expiresAt: new Date(0).toISOString(),
+        source: 'app',
+      },
+    ]);
+    expect(warnings.map(([, fields]) => fields)).toEqual([
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'Error (EX)',
+        operation: 'save',
+        clientId: 'a',
+      },
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'no answer within 20 ms',
+        operation: 'save',
+        clientId: 'b',
+      },
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'no answer within 20 ms',
+        operation: 'expireSecrets',
+        clientId: 'a',
+      },
+    ]);
+    // The driver's message (a host name here) is not logged.
+    expect(JSON.stringify(warnings)).not.toContain('db.internal');
+  });
+
+  test('a read that answers is awaited before the write: created and secret_added, however slow', async () => {
+    const slow = new (class extends InMemoryOAuthClientRepository {
+      override async findById(clientId: string): Promise<OAuthClient | null> {
+        const found = await super.findById(clientId);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return found;
+      }
+    })();
+    const repository = new AuditingOAuthClientRepository(slow, sink, 'app', { timeoutMs: 1000 });
+    await repository.save(OAuthClient.create({ clientId: 'n', clientSecret: HASH }));
+    expect(sink.events.map((event) => event.type)).toEqual([
+      'oauth2.client.created',
+      'oauth2.client.secret_added',
+    ]);
+  });
+
+  test('rotateSecret: a rotation that fails after adding the secret still announces secret_added', async () => {
+    const failing = new (class extends InMemoryOAuthClientRepository {
+      override async expireSecrets(): Promise<void> {
+        throw new Error('expire refused');
+      }
+    })([OAuthClient.create({ clientId: 'svc', clientSecret: HASH })]);
+    const repository = new AuditingOAuthClientRepository(failing, sink, 'app');
+    await expect(repository.rotateSecret('svc', row('new'), new Date())).rejects.toThrow(
+      'expire refused',
+    );
+    expect((await failing.findSecrets('svc')).map((secret) => secret.id)).toEqual(['new']);
+    expect(sink.events).toEqual([
+      {
+        type: 'oauth2.client.secret_added',
+        clientId: 'svc',
+        secretId: 'new',
+        expiresAt: null,
+        source: 'app',
+      },
+    ]);
   });
 
   test('a sink that throws never fails the change it reports', async () => {

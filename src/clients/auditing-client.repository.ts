@@ -1,3 +1,6 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import { describeStorageError } from '../errors/storage-error.js';
+import { readForAudit, warnChangeUnread } from '../observability/audit-read.js';
 import type {
   OAuth2ChangeSource,
   OAuth2EventInput,
@@ -13,6 +16,13 @@ const same = (a: unknown, b: unknown): boolean =>
   a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
 const iso = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
+export interface AuditingOptions {
+  /** How long a read of what a change replaces may take (the module's `storageTimeoutMs`). @default 5000 */
+  timeoutMs?: number;
+  /** Where `oauth2.audit.change_unread` warnings go. @default Nest's Logger, context `OAuth2Audit` */
+  logger?: Pick<LoggerService, 'warn'>;
+}
+
 /**
  * Announces every change made through another repository as an audit event: a client created, updated or
  * deleted, a secret added, revoked, or a rotation. Wrapped around whatever storage is configured (in DI, and
@@ -20,16 +30,27 @@ const iso = (date: Date | null): string | null => (date === null ? null : date.t
  * write has succeeded, never for one that failed or changed nothing. Names, ids and times only: never a
  * secret, a hash or a key.
  *
+ * What a change replaces is read first (bounded by `timeoutMs`), to tell `created` from `updated` and name the
+ * fields. A read that fails or does not answer in time never fails nor loses the change: the write goes ahead,
+ * its event says what is known (`updated` without `fields`, each secret asked to expire as revoked), and an
+ * `oauth2.audit.change_unread` warning is logged.
+ *
  * Re-hashing a secret in place (`updateSecret`, `updateSecretHash`: a legacy or pepper upgrade of the same
  * secret) and recording its use (`touchSecret`) are not changes of the client, and announce nothing.
  */
 export class AuditingOAuthClientRepository extends OAuthClientRepository {
+  private readonly timeoutMs: number;
+  private readonly logger: Pick<LoggerService, 'warn'>;
+
   constructor(
     readonly inner: OAuthClientRepository,
     private readonly events: OAuth2EventSink,
     private readonly source: OAuth2ChangeSource,
+    { timeoutMs = 5000, logger = new Logger('OAuth2Audit') }: AuditingOptions = {},
   ) {
     super();
+    this.timeoutMs = timeoutMs;
+    this.logger = logger;
   }
 
   findById(clientId: string): Promise<OAuthClient | null> {
@@ -51,8 +72,12 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
   async save(client: OAuthClient): Promise<void> {
     const { clientId } = client;
     await this.afterRead(
+      'save',
+      clientId,
       () => this.inner.findById(clientId),
       () => this.inner.save(client),
+      // Unread: whether it was created, and what changed (the secret among it), is unknown.
+      () => this.emit({ type: 'oauth2.client.updated', clientId, source: this.source }),
       (before) => {
         if (before === null) {
           this.emit({ type: 'oauth2.client.created', clientId, source: this.source });
@@ -103,22 +128,39 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
     at: Date,
   ): Promise<void> {
     await this.afterRead(
+      'expireSecrets',
+      clientId,
       () => this.secretsOutliving(clientId, secretIds, at),
       () => this.inner.expireSecrets(clientId, secretIds, at),
+      // Unread: each secret asked for, though one that had already expired was left as it was.
+      () => {
+        for (const secretId of secretIds) this.secretRevoked(clientId, secretId, at);
+      },
       (live) => {
         for (const secretId of live) this.secretRevoked(clientId, secretId, at);
       },
     );
   }
 
-  /** `secret_added` for the new secret, then `secret_rotated` naming when the others stop. */
+  /**
+   * `secret_added` for the new secret as soon as it is stored, then `secret_rotated` naming when the others
+   * stop. A rotation that is not atomic (the base class: add, then expire) and fails after the add still
+   * announces the secret it added.
+   */
   override async rotateSecret(
     clientId: string,
     secret: OAuthClientSecret,
     expireOthersAt: Date,
   ): Promise<string[]> {
-    const expiring = await this.inner.rotateSecret(clientId, secret, expireOthersAt);
-    this.secretAdded(clientId, secret.id, secret.expiresAt);
+    let added = false;
+    const announceAdded = () => {
+      if (added) return;
+      added = true;
+      this.secretAdded(clientId, secret.id, secret.expiresAt);
+    };
+    const expiring = await this.inner.rotateSecret(clientId, secret, expireOthersAt, announceAdded);
+    // A storage that rotates atomically (its own override) may never call back: announced now.
+    announceAdded();
     this.emit({
       type: 'oauth2.client.secret_rotated',
       clientId,
@@ -143,26 +185,30 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
   }
 
   /**
-   * Runs `write`, and `report` with what `read` found before it. The read is sent first but never holds the
-   * write up nor fails it: a storage may take writes while its reads fail or hang (a stalled connection). A
-   * read that failed, or still has not answered a turn of the event loop after the write, reports nothing:
-   * the change stands without its event rather than wait for a read that may never come.
+   * Reads what `write` will replace (bounded by `timeoutMs`), runs `write`, then `report`s what the read found,
+   * or, when it failed or did not answer in time, `unread` (the event with what is known) and a warning. A
+   * failed write announces nothing.
    */
   private async afterRead<T, R>(
+    operation: string,
+    clientId: string,
     read: () => Promise<T>,
     write: () => Promise<R>,
+    unread: () => void,
     report: (before: T) => void,
   ): Promise<R> {
-    const prior = read().then(
-      (value) => ({ value }),
-      () => undefined,
-    );
+    const before = await readForAudit(read, this.timeoutMs);
     const result = await write();
-    const before = await Promise.race([
-      prior,
-      new Promise<undefined>((resolve) => setImmediate(resolve, undefined)),
-    ]);
-    if (before) report(before.value);
+    if ('value' in before) {
+      report(before.value);
+    } else {
+      unread();
+      const reason =
+        'failed' in before
+          ? describeStorageError(before.failed)
+          : `no answer within ${this.timeoutMs} ms`;
+      warnChangeUnread(this.logger, reason, { operation, clientId });
+    }
     return result;
   }
 

@@ -78,17 +78,21 @@ export abstract class OAuthClientRepository {
    * A rotation: adds `secret`, then sets every secret the client had before to expire at `expireOthersAt`
    * (as `expireSecrets`: never later than they would). Added first, so the client holds a valid secret
    * throughout. One operation, so that a wrapper (the audit events) sees a rotation, not two changes.
+   * @param added called once `secret` is stored, before the others are set to expire: the default is not
+   *   atomic, and a wrapper must know the secret was added even if the expiry then fails
    * @returns the ids of the secrets set to expire
    */
   async rotateSecret(
     clientId: string,
     secret: OAuthClientSecret,
     expireOthersAt: Date,
+    added?: () => void,
   ): Promise<string[]> {
     const client = await this.findById(clientId);
     if (!client) throw new Error(`no client with id '${clientId}'`);
     const others = secretsOf(client, await this.findSecrets(clientId)).map((other) => other.id);
     await this.addSecret(clientId, secret);
+    added?.();
     await this.expireSecrets(clientId, others, expireOthersAt);
     return others;
   }
