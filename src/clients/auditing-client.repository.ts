@@ -203,11 +203,9 @@ export class AuditingOAuthClientRepository extends OAuthClientRepository {
       report(before.value);
     } else {
       unread();
-      const reason =
-        'failed' in before
-          ? describeStorageError(before.failed)
-          : `no answer within ${this.timeoutMs} ms`;
-      warnChangeUnread(this.logger, reason, { operation, clientId });
+      const { timeoutMs } = this;
+      const settings = { timeoutMs, describe: describeStorageError };
+      warnChangeUnread(this.logger, before, settings, { operation, clientId });
     }
     return result;
   }

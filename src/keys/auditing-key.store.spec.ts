@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { KEK, openAdmin, storeOf } from '../../test/support/key-store.js';
 import { OAuth2EventSink, type OAuth2EventInput } from '../observability/events.js';
 import { AuditingOAuth2KeyStore } from './auditing-key.store.js';
+import { OAuth2KeyStore } from './key-store.js';
 import type { TypeOrmOAuth2KeyStore } from './typeorm-key.store.js';
 
 class RecordingSink extends OAuth2EventSink {
@@ -88,6 +89,78 @@ describe('AuditingOAuth2KeyStore', () => {
     expect(sink.events).toEqual([]);
     await store.prune(3600);
     expect(events()).toEqual([['oauth2.key.pruned', old.kid, 'ES256']]);
+  });
+
+  test('generate with activate: retired names the key the write replaced, not a snapshot taken before', async () => {
+    const first = await inner.generate('ES256', { activate: true });
+    const concurrent = await inner.generate('ES256');
+    // Another instance activates `concurrent` between this call's start and its write.
+    const original = inner.generate.bind(inner);
+    inner.generate = async (algorithm, options) => {
+      // A millisecond apart at least (the same one is the race the wrapper documents).
+      const now = new Date(Date.now() - 1000);
+      await inner.activate(concurrent.kid, { minNextAge: 0, force: true, now });
+      return original(algorithm, options);
+    };
+    const second = await store.generate('ES256', { activate: true });
+    expect(events()).toEqual([
+      ['oauth2.key.generated', second.kid, 'ES256'],
+      ['oauth2.key.activated', second.kid, 'ES256'],
+      ['oauth2.key.retired', concurrent.kid, 'ES256'],
+    ]);
+    expect(first.kid).not.toBe(concurrent.kid);
+  });
+
+  test('a read that fails or hangs never fails a key change: announced with what is known, and a warning', async () => {
+    const warnings: unknown[][] = [];
+    let list = () => inner.list();
+    // The store's own writes read as they do; only the wrapper's reads fail.
+    const unreadable = new (class extends OAuth2KeyStore {
+      list = () => list();
+      load = () => inner.load();
+      generate = inner.generate.bind(inner);
+      activate = inner.activate.bind(inner);
+      retire = inner.retire.bind(inner);
+      prune = inner.prune.bind(inner);
+    })();
+    const failing = new AuditingOAuth2KeyStore(unreadable, sink, 'cli', {
+      timeoutMs: 20,
+      logger: { warn: (...args: unknown[]) => void warnings.push(args) },
+    });
+    const first = await inner.generate('ES256', { activate: true });
+    const next = await inner.generate('ES256');
+    list = () => Promise.reject(Object.assign(new Error('at db.internal'), { code: 'EX' }));
+    const second = await failing.generate('ES256', { activate: true });
+    await failing.retire(next.kid);
+    list = () => new Promise(() => {});
+    await failing.retire(next.kid);
+    expect(events()).toEqual([
+      ['oauth2.key.generated', second.kid, 'ES256'],
+      ['oauth2.key.activated', second.kid, 'ES256'],
+      ['oauth2.key.retired', next.kid, 'ES256'],
+    ]);
+    expect(warnings.map(([, fields]) => fields)).toEqual([
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'Error (EX)',
+        operation: 'generate',
+        kid: second.kid,
+      },
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'Error (EX)',
+        operation: 'retire',
+        kid: next.kid,
+      },
+      {
+        event: 'oauth2.audit.change_unread',
+        reason: 'no answer within 20 ms',
+        operation: 'retire',
+        kid: next.kid,
+      },
+    ]);
+    expect(JSON.stringify(warnings)).not.toContain('db.internal');
+    expect(first.kid).not.toBe(second.kid);
   });
 
   test('no event holds key material', async () => {

@@ -35,14 +35,16 @@ export async function readForAudit<T>(
 
 /**
  * Logs that a change was made but what it replaced could not be read, so its audit event says less than it
- * would (`oauth2.audit.change_unread`): the event is still emitted, never lost silently. `reason` is safe to log
- * (a storage error's class and code); `fields` names the change (ids only).
+ * would (`oauth2.audit.change_unread`): the event is still emitted, never lost silently. `describe` turns a
+ * storage error into what is safe to log (its class and code); `fields` names the change (ids only).
  */
 export function warnChangeUnread(
   logger: Pick<LoggerService, 'warn'>,
-  reason: string,
+  read: Exclude<AuditRead<unknown>, { value: unknown }>,
+  { timeoutMs, describe }: { timeoutMs: number; describe: (error: unknown) => string },
   fields: Omit<OAuth2LogFields, 'event' | 'reason'>,
 ): void {
+  const reason = 'failed' in read ? describe(read.failed) : `no answer within ${timeoutMs} ms`;
   logger.warn(`A change was recorded without reading what it replaced: ${reason}`, {
     event: 'oauth2.audit.change_unread',
     reason,
