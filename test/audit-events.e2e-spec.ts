@@ -549,7 +549,10 @@ describe('throttled client authentication', () => {
         'throttled',
       ]);
     } finally {
+      expect(metrics.loads).toHaveLength(1);
       await app.close();
     }
+    // Closing the app disposed of the KDF load callback: the metrics no longer hold its SecretVerifier.
+    expect(metrics.loads).toEqual([]);
   });
 });

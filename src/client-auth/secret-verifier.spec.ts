@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { useFakeClock } from '../../test/support/fake-clock.js';
 import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
+import { OAuth2Metrics } from '../observability/metrics.js';
 import { KdfBusyError } from './kdf-limiter.js';
 import { SecretVerifier } from './secret-verifier.js';
 
@@ -11,6 +12,24 @@ describe('SecretVerifier', () => {
   let stored: string;
   beforeAll(async () => {
     stored = await hasher.hash('chosen secret');
+  });
+
+  test('its KDF load is observed until the module is destroyed, then disposed of', () => {
+    const disposed = jest.fn();
+    const observed: (() => unknown)[] = [];
+    const metrics = new (class extends OAuth2Metrics {
+      override observeKdfLoad(load: () => { running: number; waiting: number }): () => void {
+        observed.push(load);
+        return disposed;
+      }
+    })();
+    const verifier = new SecretVerifier(hasher, options, metrics);
+    expect(observed.map((load) => load())).toEqual([{ running: 0, waiting: 0 }]);
+    expect(disposed).not.toHaveBeenCalled();
+    verifier.onModuleDestroy();
+    expect(disposed).toHaveBeenCalledTimes(1);
+    // Without metrics there is nothing to dispose of.
+    new SecretVerifier(hasher, options).onModuleDestroy();
   });
 
   test('a KDF hash is derived once; the success is then remembered', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { OnModuleDestroy } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import type { OAuth2Metrics } from '../observability/metrics.js';
@@ -28,12 +29,13 @@ export interface SecretVerifierOptions {
  *
  * The cache holds digests and booleans only, never a secret.
  */
-export class SecretVerifier {
+export class SecretVerifier implements OnModuleDestroy {
   private readonly verified: LRUCache<string, true> | undefined;
   private readonly inFlight = new Map<string, Promise<number>>();
   private readonly limiter: KdfLimiter;
   private averageMs: number | undefined;
   private calibration: Promise<number> | undefined;
+  private readonly stopObservingLoad: () => void;
 
   /** `metrics`: told each derivation's wait for its turn, and able to read the limiter's load. */
   constructor(
@@ -50,7 +52,15 @@ export class SecretVerifier {
       options.maxQueuedKdf,
       metrics && ((ms) => metrics.kdfWait(ms)),
     );
-    metrics?.observeKdfLoad(() => this.limiter.load);
+    this.stopObservingLoad = metrics?.observeKdfLoad(() => this.limiter.load) ?? (() => {});
+  }
+
+  /**
+   * Nest calls it when the module is destroyed (also for an instance a factory built): the metrics outlive the
+   * app, and must stop reading this verifier's limiter, which would keep it (hasher, pepper, cache) alive.
+   */
+  onModuleDestroy(): void {
+    this.stopObservingLoad();
   }
 
   /** Whether the secret matches the stored hash. */

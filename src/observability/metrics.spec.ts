@@ -135,6 +135,25 @@ describe('createOAuth2Metrics on an OpenTelemetry SDK MeterProvider', () => {
     expect(await provider.value(NAMES.kdfDerivations, { 'oauth2.kdf.state': 'waiting' })).toBe(0);
   });
 
+  test('oauth2.kdf.derivations: a disposed load is no longer read at collection', async () => {
+    let reads = 0;
+    const dispose = metrics.observeKdfLoad(() => {
+      reads++;
+      return { running: 4, waiting: 1 };
+    });
+    // The same function registered twice counts twice, and is disposed of once per registration.
+    const kept = () => ({ running: 1, waiting: 0 });
+    const disposeKept = metrics.observeKdfLoad(kept);
+    metrics.observeKdfLoad(kept);
+    expect(await provider.value(NAMES.kdfDerivations, { 'oauth2.kdf.state': 'running' })).toBe(6);
+    expect(reads).toBe(1);
+    dispose();
+    dispose();
+    disposeKept();
+    expect(await provider.value(NAMES.kdfDerivations, { 'oauth2.kdf.state': 'running' })).toBe(1);
+    expect(reads).toBe(1);
+  });
+
   test('oauth2.token.verifications: a monotonic counter of {verification} by oauth2.verifier and oauth2.outcome, every pair', async () => {
     const { verifiers, verificationOutcomes: outcomes } = OAUTH2_METRIC_VALUES;
     expect([verifiers.length, outcomes.length]).toEqual([3, 9]);

@@ -69,8 +69,14 @@ export class OAuth2Metrics {
   /** A key derivation waited `ms` milliseconds for its turn in the KDF limiter. */
   kdfWait(_ms: number): void {}
 
-  /** Reads the KDF limiter's depth (derivations running and waiting) when metrics are collected. */
-  observeKdfLoad(_load: () => { running: number; waiting: number }): void {}
+  /**
+   * Reads the KDF limiter's depth (derivations running and waiting) when metrics are collected, until the
+   * returned disposer is called (its module destroyed): the instruments outlive an app, and a callback left
+   * registered would keep its limiter and all it holds alive.
+   */
+  observeKdfLoad(_load: () => { running: number; waiting: number }): () => void {
+    return () => {};
+  }
 
   /** A bearer token was verified by `verifier` with `outcome`. */
   verification(_verifier: OAuth2Verifier, _outcome: OAuth2VerificationOutcome): void {}
@@ -202,7 +208,7 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
   private readonly kdfWaitTime: Histogram;
   private readonly jwksFetchDuration: Histogram;
   private readonly revocationStoreDuration: Histogram;
-  private readonly kdfLoads: (() => { running: number; waiting: number })[] = [];
+  private readonly kdfLoads = new Set<() => { running: number; waiting: number }>();
 
   private readonly tokenRequests = talliesBy(VALUES.tokenRequestOutcomes, (outcome) => ({
     'oauth2.outcome': outcome,
@@ -290,8 +296,11 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
     this.kdfWaitTime.record(ms / 1000);
   }
 
-  override observeKdfLoad(load: () => { running: number; waiting: number }): void {
-    this.kdfLoads.push(load);
+  override observeKdfLoad(load: () => { running: number; waiting: number }): () => void {
+    // A function of its own each time, so that one registered twice is counted, and disposed of, twice.
+    const read = () => load();
+    this.kdfLoads.add(read);
+    return () => void this.kdfLoads.delete(read);
   }
 
   override verification(verifier: OAuth2Verifier, outcome: OAuth2VerificationOutcome): void {
@@ -314,7 +323,7 @@ class OpenTelemetryOAuth2Metrics extends OAuth2Metrics {
 
   /** Every registered limiter's depth, summed (one per OAuth2Module in the app). */
   private observeLoads(result: ObservableResult): void {
-    if (this.kdfLoads.length === 0) return;
+    if (this.kdfLoads.size === 0) return;
     let running = 0;
     let waiting = 0;
     for (const load of this.kdfLoads) {

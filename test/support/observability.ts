@@ -46,7 +46,7 @@ export type MetricsCall =
 /** OAuth2Metrics that records the calls this suite's paths make (`.overrideProvider(OAuth2Metrics)`). */
 export class RecordingMetrics extends OAuth2Metrics {
   readonly calls: MetricsCall[] = [];
-  /** The KDF load callbacks registered through observeKdfLoad. */
+  /** The KDF load callbacks registered through observeKdfLoad and not disposed of since. */
   readonly loads: Array<() => { running: number; waiting: number }> = [];
 
   override tokenRequest(outcome: OAuth2TokenRequestOutcome): void {
@@ -61,8 +61,12 @@ export class RecordingMetrics extends OAuth2Metrics {
     this.calls.push(['kdfWait', ms]);
   }
 
-  override observeKdfLoad(load: () => { running: number; waiting: number }): void {
+  override observeKdfLoad(load: () => { running: number; waiting: number }): () => void {
     this.loads.push(load);
+    return () => {
+      const at = this.loads.indexOf(load);
+      if (at >= 0) this.loads.splice(at, 1);
+    };
   }
 
   override revocationStore(
