@@ -38,7 +38,11 @@ export interface OAuth2HealthIndicatorOptions {
   redis?: { connection: RedisConnection; url: string };
   /** How long each check may take before it counts as down (the module's `storageTimeoutMs`). */
   timeoutMs: number;
+  /** How long a result is answered again before the checks run anew, in ms. @default 1000 */
+  cacheMs?: number;
 }
+
+type Checks = Omit<OAuth2HealthIndicatorResult[string], 'status'>;
 
 /** The id looked up: whether a client has it does not matter, the storage answered. */
 const PROBE_CLIENT_ID = 'oauth2-health-check';
@@ -49,7 +53,11 @@ const PROBE_CLIENT_ID = 'oauth2-health-check';
  * - `storage`: the client storage answers a lookup by id (a cheap indexed read);
  * - `signingKey`: the key ring holds an active signing key, and the key store, when the keys come from one,
  *   still holds an active key (else no other instance could start, nor this one follow a rotation);
- * - `redis`, with `store.redis`: Redis answers PING.
+ * - `redis`, with `store.redis`: Redis answers PING; `url` names it (without user or password).
+ *
+ * One run at a time, shared by every caller that asks meanwhile, and its result answered again for `cacheMs`
+ * (1 s): probes that come faster, or pile up while a dead database lets a query hang, run no more queries. A
+ * check that timed out may leave its query pending: at most one per run.
  *
  * ```ts
  * @Get('health') @HealthCheck()
@@ -57,21 +65,44 @@ const PROBE_CLIENT_ID = 'oauth2-health-check';
  * ```
  */
 export class OAuth2HealthIndicator {
+  private running: Promise<Checks> | undefined;
+  private last: { at: number; checks: Checks } | undefined;
+
   constructor(private readonly options: OAuth2HealthIndicatorOptions) {}
 
-  /** Runs the checks; `down` (terminus answers 503) when any of them is. */
+  /** Runs the checks (or shares a run in flight or answered within `cacheMs`); `down` (503) when any is. */
   async isHealthy(key = 'oauth2'): Promise<OAuth2HealthIndicatorResult> {
+    const checks = await this.checks();
+    const up = Object.values(checks).every((check) => check.status === 'up');
+    // Copies: a caller (terminus merges results) must not change what the next caller is answered.
+    const copies = Object.fromEntries(
+      Object.entries(checks).map(([name, check]) => [name, { ...check }]),
+    ) as Checks;
+    return { [key]: { status: up ? 'up' : 'down', ...copies } };
+  }
+
+  private checks(): Promise<Checks> {
+    const { cacheMs = 1000 } = this.options;
+    if (this.last && Date.now() - this.last.at < cacheMs) return Promise.resolve(this.last.checks);
+    this.running ??= this.run()
+      .then((checks) => {
+        this.last = { at: Date.now(), checks };
+        return checks;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private async run(): Promise<Checks> {
     const { redis } = this.options;
     const [storage, signingKey, redisCheck] = await Promise.all([
       this.bounded(() => this.storage()),
       this.bounded(() => this.signingKey()),
-      redis
-        ? this.bounded(() => this.redis(redis.connection), { url: loggableUrl(redis.url) })
-        : null,
+      redis ? this.redisCheck(redis.connection, loggableUrl(redis.url)) : null,
     ]);
-    const checks = { storage, signingKey, ...(redisCheck ? { redis: redisCheck } : {}) };
-    const up = Object.values(checks).every((check) => check.status === 'up');
-    return { [key]: { status: up ? 'up' : 'down', ...checks } };
+    return { storage, signingKey, ...(redisCheck ? { redis: redisCheck } : {}) };
   }
 
   private async storage(): Promise<OAuth2HealthCheck> {
@@ -97,16 +128,18 @@ export class OAuth2HealthIndicator {
     return { status: 'up', ...loaded, storedActiveKid: stored.kid };
   }
 
-  private async redis(connection: RedisConnection): Promise<OAuth2HealthCheck> {
-    await connection.run((client) => client.ping());
-    return { status: 'up' };
+  /** `url` names Redis once: the reason does not repeat it (RedisConnection's messages start with it). */
+  private async redisCheck(connection: RedisConnection, url: string): Promise<OAuth2HealthCheck> {
+    const check = await this.bounded(async (): Promise<OAuth2HealthCheck> => {
+      await connection.run((client) => client.ping());
+      return { status: 'up' };
+    });
+    const reason = check.reason?.split(` at ${url}`).join('');
+    return { url, ...check, ...(reason === undefined ? {} : { reason }) };
   }
 
-  /** The check, down when it throws or takes longer than the timeout; `details` shown either way. */
-  private async bounded(
-    check: () => Promise<OAuth2HealthCheck>,
-    details: Record<string, string> = {},
-  ): Promise<OAuth2HealthCheck> {
+  /** The check, down when it throws or takes longer than the timeout. */
+  private async bounded(check: () => Promise<OAuth2HealthCheck>): Promise<OAuth2HealthCheck> {
     const { timeoutMs } = this.options;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<OAuth2HealthCheck>((resolve) => {
@@ -117,9 +150,9 @@ export class OAuth2HealthIndicator {
       timer.unref();
     });
     try {
-      return { ...details, ...(await Promise.race([check(), timeout])) };
+      return await Promise.race([check(), timeout]);
     } catch (error) {
-      return { ...details, status: 'down', reason: reasonOf(error) };
+      return { status: 'down', reason: reasonOf(error) };
     } finally {
       clearTimeout(timer);
     }
