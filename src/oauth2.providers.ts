@@ -395,9 +395,9 @@ function keyProviders(
     {
       provide: OAuth2KeyStore,
       // The audit events wrap whatever key store is configured (the ring's reloads only read through it).
-      useFactory: (store: OAuth2KeyStore, events: OAuth2EventSink) =>
-        new AuditingOAuth2KeyStore(store, events, 'app'),
-      inject: [OAUTH2_KEY_STORE, OAuth2EventSink],
+      useFactory: (store: OAuth2KeyStore, events: OAuth2EventSink, config: OAuth2Config) =>
+        new AuditingOAuth2KeyStore(store, events, 'app', { timeoutMs: config.storageTimeoutMs }),
+      inject: [OAUTH2_KEY_STORE, OAuth2EventSink, OAuth2Config],
     },
     {
       provide: OAuth2KeyRing,
