@@ -24,6 +24,8 @@ import { SecretVerifier } from './secret-verifier.js';
 
 /** Where Passport puts the authenticated client (its `property` option, `user` by default). */
 const CLIENT_PROPERTY = 'oauth2Client';
+/** Where the guard records the method the client authenticated by, so that nothing detects it again. */
+const METHOD = Symbol('oauth2.clientAuthMethod');
 const ENDPOINT_METADATA = 'oauth2:client-auth-endpoint';
 /** The longest client id an audit event repeats (RFC 6749 Appendix A.1 sets no bound; our column is 80). */
 const MAX_REPORTED_CLIENT_ID = 80;
@@ -105,6 +107,7 @@ export class ClientAuthGuard implements CanActivate {
       if (!admits(client, method.name)) {
         throw refusal(client.disabled ? 'client_disabled' : 'method_not_allowed');
       }
+      (request as { [METHOD]?: string })[METHOD] = method.name;
     } catch (error) {
       if (isFailedAuthentication(error)) {
         if (clientId !== undefined) await this.throttle.failed(clientId, address);
@@ -249,3 +252,11 @@ export const AuthenticatedClient = createParamDecorator(
     return client;
   },
 );
+
+/** The method ClientAuthGuard authenticated the request's client by (`client_secret_basic`, …). */
+export function authenticatedMethodOf(request: OAuth2HttpRequest): string {
+  const method = (request as { [METHOD]?: string })[METHOD];
+  if (method === undefined)
+    throw new Error('authenticatedMethodOf() needs ClientAuthGuard on the route');
+  return method;
+}

@@ -1,6 +1,9 @@
 import { Controller, Req, type Type } from '@nestjs/common';
-import { ClientAuthMethods } from '../client-auth/client-auth-methods.js';
-import { AuthenticatedClient, ClientAuthEndpoint } from '../client-auth/client-auth.guard.js';
+import {
+  AuthenticatedClient,
+  authenticatedMethodOf,
+  ClientAuthEndpoint,
+} from '../client-auth/client-auth.guard.js';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { clientAddressOf } from '../http/remote-address.js';
@@ -22,7 +25,6 @@ export class TokenController extends PostEndpoint {
 
   constructor(
     private readonly grant: ClientCredentialsGrant,
-    private readonly methods: ClientAuthMethods,
     private readonly metrics: OAuth2Metrics,
   ) {
     super();
@@ -35,7 +37,7 @@ export class TokenController extends PostEndpoint {
     @Req() request: OAuth2HttpRequest,
   ): Promise<OAuthTokenResponse> {
     const response = await this.grant.respond(client, parseTokenRequest(request), {
-      authMethod: this.methods.methodFor(request).name,
+      authMethod: authenticatedMethodOf(request),
       remoteAddress: clientAddressOf(request),
     });
     this.metrics.tokenRequest('issued');
