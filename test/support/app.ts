@@ -1,6 +1,6 @@
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { ClientSecretHasher, OAuthClient, OAuthClientRepository } from '../../src/index.js';
 
 export type Platform = 'express' | 'fastify';
@@ -11,16 +11,18 @@ export interface StartOptions {
   platform?: Platform;
   /** Where Nest logs; nowhere unless given. */
   logger?: LoggerService;
+  /** Overrides providers of the test module before it is compiled. */
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
 }
 
 /** Builds and starts a Nest app for a test, on Express unless told otherwise. */
 export async function startApp(
   metadata: ModuleMetadata,
-  { platform = 'express', logger }: StartOptions = {},
+  { platform = 'express', logger, override = (builder) => builder }: StartOptions = {},
 ): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule(metadata)
-    .setLogger(logger ?? silentLogger)
-    .compile();
+  const moduleRef = await override(
+    Test.createTestingModule(metadata).setLogger(logger ?? silentLogger),
+  ).compile();
   const appOptions = { logger: logger ?? (false as const) };
   if (platform === 'express') {
     const app = moduleRef.createNestApplication(appOptions);
