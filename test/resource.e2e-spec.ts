@@ -5,9 +5,10 @@ import request from 'supertest';
 import { seedClients } from './support/app.js';
 import { tokenClaims } from './support/fixtures.js';
 import { appCases, useApp } from './support/matrix.js';
-import { rfc7638Thumbprint, signRaw, unsignedJwt } from './support/jwt.js';
+import { decodeJwt, rfc7638Thumbprint, signRaw, unsignedJwt } from './support/jwt.js';
 import { es256, otherEs256, pem } from './support/keys.js';
 import { basicHeader, CLIENTS, tokenRequest } from './support/oauth.js';
+import { OAuth2TestTokens, type OAuth2TestTokenOptions } from '../src/testing/index.js';
 
 const CHALLENGE = 'Bearer realm="Service"';
 /** The kid of the fixtures' signing key: its RFC 7638 thumbprint. */
@@ -30,6 +31,12 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
   let app: INestApplication;
   let token: string;
   let readOnlyToken: string;
+  let tokens: OAuth2TestTokens;
+  /** testclient's token as the endpoint issues it, from the testing kit. */
+  const TESTCLIENT: OAuth2TestTokenOptions = {
+    clientId: 'testclient',
+    scopes: ['reports:read', 'reports:write'],
+  };
 
   const get = (path: string) => request(app.getHttpServer()).get(path);
   const withToken = (value: string, path = '/api/whoami') =>
@@ -46,6 +53,7 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
       .set('Authorization', basicHeader('testclient', 'testpass'))
       .send('grant_type=client_credentials&scope=reports:read');
     readOnlyToken = narrow.body.access_token;
+    tokens = OAuth2TestTokens.from(app);
   });
 
   test('a valid token reaches the route, with the principal', async () => {
@@ -136,16 +144,14 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
   describe('invalid tokens are a 401 invalid_token', () => {
     test('signed by another key', async () => {
       expectInvalidToken(
-        await withToken(signRaw({ typ: 'at+jwt' }, tokenClaims(), otherEs256.privateKey)),
+        await withToken(await tokens.flawedAccessToken('unknown_key', TESTCLIENT)),
       );
     });
 
     test("signed by another key under our key's kid", async () => {
-      expectInvalidToken(
-        await withToken(
-          signRaw({ typ: 'at+jwt', kid: OUR_KID }, tokenClaims(), otherEs256.privateKey),
-        ),
-      );
+      const forged = await tokens.flawedAccessToken('bad_signature', TESTCLIENT);
+      expect(decodeJwt(forged).header.kid).toBe(OUR_KID);
+      expectInvalidToken(await withToken(forged));
     });
 
     test('an unknown kid with our key is refused: only the kid chooses the key', async () => {
@@ -165,10 +171,7 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
     });
 
     test('expired', async () => {
-      const past = Math.floor(Date.now() / 1000) - 7200;
-      const res = await withToken(
-        signRaw({ typ: 'at+jwt' }, tokenClaims({ iat: past, exp: past + 60 }), es256.privateKey),
-      );
+      const res = await withToken(await tokens.flawedAccessToken('expired', TESTCLIENT));
       expectInvalidToken(res);
       expect(res.body.error_description).toMatch(/expired/);
     });
@@ -205,25 +208,13 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
 
     test('wrong issuer', async () => {
       expectInvalidToken(
-        await withToken(
-          signRaw(
-            { typ: 'at+jwt' },
-            tokenClaims({ iss: 'https://evil.example' }),
-            es256.privateKey,
-          ),
-        ),
+        await withToken(await tokens.flawedAccessToken('wrong_issuer', TESTCLIENT)),
       );
     });
 
     test('wrong audience', async () => {
       expectInvalidToken(
-        await withToken(
-          signRaw(
-            { typ: 'at+jwt' },
-            tokenClaims({ aud: 'https://other.example' }),
-            es256.privateKey,
-          ),
-        ),
+        await withToken(await tokens.flawedAccessToken('wrong_audience', TESTCLIENT)),
       );
     });
 
@@ -240,10 +231,12 @@ describe.each(appCases)('bearer guard ($name)', (appCase) => {
     });
 
     test('without exp or client_id', async () => {
-      const { exp: _exp, ...noExp } = tokenClaims();
-      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noExp, es256.privateKey)));
-      const { client_id: _clientId, ...noClient } = tokenClaims();
-      expectInvalidToken(await withToken(signRaw({ typ: 'at+jwt' }, noClient, es256.privateKey)));
+      // A claim given as undefined is left out of the token.
+      for (const claims of [{ exp: undefined }, { client_id: undefined }]) {
+        const made = await tokens.accessToken({ ...TESTCLIENT, claims });
+        expect(Object.keys(decodeJwt(made).payload)).not.toContain(Object.keys(claims)[0]);
+        expectInvalidToken(await withToken(made));
+      }
     });
 
     test('garbage', async () => {

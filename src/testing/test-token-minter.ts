@@ -45,7 +45,8 @@ export interface OAuth2TestTokenOptions {
   lifetime?: number;
   /**
    * More claims, merged last: they may replace any claim, registered ones included (an `nbf` in the future,
-   * say), for a failing case the flaws do not cover.
+   * say), and one given as undefined is left out (a token without `exp`), for a failing case the flaws do not
+   * cover. The token is then signed again with the same key.
    */
   claims?: Record<string, unknown>;
 }
