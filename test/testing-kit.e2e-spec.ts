@@ -1,3 +1,4 @@
+// The README's import lines stand here as they are, one each (the last test compares them).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';

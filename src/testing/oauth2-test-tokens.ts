@@ -33,7 +33,10 @@ export class OAuth2TestTokens extends OAuth2TestTokenMinter {
     super();
   }
 
-  /** The token minter of the `OAuth2Module` in this app or TestingModule (compiled; `init()` not needed). */
+  /**
+   * The token minter of the `OAuth2Module` in this app or TestingModule: compiled is enough with `signing` keys;
+   * with a `keyStore`, mint after `app.init()`, which loads the keys.
+   */
   static from(app: OAuth2TestApp): OAuth2TestTokens {
     const get = <T>(token: abstract new (...args: never[]) => T): T => {
       try {
