@@ -445,6 +445,14 @@ describe.each(platforms)('OAuth2TestIssuer: an OAuth2ResourceServerModule app (%
     );
   });
 
+  test('an issuer that is no http(s) URL is refused at once', () => {
+    for (const issuer of ['auth.example.com', 'urn:example:issuer']) {
+      expect(() => new OAuth2TestIssuer({ issuer, audience: AUDIENCE })).toThrow(
+        "OAuth2TestIssuer: issuer must be an absolute http(s) URL, as the resource server's is",
+      );
+    }
+  });
+
   test.each<[string, Partial<OAuth2ResourceServerOptions>, string]>([
     [
       'another issuer',

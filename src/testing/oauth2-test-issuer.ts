@@ -75,6 +75,11 @@ export class OAuth2TestIssuer extends OAuth2TestTokenMinter {
     lifetime = 300,
   }: OAuth2TestIssuerOptions) {
     super();
+    if (!URL.canParse(issuer) || !/^https?:$/.test(new URL(issuer).protocol)) {
+      throw new Error(
+        "OAuth2TestIssuer: issuer must be an absolute http(s) URL, as the resource server's is",
+      );
+    }
     this.issuer = issuer;
     this.metadataUrl = wellKnownUrl(issuer, AUTHORIZATION_SERVER_METADATA);
     this.jwksUri = `${new URL(issuer).origin}/.oauth2-test-issuer/jwks.json`;
