@@ -37,9 +37,15 @@ class GrpcMetadata {
   }
 }
 
-/** NATS headers as nats.js has them: `get` answers '' for a header that is not there. */
+/**
+ * NATS headers as nats.js has them: `get(name, match)` answers '' for a header that is not there; with
+ * `Match.IgnoreCase` (2) the name's case does not matter.
+ */
 const natsHeaders = (values: Record<string, string>) => ({
-  get: (key: string) => values[key] ?? '',
+  get: (key: string, match = 0) =>
+    Object.entries(values).find(([name]) =>
+      match === 2 ? name.toLowerCase() === key.toLowerCase() : name === key,
+    )?.[1] ?? '',
 });
 
 const authorizationOf = (context: ExecutionContext) => rpcRequest(context).headers.authorization;
@@ -52,6 +58,10 @@ describe('rpcRequest: where a message carries its token', () => {
     [
       'NATS headers (getHeaders())',
       message({}, new NatsContext(['subject', natsHeaders({ authorization: BEARER })])),
+    ],
+    [
+      'NATS headers, the name in any case',
+      message({}, new NatsContext(['subject', natsHeaders({ Authorization: BEARER })])),
     ],
     [
       'RabbitMQ message headers',

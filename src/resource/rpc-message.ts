@@ -36,7 +36,8 @@ function single(values: unknown[]): string | undefined {
 /** `authorization` of a headers object, its name compared case-insensitively as in HTTP (RFC 9110 §5.1). */
 function fromEntries(headers: unknown): string | undefined {
   if (!isObject(headers)) return undefined;
-  if (typeof headers.get === 'function') return single([call(headers, 'get', 'authorization')]);
+  // NATS headers (nats.js MsgHdrs): `get(name, Match.IgnoreCase)`; the second argument is 2 in that enum.
+  if (typeof headers.get === 'function') return single([call(headers, 'get', 'authorization', 2)]);
   return single(
     Object.keys(headers)
       .filter((name) => name.toLowerCase() === 'authorization')
