@@ -79,7 +79,7 @@ const views = new WeakMap<object, OAuth2HttpRequest>();
 
 /**
  * A microservice message as the request OAuth2Guard reads: its `authorization` header is the message's, from
- * the transport's headers or else the payload's `headers` (one rule for all transports). Both at once is an
+ * the transport's headers or from the payload's `headers` (one rule for all transports). Both at once is an
  * invalid_request, as RFC 6750 §2 has it for a token sent by more than one method.
  */
 export function rpcRequest(context: ExecutionContext): OAuth2HttpRequest {
@@ -117,7 +117,9 @@ let loading: Promise<void> | undefined;
 export function loadRpcException(): Promise<void> {
   loading ??= import('@nestjs/microservices').then(
     (microservices) => {
-      rpcException = microservices.RpcException;
+      // A CommonJS copy (Nest 11) may come as the default export only.
+      const { default: commonJs } = microservices as { default?: typeof microservices };
+      rpcException = microservices.RpcException ?? commonJs?.RpcException;
     },
     () => undefined,
   );
