@@ -117,6 +117,7 @@ export { OAuth2Guard } from './resource/oauth2.guard.js';
 export { AccessTokenVerifier } from './resource/access-token.verifier.js';
 export { OAuth2GuardOptions } from './resource/oauth2-guard-options.js';
 export type { OAuthAccessTokenClaims } from './resource/access-token.interface.js';
+export type { OAuth2Refusal } from './resource/oauth2-refusal.js';
 export { Scopes } from './resource/scopes.decorator.js';
 export { OAuthPrincipal } from './resource/oauth-principal.decorator.js';
 export { OAuth2Public } from './resource/oauth2-public.decorator.js';

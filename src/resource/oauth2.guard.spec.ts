@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/internal';
+import { RpcException, TcpContext } from '@nestjs/microservices';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2ErrorRenderer } from '../errors/oauth2-error.renderer.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
@@ -8,9 +10,11 @@ import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuth2ModuleOptions } from '../oauth2-options.interface.js';
 import type { OAuthPrincipal } from './access-token.interface.js';
 import type { AccessTokenVerifier } from './access-token.verifier.js';
+import { OAuth2GraphQLError } from './graphql-operation.js';
 import { OAuth2Public } from './oauth2-public.decorator.js';
 import { OAuth2Guard, principalOf } from './oauth2.guard.js';
 import { Scopes } from './scopes.decorator.js';
+import { requestOf } from './transport-request.js';
 import { rejectedAs } from '../../test/support/thrown.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -423,12 +427,36 @@ describe('OAuth2Guard', () => {
   });
 
   describe('outside HTTP (getType() !== "http")', () => {
-    test('no token over rpc → the OAuth2Error thrown, no adapter touched', async () => {
-      const rpc = context(get(), [OpenRoutes, 'handler'], 'rpc');
-      const error = await rejectedAs(OAuth2Error, s.guard.canActivate(rpc));
-      expect(error.getStatus()).toBe(401);
-      expect(error.error).toBeUndefined();
+    /** A microservice handler's context as Nest builds it: (payload, transport context). */
+    const rpc = (payload: object, metadata?: Record<string, string>): ExecutionContext => {
+      const host = new ExecutionContextHost(
+        [payload, new TcpContext([undefined as never, 'pattern', metadata])],
+        OpenRoutes,
+        OpenRoutes.prototype.handler,
+      );
+      host.setType('rpc');
+      return host;
+    };
+
+    test('no token over rpc → an RpcException with the refusal as data, no adapter touched', async () => {
+      const error = await rejectedAs(RpcException, s.guard.canActivate(rpc({})));
+      expect(error.getError()).toEqual({ status: 401, message: 'Unauthorized' });
       expect(s.setHeader).not.toHaveBeenCalled();
+    });
+
+    test('no token in a GraphQL resolver → an OAuth2GraphQLError, the challenge set on req.res', async () => {
+      const req = { ...get(), res: RESPONSE };
+      const host = new ExecutionContextHost(
+        [undefined, {}, { req }, {}],
+        OpenRoutes,
+        OpenRoutes.prototype.handler,
+      );
+      host.setType('graphql');
+      const error = await rejectedAs(OAuth2GraphQLError, s.guard.canActivate(host));
+      expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', status: 401 });
+      expect(s.setHeader.mock.calls).toEqual([
+        [RESPONSE, 'WWW-Authenticate', 'Bearer realm="Service"'],
+      ]);
     });
 
     test('a verifier error over ws → thrown as is, no adapter touched', async () => {
@@ -439,12 +467,27 @@ describe('OAuth2Guard', () => {
       expect(s.setHeader).not.toHaveBeenCalled();
     });
 
-    test('a malformed header over rpc → the invalid_request OAuth2Error, no adapter touched', async () => {
-      const rpc = context(get({ authorization: 'Bearer a b' }), [OpenRoutes, 'handler'], 'rpc');
-      const error = await rejectedAs(OAuth2Error, s.guard.canActivate(rpc));
-      expect(error.error).toBe('invalid_request');
-      expect(error.description).toBe('The Bearer credentials are malformed');
+    test('a malformed header over rpc → an RpcException invalid_request, no adapter touched', async () => {
+      const error = await rejectedAs(
+        RpcException,
+        s.guard.canActivate(rpc({}, { authorization: 'Bearer a b' })),
+      );
+      expect(error.getError()).toEqual({
+        status: 400,
+        error: 'invalid_request',
+        error_description: 'The Bearer credentials are malformed',
+        message: 'The Bearer credentials are malformed',
+      });
       expect(s.setHeader).not.toHaveBeenCalled();
+    });
+
+    test('a valid token over rpc → true; the principal is on the message', async () => {
+      const p = principal([]);
+      s.verify.mockResolvedValueOnce(p);
+      const message = rpc({ headers: { authorization: `Bearer ${TOKEN}` } });
+      await expect(s.guard.canActivate(message)).resolves.toBe(true);
+      expect(s.verify.mock.calls).toEqual([[TOKEN]]);
+      expect(principalOf(requestOf(message))).toBe(p);
     });
   });
 });

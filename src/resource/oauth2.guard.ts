@@ -13,6 +13,9 @@ import { OAuth2GuardOptions } from './oauth2-guard-options.js';
 import { OAUTH2_PUBLIC_METADATA } from './oauth2-public.decorator.js';
 import { OAUTH2_SCOPES_METADATA } from './scopes.decorator.js';
 import { verificationOutcomeOf } from './verification-outcome.js';
+import { graphqlResponse, OAuth2GraphQLError } from './graphql-operation.js';
+import { loadRpcException, rpcRefusal } from './rpc-message.js';
+import { requestOf, type OAuth2Transport } from './transport-request.js';
 
 const PRINCIPAL = Symbol('oauth2.principal');
 
@@ -29,6 +32,10 @@ export function principalOf(request: object): OAuthPrincipal | undefined {
  * A refusal sets its `WWW-Authenticate` challenge on the response and throws the OAuth2Error: the host app's
  * own exception handling renders status and body, as it does for every other route of the app (the way
  * @nestjs/throttler sets `Retry-After` from its guard).
+ *
+ * It guards GraphQL resolvers (the token of the HTTP request behind the operation; a refusal is a GraphQL
+ * error with `extensions.code`) and microservice handlers (the token of the message's headers; a refusal is
+ * an RpcException the client receives) the same way.
  */
 @Injectable()
 export class OAuth2Guard implements CanActivate {
@@ -45,8 +52,11 @@ export class OAuth2Guard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(OAUTH2_PUBLIC_METADATA, targets)) return true;
-    const request = this.getRequest(context);
+    // Loaded before the first refusal of a message, which must be an RpcException to reach the client.
+    if (context.getType<OAuth2Transport>() === 'rpc') await loadRpcException();
     try {
+      // Inside: a message whose token came two ways is refused, and counted, like any malformed request.
+      const request = this.getRequest(context);
       const token = this.extractToken(request);
       if (token === undefined) throw OAuth2Error.missingToken();
       const principal = await this.verifier.verify(token);
@@ -65,8 +75,12 @@ export class OAuth2Guard implements CanActivate {
     }
   }
 
+  /**
+   * The HTTP request of a route or of a GraphQL operation (`req` of the GraphQL context); for a microservice
+   * message, a request whose `authorization` header is the message's (see `rpcRequest`).
+   */
   protected getRequest(context: ExecutionContext): OAuth2HttpRequest {
-    return context.switchToHttp().getRequest<OAuth2HttpRequest>();
+    return requestOf(context);
   }
 
   /**
@@ -89,19 +103,37 @@ export class OAuth2Guard implements CanActivate {
     return fromHeader ?? fromBody;
   }
 
-  /** Sets the error's challenge on the response and returns what to throw. */
+  /**
+   * Sets the error's challenge on the HTTP response (of the route, or of the GraphQL operation where it has
+   * one) and returns what to throw: the OAuth2Error over HTTP, an OAuth2GraphQLError in a resolver, an
+   * RpcException in a microservice handler. Anything but an OAuth2Error is returned as it is.
+   */
   protected refuse(context: ExecutionContext, error: unknown): unknown {
     const refusal =
       error instanceof MalformedRequestError ? OAuth2Error.invalidRequest(error.message) : error;
-    if (!(refusal instanceof OAuth2Error) || context.getType() !== 'http') return refusal;
+    if (!(refusal instanceof OAuth2Error)) return refusal;
+    switch (context.getType<OAuth2Transport>()) {
+      case 'http':
+        this.setHeaders(context.switchToHttp().getResponse(), refusal);
+        return refusal;
+      case 'graphql':
+        this.setHeaders(graphqlResponse(context), refusal);
+        return new OAuth2GraphQLError(refusal);
+      case 'rpc':
+        return rpcRefusal(context, refusal);
+      default:
+        return refusal;
+    }
+  }
+
+  private setHeaders(response: unknown, refusal: OAuth2Error): void {
     const { httpAdapter } = this.adapterHost;
-    const response = context.switchToHttp().getResponse();
+    if (response === undefined || httpAdapter === undefined) return;
     for (const [name, value] of Object.entries(
       this.renderer.headers(refusal, 'protected-resource'),
     )) {
       httpAdapter.setHeader(response, name, value);
     }
-    return refusal;
   }
 
   private tokenFromBody(request: OAuth2HttpRequest): string | undefined {
