@@ -16,6 +16,7 @@ const LAYERS = [
   ['token', 'resource-server', 'redis'],
   ['health'],
   ['oauth2.providers', 'oauth2.startup-log', 'oauth2.module-definition', 'oauth2.module', 'index'],
+  ['swagger'],
   ['cli'],
   ['example'],
 ];
