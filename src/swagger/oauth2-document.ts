@@ -12,6 +12,7 @@ import { OAuth2Guard } from '../resource/oauth2.guard.js';
 import { OAUTH2_PUBLIC_METADATA } from '../resource/oauth2-public.decorator.js';
 import { OAUTH2_SCOPES_METADATA } from '../resource/scopes.decorator.js';
 import { OAUTH2_ROUTES, type OAuth2Routes } from '../token/discovery.controller.js';
+import { PostEndpoint } from '../token/post-endpoint.js';
 
 /** Options of `createOAuth2Document()`. */
 export interface OAuth2DocumentOptions {
@@ -40,12 +41,24 @@ interface Requirement {
 
 type GuardRef = Type<CanActivate> | CanActivate;
 
+/** Swagger metadata set on one handler for the scan: its key and the value in force meanwhile. */
+type ScanMetadata = [handler: object, key: string, value: (current: unknown) => unknown];
+
+/**
+ * The 405 answers of the module's POST endpoints (RFC 9110 §15.5.6) to every other method: routes, not
+ * operations a client calls, so they stay out of the document.
+ */
+const NOT_ALLOWED_HANDLERS = ['options', 'get', 'put', 'patch', 'delete'] as const;
+/** The issuer-path variants of the RFC 8414 §3.1 well-known route (`/{segment0}`…): one operation is enough. */
+const WELL_KNOWN_VARIANT = /\/\.well-known\/oauth-authorization-server\/\{segment0\}/;
+
 /**
  * `SwaggerModule.createDocument()` with the OAuth 2.0 client credentials flow (RFC 6749 §4.4): the document
  * gets an `oauth2` security scheme with the token URL and the known scopes, and every route OAuth2Guard
  * protects (per route, per controller or app-wide through `APP_GUARD` / `useGlobalGuards`) gets its security
  * requirement with the scopes `@Scopes()` asks on the route and its controller. `@OAuth2Public()` routes and
- * unguarded routes get none, so the module's own endpoints (token, JWKS, discovery) document no requirement.
+ * unguarded routes get none, so the module's own endpoints (token, JWKS, discovery) document no requirement;
+ * they are listed by the method a client uses (POST to the token endpoint, GET for the keys and metadata).
  *
  * Why it builds the document rather than patching a finished one: an operation of a finished document no
  * longer says which handler it came from (an `operationIdFactory` renames it, a global prefix, versioning or
@@ -70,9 +83,24 @@ export function createOAuth2Document(
   const schemeName = options.schemeName ?? 'oauth2';
   const requirements = guardedHandlers(app);
   const tokenUrl = options.tokenUrl ?? defaultTokenUrl(app);
-  const document = withRequirements(requirements, schemeName, () =>
-    SwaggerModule.createDocument(app, config, documentOptions),
+  const document = withMetadata(
+    [
+      ...requirements.map(({ handler, scopes }): ScanMetadata => [
+        handler,
+        DECORATORS.API_SECURITY,
+        (current) => withRequirement(current, { [schemeName]: scopes }),
+      ]),
+      ...NOT_ALLOWED_HANDLERS.map((name): ScanMetadata => [
+        PostEndpoint.prototype[name],
+        DECORATORS.API_EXCLUDE_ENDPOINT,
+        () => ({ disable: true }),
+      ]),
+    ],
+    () => SwaggerModule.createDocument(app, config, documentOptions),
   );
+  for (const path of Object.keys(document.paths)) {
+    if (WELL_KNOWN_VARIANT.test(path)) delete document.paths[path];
+  }
   const scopes = new Map<string, string>();
   for (const scope of requirements.flatMap((requirement) => requirement.scopes).sort()) {
     scopes.set(scope, '');
@@ -123,33 +151,34 @@ function guardedHandlers(app: INestApplication): Requirement[] {
 }
 
 /**
- * Adds each requirement to its handler's swagger security metadata while `scan` runs, then puts the metadata
- * back as it was. The scan is synchronous, so nothing else sees the change.
+ * Sets swagger metadata on handlers while `scan` runs, then puts it back as it was. The scan is synchronous,
+ * so nothing else sees the change.
  */
-function withRequirements<T>(requirements: Requirement[], schemeName: string, scan: () => T): T {
-  const saved = new Map<object, unknown>();
-  for (const { handler } of requirements) {
-    if (!saved.has(handler)) {
-      saved.set(handler, Reflect.getOwnMetadata(DECORATORS.API_SECURITY, handler));
-    }
-  }
+function withMetadata<T>(entries: ScanMetadata[], scan: () => T): T {
+  const saved: Array<[handler: object, key: string, own: unknown]> = [];
   try {
-    for (const { handler, scopes } of requirements) {
-      const current = (Reflect.getMetadata(DECORATORS.API_SECURITY, handler) ?? []) as unknown[];
-      const requirement = { [schemeName]: scopes };
-      // An inherited route guarded alike in two controllers is one requirement, not two.
-      const known = current.some((item) => JSON.stringify(item) === JSON.stringify(requirement));
-      if (!known) {
-        Reflect.defineMetadata(DECORATORS.API_SECURITY, [...current, requirement], handler);
-      }
+    for (const [handler, key, value] of entries) {
+      saved.push([handler, key, Reflect.getOwnMetadata(key, handler)]);
+      Reflect.defineMetadata(key, value(Reflect.getMetadata(key, handler)), handler);
     }
     return scan();
   } finally {
-    for (const [handler, metadata] of saved) {
-      if (metadata === undefined) Reflect.deleteMetadata(DECORATORS.API_SECURITY, handler);
-      else Reflect.defineMetadata(DECORATORS.API_SECURITY, metadata, handler);
+    // Last set first: a handler listed twice gets back what it had before the first.
+    for (const [handler, key, own] of saved.reverse()) {
+      if (own === undefined) Reflect.deleteMetadata(key, handler);
+      else Reflect.defineMetadata(key, own, handler);
     }
   }
+}
+
+/**
+ * The host's own requirements (`@ApiOAuth2()`, `@ApiBearerAuth()`) and ours beside them: alternatives, as
+ * OpenAPI reads a list of requirements. An inherited route guarded alike in two controllers is listed once.
+ */
+function withRequirement(current: unknown, requirement: Record<string, string[]>): unknown[] {
+  const list = Array.isArray(current) ? current : [];
+  const known = list.some((item) => JSON.stringify(item) === JSON.stringify(requirement));
+  return known ? list : [...list, requirement];
 }
 
 /**
