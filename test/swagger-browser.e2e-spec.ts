@@ -82,7 +82,12 @@ const STEP_MS = 15_000;
           await dialog.getByLabel('client_secret:').fill('testpass');
           const tokenResponse = page.waitForResponse((res) => res.url().endsWith('/oauth2/token'));
           await dialog.locator('.auth-btn-wrapper button.authorize').click();
-          expect((await tokenResponse).status()).toBe(200);
+          const token = await tokenResponse;
+          expect(token.status()).toBe(200);
+          // client_secret_basic (RFC 6749 §2.3.1), the way Swagger UI sends a client credentials request.
+          expect(await token.request().headerValue('authorization')).toBe(
+            `Basic ${Buffer.from('testclient:testpass').toString('base64')}`,
+          );
           // Swagger UI shows a Logout button once it holds the token.
           await dialog.locator('.auth-btn-wrapper button', { hasText: 'Logout' }).waitFor();
           await dialog.locator('.auth-btn-wrapper button.btn-done').click();

@@ -10,6 +10,7 @@ import {
 import { APP_GUARD } from '@nestjs/core';
 import { ApiOAuth2, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   InMemoryOAuthClientRepository,
@@ -244,6 +245,12 @@ describe('createOAuth2Document options and limits', () => {
     expect(createOAuth2Document(app, config).components?.securitySchemes?.oauth2).toMatchObject({
       flows: { clientCredentials: { tokenUrl: '/auth/token' } },
     });
+    // A document without the module's endpoints (`include`) still points at the token endpoint.
+    const included = createOAuth2Document(app, config, {}, { include: [class Elsewhere {}] });
+    expect(included.paths).toEqual({});
+    expect(included.components?.securitySchemes?.oauth2).toMatchObject({
+      flows: { clientCredentials: { tokenUrl: '/auth/token' } },
+    });
 
     const options: OAuth2DocumentOptions = {
       schemeName: 'clients',
@@ -269,6 +276,48 @@ describe('createOAuth2Document options and limits', () => {
       },
     });
     expect(securityOf(document)['GET /api/reports']).toEqual([{ clients: ['reports:read'] }]);
+    expect(await validate(document)).toEqual({ valid: true });
+  });
+
+  test('a global prefix, several paths per route and an operationIdFactory: swagger maps them as usual', async () => {
+    @Controller('aliases')
+    @UseGuards(OAuth2Guard)
+    class AliasController {
+      @Get(['first', 'second'])
+      @Scopes('reports:read')
+      both() {
+        return {};
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [oauth2()],
+      controllers: [AliasController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    apps.push(app);
+    app.setGlobalPrefix('v1');
+    await app.init();
+    const document = createOAuth2Document(
+      app,
+      config,
+      {},
+      {
+        operationIdFactory: (controller, method) => `${controller}.${method}`,
+      },
+    );
+    expect(securityOf(document)).toEqual({
+      'POST /v1/oauth2/token': undefined,
+      'GET /v1/oauth2/jwks': undefined,
+      'GET /v1/.well-known/oauth-authorization-server': undefined,
+      'GET /v1/aliases/first': [{ oauth2: ['reports:read'] }],
+      'GET /v1/aliases/second': [{ oauth2: ['reports:read'] }],
+    });
+    expect(document.paths['/v1/aliases/first'].get?.operationId).toMatch(/^AliasController\.both/);
+    // The token URL is the token endpoint's path as the document has it, prefix included.
+    expect(document.components?.securitySchemes?.oauth2).toMatchObject({
+      flows: { clientCredentials: { tokenUrl: '/v1/oauth2/token' } },
+    });
+    expect(JSON.stringify(document)).not.toContain('x-oauth2');
     expect(await validate(document)).toEqual({ valid: true });
   });
 

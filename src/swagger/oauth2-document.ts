@@ -13,6 +13,7 @@ import { OAUTH2_PUBLIC_METADATA } from '../resource/oauth2-public.decorator.js';
 import { OAUTH2_SCOPES_METADATA } from '../resource/scopes.decorator.js';
 import { OAUTH2_ROUTES, type OAuth2Routes } from '../token/discovery.controller.js';
 import { PostEndpoint } from '../token/post-endpoint.js';
+import { TokenController } from '../token/token.controller.js';
 
 /** Options of `createOAuth2Document()`. */
 export interface OAuth2DocumentOptions {
@@ -21,7 +22,8 @@ export interface OAuth2DocumentOptions {
   /**
    * The token endpoint clients post to (RFC 6749 §3.2), absolute or relative to the document's server.
    * Required for an app on OAuth2ResourceServerModule: give the issuer's `token_endpoint` (RFC 8414 §2).
-   * @default the OAuth2Module's `tokenPath`, as `/oauth2/token`
+   * @default the path of the OAuth2Module's token endpoint in the document (`/oauth2/token`, with the app's
+   * global prefix if it has one)
    */
   tokenUrl?: string;
   /**
@@ -49,6 +51,8 @@ type ScanMetadata = [handler: object, key: string, value: (current: unknown) => 
  * operations a client calls, so they stay out of the document.
  */
 const NOT_ALLOWED_HANDLERS = ['options', 'get', 'put', 'patch', 'delete'] as const;
+/** Marks the token endpoint's operation during the scan, to read its path as the document has it. */
+const TOKEN_ENDPOINT_MARK = 'x-oauth2-token-endpoint';
 /** The issuer-path variants of the RFC 8414 §3.1 well-known route (`/{segment0}`…): one operation is enough. */
 const WELL_KNOWN_VARIANT = /\/\.well-known\/oauth-authorization-server\/\{segment0\}/;
 
@@ -82,7 +86,6 @@ export function createOAuth2Document(
 ): OpenAPIObject {
   const schemeName = options.schemeName ?? 'oauth2';
   const requirements = guardedHandlers(app);
-  const tokenUrl = options.tokenUrl ?? defaultTokenUrl(app);
   const document = withMetadata(
     [
       ...requirements.map(({ handler, scopes }): ScanMetadata => [
@@ -90,6 +93,11 @@ export function createOAuth2Document(
         DECORATORS.API_SECURITY,
         (current) => withRequirement(current, { [schemeName]: scopes }),
       ]),
+      [
+        TokenController.prototype.token,
+        DECORATORS.API_EXTENSION,
+        (current) => ({ ...(current as object | undefined), [TOKEN_ENDPOINT_MARK]: true }),
+      ],
       ...NOT_ALLOWED_HANDLERS.map((name): ScanMetadata => [
         PostEndpoint.prototype[name],
         DECORATORS.API_EXCLUDE_ENDPOINT,
@@ -98,9 +106,16 @@ export function createOAuth2Document(
     ],
     () => SwaggerModule.createDocument(app, config, documentOptions),
   );
-  for (const path of Object.keys(document.paths)) {
+  let tokenPath: string | undefined;
+  for (const [path, item] of Object.entries(document.paths)) {
     if (WELL_KNOWN_VARIANT.test(path)) delete document.paths[path];
+    const post = item.post as Record<string, unknown> | undefined;
+    if (post?.[TOKEN_ENDPOINT_MARK] === true) {
+      tokenPath ??= path;
+      delete post[TOKEN_ENDPOINT_MARK];
+    }
   }
+  const tokenUrl = options.tokenUrl ?? tokenPath ?? defaultTokenUrl(app);
   const scopes = new Map<string, string>();
   for (const scope of requirements.flatMap((requirement) => requirement.scopes).sort()) {
     scopes.set(scope, '');
@@ -208,7 +223,10 @@ function isOAuth2Guard(guard: GuardRef): boolean {
     : guard instanceof OAuth2Guard;
 }
 
-/** The token endpoint of the app's OAuth2Module, as a path from the document's server. */
+/**
+ * The token endpoint of the app's OAuth2Module when the document left it out (`include` without the module):
+ * its `tokenPath`, from the document's server.
+ */
 function defaultTokenUrl(app: INestApplication): string {
   let routes: OAuth2Routes;
   try {
