@@ -1,6 +1,6 @@
 import type { CanActivate, INestApplication, Type } from '@nestjs/common';
 import { GUARDS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ApplicationConfig, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { MetadataScanner, ModulesContainer, Reflector, type ApplicationConfig } from '@nestjs/core';
 import {
   DECORATORS,
   SwaggerModule,
@@ -117,16 +117,17 @@ export function createOAuth2Document(
   }
   const tokenUrl = options.tokenUrl ?? tokenPath ?? defaultTokenUrl(app);
   const scopes = new Map<string, string>();
-  for (const scope of requirements.flatMap((requirement) => requirement.scopes).sort()) {
+  for (const scope of requirements.flatMap((requirement) => requirement.scopes)) {
     scopes.set(scope, '');
   }
   for (const [scope, description] of Object.entries(options.scopes ?? {})) {
     scopes.set(scope, description);
   }
+  const sortedScopes = [...scopes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const scheme: SecuritySchemeObject = {
     type: 'oauth2',
     ...(options.description === undefined ? {} : { description: options.description }),
-    flows: { clientCredentials: { tokenUrl, scopes: Object.fromEntries(scopes) } },
+    flows: { clientCredentials: { tokenUrl, scopes: Object.fromEntries(sortedScopes) } },
   };
   document.components = {
     ...document.components,
@@ -137,7 +138,8 @@ export function createOAuth2Document(
 
 /**
  * Every handler of the app that OAuth2Guard runs for, with its scopes. A handler function shared by two
- * controllers (an inherited route) is listed once per controller; swagger reads one requirement per function.
+ * controllers (an inherited route) is listed once per controller, but swagger reads its requirements from the
+ * function: two controllers that guard one inherited route with different scopes both show both.
  */
 function guardedHandlers(app: INestApplication): Requirement[] {
   const reflector = new Reflector();
@@ -201,8 +203,13 @@ function withRequirement(current: unknown, requirement: Record<string, string[]>
  * from the app's ApplicationConfig, as @nestjs/swagger reads the global prefix.
  */
 function globalGuards(app: INestApplication): GuardRef[] {
-  const config = (app as unknown as { config?: ApplicationConfig }).config;
-  if (!(config instanceof ApplicationConfig)) return [];
+  const config = (app as unknown as { config?: Partial<ApplicationConfig> }).config;
+  if (
+    typeof config?.getGlobalGuards !== 'function' ||
+    typeof config.getGlobalRequestGuards !== 'function'
+  ) {
+    throw new Error('createOAuth2Document(): the app gives no access to its global guards');
+  }
   return [
     ...config.getGlobalGuards(),
     ...config
