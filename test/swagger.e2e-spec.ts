@@ -8,7 +8,13 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApiOAuth2, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import {
+  ApiOAuth2,
+  ApiResponse,
+  DocumentBuilder,
+  SwaggerModule,
+  type OpenAPIObject,
+} from '@nestjs/swagger';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -68,6 +74,7 @@ class AdminController {
 
   @Post('users')
   @Scopes('admin:write')
+  @ApiResponse({ status: 403, description: 'Admins only' })
   createUser() {
     return {};
   }
@@ -140,6 +147,19 @@ const MODULE_OPERATIONS = {
   'GET /.well-known/oauth-authorization-server': undefined,
 };
 
+/** The 401 and 403 answers an operation documents: `METHOD path` → `{ code: description }`. */
+function refusalsOf(document: OpenAPIObject, key: string): Record<string, unknown> {
+  const [method, path] = key.split(' ');
+  const { responses } = document.paths[path][method.toLowerCase() as 'get'] as {
+    responses: Record<string, { description: string }>;
+  };
+  return Object.fromEntries(
+    Object.entries(responses)
+      .filter(([code]) => code === '401' || code === '403')
+      .map(([code, response]) => [code, response.description]),
+  );
+}
+
 async function validate(document: unknown) {
   const validator = new Validator();
   return validator.validate(JSON.parse(JSON.stringify(document)));
@@ -204,6 +224,21 @@ describe.each(platforms)('createOAuth2Document (%s)', (platform) => {
       'GET /admin/legacy': [{ partner: ['legacy'] }, { oauth2: ['admin'] }],
       'GET /status': undefined,
     });
+    // The guard's refusals (RFC 6750 §3.1) on guarded operations; the host's own description kept.
+    const invalidToken = expect.stringContaining('invalid_token');
+    const insufficientScope = expect.stringContaining('insufficient_scope');
+    expect(refusalsOf(document, 'GET /api/whoami')).toEqual({ 401: invalidToken });
+    expect(refusalsOf(document, 'GET /api/reports')).toEqual({
+      401: invalidToken,
+      403: insufficientScope,
+    });
+    expect(refusalsOf(document, 'POST /admin/users')).toEqual({
+      401: invalidToken,
+      403: 'Admins only',
+    });
+    expect(refusalsOf(document, 'GET /mixed/open')).toEqual({});
+    expect(refusalsOf(document, 'GET /admin/health')).toEqual({});
+    expect(refusalsOf(document, 'POST /oauth2/token')).toEqual({});
     expect(await validate(document)).toEqual({ valid: true });
   });
 

@@ -115,6 +115,7 @@ export function createOAuth2Document(
       delete post[TOKEN_ENDPOINT_MARK];
     }
   }
+  documentRefusals(document, schemeName);
   const tokenUrl = options.tokenUrl ?? tokenPath ?? defaultTokenUrl(app);
   const scopes = new Map<string, string>();
   for (const scope of requirements.flatMap((requirement) => requirement.scopes)) {
@@ -196,6 +197,36 @@ function withRequirement(current: unknown, requirement: Record<string, string[]>
   const list = Array.isArray(current) ? current : [];
   const known = list.some((item) => JSON.stringify(item) === JSON.stringify(requirement));
   return known ? list : [...list, requirement];
+}
+
+/**
+ * The guard's refusals on each operation that requires the scheme, unless the app documents them itself
+ * (RFC 6750 §3.1): 401 without a valid token, 403 when the token lacks a scope the route asks for.
+ */
+function documentRefusals(document: OpenAPIObject, schemeName: string): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as Array<Record<string, unknown> | undefined>) {
+      const security = operation?.security;
+      if (!Array.isArray(security)) continue;
+      const ours = security.filter(
+        (requirement): requirement is Record<string, string[]> =>
+          typeof requirement === 'object' && requirement !== null && schemeName in requirement,
+      );
+      if (ours.length === 0) continue;
+      const responses = (operation!.responses ??= {}) as Record<string, unknown>;
+      responses['401'] ??= {
+        description:
+          'No access token, or one that is expired, revoked or not for this API (RFC 6750 §3.1: ' +
+          'WWW-Authenticate: Bearer, error="invalid_token")',
+      };
+      if (ours.some((requirement) => requirement[schemeName].length > 0)) {
+        responses['403'] ??= {
+          description:
+            'The access token lacks a scope this route needs (RFC 6750 §3.1: insufficient_scope)',
+        };
+      }
+    }
+  }
 }
 
 /**
