@@ -16,8 +16,8 @@ const LAYERS = [
   ['token', 'resource-server', 'redis'],
   ['health'],
   ['oauth2.providers', 'oauth2.startup-log', 'oauth2.module-definition', 'oauth2.module', 'index'],
-  // The `@nest-oauth2/server/testing` subpath: above everything it mints tokens for, never imported by them.
-  ['testing'],
+  // The `@nest-oauth2/server/testing` and `/swagger` subpaths: above everything they read, never imported by it.
+  ['testing', 'swagger'],
   ['cli'],
   ['example'],
 ];

@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { serveExampleDocs } from './docs.js';
 import { envReader, ExampleConfig, logFormat, type ExamplePlatform } from './example-config.js';
 import { ResourceAppModule } from './resource-app.module.js';
 import { ResourceExampleConfig } from './resource-example-config.js';
@@ -22,8 +23,8 @@ export interface ExampleAppOptions {
 }
 
 /**
- * Builds the example app from environment variables, on Express or (HTTP_PLATFORM=fastify) Fastify, without
- * listening: `main.ts` listens on PORT, a test calls `init()` or `listen(0)`; `app.get(ExampleConfig)` gives
+ * Builds the example app from environment variables, on Express or (HTTP_PLATFORM=fastify) Fastify, with
+ * Swagger UI at /docs, without listening: `main.ts` listens on PORT, a test calls `init()` or `listen(0)`; `app.get(ExampleConfig)` gives
  * the settings in use. A bad variable rejects with an ExampleConfigError (a DatabaseUrlError for
  * DATABASE_URL) before Nest starts.
  */
@@ -32,7 +33,9 @@ export async function createExampleApp(
   options: ExampleAppOptions = {},
 ): Promise<INestApplication> {
   const config = new ExampleConfig(env, options);
-  return createOnPlatform(AppModule.forConfig(config), config.platform, options);
+  const app = await createOnPlatform(AppModule.forConfig(config), config.platform, options);
+  await serveExampleDocs(app);
+  return app;
 }
 
 /**
