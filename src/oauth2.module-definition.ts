@@ -108,8 +108,9 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
  * A replacement given as `{ useFactory, inject }`, made to fail with an error that names the extra and the
  * missing token. Nest alone would report the module's internal token ("can't resolve dependencies of the
  * OAUTH2:CLIENT_STORE"), which a reader of the README cannot place. Each required token is injected as
- * optional, and the factory refuses to run while one is missing. Classes and values pass unchanged: Nest's
- * own error names a class.
+ * optional, and the factory refuses to run while one is missing. Classes and values pass unchanged (Nest's
+ * own error names a class), and so does `useExisting`: made a factory, the aliased instance would get its
+ * lifecycle hooks (onModuleInit, onModuleDestroy) called a second time.
  */
 function explained<T>(
   extra: string,
@@ -145,7 +146,7 @@ function missingDependencies(
     typeof token === 'function' ? token.name : String(token as string | symbol),
   );
   return (
-    `OAuth2Module: the ${extra} factory injects ${names.join(', ')}, which OAuth2Module cannot see. ` +
+    `OAuth2Module: the ${extra} provider injects ${names.join(', ')}, which OAuth2Module cannot see. ` +
     'Pass the module that provides and exports it as `imports`: next to ' +
     `${extra} in forRoot({ ..., imports: [YourModule], ${extra} }), or in forRootAsync({ imports: [YourModule], ... }).`
   );

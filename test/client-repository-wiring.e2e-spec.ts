@@ -113,6 +113,22 @@ describe('a client repository injecting providers of the app', () => {
     expect(app!.get(Vault).users).toBe(1);
   });
 
+  test('an alias (useExisting) of a storage the app provides', async () => {
+    const store = new InMemoryOAuthClientRepository();
+    @Module({
+      providers: [{ provide: 'APP_CLIENT_STORE', useValue: store }],
+      exports: ['APP_CLIENT_STORE'],
+    })
+    class StoreModule {}
+    const oauth2 = OAuth2Module.forRoot({
+      ...testOptions(),
+      imports: [StoreModule],
+      clientRepository: { useExisting: 'APP_CLIENT_STORE' },
+    });
+    expect(await issues(oauth2)).toBe(200);
+    expect(await store.findById('testclient')).not.toBeNull();
+  });
+
   test('an optional dependency of the factory stays optional', async () => {
     const oauth2 = OAuth2Module.forRoot({
       ...testOptions(),
@@ -131,7 +147,7 @@ describe('a client repository injecting providers of the app', () => {
       OAuth2Module.forRootAsync({ useFactory: () => testOptions(), clientRepository: fromVault }),
     ]) {
       const message = await failureOf(oauth2);
-      expect(message).toContain('OAuth2Module: the clientRepository factory injects Vault');
+      expect(message).toContain('OAuth2Module: the clientRepository provider injects Vault');
       expect(message).toContain('imports: [YourModule]');
       expect(message).not.toContain('OAUTH2:');
     }
@@ -155,7 +171,7 @@ describe('a client repository injecting providers of the app', () => {
       await failureOf(
         OAuth2Module.forRoot({ ...testOptions(), clientRepository: inMemory(), eventSink: sink }),
       ),
-    ).toContain('the eventSink factory injects Vault');
+    ).toContain('the eventSink provider injects Vault');
     const keyStore = { useFactory: (vault: Vault) => vault, inject: [Vault] };
     const { signing: _, ...withoutSigning } = testOptions();
     expect(
@@ -166,6 +182,6 @@ describe('a client repository injecting providers of the app', () => {
           keyStore: keyStore as never,
         }),
       ),
-    ).toContain('the keyStore factory injects Vault');
+    ).toContain('the keyStore provider injects Vault');
   });
 });
