@@ -25,7 +25,7 @@ interface ReadmeCode {
   registerClient(app: INestApplicationContext, clientId: string, scope: string): Promise<string>;
 }
 
-const folder = mkdtempSync(join(repo, 'test/.readme-storage-'));
+const folder = mkdtempSync(join(repo, 'test/.tmp-readme-storage-'));
 const file = join(folder, 'custom-storage.ts');
 const env = { ...process.env };
 
