@@ -1,4 +1,10 @@
-import type { FactoryProvider, ExistingProvider, Type, ValueProvider } from '@nestjs/common';
+import type {
+  ExistingProvider,
+  FactoryProvider,
+  ModuleMetadata,
+  Type,
+  ValueProvider,
+} from '@nestjs/common';
 import type { OAuth2ClientTableOptions, OAuthClientView } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import type { OAuth2HttpRequest } from './http/http-request.js';
@@ -283,6 +289,12 @@ export interface OAuth2ModuleExtras extends OAuth2ClientTableOptions {
    * Logger, and the host app's EventEmitter2 when it registers EventEmitterModule
    */
   eventSink?: OAuth2EventSinkProvider;
+  /**
+   * Modules whose exported providers the `clientRepository`, `keyStore` and `eventSink` replacements inject
+   * (`{ useFactory, inject: [Vault] }`, or a class whose constructor takes them). In `forRootAsync` the
+   * `imports` it already takes serve them as well as the options factory. @default none
+   */
+  imports?: ModuleMetadata['imports'];
   /** Register the module globally, so `OAuth2Guard` works in every module. @default false */
   isGlobal?: boolean;
 }

@@ -1,8 +1,17 @@
-import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
+import {
+  ConfigurableModuleBuilder,
+  type DynamicModule,
+  type InjectionToken,
+  type OptionalFactoryDependency,
+} from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { oauth2Entities } from './migrations/oauth2-migrations.js';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
-import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
+import type {
+  OAuth2ModuleExtras,
+  OAuth2ModuleOptions,
+  OAuth2ProviderOf,
+} from './oauth2-options.interface.js';
 import { oauth2Providers } from './oauth2.providers.js';
 import { createDiscoveryController } from './token/discovery.controller.js';
 import { IntrospectionController } from './token/introspection.controller.js';
@@ -17,7 +26,8 @@ type OptionalExtra =
   | 'dataSource'
   | 'revocationPath'
   | 'introspectionPath'
-  | 'eventSink';
+  | 'eventSink'
+  | 'imports';
 const EXTRAS: Required<Omit<OAuth2ModuleExtras, OptionalExtra>> &
   Pick<OAuth2ModuleExtras, OptionalExtra> = {
   isGlobal: false,
@@ -31,6 +41,7 @@ const EXTRAS: Required<Omit<OAuth2ModuleExtras, OptionalExtra>> &
   revocationPath: undefined,
   introspectionPath: undefined,
   eventSink: undefined,
+  imports: undefined,
 };
 
 export const {
@@ -48,8 +59,11 @@ export const {
 
 /** The controller, providers and imports that the extras shape, added to the builder's definition. */
 function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): DynamicModule {
-  const { clientRepository, keyStore, dataSource, revocationPath, introspectionPath, eventSink } =
-    extras;
+  const { dataSource, revocationPath, introspectionPath } = extras;
+  // Replacements given as factories say which extra they belong to when what they inject is missing.
+  const clientRepository = explained('clientRepository', extras.clientRepository);
+  const keyStore = extras.keyStore === true ? true : explained('keyStore', extras.keyStore);
+  const eventSink = explained('eventSink', extras.eventSink);
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
   const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
@@ -73,6 +87,7 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     global: extras.isGlobal ?? EXTRAS.isGlobal,
     imports: [
       ...(definition.imports ?? []),
+      ...(extras.imports ?? []),
       ...(entities.length > 0 ? [TypeOrmModule.forFeature(entities, dataSource)] : []),
     ],
     controllers: [
@@ -87,4 +102,52 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     providers: [...(definition.providers ?? []), ...providers],
     exports: [...(definition.exports ?? []), ...exports],
   };
+}
+
+/**
+ * A replacement given as `{ useFactory, inject }`, made to fail with an error that names the extra and the
+ * missing token. Nest alone would report the module's internal token ("can't resolve dependencies of the
+ * OAUTH2:CLIENT_STORE"), which a reader of the README cannot place. Each required token is injected as
+ * optional, and the factory refuses to run while one is missing. Classes and values pass unchanged (Nest's
+ * own error names a class), and so does `useExisting`: made a factory, the aliased instance would get its
+ * lifecycle hooks (onModuleInit, onModuleDestroy) called a second time.
+ */
+function explained<T>(
+  extra: string,
+  given: OAuth2ProviderOf<T> | undefined,
+): OAuth2ProviderOf<T> | undefined {
+  if (given === undefined || typeof given === 'function' || !('useFactory' in given)) return given;
+  const dependencies = given.inject ?? [];
+  const required = dependencies.map((dependency) => !isOptionalDependency(dependency));
+  return {
+    ...given,
+    inject: dependencies.map((dependency) =>
+      isOptionalDependency(dependency) ? dependency : { token: dependency, optional: true },
+    ),
+    useFactory: (...args: unknown[]) => {
+      const missing = dependencies.filter((_, i) => required[i] && args[i] === undefined);
+      if (missing.length > 0) throw new Error(missingDependencies(extra, missing));
+      return given.useFactory(...args);
+    },
+  };
+}
+
+function isOptionalDependency(
+  dependency: InjectionToken | OptionalFactoryDependency,
+): dependency is OptionalFactoryDependency {
+  return typeof dependency === 'object' && dependency !== null && 'token' in dependency;
+}
+
+function missingDependencies(
+  extra: string,
+  missing: ReadonlyArray<InjectionToken | OptionalFactoryDependency>,
+): string {
+  const names = missing.map((token) =>
+    typeof token === 'function' ? token.name : String(token as string | symbol),
+  );
+  return (
+    `OAuth2Module: the ${extra} provider injects ${names.join(', ')}, which OAuth2Module cannot see. ` +
+    'Pass the module that provides and exports it as `imports`: next to ' +
+    `${extra} in forRoot({ ..., imports: [YourModule], ${extra} }), or in forRootAsync({ imports: [YourModule], ... }).`
+  );
 }

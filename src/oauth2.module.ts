@@ -13,7 +13,7 @@ export const InjectOAuth2Options = (): ParameterDecorator & PropertyDecorator =>
  * (`tokenPath`, `tableName`, `clientRepository`, …) sit next to the options.
  *
  * ```ts
- * OAuth2Module.forRoot({ issuer: 'https://auth.example.com', signing: { algorithm: 'ES256', privateKey } })
+ * OAuth2Module.forRoot({ issuer: 'https://auth.example.com', signing: { algorithm: 'RS256', privateKey } })
  * ```
  */
 @Module({})

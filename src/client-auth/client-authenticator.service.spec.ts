@@ -1,4 +1,5 @@
 import { describe, expect, jest, test } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import { InMemoryOAuthClientRepository } from '../clients/in-memory-client.repository.js';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
@@ -64,5 +65,81 @@ describe('ClientAuthenticator: why a secret is refused, at no more KDF work than
   test('no secret from a confidential client (the none method): method_not_allowed', async () => {
     const { authenticator } = await setup();
     expect(await reasonOf(authenticator.authenticate('svc', undefined))).toBe('method_not_allowed');
+  });
+});
+
+describe('ClientAuthenticator: a stored secret it cannot verify is logged once per client', () => {
+  const PLAINTEXT = 'a plaintext secret of mine';
+  const BCRYPT = `$2y$10$${'N9qo8uLOickgx2ZMRZoMye'}${'IjZAgcfl7p92ldGxad68LJZdL17lhWy'}`;
+
+  async function withClients(stored: Record<string, string>, legacyPlaintextSecrets = false) {
+    const config = new OAuth2Config({
+      issuer: 'https://auth.example.com',
+      signing: { algorithm: 'HS256', secret: 'x'.repeat(32) },
+      legacyPlaintextSecrets,
+    });
+    const hasher = new ClientSecretHasher();
+    const clients = new InMemoryOAuthClientRepository();
+    for (const [clientId, clientSecret] of Object.entries(stored)) {
+      await clients.save(OAuthClient.create({ clientId, clientSecret }));
+    }
+    const verifier = new SecretVerifier(hasher, {
+      cacheTtl: 0,
+      cacheMax: 10,
+      maxConcurrentKdf: 2,
+      maxQueuedKdf: 10,
+    });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const authenticator = new ClientAuthenticator(clients, hasher, verifier, config);
+    /** Two attempts per client with the plaintext value: the warnings they gave. */
+    const warningsAfterTwoAttempts = async (...clientIds: string[]) => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        for (const clientId of clientIds) {
+          await reasonOf(authenticator.authenticate(clientId, PLAINTEXT));
+        }
+      }
+      const warnings = [...warn.mock.calls] as unknown as [string, Record<string, string>][];
+      warn.mockRestore();
+      const calls = warnings.map((call) => call.map((part) => JSON.stringify(part)));
+      return { calls, warnings };
+    };
+    return { authenticator, warningsAfterTwoAttempts, hasher };
+  }
+
+  test('plaintext, legacy mode off: refused, one warning naming the client and the fixes', async () => {
+    const { authenticator, warningsAfterTwoAttempts } = await withClients({ svc: PLAINTEXT });
+    expect(await reasonOf(authenticator.authenticate('svc', PLAINTEXT))).toBe('wrong_secret');
+    const { warnings, calls } = await warningsAfterTwoAttempts('svc');
+    expect(warnings).toHaveLength(1);
+    const [message, fields] = warnings[0];
+    expect(fields).toEqual({ event: 'oauth2.client_auth.secret_unreadable', clientId: 'svc' });
+    expect(message).toMatch(/^Client "svc": a stored client secret is no hash this server reads/);
+    for (const fix of ['ClientSecretHasher', 'hash-legacy-secrets', 'legacyPlaintextSecrets']) {
+      expect(message).toContain(fix);
+    }
+    expect(calls.join(' ')).not.toContain(PLAINTEXT);
+  });
+
+  test("another scheme's hash: one warning saying so, without the hash", async () => {
+    const { warningsAfterTwoAttempts } = await withClients({ svc: BCRYPT });
+    const { warnings, calls } = await warningsAfterTwoAttempts('svc');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0][0]).toContain('is a hash of another scheme');
+    expect(calls.join(' ')).not.toContain(BCRYPT.slice(7));
+  });
+
+  test('each client is named once', async () => {
+    const { warningsAfterTwoAttempts } = await withClients({ a: PLAINTEXT, b: BCRYPT });
+    const { warnings } = await warningsAfterTwoAttempts('a', 'b');
+    expect(warnings.map(([, fields]) => fields.clientId)).toEqual(['a', 'b']);
+  });
+
+  test('no warning for a hash of ours, nor for plaintext in legacy mode (accepted, then hashed)', async () => {
+    const hasher = new ClientSecretHasher();
+    const ours = await withClients({ svc: hasher.digestGenerated(PLAINTEXT) });
+    expect((await ours.warningsAfterTwoAttempts('svc')).warnings).toEqual([]);
+    const legacy = await withClients({ svc: PLAINTEXT }, true);
+    expect(await reasonOf(legacy.authenticator.authenticate('svc', PLAINTEXT))).toBe('accepted');
+    expect((await legacy.warningsAfterTwoAttempts('svc')).warnings).toEqual([]);
   });
 });

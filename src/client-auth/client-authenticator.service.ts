@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
+import { ClientSecretHasher, type StoredSecretKind } from '../clients/client-secret.hasher.js';
 import {
   CLIENT_ID_PATTERN,
   PRIMARY_SECRET_ID,
@@ -21,6 +21,16 @@ const MAX_CLIENT_ID_LENGTH = 80;
 /** A secret's last use is written at most this often (per secret and process). */
 const USE_RECORD_INTERVAL_MS = 5 * 60 * 1000;
 const KDF_RETRY_AFTER_SECONDS = 1;
+/** What the warning about an unverifiable stored secret tells the operator to do, by what the secret is. */
+const FOREIGN_HASH_ADVICE =
+  'is a hash of another scheme (bcrypt, argon2…), which this server does not verify: give the client a new ' +
+  "secret (`npx nest-oauth2 client rotate-secret`, or ClientSecretHasher's createSecret() in a storage of " +
+  'your own)';
+const PLAINTEXT_ADVICE =
+  'is no hash this server reads (a plaintext secret?): store the hash ClientSecretHasher makes ' +
+  '(createSecret(), or hash() of a chosen secret; README "Custom client storage"), hash a table\'s plaintext ' +
+  'secrets with `npx nest-oauth2 client hash-legacy-secrets`, or set legacyPlaintextSecrets to accept and ' +
+  'upgrade them';
 
 /**
  * Checks a client's credentials against storage (RFC 6749 §2.3.1). Every failure is the same 401
@@ -101,7 +111,12 @@ export class ClientAuthenticator {
       (secret) => secret.id === PRIMARY_SECRET_ID && this.hasher.kindOf(secret.hash) === 'unknown',
     );
     const plaintext = this.config.legacyPlaintextSecrets ? unread : undefined;
-    if (unread && !plaintext) this.warnUnreadable(client.clientId);
+    // Anything else that is no hash of ours can never match: a storage of one's own holding a plaintext
+    // secret or a bcrypt hash would otherwise fail with nothing but a 401.
+    const unverifiable = live.find(
+      (secret) => secret !== plaintext && !this.hasher.isHash(secret.hash),
+    );
+    if (unverifiable) this.warnUnverifiable(client.clientId, this.hasher.kindOf(unverifiable.hash));
     if (plaintext && this.hasher.verifyPlaintext(presented, plaintext.hash)) {
       await this.upgradeLegacySecret(client, plaintext.hash, presented, requester);
       return plaintext;
@@ -251,14 +266,17 @@ export class ClientAuthenticator {
     }
   }
 
-  /** Says, once per client and process, that a stored secret is no hash this server reads. */
-  private warnUnreadable(clientId: string): void {
+  /**
+   * Says, once per client and process, that a stored secret is no hash this server verifies, and what to do.
+   * It names the client, never the stored value.
+   */
+  private warnUnverifiable(clientId: string, kind: StoredSecretKind): void {
     if (this.warned.has(clientId)) return;
     this.warned.set(clientId, true);
+    const what = kind === 'foreign' ? FOREIGN_HASH_ADVICE : PLAINTEXT_ADVICE;
     this.logger.warn(
-      `Client ${JSON.stringify(clientId)}: its client_secret is no hash this server reads (a legacy ` +
-        'plaintext secret?); it cannot authenticate. Run `nest-oauth2 client hash-legacy-secrets`, or set ' +
-        'legacyPlaintextSecrets to accept and upgrade such secrets.',
+      `Client ${JSON.stringify(clientId)}: a stored client secret ${what}. Until then that secret never ` +
+        'authenticates (401 invalid_client).',
       { event: 'oauth2.client_auth.secret_unreadable', clientId },
     );
   }
