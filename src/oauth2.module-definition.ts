@@ -1,6 +1,4 @@
 import { ConfigurableModuleBuilder, type DynamicModule } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { oauth2Entities } from './migrations/oauth2-migrations.js';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type { OAuth2ModuleExtras, OAuth2ModuleOptions } from './oauth2-options.interface.js';
 import { oauth2Providers } from './oauth2.providers.js';
@@ -52,29 +50,19 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
     extras;
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
-  const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
-  const { providers, exports } = oauth2Providers({
+  const { providers, exports, imports } = oauth2Providers({
     routes: { tokenPath, jwksPath, revocationPath, introspectionPath },
     clientRepository,
     keyStore,
     dataSource,
     eventSink,
-    entity,
-    keyEntity,
-    secretEntity,
+    tables: { tableName: extras.tableName, tablePrefix: extras.tablePrefix },
   });
-  // Only the TypeORM storage in use needs its entity's repository, and a DataSource at all.
-  const entities = [
-    ...(clientRepository === undefined ? [entity, secretEntity] : []),
-    ...(keyStore === true ? [keyEntity] : []),
-  ];
   return {
     ...definition,
     global: extras.isGlobal ?? EXTRAS.isGlobal,
-    imports: [
-      ...(definition.imports ?? []),
-      ...(entities.length > 0 ? [TypeOrmModule.forFeature(entities, dataSource)] : []),
-    ],
+    // Only the TypeORM storage in use imports its repositories, and needs a DataSource at all.
+    imports: [...(definition.imports ?? []), ...imports],
     controllers: [
       createTokenController(tokenPath),
       createDiscoveryController(jwksPath),
