@@ -1,5 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { DataSource, ObjectLiteral, Repository } from 'typeorm';
+import { DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
 import { describeStorageError } from '../errors/storage-error.js';
 import { readForAudit } from '../observability/audit-read.js';
 import type { OAuth2LogFields } from '../observability/log-fields.js';
@@ -134,7 +135,10 @@ function entityAdvice(
     ([table, { target }]) =>
       `${typeof target === 'function' ? target.name : String(target)} (${READS[table]})`,
   );
-  const given = Object.entries({ tableName, tablePrefix }).filter(([, value]) => value);
+  const given = Object.entries({
+    tableName: tableName === DEFAULT_CLIENT_TABLE ? undefined : tableName,
+    tablePrefix: tablePrefix || undefined,
+  }).filter(([, value]) => value !== undefined);
   const call =
     given.length === 0
       ? 'oauth2Entities()'
