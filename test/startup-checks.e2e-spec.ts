@@ -29,6 +29,21 @@ const ADVICE =
   "run `npx nest-oauth2 migrate`, or add `oauth2Migrations()` to the DataSource's `migrations` with " +
   '`migrationsRun: true`';
 
+/** testclient's token request. */
+const askToken = (app: INestApplication) =>
+  tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
+
+/** The storage is down or unmigrated: the token endpoint says so with a 503. */
+async function expectUnavailable(app: INestApplication): Promise<void> {
+  expectTokenError(await askToken(app), 503, 'server_error');
+}
+
+/** testclient stored, then a token for it: the storage works. */
+async function expectTokenIssued(app: INestApplication): Promise<void> {
+  await seedClients(app, [CLIENTS.test]);
+  expect((await askToken(app)).status).toBe(200);
+}
+
 /** The module's lines of one event. */
 const linesOf = (logger: CapturingLogger, event: string): LogLine[] =>
   logger.lines.filter((line) => line.fields?.event === event);
@@ -131,16 +146,10 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     expect(startup.fields).toMatchObject({ migrationsApplied: [], migrationsPending: MIGRATIONS });
     expect(startup.message).toContain("; the module's migrations: 0 applied, 5 pending (");
 
-    expectTokenError(
-      await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT),
-      503,
-      'server_error',
-    );
+    await expectUnavailable(started);
     // Migrated while it runs: no restart needed.
     await started.get(DataSource).runMigrations();
-    await seedClients(started, [CLIENTS.test]);
-    const res = await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT);
-    expect(res.status).toBe(200);
+    await expectTokenIssued(started);
   });
 
   test('half migrated: the missing table and columns named, the pending migrations listed', async () => {
@@ -186,10 +195,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     expect(logger.lines.filter((line) => line.level !== 'log')).toEqual([]);
     const [startup] = linesOf(logger, 'oauth2.startup.configured');
     expect(startup.fields).toMatchObject({ migrationsApplied: MIGRATIONS, migrationsPending: [] });
-    await seedClients(started, [CLIENTS.test]);
-    expect((await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT)).status).toBe(
-      200,
-    );
+    await expectTokenIssued(started);
   });
 
   test('keyStore: true without the key table fails start-up: there would be no key to sign with', async () => {
@@ -226,19 +232,12 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     });
     const [startup] = linesOf(logger, 'oauth2.startup.configured');
     expect(startup.fields).toMatchObject({ migrationsApplied: null, migrationsPending: null });
-    expectTokenError(
-      await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT),
-      503,
-      'server_error',
-    );
+    await expectUnavailable(started);
 
     const dataSource = started.get(DataSource);
     await dataSource.initialize();
     await dataSource.runMigrations();
-    await seedClients(started, [CLIENTS.test]);
-    expect((await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT)).status).toBe(
-      200,
-    );
+    await expectTokenIssued(started);
   });
 
   if (database.name !== 'sqlite') {
@@ -264,18 +263,10 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
       expect(unchecked.message).toMatch(/^The module could not check its tables at start-up \(/);
       // The error's class and code only: no host, port, SQL, table or stack frame.
       expect(unchecked.whole).not.toMatch(/127\.0\.0\.1|\bSELECT\b|oauth_clients|^\s*at\s/m);
-      expectTokenError(
-        await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT),
-        503,
-        'server_error',
-      );
+      await expectUnavailable(started);
 
       proxy.restore();
-      await eventually(() => seedClients(started, [CLIENTS.test]));
-      await eventually(async () => {
-        const res = await tokenRequest(started).set('Authorization', TEST_BASIC).send(GRANT);
-        expect(res.status).toBe(200);
-      });
+      await eventually(() => expectTokenIssued(started));
     });
   }
 });

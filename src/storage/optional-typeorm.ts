@@ -77,7 +77,11 @@ export function typeOrm(what: string): typeof TypeOrm {
 /** @nestjs/typeorm (and through it typeorm), for `what`; rejects with the advice when either is missing. */
 export async function nestTypeOrm(what: string): Promise<typeof NestTypeOrm> {
   try {
-    return await import('@nestjs/typeorm');
+    const loaded = await import('@nestjs/typeorm');
+    // A CommonJS @nestjs/typeorm (Nest 11) whose names Node could not list ahead is all on `default`.
+    return 'TypeOrmModule' in loaded
+      ? loaded
+      : (loaded as unknown as { default: typeof NestTypeOrm }).default;
   } catch (error) {
     const missing = absentPackage(error);
     if (missing === undefined) throw error;
