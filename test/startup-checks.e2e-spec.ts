@@ -29,6 +29,9 @@ const ADVICE =
   "run `npx nest-oauth2 migrate`, or add `oauth2Migrations()` to the DataSource's `migrations` with " +
   '`migrationsRun: true`';
 
+/** The module's entities and migrations, as a DataSource lists them. */
+const MODULE_SCHEMA = { entities: oauth2Entities(), migrations: oauth2Migrations() };
+
 /** testclient's token request. */
 const askToken = (app: INestApplication) =>
   tokenRequest(app).set('Authorization', TEST_BASIC).send(GRANT);
@@ -186,15 +189,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
   });
 
   test('fully migrated: no error, every migration applied on the start-up line', async () => {
-    const started = await start(
-      appWith([
-        typeOrmRoot({
-          entities: oauth2Entities(),
-          migrations: oauth2Migrations(),
-          migrationsRun: true,
-        }),
-      ]),
-    );
+    const started = await start(appWith([typeOrmRoot({ ...MODULE_SCHEMA, migrationsRun: true })]));
     expect(logger.lines.filter((line) => line.level !== 'log')).toEqual([]);
     const [startup] = linesOf(logger, 'oauth2.startup.configured');
     expect(startup.fields).toMatchObject({ migrationsApplied: MIGRATIONS, migrationsPending: [] });
@@ -215,13 +210,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
 
   test('a DataSource not initialized at start-up: a warning, the app starts, and serves once it is', async () => {
     const started = await start(
-      appWith([
-        typeOrmRoot({
-          entities: oauth2Entities(),
-          migrations: oauth2Migrations(),
-          manualInitialization: true,
-        }),
-      ]),
+      appWith([typeOrmRoot({ ...MODULE_SCHEMA, manualInitialization: true })]),
     );
     const [unchecked, ...more] = linesOf(logger, 'oauth2.storage.unchecked');
     expect(more).toEqual([]);
@@ -252,8 +241,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
           typeOrmRoot(
             {
               ...target.through(proxy.port),
-              entities: oauth2Entities(),
-              migrations: oauth2Migrations(),
+              ...MODULE_SCHEMA,
               migrationsRun: true,
             } as Partial<DataSourceOptions>,
             // Connected and migrated, then the database goes away before the module's check.
