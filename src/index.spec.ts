@@ -129,6 +129,12 @@ describe('public API (src/index.ts)', () => {
       'StaticKeyRing',
       'oauthStoredKeyEntity',
       'createSigningKeyTableMigration',
+      'typeOrm',
+      'nestTypeOrm',
+      'typeOrmRepositoriesModule',
+      'OAUTH2_TYPEORM_REPOSITORIES',
+      'checkTypeOrmStorage',
+      'OAUTH2_STORAGE_REPORT',
     ]) {
       expect([internal, names.includes(internal)]).toEqual([internal, false]);
     }

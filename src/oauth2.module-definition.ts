@@ -4,8 +4,6 @@ import {
   type InjectionToken,
   type OptionalFactoryDependency,
 } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { oauth2Entities } from './migrations/oauth2-migrations.js';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type {
   OAuth2ModuleExtras,
@@ -66,30 +64,19 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
   const eventSink = explained('eventSink', extras.eventSink);
   const tokenPath = extras.tokenPath ?? EXTRAS.tokenPath;
   const jwksPath = extras.jwksPath ?? EXTRAS.jwksPath;
-  const [entity, keyEntity, secretEntity] = oauth2Entities(extras);
-  const { providers, exports } = oauth2Providers({
+  const { providers, exports, imports } = oauth2Providers({
     routes: { tokenPath, jwksPath, revocationPath, introspectionPath },
     clientRepository,
     keyStore,
     dataSource,
     eventSink,
-    entity,
-    keyEntity,
-    secretEntity,
+    tables: { tableName: extras.tableName, tablePrefix: extras.tablePrefix },
   });
-  // Only the TypeORM storage in use needs its entity's repository, and a DataSource at all.
-  const entities = [
-    ...(clientRepository === undefined ? [entity, secretEntity] : []),
-    ...(keyStore === true ? [keyEntity] : []),
-  ];
   return {
     ...definition,
     global: extras.isGlobal ?? EXTRAS.isGlobal,
-    imports: [
-      ...(definition.imports ?? []),
-      ...(extras.imports ?? []),
-      ...(entities.length > 0 ? [TypeOrmModule.forFeature(entities, dataSource)] : []),
-    ],
+    // Only the TypeORM storage in use imports its repositories, and needs a DataSource at all.
+    imports: [...(definition.imports ?? []), ...(extras.imports ?? []), ...imports],
     controllers: [
       createTokenController(tokenPath),
       createDiscoveryController(jwksPath),

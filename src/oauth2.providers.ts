@@ -1,7 +1,6 @@
 import type { DynamicModule, InjectionToken, Provider } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
-import { getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { ClientAssertionVerifier } from './client-auth/client-assertion.verifier.js';
 import { ClientAuthGuard } from './client-auth/client-auth.guard.js';
@@ -22,7 +21,7 @@ import { InMemoryOAuth2ThrottleStore, OAuth2ThrottleStore } from './client-auth/
 import { AuditingOAuthClientRepository } from './clients/auditing-client.repository.js';
 import { CachingOAuthClientRepository } from './clients/caching-client.repository.js';
 import { ClientSecretHasher } from './clients/client-secret.hasher.js';
-import type { OAuthClient } from './clients/oauth-client.entity.js';
+import type { OAuth2ClientTableOptions, OAuthClient } from './clients/oauth-client.entity.js';
 import type { OAuthStoredClientSecret } from './clients/oauth-client-secret.entity.js';
 import { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
@@ -34,6 +33,8 @@ import { OAuth2KeyStore } from './keys/key-store.js';
 import type { OAuthStoredKey } from './keys/oauth-stored-key.entity.js';
 import { RefreshingKeyRing } from './keys/refreshing-key-ring.js';
 import { TypeOrmOAuth2KeyStore } from './keys/typeorm-key.store.js';
+import { oauth2Entities, oauth2TableNames } from './migrations/oauth2-migrations.js';
+import { checkTypeOrmStorage, OAUTH2_STORAGE_REPORT } from './migrations/storage-check.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
 import { createDefaultEventSink } from './observability/default-event.sink.js';
 import { OAuth2EventSink } from './observability/events.js';
@@ -41,6 +42,12 @@ import { GuardedOAuth2EventSink } from './observability/guarded-event.sink.js';
 import { createOAuth2Metrics, OAuth2Metrics } from './observability/metrics.js';
 import { InMemoryOAuth2ChangeFeed, OAuth2ChangeFeed } from './state/change-feed.js';
 import { InMemoryOAuth2RevocationStore, OAuth2RevocationStore } from './state/revocation-store.js';
+import {
+  OAUTH2_TYPEORM_REPOSITORIES,
+  typeOrmRepositoriesModule,
+  type OAuth2TypeOrmEntities,
+  type OAuth2TypeOrmRepositories,
+} from './storage/typeorm-repositories.js';
 import {
   OAUTH2_CLIENT_STORE,
   OAUTH2_EVENT_SINK,
@@ -76,17 +83,15 @@ interface ProviderSettings extends Pick<
   'clientRepository' | 'keyStore' | 'dataSource' | 'eventSink'
 > {
   routes: OAuth2Routes;
-  /** The OAuthClient entity of the configured table. */
-  entity: typeof OAuthClient;
-  /** The entity of the clients' further secrets, with the configured prefix. */
-  secretEntity: typeof OAuthStoredClientSecret;
-  /** The OAuthStoredKey entity of the configured prefix, for `keyStore: true`. */
-  keyEntity: typeof OAuthStoredKey;
+  /** The configured `tableName` and `tablePrefix`. */
+  tables: OAuth2ClientTableOptions;
 }
 
 /**
- * Every provider of OAuth2Module, in one list, and what it exports. Each overridable service is its own
- * abstract-class or class token, so `.overrideProvider(X)` replaces it in a test.
+ * Every provider of OAuth2Module, in one list, what it exports, and what it imports: the repositories of the
+ * TypeORM storage in use, when there is one (loaded only then: typeorm and @nestjs/typeorm are optional).
+ * Each overridable service is its own abstract-class or class token, so `.overrideProvider(X)` replaces it in
+ * a test.
  */
 export function oauth2Providers({
   routes,
@@ -94,13 +99,18 @@ export function oauth2Providers({
   keyStore,
   dataSource,
   eventSink,
-  entity,
-  keyEntity,
-  secretEntity,
+  tables,
 }: ProviderSettings): {
   providers: Provider[];
   exports: NonNullable<DynamicModule['exports']>;
+  imports: NonNullable<DynamicModule['imports']>;
 } {
+  const [entity, keyEntity, secretEntity] = oauth2Entities(tables);
+  const typeOrmEntities: OAuth2TypeOrmEntities = {
+    ...(clientRepository === undefined ? { clients: entity, clientSecrets: secretEntity } : {}),
+    ...(keyStore === true ? { signingKeys: keyEntity } : {}),
+  };
+  const usesTypeOrm = Object.keys(typeOrmEntities).length > 0;
   const keySource: OAuth2KeySource =
     keyStore === undefined
       ? 'signing'
@@ -120,17 +130,29 @@ export function oauth2Providers({
       useFactory: (config: OAuth2Config) => new OAuth2ErrorRenderer(config.realm),
       inject: [OAuth2Config],
     },
+    usesTypeOrm
+      ? {
+          // Checked once before anything reads the storage (README "Migrations").
+          provide: OAUTH2_STORAGE_REPORT,
+          useFactory: (repositories: OAuth2TypeOrmRepositories, config: OAuth2Config) =>
+            checkTypeOrmStorage({
+              repositories,
+              tables,
+              dataSource,
+              timeoutMs: config.storageTimeoutMs,
+            }),
+          inject: [OAUTH2_TYPEORM_REPOSITORIES, OAuth2Config],
+        }
+      : { provide: OAUTH2_STORAGE_REPORT, useValue: {} },
     clientRepository === undefined
       ? {
           provide: OAUTH2_CLIENT_STORE,
-          useFactory: (
-            repository: Repository<OAuthClient>,
-            secrets: Repository<OAuthStoredClientSecret>,
-          ) => new TypeOrmOAuthClientRepository(repository, secrets),
-          inject: [
-            getRepositoryToken(entity, dataSource),
-            getRepositoryToken(secretEntity, dataSource),
-          ],
+          useFactory: ({ clients, clientSecrets }: OAuth2TypeOrmRepositories) =>
+            new TypeOrmOAuthClientRepository(
+              clients as Repository<OAuthClient>,
+              clientSecrets as Repository<OAuthStoredClientSecret>,
+            ),
+          inject: [OAUTH2_TYPEORM_REPOSITORIES],
         }
       : providerOf(OAUTH2_CLIENT_STORE, clientRepository),
     {
@@ -209,12 +231,11 @@ export function oauth2Providers({
     PrivateKeyJwtStrategy,
     ClientAuthGuard,
     { provide: JwtService, useFactory: createJwtService, inject: [OAuth2Config] },
-    ...keyProviders(keyStore, dataSource, keyEntity),
+    ...keyProviders(keyStore),
     startupLogProvider({
       keySource,
-      customRepository: clientRepository !== undefined,
+      clientTable: clientRepository === undefined ? oauth2TableNames(tables).clients : undefined,
       dataSource,
-      entity,
     }),
     TokenService,
     { provide: AccessTokenVerifier, useExisting: TokenService },
@@ -259,7 +280,8 @@ export function oauth2Providers({
     OAuth2Metrics,
     OAuth2HealthIndicator,
   ];
-  return { providers, exports };
+  const imports = usesTypeOrm ? [typeOrmRepositoriesModule(typeOrmEntities, dataSource)] : [];
+  return { providers, exports, imports };
 }
 
 /** The paths of the POST endpoints the module serves, the token endpoint's first. */
@@ -366,11 +388,7 @@ function sharedStateProviders(): Provider[] {
 }
 
 /** The key ring: the `signing` keys, or a key store's reloaded every `keyRefreshInterval`. */
-function keyProviders(
-  keyStore: OAuth2ModuleExtras['keyStore'],
-  dataSource: string | undefined,
-  keyEntity: typeof OAuthStoredKey,
-): Provider[] {
+function keyProviders(keyStore: OAuth2ModuleExtras['keyStore']): Provider[] {
   if (keyStore === undefined) {
     return [
       {
@@ -384,12 +402,12 @@ function keyProviders(
     keyStore === true
       ? {
           provide: OAUTH2_KEY_STORE,
-          useFactory: (repository: Repository<OAuthStoredKey>, config: OAuth2Config) =>
-            new TypeOrmOAuth2KeyStore(repository, {
+          useFactory: ({ signingKeys }: OAuth2TypeOrmRepositories, config: OAuth2Config) =>
+            new TypeOrmOAuth2KeyStore(signingKeys as Repository<OAuthStoredKey>, {
               keyEncryptionKey: config.keyEncryptionKey!,
               previousKeyEncryptionKeys: config.previousKeyEncryptionKeys,
             }),
-          inject: [getRepositoryToken(keyEntity, dataSource), OAuth2Config],
+          inject: [OAUTH2_TYPEORM_REPOSITORIES, OAuth2Config],
         }
       : providerOf(OAUTH2_KEY_STORE, keyStore),
     {

@@ -1,13 +1,15 @@
 import type { Provider } from '@nestjs/common';
-import { getRepositoryToken } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { ClientAuthMethods } from './client-auth/client-auth-methods.js';
-import type { OAuthClient } from './clients/oauth-client.entity.js';
 import type { OAuthClientRepository } from './clients/oauth-client.repository.js';
 import { OAuth2KeyRing } from './keys/key-ring.js';
 import type { OAuth2KeyStore } from './keys/key-store.js';
 import type { SigningKeySet } from './keys/signing-key-set.js';
 import { OAuth2Config, type OAuth2KeySource } from './oauth2-config.js';
+import {
+  OAUTH2_STORAGE_REPORT,
+  type OAuth2MigrationState,
+  type OAuth2StorageReport,
+} from './migrations/storage-check.js';
 import { OAUTH2_CLIENT_STORE, OAUTH2_KEY_STORE } from './oauth2.constants.js';
 import type { OAuth2LogFields } from './observability/log-fields.js';
 import {
@@ -15,6 +17,10 @@ import {
   OAuth2StartupLog,
   type OAuth2StartupLine,
 } from './observability/startup-log.js';
+import {
+  OAUTH2_TYPEORM_REPOSITORIES,
+  type OAuth2TypeOrmRepositories,
+} from './storage/typeorm-repositories.js';
 import { OAUTH2_ROUTES, type OAuth2Routes } from './token/discovery.controller.js';
 
 /** Where the clients are kept, as the start-up line names it. */
@@ -45,6 +51,11 @@ export interface OAuth2ConfigurationFacts {
   /** The enabled client authentication methods (RFC 8414 `token_endpoint_auth_methods_supported`). */
   authMethods: readonly string[];
   storage: OAuth2ClientStorageDescription;
+  /**
+   * With TypeORM storage (clients or keys), the module's migrations TypeORM recorded as applied and those
+   * pending; null: they could not be read at start-up.
+   */
+  migrations?: OAuth2MigrationState | null;
 }
 
 const KEY_SOURCES: Record<OAuth2KeySource, string> = {
@@ -67,6 +78,7 @@ export function describeConfiguration({
   keys,
   authMethods,
   storage,
+  migrations,
 }: OAuth2ConfigurationFacts): OAuth2StartupLine {
   const path = (route: string | undefined) =>
     route === undefined ? null : `/${route.replace(/^\/+/, '')}`;
@@ -94,6 +106,12 @@ export function describeConfiguration({
           dataSource: storage.dataSource ?? 'default',
         }
       : { clientRepository: storage.repository }),
+    ...(migrations === undefined
+      ? {}
+      : {
+          migrationsApplied: migrations?.applied ?? null,
+          migrationsPending: migrations?.pending ?? null,
+        }),
     store: redis ? 'redis' : 'memory',
     ...(redis ? { redis: loggableUrl(redis.url), redisKeyPrefix: redis.keyPrefix ?? null } : {}),
     clientAuthMethods: authMethods,
@@ -118,41 +136,57 @@ export function describeConfiguration({
       ? `clients in the ${storage.driver} table ${storage.table}`
       : `clients in ${storage.repository}`;
   const state = redis ? `shared state on Redis at ${fields.redis}` : 'state in memory';
+  const schema =
+    migrations === undefined
+      ? ''
+      : migrations === null
+        ? "; the module's migrations could not be read"
+        : `; the module's migrations: ${migrations.applied.length} applied, ` +
+          (migrations.pending.length === 0
+            ? 'none pending'
+            : `${migrations.pending.length} pending (${migrations.pending.join(', ')})`);
   return {
-    message: `Authorization server ${config.issuer}: ${endpoints}; ${signing}; ${clients}; ${state}`,
+    message:
+      `Authorization server ${config.issuer}: ${endpoints}; ${signing}; ${clients}; ${state}` +
+      schema,
     fields,
   };
 }
 
 /**
- * The provider of OAuth2Module's start-up line. The clients' storage is described from the TypeORM repository
- * of the configured table, or by the class name of the `clientRepository` given; a key store by its class.
+ * The provider of OAuth2Module's start-up line. The clients' storage is described by the configured table and
+ * the DataSource's driver (read from its options, so a DataSource not yet initialized is described too), or
+ * by the class name of the `clientRepository` given; a key store by its class. The start-up check of the
+ * TypeORM storage tells the migrations.
  */
 export function startupLogProvider({
   keySource,
-  customRepository,
+  clientTable,
   dataSource,
-  entity,
 }: {
   keySource: OAuth2KeySource;
-  /** Whether the `clientRepository` extra was given. */
-  customRepository: boolean;
+  /** The client table's full name with the TypeORM client storage; undefined with a `clientRepository`. */
+  clientTable: string | undefined;
   dataSource: string | undefined;
-  entity: typeof OAuthClient;
 }): Provider {
-  const storageOf = (store: OAuthClientRepository | Repository<OAuthClient>) =>
-    customRepository
-      ? ({ type: 'custom', repository: store.constructor.name } as const)
-      : ({
+  const storageOf = (
+    store: OAuthClientRepository,
+    repositories: OAuth2TypeOrmRepositories | undefined,
+  ): OAuth2ClientStorageDescription =>
+    clientTable === undefined || repositories?.clients === undefined
+      ? { type: 'custom', repository: store.constructor.name }
+      : {
           type: 'typeorm',
-          table: (store as Repository<OAuthClient>).metadata.tableName,
-          driver: String((store as Repository<OAuthClient>).manager.connection.options.type),
+          table: clientTable,
+          driver: String(repositories.clients.manager.connection.options.type),
           dataSource,
-        } as const);
+        };
   return {
     provide: OAuth2StartupLog,
     useFactory: (
-      store: OAuthClientRepository | Repository<OAuthClient>,
+      store: OAuthClientRepository,
+      repositories: OAuth2TypeOrmRepositories | undefined,
+      report: OAuth2StorageReport,
       config: OAuth2Config,
       routes: OAuth2Routes,
       keyRing: OAuth2KeyRing,
@@ -167,11 +201,14 @@ export function startupLogProvider({
           keyStore: keyStore?.constructor.name,
           keys: keyRing.current,
           authMethods: methods.supported,
-          storage: storageOf(store),
+          storage: storageOf(store, repositories),
+          migrations: repositories === undefined ? undefined : (report.migrations ?? null),
         }),
       ),
     inject: [
-      customRepository ? OAUTH2_CLIENT_STORE : getRepositoryToken(entity, dataSource),
+      OAUTH2_CLIENT_STORE,
+      { token: OAUTH2_TYPEORM_REPOSITORIES, optional: true },
+      OAUTH2_STORAGE_REPORT,
       OAuth2Config,
       OAUTH2_ROUTES,
       OAuth2KeyRing,

@@ -68,6 +68,15 @@ describe('OAuth2Module', () => {
       clientTable: 'oauth_clients',
       databaseDriver: 'better-sqlite3',
       dataSource: 'default',
+      // typeOrmRoot ran every migration of the module.
+      migrationsApplied: [
+        'OAuth2CreateClientTable_oauth_clients_1795564800000',
+        'OAuth2ClientIdBinaryCollation_oauth_clients_1795996800000',
+        'OAuth2CreateSigningKeyTable_oauth_signing_keys_1796601600000',
+        'OAuth2ClientLifecycleColumns_oauth_clients_1798502400000',
+        'OAuth2CreateClientSecretTable_oauth_client_secrets_1798588800000',
+      ],
+      migrationsPending: [],
       store: 'memory',
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       throttling: false,
@@ -75,6 +84,7 @@ describe('OAuth2Module', () => {
       accessTokenLifetime: 3600,
     });
     expect(line.message).toContain(`Authorization server ${ISSUER}: token /oauth2/token`);
+    expect(line.message).toMatch(/; the module's migrations: 5 applied, none pending$/);
     expect(all).not.toContain(pemBody(pem(es256.privateKey)).slice(0, 40));
   });
 
@@ -152,6 +162,8 @@ describe('OAuth2Module', () => {
       clientCacheTtl: 30,
     });
     expect(line.fields).not.toHaveProperty('clientTable');
+    // No TypeORM storage, no migrations to tell.
+    expect(line.fields).not.toHaveProperty('migrationsApplied');
     expect(line.message).toContain('shared state on Redis at redis://127.0.0.1:1/2');
     // The Redis warning of the same start names the server the same way.
     expect(all).toContain('oauth2.redis.unreachable');

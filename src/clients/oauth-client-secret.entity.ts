@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from '../storage/optional-typeorm.js';
 import { EPOCH_MILLISECONDS } from '../storage/columns.js';
 import { PRIMARY_SECRET_ID } from './oauth-client.entity.js';
 

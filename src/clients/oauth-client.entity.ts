@@ -10,7 +10,7 @@ import {
   Min,
   NotEquals,
 } from 'class-validator';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from '../storage/optional-typeorm.js';
 import { SCOPE_PATTERN } from '../http/scope.js';
 import { BOOLEAN, EPOCH_MILLISECONDS } from '../storage/columns.js';
 

@@ -1,4 +1,5 @@
-import { In, IsNull, MoreThan, QueryFailedError, type Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { typeOrm } from '../storage/optional-typeorm.js';
 import { checkNewSecretId, OAuthStoredClientSecret } from './oauth-client-secret.entity.js';
 import { OAuthClient, PRIMARY_SECRET_ID, type OAuthClientSecret } from './oauth-client.entity.js';
 import { OAuthClientRepository } from './oauth-client.repository.js';
@@ -15,6 +16,9 @@ import { checkSubject } from './subject.js';
  * equal, and a write goes by the ids found so.
  */
 export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
+  /** TypeORM's operators, from the one place that loads the optional peer. */
+  private readonly orm = typeOrm('TypeOrmOAuthClientRepository');
+
   constructor(
     private readonly repository: Repository<OAuthClient>,
     private readonly secrets?: Repository<OAuthStoredClientSecret>,
@@ -117,7 +121,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     // Only where it would expire later or never, in one statement per case: an overlap never extends a
     // secret, and a concurrent write to another column is never undone.
     if (secretIds.includes(PRIMARY_SECRET_ID)) {
-      for (const clientSecretExpiresAt of [IsNull(), MoreThan(at)]) {
+      for (const clientSecretExpiresAt of [this.orm.IsNull(), this.orm.MoreThan(at)]) {
         await this.repository.update(
           { clientId, clientSecretExpiresAt },
           { clientSecretExpiresAt: at },
@@ -126,8 +130,8 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
     }
     const own = (await this.ownSecretIds(clientId)).filter((id) => secretIds.includes(id));
     if (!this.secrets || own.length === 0) return;
-    for (const expiresAt of [IsNull(), MoreThan(at)]) {
-      await this.secrets.update({ id: In(own), expiresAt }, { expiresAt: at });
+    for (const expiresAt of [this.orm.IsNull(), this.orm.MoreThan(at)]) {
+      await this.secrets.update({ id: this.orm.In(own), expiresAt }, { expiresAt: at });
     }
   }
 
@@ -168,7 +172,7 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
       return await this.repository.findBy({ userId });
     } catch (error) {
       const code =
-        error instanceof QueryFailedError
+        error instanceof this.orm.QueryFailedError
           ? (error.driverError as { code?: unknown }).code
           : undefined;
       if (code === '22P02') return [];
@@ -193,6 +197,6 @@ export class TypeOrmOAuthClientRepository extends OAuthClientRepository {
   /** Deletes the client's own secret rows by their ids: `client_id = ?` could match another id's. */
   private async deleteSecretRows(clientId: string): Promise<void> {
     const ids = await this.ownSecretIds(clientId);
-    if (this.secrets && ids.length > 0) await this.secrets.delete({ id: In(ids) });
+    if (this.secrets && ids.length > 0) await this.secrets.delete({ id: this.orm.In(ids) });
   }
 }

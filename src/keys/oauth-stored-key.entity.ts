@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from '../storage/optional-typeorm.js';
 import { EPOCH_MILLISECONDS } from '../storage/columns.js';
 import type { OAuth2StoredKeyAlgorithm } from './key-lifecycle.js';
 import type { OAuth2KeyState } from './signing-options.interface.js';

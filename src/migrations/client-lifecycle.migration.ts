@@ -1,13 +1,6 @@
-import {
-  Table,
-  TableColumn,
-  TableIndex,
-  type MigrationInterface,
-  type QueryRunner,
-  type TableColumnOptions,
-} from 'typeorm';
+import type { MigrationInterface, QueryRunner, TableColumnOptions } from 'typeorm';
 import { COLLATING_DRIVERS } from './client-id-binary-collation.migration.js';
-import type { OAuth2MigrationClass } from './create-client-table.migration.js';
+import { schemaClasses, type OAuth2MigrationClass } from './create-client-table.migration.js';
 
 /** When these migrations were written: after the signing key table's, so TypeORM runs them last. */
 const COLUMNS_WRITTEN_AT = 1798502400000;
@@ -67,6 +60,7 @@ export function clientLifecycleColumnsMigration(table: string): OAuth2MigrationC
       const missing = clientColumns(queryRunner.connection.driver.options.type).filter(
         (column) => !existing.findColumnByName(column.name),
       );
+      const { TableColumn } = schemaClasses();
       const added = missing.map((column) => new TableColumn(column));
       if (!SQLITE_FAMILY.has(queryRunner.connection.driver.options.type)) {
         if (added.length > 0) await queryRunner.addColumns(existing, added);
@@ -122,6 +116,7 @@ export function createClientSecretTableMigration(table: string): OAuth2Migration
       const collating = COLLATING_DRIVERS.has(queryRunner.connection.driver.options.type);
       const exact = (charset: string) =>
         collating ? { charset, collation: `${charset}_bin` } : {};
+      const { Table, TableIndex } = schemaClasses();
       await queryRunner.createTable(
         new Table({
           name: table,

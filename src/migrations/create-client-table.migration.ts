@@ -1,4 +1,8 @@
-import { Table, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
+import type { MigrationInterface, QueryRunner, TableColumnOptions } from 'typeorm';
+import { typeOrm } from '../storage/optional-typeorm.js';
+
+/** TypeORM's schema classes (`Table`, …), loaded when a migration runs: typeorm is an optional peer. */
+export const schemaClasses = () => typeOrm('oauth2Migrations()');
 
 /**
  * When this migration was written: TypeORM orders migrations by the 13-digit JavaScript timestamp that ends
@@ -50,7 +54,9 @@ export function createClientTableMigration(table: string): OAuth2MigrationClass 
         }
         return;
       }
-      await queryRunner.createTable(new Table({ name: table, columns: [...COLUMNS] }));
+      await queryRunner.createTable(
+        new (schemaClasses().Table)({ name: table, columns: [...COLUMNS] }),
+      );
     }
 
     async down(queryRunner: QueryRunner): Promise<void> {

@@ -1,6 +1,6 @@
-import { Table, type QueryRunner, type TableColumnOptions } from 'typeorm';
+import type { QueryRunner, TableColumnOptions } from 'typeorm';
 import { COLLATING_DRIVERS } from './client-id-binary-collation.migration.js';
-import type { OAuth2MigrationClass } from './create-client-table.migration.js';
+import { schemaClasses, type OAuth2MigrationClass } from './create-client-table.migration.js';
 
 /** When this migration was written: after the client table's two, so TypeORM runs it third. */
 const WRITTEN_AT = 1796601600000;
@@ -43,7 +43,9 @@ export function createSigningKeyTableMigration(table: string): OAuth2MigrationCl
 
     async up(queryRunner: QueryRunner): Promise<void> {
       const collating = COLLATING_DRIVERS.has(queryRunner.connection.driver.options.type);
-      await queryRunner.createTable(new Table({ name: table, columns: columns(collating) }));
+      await queryRunner.createTable(
+        new (schemaClasses().Table)({ name: table, columns: columns(collating) }),
+      );
     }
 
     async down(queryRunner: QueryRunner): Promise<void> {
