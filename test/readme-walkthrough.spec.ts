@@ -69,12 +69,22 @@ describe('README "From an empty folder to a protected API"', () => {
       .filter((block) => block.lang === 'sh')
       .flatMap((block) => block.body.split('\n'))
       .filter((line) => line.startsWith('npm install '));
-    const names = (flag: boolean) =>
+    // `name` or `name@major`: a major given must be the one the app pins.
+    const words = (flag: boolean) =>
       installs
         .filter((line) => line.includes('--save-dev') === flag)
         .flatMap((line) => line.split(/\s+/).slice(2))
         .filter((word) => !word.startsWith('-'))
+        .map((word) => /^(@?[^@]+)(?:@(\d+))?$/.exec(word)!.slice(1));
+    const names = (flag: boolean) =>
+      words(flag)
+        .map(([name]) => name!)
         .sort();
+    const pinned = { ...packageJson.dependencies, ...packageJson.devDependencies };
+    const majors = [...words(false), ...words(true)].filter(([, major]) => major !== undefined);
+    expect(majors.map(([name]) => `${name}@${pinned[name!]!.split('.')[0]}`)).toEqual(
+      majors.map(([name, major]) => `${name}@${major}`),
+    );
     expect(names(false)).toEqual(
       ['@nest-oauth2/server', ...Object.keys(packageJson.dependencies)].sort(),
     );
