@@ -34,14 +34,14 @@ export interface ExampleProcess {
 const START_DEADLINE_MS = 30_000;
 
 /**
- * Runs the built `main` (dist/example/main.js) with `env` and nothing else of this process's environment but
- * PATH, on `port` (a free one by default), and resolves once it listens; rejects with its output if it exits
- * first.
+ * Runs the built `main` (dist/example/main.js, or a consumer app's) with `env` and nothing else of this
+ * process's environment but PATH, on `port` (a free one by default), and resolves once it prints `ready`;
+ * rejects with its output if it exits first.
  */
 export async function spawnExample(
   main: string,
   env: Record<string, string>,
-  { cwd, port }: { cwd: string; port?: number },
+  { cwd, port, ready = 'Listening on' }: { cwd: string; port?: number; ready?: string },
 ): Promise<ExampleProcess> {
   port ??= await freePort();
   const child = spawn(process.execPath, [main], {
@@ -53,11 +53,11 @@ export async function spawnExample(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the example app did not start in time:\n${output}`));
+      reject(new Error(`${main} did not start in time:\n${output}`));
     }, START_DEADLINE_MS);
     const read = (chunk: Buffer) => {
       output += chunk;
-      if (output.includes('Listening on')) {
+      if (output.includes(ready)) {
         clearTimeout(timer);
         resolve();
       }
@@ -66,9 +66,7 @@ export async function spawnExample(
     child.stderr.on('data', read);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(
-        new Error(`the example app exited (${child.exitCode ?? child.signalCode}):\n${output}`),
-      );
+      reject(new Error(`${main} exited (${child.exitCode ?? child.signalCode}):\n${output}`));
     });
   });
   return {

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OAuth2Module, oauth2Entities } from '@nest-oauth2/server';
+import { readFileSync } from 'node:fs';
+import { ReportsController } from './reports.controller.js';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({
+      type: 'better-sqlite3',
+      database: 'data/oauth2.sqlite', // where `npx nest-oauth2` keeps its clients by default
+      entities: [...oauth2Entities()],
+    }),
+    OAuth2Module.forRoot({
+      issuer: process.env.OAUTH2_ISSUER ?? 'http://localhost:3000',
+      signing: { algorithm: 'RS256', privateKey: readFileSync('signing-key.pem', 'utf8') },
+    }),
+  ],
+  controllers: [ReportsController],
+})
+export class AppModule {}
