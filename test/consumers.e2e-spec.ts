@@ -26,7 +26,8 @@ import { spawnExample, type ExampleProcess } from './support/example.js';
  *   API" shows.
  * Each creates its tables and client with the package's CLI (`npx nest-oauth2`), starts, and answers RFC
  * 6750: a token → 200, no token → 401 with a Bearer challenge, a token without the scope → 403
- * insufficient_scope. It downloads and compiles (better-sqlite3), so it runs only with
+ * insufficient_scope. Each app's own `npm test` (node:test, with @nest-oauth2/server/testing) passes, and the
+ * ESM app serves its OpenAPI document (README steps 10 and 11). It downloads and compiles (better-sqlite3), so it runs only with
  * OAUTH2_TEST_CONSUMERS=1 (.ci/run sets it); a failing install then fails it.
  */
 const enabled = process.env.OAUTH2_TEST_CONSUMERS === '1';
@@ -204,12 +205,57 @@ async function token(consumer: Consumer, scope?: string): Promise<string> {
       expect(compiled('esm-nest12')).toContain("from '@nest-oauth2/server'");
     });
 
+    test('the CommonJS app requires @nest-oauth2/server/testing, typed through typesVersions', () => {
+      // Its tsc (node10 resolution, which ignores "exports") compiled this import in install().
+      expect(
+        readFileSync(
+          join(consumers.get('cjs-nest11')!.dir, 'dist/reports.controller.test.js'),
+          'utf8',
+        ),
+      ).toContain('require("@nest-oauth2/server/testing")');
+    });
+
+    test('the ESM app serves Swagger UI at /docs', async () => {
+      const response = await fetch(`${consumers.get('esm-nest12')!.app!.url}/docs`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('swagger-ui');
+    });
+
+    test("its /docs-json: the client credentials scheme, its token URL and scopes, the route's requirement", async () => {
+      const response = await fetch(`${consumers.get('esm-nest12')!.app!.url}/docs-json`);
+      expect(response.status).toBe(200);
+      const document = (await response.json()) as {
+        paths: Record<string, Record<string, { security?: unknown }>>;
+        components: { securitySchemes: Record<string, unknown> };
+      };
+      expect(document.components.securitySchemes).toEqual({
+        oauth2: {
+          type: 'oauth2',
+          flows: {
+            clientCredentials: {
+              tokenUrl: '/oauth2/token',
+              scopes: { 'reports:read': 'List the reports', 'reports:write': 'Create a report' },
+            },
+          },
+        },
+      });
+      expect(document.paths['/reports']!.get!.security).toEqual([{ oauth2: ['reports:read'] }]);
+      expect(document.paths['/oauth2/token']!.post!.security).toBeUndefined();
+    });
+
     test('`npx nest-oauth2 --help` prints the usage', async () => {
       const usage = await sh(consumers.get('cjs-nest11')!.dir, 'npx', ['nest-oauth2', '--help']);
       expect(usage).toMatch(/^Usage: nest-oauth2 <command>/);
     });
 
     describe.each(['cjs-nest11', 'esm-nest12'] as const)('%s', (name) => {
+      test('its own `npm test` (node:test, tokens from @nest-oauth2/server/testing) passes', async () => {
+        // sh() rejects with the runner's output when a test fails: node --test exits 1.
+        const output = await sh(consumers.get(name)!.dir, 'npm', ['test']);
+        expect(output).toMatch(/^(?:#|ℹ) fail 0$/m);
+        expect(output).toMatch(/^(?:#|ℹ) pass [1-9]\d*$/m);
+      }, 120_000);
+
       test('a token from POST /oauth2/token (Basic auth) opens the guarded route: 200', async () => {
         const consumer = consumers.get(name)!;
         const response = await fetch(`${consumer.app!.url}/reports`, {

@@ -6,8 +6,9 @@ import { repo } from './support/build.js';
 /**
  * README "From an empty folder to a protected API" shows the files of test/consumers/esm-nest12, the app that
  * test/consumers.e2e-spec.ts installs from `npm pack` and runs: each code block introduced by a line ending
- * in "`<file>`:" must equal that file, every file of the app must be shown, and the commands must install
- * and set what the app's package.json holds. The section cannot drift from what CI proves.
+ * in "`<file>`:" must equal that file (the last such block, when a later step shows a file again with lines
+ * added; an earlier one must then be the file minus those lines), every file of the app must be shown, and
+ * the commands must install and set what the app's package.json holds. The section cannot drift from what CI proves.
  */
 const app = join(repo, 'test/consumers/esm-nest12');
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
@@ -50,19 +51,38 @@ const packageJson = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) 
 };
 
 describe('README "From an empty folder to a protected API"', () => {
-  const shown = new Map(
-    blocks(section())
-      .map((block) => [/`([^`]+)`:$/.exec(block.intro)?.[1], block.body] as const)
-      .filter((entry): entry is [string, string] => entry[0] !== undefined),
-  );
+  /** Each file's blocks in the order shown: a later step may show a file again, changed (step 10's main.ts). */
+  const shown = new Map<string, string[]>();
+  for (const block of blocks(section())) {
+    const file = /`([^`]+)`:$/.exec(block.intro)?.[1];
+    if (file !== undefined) shown.set(file, [...(shown.get(file) ?? []), block.body]);
+  }
 
   test('shows every file of test/consumers/esm-nest12 (tsconfig.json and src/*.ts), named before its block', () => {
     expect([...shown.keys()].sort()).toEqual([...appFiles].sort());
   });
 
-  test.each(appFiles)('its %s block equals the file', (file) => {
-    expect(shown.get(file)).toBe(readFileSync(join(app, file), 'utf8'));
+  test.each(appFiles)('its last %s block equals the file', (file) => {
+    expect(shown.get(file)!.at(-1)).toBe(readFileSync(join(app, file), 'utf8'));
   });
+
+  test.each(appFiles.filter((file) => (shown.get(file)?.length ?? 0) > 1))(
+    'an earlier %s block is the file without what later steps add',
+    (file) => {
+      const lines = readFileSync(join(app, file), 'utf8').split('\n');
+      for (const earlier of shown.get(file)!.slice(0, -1)) {
+        // Its lines appear in the file in the same order: nothing in it was removed or changed later.
+        let at = 0;
+        const missing = earlier.split('\n').filter((line) => {
+          const found = lines.indexOf(line, at);
+          if (found === -1) return true;
+          at = found + 1;
+          return false;
+        });
+        expect(missing).toEqual([]);
+      }
+    },
+  );
 
   test('its npm install commands name exactly the packages the app depends on, and the package itself', () => {
     const installs = blocks(section())
@@ -91,14 +111,16 @@ describe('README "From an empty folder to a protected API"', () => {
     expect(names(true)).toEqual(Object.keys(packageJson.devDependencies).sort());
   });
 
-  test('its `npm pkg set` line sets what the app has: "type": "module" and the build and start scripts', () => {
-    const line = section()
+  test('its `npm pkg set` lines set what the app has: "type": "module" and the build, start and test scripts', () => {
+    const lines = section()
       .split('\n')
-      .find((text) => text.startsWith('npm pkg set '));
-    expect(line).toBe(
+      .filter((text) => text.startsWith('npm pkg set '));
+    expect(lines).toEqual([
       `npm pkg set type=${packageJson.type} scripts.build=${packageJson.scripts.build} ` +
         `scripts.start="${packageJson.scripts.start}"`,
-    );
+      `npm pkg set scripts.test="${packageJson.scripts.test}"`,
+    ]);
+    expect(Object.keys(packageJson.scripts).sort()).toEqual(['build', 'start', 'test']);
   });
 
   test('its steps are numbered 1, 2, 3, … in order (later steps append to the list)', () => {

@@ -42,7 +42,11 @@ describe('GET /reports', () => {
   test('a token with reports:read: 200, as its client', async () => {
     const token = await tokens.accessToken({ clientId: 'billing', scopes: ['reports:read'] });
     const res = await getReports(token).expect(200);
-    assert.deepEqual(res.body, { client: 'billing', scopes: ['reports:read'], reports: ['Q1', 'Q2'] });
+    assert.deepEqual(res.body, {
+      client: 'billing',
+      scopes: ['reports:read'],
+      reports: ['Q1', 'Q2'],
+    });
   });
 
   test('no token: 401 with a Bearer challenge', async () => {
