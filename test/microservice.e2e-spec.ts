@@ -112,11 +112,11 @@ describe.each(guardPlacements)(
       expect(verification.mock.calls).toEqual([['local', 'valid']]);
     });
 
-    test('a token in the payload’s headers.authorization: the same', async () => {
+    test('a token only in the payload’s headers: not read, TCP has packet metadata (401)', async () => {
       const payload = { headers: { authorization: `Bearer ${testAccessToken()}` } };
-      await expect(send('whoami', payload)).resolves.toEqual({
-        client_id: 'testclient',
-        scopes: ['reports:read', 'reports:write'],
+      await expect(rejectionOf(send('whoami', payload))).resolves.toEqual({
+        status: 401,
+        message: 'Unauthorized',
       });
     });
 
@@ -166,15 +166,11 @@ describe.each(guardPlacements)(
       expect(verification.mock.calls).toEqual([['local', 'insufficient_scope']]);
     });
 
-    test('a token in metadata and payload both: 400 invalid_request (RFC 6750 §2: one method)', async () => {
-      const payload = { headers: { authorization: `Bearer ${testAccessToken()}` } };
-      await expect(
-        rejectionOf(send('whoami', payload, `Bearer ${testAccessToken()}`)),
-      ).resolves.toEqual({
-        status: 400,
-        error: 'invalid_request',
-        error_description: 'The access token was sent by more than one method',
-        message: 'The access token was sent by more than one method',
+    test('a payload relaying an HTTP request’s headers: data, the metadata’s token is the one', async () => {
+      const payload = { headers: { authorization: 'Bearer relayed.by.gateway' } };
+      await expect(send('whoami', payload, `Bearer ${testAccessToken()}`)).resolves.toEqual({
+        client_id: 'testclient',
+        scopes: ['reports:read', 'reports:write'],
       });
     });
 

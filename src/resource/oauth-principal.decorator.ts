@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { OAuthPrincipal as Principal } from './access-token.interface.js';
-import { principalOf } from './oauth2.guard.js';
+import { principalOf } from './principal.js';
 import { requestOf } from './transport-request.js';
 
 /**

@@ -459,12 +459,35 @@ describe('OAuth2Guard', () => {
       ]);
     });
 
-    test('a verifier error over ws → thrown as is, no adapter touched', async () => {
-      const invalid = OAuth2Error.invalidToken('The access token is invalid');
-      s.verify.mockRejectedValueOnce(invalid);
-      const ws = context(get({ authorization: `Bearer ${TOKEN}` }), [OpenRoutes, 'handler'], 'ws');
-      await expect(s.guard.canActivate(ws)).rejects.toBe(invalid);
-      expect(s.setHeader).not.toHaveBeenCalled();
+    test.each([
+      ['a client without headers (ws)', {}],
+      ['a socket.io client', { handshake: { headers: { authorization: `Bearer ${TOKEN}` } } }],
+    ])(
+      'over ws (%s) → a server_error that says so, nothing verified, no TypeError',
+      async (_name, client) => {
+        const host = new ExecutionContextHost(
+          [client, {}],
+          OpenRoutes,
+          OpenRoutes.prototype.handler,
+        );
+        host.setType('ws');
+        const error = await rejectedAs(OAuth2Error, s.guard.canActivate(host));
+        expect({ status: error.getStatus(), body: error.body }).toEqual({
+          status: 500,
+          body: {
+            error: 'server_error',
+            error_description: 'OAuth2Guard does not guard WebSocket gateway messages',
+          },
+        });
+        expect(s.verify).not.toHaveBeenCalled();
+        expect(s.setHeader).not.toHaveBeenCalled();
+      },
+    );
+
+    test('an @OAuth2Public gateway handler over ws → true', async () => {
+      const host = new ExecutionContextHost([{}, {}], OpenRoutes, OpenRoutes.prototype.open);
+      host.setType('ws');
+      await expect(s.guard.canActivate(host)).resolves.toBe(true);
     });
 
     test('a malformed header over rpc → an RpcException invalid_request, no adapter touched', async () => {
@@ -484,10 +507,69 @@ describe('OAuth2Guard', () => {
     test('a valid token over rpc → true; the principal is on the message', async () => {
       const p = principal([]);
       s.verify.mockResolvedValueOnce(p);
-      const message = rpc({ headers: { authorization: `Bearer ${TOKEN}` } });
+      const message = rpc({}, { authorization: `Bearer ${TOKEN}` });
       await expect(s.guard.canActivate(message)).resolves.toBe(true);
       expect(s.verify.mock.calls).toEqual([[TOKEN]]);
       expect(principalOf(requestOf(message))).toBe(p);
+    });
+
+    test('a context reused for a later message: its own token is verified, never the first one’s', async () => {
+      const metadata: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+      const tcp = new TcpContext([undefined as never, 'pattern', metadata]);
+      const message = (handler: 'handler' | 'open') => {
+        const host = new ExecutionContextHost([{}, tcp], OpenRoutes, OpenRoutes.prototype[handler]);
+        host.setType('rpc');
+        return host;
+      };
+      const first = principal([]);
+      s.verify.mockResolvedValueOnce(first);
+      await expect(s.guard.canActivate(message('handler'))).resolves.toBe(true);
+
+      metadata.authorization = 'Bearer other.token.sig';
+      const invalid = OAuth2Error.invalidToken('The access token is invalid');
+      s.verify.mockRejectedValueOnce(invalid);
+      await rejectedAs(RpcException, s.guard.canActivate(message('handler')));
+      expect(s.verify.mock.calls).toEqual([[TOKEN], ['other.token.sig']]);
+      // Nor does a public handler of the later message see the first caller as its principal.
+      await expect(s.guard.canActivate(message('open'))).resolves.toBe(true);
+      expect(principalOf(requestOf(message('open')))).toBeUndefined();
+
+      delete metadata.authorization;
+      await rejectedAs(RpcException, s.guard.canActivate(message('handler')));
+      expect(s.verify).toHaveBeenCalledTimes(2);
+    });
+
+    describe('a GraphQL response whose headers are already sent (incremental delivery)', () => {
+      const graphql = (res: object) => {
+        const host = new ExecutionContextHost(
+          [undefined, {}, { req: get(), res }, {}],
+          OpenRoutes,
+          OpenRoutes.prototype.handler,
+        );
+        host.setType('graphql');
+        return host;
+      };
+
+      test.each([
+        ['Node’s headersSent', { headersSent: true }],
+        ['Fastify’s raw.headersSent', { raw: { headersSent: true } }],
+      ])('%s → no header set, the refusal stays the GraphQL error', async (_name, res) => {
+        const error = await rejectedAs(OAuth2GraphQLError, s.guard.canActivate(graphql(res)));
+        expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', status: 401 });
+        expect(s.setHeader).not.toHaveBeenCalled();
+      });
+
+      test('setHeader throws anyway → the refusal stays the GraphQL error', async () => {
+        s.setHeader.mockImplementation(() => {
+          throw new Error('Cannot set headers after they are sent to the client');
+        });
+        const error = await rejectedAs(
+          OAuth2GraphQLError,
+          s.guard.canActivate(graphql({ headersSent: false })),
+        );
+        expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', status: 401 });
+        expect(s.setHeader).toHaveBeenCalled();
+      });
     });
   });
 });

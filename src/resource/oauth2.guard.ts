@@ -7,22 +7,17 @@ import { parseAuthorization, parseBearerCredentials } from '../http/authorizatio
 import { formParameter, isFormRequest } from '../http/form-body.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Metrics } from '../observability/metrics.js';
-import type { OAuthPrincipal } from './access-token.interface.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { OAuth2GuardOptions } from './oauth2-guard-options.js';
 import { OAUTH2_PUBLIC_METADATA } from './oauth2-public.decorator.js';
+import { PRINCIPAL } from './principal.js';
 import { OAUTH2_SCOPES_METADATA } from './scopes.decorator.js';
 import { verificationOutcomeOf } from './verification-outcome.js';
 import { graphqlResponse, OAuth2GraphQLError } from './graphql-operation.js';
 import { loadRpcException, rpcRefusal } from './rpc-message.js';
 import { requestOf, type OAuth2Transport } from './transport-request.js';
 
-const PRINCIPAL = Symbol('oauth2.principal');
-
-/** The principal OAuth2Guard attached to the request, if it ran. */
-export function principalOf(request: object): OAuthPrincipal | undefined {
-  return (request as Record<symbol, OAuthPrincipal | undefined>)[PRINCIPAL];
-}
+export { principalOf } from './principal.js';
 
 /**
  * Protects routes with access tokens (RFC 6750). Use it per route, per controller (`@UseGuards(OAuth2Guard)`)
@@ -37,6 +32,16 @@ export function principalOf(request: object): OAuthPrincipal | undefined {
  * error with `extensions.code`) and microservice handlers (the token of the message's headers; a refusal is
  * an RpcException the client receives) the same way.
  */
+/** Whether a response's headers went out: Node's `headersSent`, on Fastify's reply as `raw.headersSent`. */
+function headersSent(response: unknown): boolean {
+  if (typeof response !== 'object' || response === null) return false;
+  const { headersSent: sent, raw } = response as {
+    headersSent?: unknown;
+    raw?: { headersSent?: unknown };
+  };
+  return sent === true || raw?.headersSent === true;
+}
+
 @Injectable()
 export class OAuth2Guard implements CanActivate {
   constructor(
@@ -126,13 +131,22 @@ export class OAuth2Guard implements CanActivate {
     }
   }
 
+  /**
+   * The challenge and Retry-After on the response, unless its headers are already sent (a GraphQL operation
+   * answered by incremental delivery shares one response): the refusal itself still reaches the caller, in the
+   * body, and a header that cannot be set never replaces it with an internal error.
+   */
   private setHeaders(response: unknown, refusal: OAuth2Error): void {
     const { httpAdapter } = this.adapterHost;
-    if (response === undefined || httpAdapter === undefined) return;
-    for (const [name, value] of Object.entries(
-      this.renderer.headers(refusal, 'protected-resource'),
-    )) {
-      httpAdapter.setHeader(response, name, value);
+    if (response === undefined || httpAdapter === undefined || headersSent(response)) return;
+    try {
+      for (const [name, value] of Object.entries(
+        this.renderer.headers(refusal, 'protected-resource'),
+      )) {
+        httpAdapter.setHeader(response, name, value);
+      }
+    } catch {
+      // The response went out meanwhile (or the platform refused the header): the refusal stands as it is.
     }
   }
 

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/microservices';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError } from '../http/http-request.js';
+import { PRINCIPAL, principalOf } from './principal.js';
 import { loadRpcException, rpcRefusal, rpcRequest } from './rpc-message.js';
 import { thrownAs } from '../../test/support/thrown.js';
 
@@ -47,6 +48,27 @@ const natsHeaders = (values: Record<string, string>) => ({
       match === 2 ? name.toLowerCase() === key.toLowerCase() : name === key,
     )?.[1] ?? '',
 });
+
+/** TCP's context before Nest 12: the socket and the pattern, no packet metadata. */
+const nest11Tcp = { getSocketRef: () => undefined, getPattern: () => 'pattern' };
+
+/** A Kafka message's context, the message holding these headers. */
+const kafka = (headers: Record<string, unknown>) =>
+  new KafkaContext([
+    { headers } as never,
+    0,
+    'topic',
+    {} as never,
+    (async () => {}) as never,
+    {} as never,
+  ]);
+
+/** A list `depth` lists deep around the token. */
+function deeplyNested(depth: number): unknown {
+  let value: unknown = BEARER;
+  for (let level = 0; level < depth; level += 1) value = [value];
+  return value;
+}
 
 const authorizationOf = (context: ExecutionContext) => rpcRequest(context).headers.authorization;
 
@@ -95,8 +117,16 @@ describe('rpcRequest: where a message carries its token', () => {
       ),
     ],
     [
-      'the payload’s headers, for a transport without any',
-      message({ headers: { authorization: BEARER }, id: 1 }, tcp()),
+      'the payload’s headers, for a TCP context without metadata (Nest 11)',
+      message({ headers: { authorization: BEARER }, id: 1 }, nest11Tcp),
+    ],
+    [
+      'the payload’s headers, for a custom transport without a context',
+      message({ headers: { authorization: BEARER } }),
+    ],
+    [
+      'a Kafka header of one list (one level deep)',
+      message({}, kafka({ authorization: [Buffer.from(BEARER)] })),
     ],
   ])('%s', (_name, context) => {
     expect(authorizationOf(context)).toBe(BEARER);
@@ -108,17 +138,20 @@ describe('rpcRequest: where a message carries its token', () => {
     ['NATS without the header', message({}, new NatsContext(['subject', natsHeaders({})]))],
     ['NATS without headers', message({}, new NatsContext(['subject', undefined as never]))],
     ['gRPC metadata without it', message({}, new GrpcMetadata({}), {})],
-    ['a payload whose headers is not an object', message({ headers: BEARER }, tcp())],
+    ['a payload whose headers is not an object', message({ headers: BEARER }, nest11Tcp)],
+    [
+      'a payload’s headers where the transport has its own (a relayed HTTP request)',
+      message({ headers: { authorization: BEARER } }, tcp()),
+    ],
+    [
+      'a Kafka tombstone: its payload is the message, read as the transport’s, not twice',
+      message({ headers: {} }, kafka({})),
+    ],
   ])('no token: %s', (_name, context) => {
     expect(authorizationOf(context)).toBeUndefined();
   });
 
   test.each([
-    [
-      'metadata and payload both',
-      message({ headers: { authorization: BEARER } }, tcp({ authorization: BEARER })),
-      'The access token was sent by more than one method',
-    ],
     [
       'a repeated gRPC metadata entry',
       message({}, new GrpcMetadata({ authorization: [BEARER, BEARER] }), {}),
@@ -131,7 +164,17 @@ describe('rpcRequest: where a message carries its token', () => {
     ],
     [
       'a value that is no string',
-      message({ headers: { authorization: { bearer: 'x' } } }, tcp()),
+      message({ headers: { authorization: { bearer: 'x' } } }, nest11Tcp),
+      'The authorization entry of the message is not a string',
+    ],
+    [
+      'a list in a list',
+      message({}, kafka({ authorization: [[BEARER]] })),
+      'The authorization entry of the message is not a string',
+    ],
+    [
+      'a list nested deeper than the stack (no RangeError)',
+      message({ headers: { authorization: deeplyNested(100_000) } }, nest11Tcp),
       'The authorization entry of the message is not a string',
     ],
   ])('invalid_request: %s', (_name, context, description) => {
@@ -139,10 +182,40 @@ describe('rpcRequest: where a message carries its token', () => {
     expect(error.message).toBe(description);
   });
 
-  test('one view per message: the principal set on it is there for the handler’s parameters', () => {
-    const transport = tcp({ authorization: BEARER });
-    expect(rpcRequest(message({}, transport))).toBe(rpcRequest(message({}, transport)));
-    expect(rpcRequest(message({}, tcp()))).not.toBe(rpcRequest(message({}, tcp())));
+  test('the transport’s headers win over a payload’s own: a relayed HTTP request’s headers are data', () => {
+    const context = message(
+      { headers: { authorization: 'Bearer relayed' } },
+      tcp({ authorization: BEARER }),
+    );
+    expect(authorizationOf(context)).toBe(BEARER);
+  });
+
+  test('a Kafka tombstone whose message has the header: the token, once', () => {
+    const record = { headers: { authorization: BEARER }, value: null };
+    expect(authorizationOf(message(record, kafka(record.headers)))).toBe(BEARER);
+  });
+
+  test('a reused context or payload: each message’s own token, the principal only for that token', () => {
+    const metadata: Record<string, string> = { authorization: BEARER };
+    const context = tcp(metadata);
+    const first = rpcRequest(message({}, context));
+    first[PRINCIPAL] = { clientId: 'first' };
+    expect(principalOf(rpcRequest(message({}, context)))).toEqual({ clientId: 'first' });
+
+    metadata.authorization = 'Bearer second';
+    const second = rpcRequest(message({}, context));
+    expect(second.headers.authorization).toBe('Bearer second');
+    expect(principalOf(second)).toBeUndefined();
+    expect(principalOf(rpcRequest(message({}, tcp(metadata))))).toBeUndefined();
+
+    const payload = { headers: { authorization: BEARER } };
+    expect(authorizationOf(message(payload, nest11Tcp))).toBe(BEARER);
+    payload.headers.authorization = 'Bearer second';
+    expect(authorizationOf(message(payload, nest11Tcp))).toBe('Bearer second');
+    // Without a context object nothing is kept: never keyed by the payload.
+    const view = rpcRequest(message(payload));
+    view[PRINCIPAL] = { clientId: 'second' };
+    expect(principalOf(rpcRequest(message(payload)))).toBeUndefined();
   });
 });
 

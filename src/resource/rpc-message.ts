@@ -2,6 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { OAuth2Error } from '../errors/oauth2-error.js';
 import { MalformedRequestError, type OAuth2HttpRequest } from '../http/http-request.js';
 import { refusalOf, type OAuth2Refusal } from './oauth2-refusal.js';
+import { PRINCIPAL } from './principal.js';
 
 type Entries = Record<string, unknown>;
 
@@ -19,8 +20,12 @@ function call(value: unknown, method: string, ...args: unknown[]): unknown {
 const isGrpcMetadata = (value: unknown): boolean =>
   isObject(value) && typeof value.get === 'function' && typeof value.getMap === 'function';
 
-/** One value of `authorization` from a list of them; a repeated entry is malformed, like a repeated header. */
-function single(values: unknown[]): string | undefined {
+/**
+ * One value of `authorization` from a list of them; a repeated entry is malformed, like a repeated header. A
+ * value may be a list itself (Kafka headers, a payload's array) one level deep, no deeper: a nested list is
+ * malformed too, rather than recursed into without end.
+ */
+function single(values: unknown[], nested = false): string | undefined {
   const present = values.filter((value) => value !== undefined && value !== null && value !== '');
   if (present.length > 1) {
     throw new MalformedRequestError('The authorization entry of the message is repeated');
@@ -29,7 +34,7 @@ function single(values: unknown[]): string | undefined {
   const [value] = present;
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (Array.isArray(value)) return single(value);
+  if (Array.isArray(value) && !nested) return single(value, true);
   throw new MalformedRequestError('The authorization entry of the message is not a string');
 }
 
@@ -70,30 +75,58 @@ function fromTransport(transport: unknown): string | undefined {
   ]);
 }
 
-/** The payload's own `headers.authorization`, for a transport that carries no headers (TCP before Nest 12). */
-const fromPayload = (data: unknown): string | undefined =>
-  isObject(data) ? fromEntries(data.headers) : undefined;
+/** The accessors through which a transport's context hands over the message's own headers. */
+const HEADER_ACCESSORS = ['getHeaders', 'getMetadata', 'getMessage', 'getPacket'];
 
-/** One view per message, so the principal the guard sets is there for `@OAuthPrincipal()`. */
-const views = new WeakMap<object, OAuth2HttpRequest>();
+/**
+ * Whether the message came with a header channel of its own: gRPC metadata, or a context with one of the
+ * accessors `fromTransport` reads (every transport of Nest 12, even when this message's headers are empty).
+ */
+const hasHeaderChannel = (transport: unknown): boolean =>
+  isGrpcMetadata(transport) ||
+  (isObject(transport) && HEADER_ACCESSORS.some((name) => typeof transport[name] === 'function'));
+
+/**
+ * The payload's own `headers.authorization`, only for a message without a header channel (TCP and Redis
+ * before Nest 12, a custom transport whose context has none). Where the transport has headers, a payload's
+ * `headers` is data: a relayed HTTP request's headers, or a Kafka tombstone's (its payload is the message).
+ */
+const fromPayload = (data: unknown, transport: unknown): string | undefined =>
+  !hasHeaderChannel(transport) && isObject(data) ? fromEntries(data.headers) : undefined;
+
+/** The principal verified for a context, and the `authorization` it was verified from. */
+interface Verified {
+  authorization: string | undefined;
+  principal: unknown;
+}
+
+/** The principal OAuth2Guard set for each message's context, for `@OAuthPrincipal()` of its handler. */
+const verified = new WeakMap<object, Verified>();
 
 /**
  * A microservice message as the request OAuth2Guard reads: its `authorization` header is the message's, from
- * the transport's headers or from the payload's `headers` (one rule for all transports). Both at once is an
- * invalid_request, as RFC 6750 §2 has it for a token sent by more than one method.
+ * the transport's headers, or from the payload's `headers` when the transport has none. Read afresh from
+ * every message, never cached: a transport may hand over one context object (or one payload object) for many
+ * messages.
+ *
+ * What is kept, per context object, is the principal the guard sets on the view, with the `authorization` it
+ * was verified from: the view of a later message of the same context shows it only for the same
+ * `authorization`, so a reused context never lends one message's principal to another caller.
  */
 export function rpcRequest(context: ExecutionContext): OAuth2HttpRequest {
   const data = context.getArgByIndex<unknown>(0);
   const transport = context.getArgByIndex<unknown>(1);
-  const key = isObject(transport) ? transport : isObject(data) ? data : undefined;
-  const known = key && views.get(key);
-  if (known) return known;
-  const sent = [fromTransport(transport), fromPayload(data)].filter((value) => value !== undefined);
-  if (sent.length > 1) {
-    throw new MalformedRequestError('The access token was sent by more than one method');
+  const authorization = fromTransport(transport) ?? fromPayload(data, transport);
+  const view: OAuth2HttpRequest = { method: 'RPC', headers: { authorization } };
+  if (isObject(transport)) {
+    Object.defineProperty(view, PRINCIPAL, {
+      get: () => {
+        const kept = verified.get(transport);
+        return kept?.authorization === authorization ? kept?.principal : undefined;
+      },
+      set: (principal: unknown) => verified.set(transport, { authorization, principal }),
+    });
   }
-  const view: OAuth2HttpRequest = { method: 'RPC', headers: { authorization: sent[0] } };
-  if (key) views.set(key, view);
   return view;
 }
 
