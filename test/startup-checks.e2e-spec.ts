@@ -119,6 +119,26 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     return app;
   };
 
+  /**
+   * The error line of a database without the client tables, and the start-up line: `pending` all the
+   * module's migrations, or null when they could not be read.
+   */
+  function expectNoTablesLogged(pending: typeof MIGRATIONS | null): void {
+    const [notMigrated] = linesOf(logger, 'oauth2.storage.not_migrated');
+    expect(notMigrated.fields).toEqual({
+      event: 'oauth2.storage.not_migrated',
+      dataSource: 'default',
+      missingTables: ['oauth_clients', 'oauth_client_secrets'],
+      missingColumns: [],
+      pendingMigrations: pending,
+    });
+    const [startup] = linesOf(logger, 'oauth2.startup.configured');
+    expect(startup.fields).toMatchObject({
+      migrationsApplied: pending && [],
+      migrationsPending: pending,
+    });
+  }
+
   test('an entity missing from the DataSource fails start-up, saying what to add', async () => {
     await expect(start(appWith([typeOrmRoot({ entities: [] })]))).rejects.toThrow(
       'OAuth2Module: the DataSource "default" has no entity OAuthClient (the clients), ' +
@@ -149,15 +169,8 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
         "oauth_client_secrets (the clients' further secrets): token requests answer 503 until the module's " +
         `migrations are applied; ${ADVICE}`,
     );
-    expect(notMigrated.fields).toEqual({
-      event: 'oauth2.storage.not_migrated',
-      dataSource: 'default',
-      missingTables: ['oauth_clients', 'oauth_client_secrets'],
-      missingColumns: [],
-      pendingMigrations: MIGRATIONS,
-    });
+    expectNoTablesLogged(MIGRATIONS);
     const [startup] = linesOf(logger, 'oauth2.startup.configured');
-    expect(startup.fields).toMatchObject({ migrationsApplied: [], migrationsPending: MIGRATIONS });
     expect(startup.message).toContain("; the module's migrations: 0 applied, 5 pending (");
 
     await expectUnavailable(started);
@@ -326,16 +339,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     expect(unread.message).toMatch(
       /^The module could not read which of its migrations TypeORM recorded \(.+\): the start-up line leaves them out$/,
     );
-    const [notMigrated] = linesOf(logger, 'oauth2.storage.not_migrated');
-    expect(notMigrated.fields).toEqual({
-      event: 'oauth2.storage.not_migrated',
-      dataSource: 'default',
-      missingTables: ['oauth_clients', 'oauth_client_secrets'],
-      missingColumns: [],
-      pendingMigrations: null,
-    });
-    const [startup] = linesOf(logger, 'oauth2.startup.configured');
-    expect(startup.fields).toMatchObject({ migrationsApplied: null, migrationsPending: null });
+    expectNoTablesLogged(null);
     await expectUnavailable(started);
   });
 
