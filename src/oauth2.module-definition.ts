@@ -1,9 +1,11 @@
 import {
   ConfigurableModuleBuilder,
+  Inject,
   type DynamicModule,
   type InjectionToken,
   type OptionalFactoryDependency,
 } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { OAUTH2_MODULE_OPTIONS } from './oauth2.constants.js';
 import type {
   OAuth2ModuleExtras,
@@ -95,9 +97,10 @@ function withParts(definition: DynamicModule, extras: OAuth2ModuleExtras): Dynam
  * A replacement given as `{ useFactory, inject }`, made to fail with an error that names the extra and the
  * missing token. Nest alone would report the module's internal token ("can't resolve dependencies of the
  * OAUTH2:CLIENT_STORE"), which a reader of the README cannot place. Each required token is injected as
- * optional, and the factory refuses to run while one is missing. Classes and values pass unchanged (Nest's
- * own error names a class), and so does `useExisting`: made a factory, the aliased instance would get its
- * lifecycle hooks (onModuleInit, onModuleDestroy) called a second time.
+ * optional, with the module's ModuleRef, and a required one that arrives `undefined` is looked up again
+ * before the factory runs (see `isVisible`). Classes and values pass unchanged (Nest's own error names a
+ * class), and so does `useExisting`: made a factory, the aliased instance would get its lifecycle hooks
+ * (onModuleInit, onModuleDestroy) called a second time.
  */
 function explained<T>(
   extra: string,
@@ -105,19 +108,59 @@ function explained<T>(
 ): OAuth2ProviderOf<T> | undefined {
   if (given === undefined || typeof given === 'function' || !('useFactory' in given)) return given;
   const dependencies = given.inject ?? [];
-  const required = dependencies.map((dependency) => !isOptionalDependency(dependency));
   return {
     ...given,
-    inject: dependencies.map((dependency) =>
-      isOptionalDependency(dependency) ? dependency : { token: dependency, optional: true },
-    ),
-    useFactory: (...args: unknown[]) => {
-      const missing = dependencies.filter((_, i) => required[i] && args[i] === undefined);
+    inject: [
+      ...dependencies.map((dependency) =>
+        isOptionalDependency(dependency) ? dependency : { token: dependency, optional: true },
+      ),
+      ModuleRef,
+    ],
+    useFactory: async (...injected: unknown[]) => {
+      const moduleRef = injected.pop() as ModuleRef;
+      const missing: InjectionToken[] = [];
+      for (const [i, dependency] of dependencies.entries()) {
+        if (injected[i] !== undefined || isOptionalDependency(dependency)) continue;
+        if (!(await isVisible(moduleRef, dependency, extra))) missing.push(dependency);
+      }
       if (missing.length > 0) throw new Error(missingDependencies(extra, missing));
-      return given.useFactory(...args);
+      return given.useFactory(...injected);
     },
   };
 }
+
+/**
+ * Whether the module sees `token`, for a dependency Nest injected as `undefined`. An optional dependency is
+ * `undefined` for three reasons, which Nest does not tell apart: no module in sight provides it; its provider
+ * gave `undefined` (`useFactory: () => process.env.VAULT_URL`), which a required dependency may be; or its
+ * provider threw ("vault down"), an error Nest drops for an optional dependency. So the token is asked for
+ * once more, required this time, by a class `moduleRef.create()` builds in the module's context: Nest's own
+ * lookup, with its rules of what a module sees (its providers, its imports' exports, global modules). It
+ * finds nothing: an UnknownDependenciesException of that class, the one answer `false`. It finds the
+ * provider: the instance Nest already has, `undefined` included, or the provider's own error, thrown again.
+ */
+async function isVisible(
+  moduleRef: ModuleRef,
+  token: InjectionToken,
+  extra: string,
+): Promise<boolean> {
+  class Lookup {
+    constructor(@Inject(token) readonly value: unknown) {}
+  }
+  const name = `OAuth2Module's ${extra} looking up ${nameOf(token)}`;
+  Object.defineProperty(Lookup, 'name', { value: name });
+  try {
+    await moduleRef.create(Lookup);
+    return true;
+  } catch (error) {
+    // Nest's exception names the class whose argument it could not find (`type`); only ours means `token`.
+    if ((error as { type?: unknown } | null)?.type === name) return false;
+    throw error;
+  }
+}
+
+const nameOf = (token: InjectionToken | OptionalFactoryDependency): string =>
+  typeof token === 'function' ? token.name : String(token as string | symbol);
 
 function isOptionalDependency(
   dependency: InjectionToken | OptionalFactoryDependency,
@@ -129,9 +172,7 @@ function missingDependencies(
   extra: string,
   missing: ReadonlyArray<InjectionToken | OptionalFactoryDependency>,
 ): string {
-  const names = missing.map((token) =>
-    typeof token === 'function' ? token.name : String(token as string | symbol),
-  );
+  const names = missing.map(nameOf);
   return (
     `OAuth2Module: the ${extra} provider injects ${names.join(', ')}, which OAuth2Module cannot see. ` +
     'Pass the module that provides and exports it as `imports`: next to ' +

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import {
   Injectable,
   Module,
+  Scope,
   type DynamicModule,
   type INestApplication,
   type LoggerService,
@@ -150,6 +151,77 @@ describe('a client repository injecting providers of the app', () => {
       expect(message).toContain('OAuth2Module: the clientRepository provider injects Vault');
       expect(message).toContain('imports: [YourModule]');
       expect(message).not.toContain('OAUTH2:');
+    }
+  });
+
+  test('a provider of the app that the imports leave out is not visible, even when the app has it', async () => {
+    const building = Test.createTestingModule({
+      imports: [
+        VaultModule,
+        OAuth2Module.forRoot({ ...testOptions(), clientRepository: fromVault }),
+      ],
+    })
+      .setLogger(silent)
+      .compile();
+    await expect(building).rejects.toThrow(
+      'OAuth2Module: the clientRepository provider injects Vault, which OAuth2Module cannot see',
+    );
+  });
+
+  test('a dependency whose provider gives undefined is passed as such', async () => {
+    @Module({
+      providers: [{ provide: 'VAULT_URL', useFactory: (): string | undefined => undefined }],
+      exports: ['VAULT_URL'],
+    })
+    class SettingsModule {}
+    const given: unknown[] = [];
+    const oauth2 = OAuth2Module.forRoot({
+      ...testOptions(),
+      imports: [SettingsModule],
+      clientRepository: {
+        useFactory: (url: string | undefined) => {
+          given.push(url);
+          return new InMemoryOAuthClientRepository();
+        },
+        inject: ['VAULT_URL'],
+      },
+    });
+    expect(await issues(oauth2)).toBe(200);
+    expect(given).toEqual([undefined]);
+  });
+
+  // A transient provider is built only for those who inject it: this module's lookup is the one that fails,
+  // and Nest drops the error of a dependency it was told is optional.
+  test.each([
+    ['singleton', Scope.DEFAULT],
+    ['transient', Scope.TRANSIENT],
+  ])('a dependency whose %s provider throws: its own error, not "cannot see"', async (_, scope) => {
+    @Module({
+      providers: [
+        {
+          provide: Vault,
+          scope,
+          useFactory: (): Vault => {
+            throw new Error('vault down');
+          },
+        },
+      ],
+      exports: [Vault],
+    })
+    class DownVaultModule {}
+    for (const oauth2 of [
+      OAuth2Module.forRoot({
+        ...testOptions(),
+        imports: [DownVaultModule],
+        clientRepository: fromVault,
+      }),
+      OAuth2Module.forRootAsync({
+        imports: [DownVaultModule],
+        useFactory: () => testOptions(),
+        clientRepository: fromVault,
+      }),
+    ]) {
+      expect(await failureOf(oauth2)).toBe('vault down');
     }
   });
 

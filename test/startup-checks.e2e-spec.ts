@@ -1,7 +1,14 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import {
+  DataSource,
+  MigrationExecutor,
+  Table,
+  type DataSourceOptions,
+  type Migration,
+  type QueryRunner,
+} from 'typeorm';
 import {
   InMemoryOAuthClientRepository,
   oauth2Entities,
@@ -77,6 +84,7 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
       await (proxied ? dataSource.destroy().catch(() => undefined) : dataSource.destroy());
     }
     await isolated.drop();
+    jest.restoreAllMocks();
   });
 
   /** The app's DataSource: the test database with `overrides`, initialized by @nestjs/typeorm unless told. */
@@ -111,6 +119,26 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     return app;
   };
 
+  /**
+   * The error line of a database without the client tables, and the start-up line: `pending` all the
+   * module's migrations, or null when they could not be read.
+   */
+  function expectNoTablesLogged(pending: typeof MIGRATIONS | null): void {
+    const [notMigrated] = linesOf(logger, 'oauth2.storage.not_migrated');
+    expect(notMigrated.fields).toEqual({
+      event: 'oauth2.storage.not_migrated',
+      dataSource: 'default',
+      missingTables: ['oauth_clients', 'oauth_client_secrets'],
+      missingColumns: [],
+      pendingMigrations: pending,
+    });
+    const [startup] = linesOf(logger, 'oauth2.startup.configured');
+    expect(startup.fields).toMatchObject({
+      migrationsApplied: pending && [],
+      migrationsPending: pending,
+    });
+  }
+
   test('an entity missing from the DataSource fails start-up, saying what to add', async () => {
     await expect(start(appWith([typeOrmRoot({ entities: [] })]))).rejects.toThrow(
       'OAuth2Module: the DataSource "default" has no entity OAuthClient (the clients), ' +
@@ -141,15 +169,8 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
         "oauth_client_secrets (the clients' further secrets): token requests answer 503 until the module's " +
         `migrations are applied; ${ADVICE}`,
     );
-    expect(notMigrated.fields).toEqual({
-      event: 'oauth2.storage.not_migrated',
-      dataSource: 'default',
-      missingTables: ['oauth_clients', 'oauth_client_secrets'],
-      missingColumns: [],
-      pendingMigrations: MIGRATIONS,
-    });
+    expectNoTablesLogged(MIGRATIONS);
     const [startup] = linesOf(logger, 'oauth2.startup.configured');
-    expect(startup.fields).toMatchObject({ migrationsApplied: [], migrationsPending: MIGRATIONS });
     expect(startup.message).toContain("; the module's migrations: 0 applied, 5 pending (");
 
     await expectUnavailable(started);
@@ -230,6 +251,96 @@ describe.each(databases)('start-up checks on $name', (database: TestDatabase) =>
     await dataSource.initialize();
     await dataSource.runMigrations();
     await expectTokenIssued(started);
+  });
+
+  /** The DataSource the app opened last. */
+  const lastOpened = () => opened[opened.length - 1];
+
+  /**
+   * typeorm before 0.3.29 (typeorm#11672), which our peer range allows: getExecutedMigrations() creates the
+   * migrations table when it is missing.
+   */
+  function asTypeOrmBefore0329(): void {
+    type Internals = {
+      withQueryRunner<T>(callback: (runner: QueryRunner) => Promise<T>): Promise<T>;
+      createMigrationsTableIfNotExist(runner: QueryRunner): Promise<void>;
+      loadExecutedMigrations(runner: QueryRunner): Promise<Migration[]>;
+    };
+    jest.spyOn(MigrationExecutor.prototype, 'getExecutedMigrations').mockImplementation(function (
+      this: MigrationExecutor,
+    ) {
+      const executor = this as unknown as Internals;
+      return executor.withQueryRunner(async (runner) => {
+        await executor.createMigrationsTableIfNotExist(runner);
+        return executor.loadExecutedMigrations(runner);
+      });
+    });
+  }
+
+  test.each([
+    ['typeorm as installed', () => {}],
+    ['typeorm before 0.3.29', asTypeOrmBefore0329],
+  ])("%s: the check reads TypeORM's migrations table, never creates it", async (_, typeOrm) => {
+    typeOrm();
+    await start(
+      appWith([typeOrmRoot({ ...MODULE_SCHEMA, migrationsTableName: 'app_migrations' })]),
+    );
+    const [startup] = linesOf(logger, 'oauth2.startup.configured');
+    expect(startup.fields).toMatchObject({ migrationsApplied: [], migrationsPending: MIGRATIONS });
+    const runner = lastOpened().createQueryRunner();
+    try {
+      expect(await runner.hasTable('app_migrations')).toBe(false);
+      expect(await runner.hasTable('migrations')).toBe(false);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  test('typeorm before 0.3.29: the migrations recorded in a migrationsTableName of the app are read', async () => {
+    asTypeOrmBefore0329();
+    await start(
+      appWith([
+        typeOrmRoot({
+          entities: oauth2Entities(),
+          migrations: oauth2Migrations().slice(0, 2),
+          migrationsRun: true,
+          migrationsTableName: 'app_migrations',
+        }),
+      ]),
+    );
+    const [startup] = linesOf(logger, 'oauth2.startup.configured');
+    expect(startup.fields).toMatchObject({
+      migrationsApplied: MIGRATIONS.slice(0, 2),
+      migrationsPending: MIGRATIONS.slice(2),
+    });
+  });
+
+  test('a migrations table that cannot be read: told apart, the missing tables still named', async () => {
+    const started = await start(
+      appWith([
+        typeOrmRoot({ entities: oauth2Entities() }, async () => {
+          // A table of that name, but not TypeORM's: reading it fails (it has no id to order by).
+          const runner = lastOpened().createQueryRunner();
+          await runner.createTable(
+            new Table({ name: 'migrations', columns: [{ name: 'other', type: 'int' }] }),
+          );
+          await runner.release();
+        }),
+      ]),
+    );
+    expect(linesOf(logger, 'oauth2.storage.unchecked')).toEqual([]);
+    const [unread, ...more] = linesOf(logger, 'oauth2.storage.migrations_unread');
+    expect(more).toEqual([]);
+    expect(unread).toMatchObject({
+      level: 'warn',
+      context: 'OAuth2',
+      fields: { event: 'oauth2.storage.migrations_unread', dataSource: 'default' },
+    });
+    expect(unread.message).toMatch(
+      /^The module could not read which of its migrations TypeORM recorded \(.+\): the start-up line leaves them out$/,
+    );
+    expectNoTablesLogged(null);
+    await expectUnavailable(started);
   });
 
   if (database.name !== 'sqlite') {

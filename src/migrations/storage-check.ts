@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { DataSource, ObjectLiteral, Repository } from 'typeorm';
+import type { DataSource, ObjectLiteral, QueryRunner, Repository } from 'typeorm';
 import { DEFAULT_CLIENT_TABLE } from '../clients/oauth-client.entity.js';
 import { describeStorageError } from '../errors/storage-error.js';
 import { readForAudit } from '../observability/audit-read.js';
@@ -92,7 +92,21 @@ export async function checkTypeOrmStorage({
   const read = await readForAudit(() => inspect(dataSource, used, tables), timeoutMs);
   if ('timedOut' in read) return unchecked(`no answer within ${timeoutMs} ms`);
   if ('failed' in read) return unchecked(describeStorageError(read.failed));
-  const { missingTables, missingColumns, migrations } = read.value;
+  const { missingTables, missingColumns, migrations: recorded } = read.value;
+  const migrations = 'failed' in recorded ? undefined : recorded;
+  if ('failed' in recorded) {
+    // The tables were read: what they lack is still told below; only the migrations go untold.
+    const reason = describeStorageError(recorded.failed);
+    logger.warn(
+      `The module could not read which of its migrations TypeORM recorded (${reason}): the start-up ` +
+        'line leaves them out',
+      {
+        event: 'oauth2.storage.migrations_unread',
+        dataSource: name,
+        reason,
+      } satisfies OAuth2LogFields,
+    );
+  }
 
   if (missingTables.includes('signingKeys')) {
     throw new Error(
@@ -115,11 +129,11 @@ export async function checkTypeOrmStorage({
         dataSource: name,
         missingTables: missingTables.map((table) => tableOf(repositories[table]!)),
         missingColumns,
-        pendingMigrations: migrations.pending,
+        pendingMigrations: migrations?.pending ?? null,
       } satisfies OAuth2LogFields,
     );
   }
-  return { migrations };
+  return migrations === undefined ? {} : { migrations };
 }
 
 /** The table an entity maps, as the database names it. */
@@ -155,7 +169,12 @@ async function inspect(
   dataSource: DataSource,
   used: [Table, Repository<ObjectLiteral>][],
   tables: OAuth2MigrationsOptions,
-): Promise<{ missingTables: Table[]; missingColumns: string[]; migrations: OAuth2MigrationState }> {
+): Promise<{
+  missingTables: Table[];
+  missingColumns: string[];
+  /** `failed`: the migrations table could not be read, which leaves the tables' findings standing. */
+  migrations: OAuth2MigrationState | { failed: unknown };
+}> {
   const runner = dataSource.createQueryRunner();
   try {
     const missingTables: Table[] = [];
@@ -172,22 +191,44 @@ async function inspect(
         }
       }
     }
-    // Reads TypeORM's migrations table without creating it (there is none before the first migration).
-    const { MigrationExecutor } = typeOrm('the start-up check of the TypeORM storage');
-    const executed = await new MigrationExecutor(dataSource, runner).getExecutedMigrations();
-    const recorded = new Set(executed.map((migration) => migration.name));
-    const names = oauth2Migrations(tables).map(
-      (migration) => new migration().name ?? migration.name,
-    );
-    return {
-      missingTables,
-      missingColumns,
-      migrations: {
-        applied: names.filter((name) => recorded.has(name)),
-        pending: names.filter((name) => !recorded.has(name)),
+    const migrations = await recordedMigrations(dataSource, runner).then(
+      (recorded) => {
+        const names = oauth2Migrations(tables).map(
+          (migration) => new migration().name ?? migration.name,
+        );
+        return {
+          applied: names.filter((name) => recorded.has(name)),
+          pending: names.filter((name) => !recorded.has(name)),
+        };
       },
-    };
+      (failed: unknown) => ({ failed }),
+    );
+    return { missingTables, missingColumns, migrations };
   } finally {
     await runner.release();
   }
+}
+
+/**
+ * The names in TypeORM's migrations table; none while there is no table (before the first migration).
+ *
+ * The check only reads: before typeorm 0.3.29 (typeorm#11672) `getExecutedMigrations()` creates the table
+ * when it is missing, which would be DDL on every boot and, for a database user allowed only to read and
+ * write rows, a failed CREATE. So the table is looked up first, where the MigrationExecutor looks for it
+ * (`migrationsTableName`, the driver's schema and database), and read only when it is there.
+ */
+async function recordedMigrations(
+  dataSource: DataSource,
+  runner: QueryRunner,
+): Promise<Set<string>> {
+  const { driver, options } = dataSource;
+  const table = driver.buildTableName(
+    options.migrationsTableName ?? 'migrations',
+    (driver.options as { schema?: string }).schema,
+    driver.database,
+  );
+  if (!(await runner.hasTable(table))) return new Set();
+  const { MigrationExecutor } = typeOrm('the start-up check of the TypeORM storage');
+  const executed = await new MigrationExecutor(dataSource, runner).getExecutedMigrations();
+  return new Set(executed.map((migration) => migration.name));
 }
