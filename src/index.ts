@@ -104,6 +104,7 @@ export {
   clientRevocation,
 } from './state/revocation-store.js';
 export type { OAuth2RevocationSubject } from './state/revocation-store.js';
+export type { OAuth2AccessTokenCacheOptions } from './state/verified-token.cache.js';
 export type { OAuth2HttpRequest } from './http/http-request.js';
 
 export { TokenService } from './token/token.service.js';

@@ -48,6 +48,7 @@ describe('OAuth2Config', () => {
     expect(c.storageTimeoutMs).toBe(5000);
     expect(c.clientAuthMethods).toEqual([]);
     expect(c.clientCache).toEqual({ ttl: 5, max: 10_000 });
+    expect(c.accessTokenCache).toEqual({ maxEntries: 1000 });
     // Two of the longest token lifetimes: a client asks again about once per lifetime.
     expect(c.secretVerification).toEqual({
       cacheTtl: 2 * 86400,
@@ -78,6 +79,7 @@ describe('OAuth2Config', () => {
       previousSecretPeppers: ['q'.repeat(32)],
       storageTimeoutMs: 250,
       clientCache: { ttl: 0, max: 1 },
+      accessTokenCache: { maxEntries: 0 },
       secretVerification: { cacheTtl: 0, cacheMax: 1, maxConcurrentKdf: 1, maxQueuedKdf: 0 },
     });
     expect(c.audience).toEqual(['https://api.example.com', 'https://other.example.com']);
@@ -92,6 +94,7 @@ describe('OAuth2Config', () => {
     expect(c.previousSecretPeppers).toEqual(['q'.repeat(32)]);
     expect(c.storageTimeoutMs).toBe(250);
     expect(c.clientCache).toEqual({ ttl: 0, max: 1 });
+    expect(c.accessTokenCache).toEqual({ maxEntries: 0 });
     expect(c.secretVerification).toEqual({
       cacheTtl: 0,
       cacheMax: 1,

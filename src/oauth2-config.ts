@@ -12,6 +12,10 @@ import type {
 } from './oauth2-options.interface.js';
 import type { OAuthClientView } from './clients/oauth-client.entity.js';
 import { parseStoredList } from './http/scope.js';
+import {
+  accessTokenCacheSize,
+  type OAuth2AccessTokenCacheOptions,
+} from './state/verified-token.cache.js';
 
 /** Access token lifetimes in seconds: at least one, and an `exp` that fits a 32-bit time for any client. */
 export const ACCESS_TOKEN_LIFETIME_MAX = 2 ** 31 - 1;
@@ -97,6 +101,7 @@ export class OAuth2Config {
   readonly storageTimeoutMs: number;
   readonly clientAuthMethods: readonly OAuth2ClientAuthMethod[];
   readonly clientCache: Readonly<Required<OAuth2ClientCacheOptions>>;
+  readonly accessTokenCache: Readonly<Required<OAuth2AccessTokenCacheOptions>>;
   /** Failed-authentication throttling; false when turned off. */
   readonly clientAuthThrottle: Readonly<Required<OAuth2ClientAuthThrottleOptions>> | false;
   readonly minSecretLength: number;
@@ -176,6 +181,9 @@ export class OAuth2Config {
     }
     this.clientAuthMethods = clientAuthMethods(options.clientAuthMethods ?? []);
     this.clientCache = wholeNumbers('clientCache', { ttl: 5, max: 10_000 }, options.clientCache);
+    this.accessTokenCache = {
+      maxEntries: accessTokenCacheSize(options.accessTokenCache, configError),
+    };
     this.secretVerification = wholeNumbers(
       'secretVerification',
       {

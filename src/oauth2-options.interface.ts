@@ -11,6 +11,7 @@ import type { OAuth2HttpRequest } from './http/http-request.js';
 import type { OAuth2KeyStore } from './keys/key-store.js';
 import type { OAuth2SigningOptions } from './keys/signing-options.interface.js';
 import type { OAuth2EventSink } from './observability/events.js';
+import type { OAuth2AccessTokenCacheOptions } from './state/verified-token.cache.js';
 
 /** What a custom-claims hook is told about the token being issued. */
 export interface OAuth2ClaimsContext {
@@ -126,6 +127,12 @@ export interface OAuth2ModuleOptions {
   scopesSupported?: string[];
   /** The client lookup cache in front of the repository. */
   clientCache?: OAuth2ClientCacheOptions;
+  /**
+   * OAuth2Guard's cache of verified access tokens: a token presented again skips the signature and claims
+   * checks until its `exp`, while its key is in force; revocation is checked every time.
+   * `{ maxEntries: 0 }` turns it off. @default { maxEntries: 1000 }
+   */
+  accessTokenCache?: OAuth2AccessTokenCacheOptions;
   /**
    * Throttling of failed client authentication per (client id, remote address) and per client id: increasing
    * delays, then 429 with Retry-After. `false` turns it off (put your own limiter in front then).

@@ -297,6 +297,32 @@ describe.each(platforms)('OAuth2ResourceServerModule (%s)', (platform) => {
       },
     );
 
+    test('a token seen before passes while its key is held; once a refetch drops the key, it is refused', async () => {
+      await start();
+      const token = await issuer.sign();
+      expect((await call(token)).status).toBe(200);
+      const next = await signingKey('issuer-key-2');
+      issuer.publish([next.jwk]);
+      // Within the JWK Set's max-age the keys held stand, cache or not.
+      advance(299);
+      expect((await call(token)).status).toBe(200);
+      advance(2);
+      expectInvalidToken(await call(token));
+      expect(issuer.jwksFetches()).toBe(2);
+      expect((await call(await issuer.sign({}, {}, next))).status).toBe(200);
+    });
+
+    test('a token seen before is refused once it expires', async () => {
+      await start({ clockTolerance: 5 });
+      const now = Math.floor(Date.now() / 1000);
+      const token = await issuer.sign({ iat: now, exp: now + 60 });
+      expect((await call(token)).status).toBe(200);
+      advance(64);
+      expect((await call(token)).status).toBe(200);
+      advance(1);
+      expectInvalidToken(await call(token), 'The access token expired');
+    });
+
     test('the issuer stopped after a fetch: the cached keys keep working', async () => {
       await start();
       expect((await call(await issuer.sign())).status).toBe(200);

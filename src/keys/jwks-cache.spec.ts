@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, type JsonWebKey } from 'node:crypto';
 import { errors, type CompactJWSHeaderParameters } from 'jose';
 import type { FetchFunction } from './bounded-fetch.js';
 import { JwksCache, JwksUnavailableError, type JwksCacheSettings } from './jwks-cache.js';
@@ -200,6 +200,48 @@ describe('JwksCache', () => {
       s.jwks({ body: { keys: [K2] } });
       advance(600);
       expectInvalid(await refusal(s.cache, 'k1'));
+    });
+  });
+
+  describe('verificationKey and holds (what a verified-token cache relies on)', () => {
+    test("a KeyObject with the header's algorithm, the same object each time while the set is in force", async () => {
+      const s = setup({ jwksUri: JWKS_URL });
+      const key = await s.cache.verificationKey(header('k1'));
+      expect(key.algorithm).toBe('ES256');
+      expect(key.verificationKey).toBeInstanceOf(KeyObject);
+      expect(key.verificationKey.export({ format: 'jwk' })).toMatchObject({ x: K1.x, y: K1.y });
+      expect(await s.cache.verificationKey(header('k1'))).toBe(key);
+      expect(s.cache.holds(key)).toBe(true);
+    });
+
+    test('past the max-age no key is held; after the refetch, a key kept by the issuer is a new object', async () => {
+      const s = setup({ jwksUri: JWKS_URL });
+      const key = await s.cache.verificationKey(header('k1'));
+      advance(599);
+      expect(s.cache.holds(key)).toBe(true);
+      advance(1);
+      expect(s.cache.holds(key)).toBe(false);
+      const again = await s.cache.verificationKey(header('k1'));
+      expect(again).not.toBe(key);
+      expect(s.cache.holds(again)).toBe(true);
+      expect(s.cache.holds(key)).toBe(false);
+    });
+
+    test('a key the issuer removed is held no more, and refused', async () => {
+      const s = setup({ jwksUri: JWKS_URL });
+      const key = await s.cache.verificationKey(header('k1'));
+      s.jwks({ body: { keys: [K2] } });
+      advance(600);
+      await s.cache.verificationKey(header('k2'));
+      expect(s.cache.holds(key)).toBe(false);
+      expectInvalid(await rejectedAs(Error, s.cache.verificationKey(header('k1'))));
+    });
+
+    test('a key of another cache is not held by this one', async () => {
+      const one = setup({ jwksUri: JWKS_URL });
+      const other = setup({ jwksUri: JWKS_URL });
+      await other.cache.verificationKey(header('k1'));
+      expect(other.cache.holds(await one.cache.verificationKey(header('k1')))).toBe(false);
     });
   });
 

@@ -6,6 +6,7 @@ import {
   type CompactJWSHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
+import { KeyObject } from 'node:crypto';
 import { OAuth2Metrics } from '../observability/metrics.js';
 import { fetchJson, limitsOf, RemoteDocumentError, type FetchFunction } from './bounded-fetch.js';
 import { fetchIssuerMetadata, metadataUrl } from './issuer-metadata.js';
@@ -14,6 +15,19 @@ import type { OAuth2LogFields } from '../observability/log-fields.js';
 import { readJwks, type JwksAlgorithm } from './jwks-document.js';
 
 type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+
+/** One fetched JWK Set: jose's selection over it, and the keys `verificationKey()` handed out from it. */
+interface KeySetGeneration {
+  readonly keySet: JWTVerifyGetKey;
+  /** By the key jose selected (and by the KeyObject, when jose selected one), the object handed out. */
+  readonly handedOut: WeakMap<object, JwksVerificationKey>;
+}
+
+/** A key of the JWK Set as a Node `KeyObject`, with the one algorithm a token's header chose it for. */
+export interface JwksVerificationKey {
+  readonly algorithm: string;
+  readonly verificationKey: KeyObject;
+}
 
 /**
  * The bounds a JWK Set is fetched within: a resource server's defaults, and those of every client's `jwks_uri`.
@@ -75,12 +89,13 @@ export class JwksUnavailableError extends Error {
  * try one by one) or JwksUnavailableError: the caller decides what they mean to its own clients.
  */
 export class JwksCache {
-  private keySet: JWTVerifyGetKey | undefined;
+  private generation: KeySetGeneration | undefined;
   private expiresAt = 0;
   private lastAttemptAt: number | undefined;
   private lastAttemptFailed = false;
   private pending: Promise<void> | undefined;
   private discoveredJwksUri: string | undefined;
+  /** The keys handed out by `verificationKey()` from the set in force, by the key jose selected. */
 
   constructor(
     private readonly settings: JwksCacheSettings,
@@ -94,25 +109,67 @@ export class JwksCache {
   readonly resolve = async (
     header: CompactJWSHeaderParameters,
     token: FlattenedJWSInput,
-  ): Promise<VerificationKey> => {
+  ): Promise<VerificationKey> => (await this.select(header, token)).key;
+
+  /**
+   * The key for a token's header as a `KeyObject`, chosen by jose's JWK Set selection (`kid`, and a key type and
+   * `alg` that fit the header's `alg`), for verifying with @nestjs/jwt. Refuses as `resolve` does. One object per
+   * key and algorithm while its set is in force, so a caller may remember what verified a token and ask
+   * `holds()` later.
+   */
+  async verificationKey(header: CompactJWSHeaderParameters): Promise<JwksVerificationKey> {
+    const { key: selected, generation } = await this.select(header, undefined);
+    let key = generation.handedOut.get(selected as object);
+    if (key === undefined) {
+      const verificationKey =
+        selected instanceof KeyObject
+          ? selected
+          : KeyObject.from(selected as Parameters<typeof KeyObject.from>[0]);
+      key = { algorithm: header.alg, verificationKey };
+      generation.handedOut.set(selected as object, key);
+      generation.handedOut.set(verificationKey, key);
+    }
+    return key;
+  }
+
+  /**
+   * Whether `key`, handed out by `verificationKey()`, is still one of the keys in force: it came from the set
+   * held now, and that set has not passed its max-age (a token it verified is then still verifiable without a
+   * fetch). A refetch makes every key new, so a key the issuer removed fails this at once.
+   */
+  holds(key: JwksVerificationKey): boolean {
+    const generation = this.generation;
+    return (
+      generation !== undefined &&
+      Date.now() < this.expiresAt &&
+      generation.handedOut.get(key.verificationKey) === key
+    );
+  }
+
+  private async select(
+    header: CompactJWSHeaderParameters,
+    token: FlattenedJWSInput | undefined,
+  ): Promise<{ key: VerificationKey; generation: KeySetGeneration }> {
     if (header.kid !== undefined && typeof header.kid !== 'string') {
       throw new errors.JWKSNoMatchingKey();
     }
-    if (this.keySet === undefined || Date.now() >= this.expiresAt) await this.refresh();
+    if (this.generation === undefined || Date.now() >= this.expiresAt) await this.refresh();
     const found = await this.lookUp(header, token);
     if (found !== undefined) return found;
     // A key id we do not hold: the issuer may have rotated its keys since the last fetch.
     await this.refresh();
     return (await this.lookUp(header, token)) ?? this.refuse();
-  };
+  }
 
   private async lookUp(
     header: CompactJWSHeaderParameters,
-    token: FlattenedJWSInput,
-  ): Promise<VerificationKey | undefined> {
-    if (this.keySet === undefined) return undefined;
+    token: FlattenedJWSInput | undefined,
+  ): Promise<{ key: VerificationKey; generation: KeySetGeneration } | undefined> {
+    // The set as it is now: a fetch that lands meanwhile does not relabel a key of this one as current.
+    const generation = this.generation;
+    if (generation === undefined) return undefined;
     try {
-      return await this.keySet(header, token);
+      return { key: await generation.keySet(header, token as FlattenedJWSInput), generation };
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey) return undefined;
       // Several keys fit a token without kid, or the alg is not for a JWK Set: the caller's to judge.
@@ -159,7 +216,7 @@ export class JwksCache {
           reason,
         } satisfies OAuth2LogFields);
       }
-      this.keySet = createLocalJWKSet({ keys });
+      this.generation = { keySet: createLocalJWKSet({ keys }), handedOut: new WeakMap() };
       this.expiresAt = Date.now() + Math.min(max, Math.max(min, maxAge ?? min)) * 1000;
       this.lastAttemptFailed = false;
       this.metrics.jwksFetch('ok', performance.now() - started);
@@ -171,7 +228,7 @@ export class JwksCache {
         error instanceof RemoteDocumentError ? error.message : `failed (${String(error)})`;
       const whileDown = this.settings.refusalWhileDown ?? 'tokens are answered 503';
       const consequence =
-        this.keySet === undefined
+        this.generation === undefined
           ? `${whileDown} until the keys can be fetched (next attempt in ${jwksCooldown} s at the earliest)`
           : 'the keys fetched before stay in use';
       this.logger.error(
@@ -181,7 +238,7 @@ export class JwksCache {
           issuer: this.settings.issuer,
           url: where,
           reason,
-          keysInUse: this.keySet !== undefined,
+          keysInUse: this.generation !== undefined,
         } satisfies OAuth2LogFields,
       );
     }

@@ -58,6 +58,11 @@ export class SigningKeySet {
     return this.byKid.get(kid);
   }
 
+  /** Whether `key` is one of this set's keys, under its own `kid`: what a token it verified still needs. */
+  holds(key: SigningKey): boolean {
+    return this.byKid.get(key.kid) === key;
+  }
+
   /** Whether resource servers can verify with published keys: the active key is asymmetric. */
   get publishable(): boolean {
     return !isHmac(this.active);

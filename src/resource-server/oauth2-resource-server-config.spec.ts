@@ -22,6 +22,7 @@ describe('OAuth2ResourceServerConfig', () => {
       metadataUrl: 'https://auth.example.com/.well-known/oauth-authorization-server',
       algorithms: ['RS256', 'PS256', 'ES256', 'RS384', 'RS512', 'PS384', 'PS512', 'ES384', 'ES512'],
       clockTolerance: 0,
+      accessTokenCache: { maxEntries: 1000 },
       realm: 'Service',
       allowAccessTokenInBody: false,
       jwksCacheMinSeconds: 60,
@@ -39,6 +40,7 @@ describe('OAuth2ResourceServerConfig', () => {
       jwksUri: 'https://keys.example.com/jwks.json',
       algorithms: ['ES256', 'PS512'],
       clockTolerance: 5,
+      accessTokenCache: { maxEntries: 0 },
       realm: 'Reports',
       allowAccessTokenInBody: true,
       jwksCacheMinSeconds: 0,
@@ -56,6 +58,15 @@ describe('OAuth2ResourceServerConfig', () => {
       resourceMetadataUrl: undefined,
     });
   });
+
+  test.each([-1, 1.5, 1_000_001, Number.NaN])(
+    'accessTokenCache.maxEntries %p is refused',
+    (maxEntries) => {
+      expect(() => config({ accessTokenCache: { maxEntries } })).toThrow(
+        '`accessTokenCache.maxEntries` must be a whole number from 0 to 1000000',
+      );
+    },
+  );
 
   test('a repeated algorithm counts once', () => {
     expect(config({ algorithms: ['ES256', 'RS256', 'ES256'] }).algorithms).toEqual([

@@ -9,6 +9,10 @@ import type {
   OAuth2ResourceServerOptions,
 } from './oauth2-resource-server-options.interface.js';
 import {
+  accessTokenCacheSize,
+  type OAuth2AccessTokenCacheOptions,
+} from '../state/verified-token.cache.js';
+import {
   AUTHORIZATION_SERVER_METADATA,
   PROTECTED_RESOURCE_METADATA,
   wellKnownUrl,
@@ -56,6 +60,7 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
   readonly metadataUrl: string | undefined;
   readonly algorithms: readonly OAuth2ResourceServerAlgorithm[];
   readonly clockTolerance: number;
+  readonly accessTokenCache: Readonly<Required<OAuth2AccessTokenCacheOptions>>;
   readonly realm: string;
   readonly allowAccessTokenInBody: boolean;
   readonly jwksCacheMinSeconds: number;
@@ -90,6 +95,9 @@ export class OAuth2ResourceServerConfig implements OAuth2GuardOptions {
     this.metadataUrl = this.jwksUri === undefined ? metadataUrlOf(this.issuer) : undefined;
     this.algorithms = algorithms(options.algorithms ?? RESOURCE_SERVER_ALGORITHMS);
     this.clockTolerance = whole(options.clockTolerance ?? 0, '`clockTolerance`', 0);
+    this.accessTokenCache = {
+      maxEntries: accessTokenCacheSize(options.accessTokenCache, configError),
+    };
     this.realm = options.realm ?? DEFAULT_REALM;
     if (typeof this.realm !== 'string' || !QUOTABLE.test(this.realm)) {
       throw configError('`realm` must be printable ASCII without `"` or `\\`');

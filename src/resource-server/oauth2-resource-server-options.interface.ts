@@ -1,4 +1,5 @@
 import type { JwksAlgorithm } from '../keys/jwks-document.js';
+import type { OAuth2AccessTokenCacheOptions } from '../state/verified-token.cache.js';
 
 /** The signature algorithms a resource server can verify with public keys (RFC 7518 §3.1). */
 export type OAuth2ResourceServerAlgorithm = JwksAlgorithm;
@@ -26,6 +27,12 @@ export interface OAuth2ResourceServerOptions {
   algorithms?: OAuth2ResourceServerAlgorithm[];
   /** Seconds of clock skew allowed when checking `exp`, `nbf` and `iat`. @default 0 */
   clockTolerance?: number;
+  /**
+   * The guard's cache of verified access tokens: a token presented again skips the signature and claims
+   * checks until its `exp`, while its key is in the JWK Set held (introspection, when on, still runs every
+   * time). `{ maxEntries: 0 }` turns it off. @default { maxEntries: 1000 }
+   */
+  accessTokenCache?: OAuth2AccessTokenCacheOptions;
   /** The realm of `WWW-Authenticate` challenges. @default 'Service' */
   realm?: string;
   /**

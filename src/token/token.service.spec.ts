@@ -4,7 +4,8 @@ import jwt from 'jsonwebtoken';
 import { JwtService } from '@nestjs/jwt';
 import { clientView, OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { StaticKeyRing } from '../keys/key-ring.js';
+import { OAuth2KeyRing, StaticKeyRing } from '../keys/key-ring.js';
+import { SigningKeySet } from '../keys/signing-key-set.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { jwkThumbprint } from '../keys/signing-keys.js';
 import type { OAuth2SigningOptions } from '../keys/signing-options.interface.js';
@@ -713,12 +714,140 @@ describe('verification bounds shared with the resource server', () => {
   test('a token over 8 KiB is refused before it is parsed', async () => {
     const tokens = service({ algorithm: 'ES256', privateKey: ec.privateKey });
     const padded = signed({ ...claims(now() + 60), padding: 'x'.repeat(8 * 1024) });
-    const decode = jest.spyOn(JwtService.prototype, 'decode');
+    const verify = jest.spyOn(JwtService.prototype, 'verify');
     try {
       await expect(tokens.verify(padded)).rejects.toMatchObject({ error: 'invalid_token' });
-      expect(decode).not.toHaveBeenCalled();
+      expect(verify).not.toHaveBeenCalled();
     } finally {
-      decode.mockRestore();
+      verify.mockRestore();
     }
+  });
+});
+
+describe('the verified-token cache (accessTokenCache)', () => {
+  const ES = { algorithm: 'ES256', privateKey: ec.privateKey, keyId: 'ec-1' } as const;
+  const RS = { algorithm: 'RS256', privateKey: rsa.privateKey, keyId: 'rs-1' } as const;
+
+  /** A key ring whose keys a test replaces, as a key store's reload does. */
+  class ReloadingKeyRing extends OAuth2KeyRing {
+    constructor(public current: SigningKeySet) {
+      super();
+    }
+  }
+
+  function cached(
+    signing: OAuth2SigningOptions = ES,
+    overrides: Partial<OAuth2ModuleOptions> = {},
+    revocations = new InMemoryOAuth2RevocationStore(),
+  ) {
+    const config = new OAuth2Config({ issuer: ISSUER, signing, ...overrides });
+    const jwt = createJwtService(config);
+    const keyRing = new ReloadingKeyRing(config.keys!);
+    const tokens = new TokenService(jwt, config, keyRing, revocations);
+    return { tokens, keyRing, revocations, verifications: jest.spyOn(jwt, 'verify') };
+  }
+
+  test('a token presented again is not verified again, and its principal cannot be changed', async () => {
+    const { tokens, verifications } = cached();
+    const { access_token } = await tokens.issue(client(), ['reports:read']);
+    const first = await tokens.verify(access_token);
+    const again = await tokens.verify(access_token);
+    expect(again).toEqual(first);
+    expect(verifications).toHaveBeenCalledTimes(1);
+    expect(Object.isFrozen(again) && Object.isFrozen(again.scopes)).toBe(true);
+    expect(Object.isFrozen(again.claims)).toBe(true);
+    expect(() => (again.scopes as string[]).push('reports:write')).toThrow(TypeError);
+  });
+
+  test('a token revoked after it was cached is refused: revocation is checked on every hit', async () => {
+    const { tokens, revocations } = cached();
+    const one = (await tokens.issue(client(), [])).access_token;
+    const two = (await tokens.issue(client({ clientId: 'other' }), [])).access_token;
+    const { claims } = await tokens.verify(one);
+    await tokens.verify(two);
+    await revocations.revoke({ kind: 'token', jti: claims.jti, expiresAt: claims.exp * 1000 });
+    await expectInvalidToken(tokens.verify(one), 'The access token was revoked');
+    await revocations.revoke(
+      clientRevocation('other', Date.now(), { maxAccessTokenLifetime: 3600, clockTolerance: 0 }),
+    );
+    await expectInvalidToken(tokens.verify(two), 'The access token was revoked');
+  });
+
+  test('a cached token expires at its exp (plus the clock tolerance), not later', async () => {
+    const { tokens } = cached(ES, { clockTolerance: 5 });
+    const { access_token } = await tokens.issue(client(), [], { lifetime: 60 });
+    const { claims } = await tokens.verify(access_token);
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue((claims.exp + 4) * 1000);
+      await expect(tokens.verify(access_token)).resolves.toMatchObject({ clientId: 'testclient' });
+      clock.mockReturnValue((claims.exp + 5) * 1000);
+      await expectInvalidToken(tokens.verify(access_token), 'The access token expired');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  test('a key no longer in force refuses its cached tokens at once; a reload of the same keys re-verifies', async () => {
+    const { tokens, keyRing, verifications } = cached([
+      { ...ES, state: 'active' },
+      { ...RS, state: 'next' },
+    ]);
+    const { access_token } = await tokens.issue(client(), []);
+    await tokens.verify(access_token);
+    // Reloaded, the same keys: new objects, so the token is verified once more, then cached again.
+    keyRing.current = SigningKeySet.fromOptions([
+      { ...ES, state: 'retired' },
+      { ...RS, state: 'active' },
+    ]);
+    await tokens.verify(access_token);
+    await tokens.verify(access_token);
+    expect(verifications).toHaveBeenCalledTimes(2);
+    // The key removed: refused, though the token was cached a moment ago.
+    keyRing.current = SigningKeySet.fromOptions(RS);
+    await expectInvalidToken(tokens.verify(access_token));
+    // Its kid given to another key: refused as well (the signature does not match that key).
+    keyRing.current = SigningKeySet.fromOptions({ ...ES, privateKey: otherEc.privateKey });
+    await expectInvalidToken(tokens.verify(access_token));
+  });
+
+  test('only tokens that pass are held: a refused token is verified, and refused, every time', async () => {
+    const { tokens, verifications } = cached();
+    const forged = craft(
+      { alg: 'ES256', typ: 'at+jwt', kid: 'ec-1' },
+      minimalClaims(now() + 60),
+      (input) =>
+        sign('sha256', Buffer.from(input), { key: otherEc.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+    await expectInvalidToken(tokens.verify(forged));
+    await expectInvalidToken(tokens.verify(forged));
+    expect(verifications).toHaveBeenCalledTimes(2);
+  });
+
+  test('bounded: past maxEntries the oldest token makes room', async () => {
+    const { tokens, verifications } = cached(ES, { accessTokenCache: { maxEntries: 2 } });
+    const issued = await Promise.all(
+      [1, 2, 3].map(async () => (await tokens.issue(client(), [])).access_token),
+    );
+    for (const token of issued) await tokens.verify(token);
+    expect(verifications).toHaveBeenCalledTimes(3);
+    await tokens.verify(issued[2]);
+    await tokens.verify(issued[1]);
+    expect(verifications).toHaveBeenCalledTimes(3);
+    await tokens.verify(issued[0]);
+    expect(verifications).toHaveBeenCalledTimes(4);
+  });
+
+  test('maxEntries 0 turns it off; verifyIssued never reads it', async () => {
+    const off = cached(ES, { accessTokenCache: { maxEntries: 0 } });
+    const token = (await off.tokens.issue(client(), [])).access_token;
+    await off.tokens.verify(token);
+    await off.tokens.verify(token);
+    expect(off.verifications).toHaveBeenCalledTimes(2);
+    const on = cached();
+    const other = (await on.tokens.issue(client(), [])).access_token;
+    await on.tokens.verify(other);
+    await on.tokens.verifyIssued(other);
+    expect(on.verifications).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,15 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService, TokenExpiredError } from '@nestjs/jwt';
+import { JwtService, type JwtSignOptions } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { clientView, type OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2KeyRing } from '../keys/key-ring.js';
+import type { SigningKeySet } from '../keys/signing-key-set.js';
+import type { SigningKey } from '../keys/signing-keys.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
 import {
-  MAX_ACCESS_TOKEN_LENGTH,
-  principalOfAccessToken,
-} from '../resource/access-token.profile.js';
+  invalidAccessToken,
+  JwtAccessTokenReader,
+  protectedHeaderOf,
+  verifyingJwtService,
+} from '../resource/jwt-access-token.reader.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { refusedAs } from '../resource/verification-outcome.js';
 import { OAuth2RevocationStore } from '../state/revocation-store.js';
@@ -54,23 +58,12 @@ export interface OAuthTokenOptions {
   lifetime?: number;
 }
 
-interface DecodedToken {
-  header: { typ?: unknown; crit?: unknown };
-  payload: Record<string, unknown>;
-}
-
 /**
  * Builds the JwtService the module signs and verifies with. The key and algorithm are chosen per call from the
  * key ring; what never changes (issuer, audience) is given here.
  */
 export function createJwtService(config: OAuth2Config): JwtService {
-  return new JwtService({
-    verifyOptions: {
-      issuer: config.issuer,
-      audience: config.audience as [string, ...string[]],
-      clockTolerance: config.clockTolerance,
-    },
-  });
+  return verifyingJwtService(config);
 }
 
 /**
@@ -79,6 +72,12 @@ export function createJwtService(config: OAuth2Config): JwtService {
  */
 @Injectable()
 export class TokenService extends AccessTokenVerifier {
+  private readonly reader: JwtAccessTokenReader;
+  private readonly keyOfToken = (token: string) => this.keyOf(token, this.keyRing.current);
+  private readonly keyInForce = (key: SigningKey) => this.keyRing.current.holds(key);
+  /** Each signing key's options for `JwtService.sign()`, built once (see `issueAccessToken()`). */
+  private readonly signOptions = new WeakMap<SigningKey, JwtSignOptions>();
+
   constructor(
     private readonly jwt: JwtService,
     private readonly config: OAuth2Config,
@@ -86,6 +85,10 @@ export class TokenService extends AccessTokenVerifier {
     private readonly revocations: OAuth2RevocationStore,
   ) {
     super();
+    this.reader = new JwtAccessTokenReader(jwt, {
+      maxEntries: config.accessTokenCache.maxEntries,
+      clockTolerance: config.clockTolerance,
+    });
   }
 
   /**
@@ -101,7 +104,13 @@ export class TokenService extends AccessTokenVerifier {
     return (await this.issueAccessToken(client, scopes, options)).response;
   }
 
-  /** `issue()`, with what the audit event of the issuance names: the token's jti, audiences and lifetime. */
+  /**
+   * `issue()`, with what the audit event of the issuance names: the token's jti, audiences and lifetime.
+   *
+   * Every claim is set in the payload (RFC 9068 §2.2), and the only options given to `JwtService.sign()` are
+   * the active key's, one object built once per key: @nestjs/jwt merges and jsonwebtoken validates per-call
+   * options on every call, and claims in the payload skip both.
+   */
   async issueAccessToken(
     client: OAuthClient,
     scopes: readonly string[],
@@ -119,29 +128,21 @@ export class TokenService extends AccessTokenVerifier {
         if (!REGISTERED_CLAIMS.has(name)) payload[name] = value;
       }
     }
+    const iat = Math.floor(Date.now() / 1000);
+    const jti = randomUUID();
+    payload.iss = config.issuer;
+    // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2), never empty
+    // (a legacy row's empty user_id means none).
+    payload.sub = subjectOf(client);
+    payload.aud = audience.length === 1 ? audience[0] : [...audience];
+    payload.exp = iat + lifetime;
+    payload.iat = iat;
+    payload.jti = jti;
     payload.client_id = client.clientId;
     const scope = scopes.join(' ');
     if (scope) payload.scope = scope;
 
-    const key = this.keyRing.current.active;
-    const jti = randomUUID();
-    const accessToken = this.jwt.sign(payload, {
-      privateKey: key.signingKey,
-      algorithm: key.algorithm,
-      // RFC 9068 §2.1: typ at+jwt; the kid tells verifiers which published key to use.
-      header: {
-        alg: key.algorithm,
-        typ: 'at+jwt',
-        ...(key.kid === undefined ? {} : { kid: key.kid }),
-      },
-      issuer: config.issuer,
-      // A legacy table may declare user_id as an integer; `sub` is a string (RFC 7519 §4.1.2), never empty
-      // (a legacy row's empty user_id means none).
-      subject: subjectOf(client),
-      audience: audience.length === 1 ? audience[0] : [...audience],
-      expiresIn: lifetime,
-      jwtid: jti,
-    });
+    const accessToken = this.jwt.sign(payload, this.signOptionsFor(this.keyRing.current.active));
     const response: OAuthTokenResponse = {
       access_token: accessToken,
       token_type: 'Bearer',
@@ -156,9 +157,12 @@ export class TokenService extends AccessTokenVerifier {
    * and that key's algorithm only, `typ`, `iss`, `aud`, `exp`, and the claims the profile requires; then that it
    * was not revoked (RFC 7009), from the revocation store's local copy (no I/O). Throws an RFC 6750
    * invalid_token error.
+   *
+   * A token that passed is remembered (`accessTokenCache`) until its `exp`: presented again, while the key that
+   * verified it is still in force, only the revocation check runs again. Its principal is then frozen.
    */
   override async verify(token: string): Promise<OAuthPrincipal> {
-    const principal = this.check(token, { audience: this.config.audience });
+    const principal = await this.reader.readRemembered(token, this.keyOfToken, this.keyInForce);
     if (this.isRevoked(principal)) {
       throw refusedAs('revoked', OAuth2Error.invalidToken('The access token was revoked'));
     }
@@ -172,7 +176,7 @@ export class TokenService extends AccessTokenVerifier {
    */
   async verifyIssued(token: string): Promise<OAuthPrincipal | undefined> {
     try {
-      return this.check(token, { audience: undefined });
+      return this.reader.read(token, this.keyOf(token, this.keyRing.current), 'any');
     } catch (error) {
       if (error instanceof OAuth2Error && error.error === 'invalid_token') return undefined;
       throw error;
@@ -184,35 +188,28 @@ export class TokenService extends AccessTokenVerifier {
     return this.revocations.isRevoked({ jti: claims.jti, clientId, issuedAt: claims.iat });
   }
 
-  private check(token: string, { audience }: { audience: readonly string[] | undefined }) {
-    // Each refusal is marked with its outcome for the verifications metric; the response is the same.
-    if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw refusedAs('malformed', invalidAccessToken());
-    const header = (this.jwt.decode<DecodedToken | null>(token, { complete: true }) ?? undefined)
-      ?.header as { kid?: unknown } | undefined;
-    if (!header) throw refusedAs('malformed', invalidAccessToken());
-    const key = this.keyRing.current.keyFor(header.kid);
+  /** The key in force that the token's `kid` names, or an invalid_token refusal. */
+  private keyOf(token: string, keys: SigningKeySet): SigningKey {
+    const key = keys.keyFor(protectedHeaderOf(token).kid);
     if (!key) throw refusedAs('unknown_key', invalidAccessToken());
-    let decoded: DecodedToken;
-    try {
-      decoded = this.jwt.verify<DecodedToken>(token, {
-        complete: true,
-        // jsonwebtoken takes a KeyObject; @nestjs/jwt's type says string or Buffer only.
-        publicKey: key.verificationKey as unknown as Buffer,
-        // Only the key's own algorithm: nothing in the token's header chooses it (RFC 8725 §3.1).
-        algorithms: [key.algorithm],
-        // Undefined replaces the module's audience, and jsonwebtoken then checks none.
-        audience: audience as [string, ...string[]] | undefined,
-      });
-    } catch (error) {
-      throw error instanceof TokenExpiredError
-        ? refusedAs('expired', OAuth2Error.invalidToken('The access token expired'))
-        : refusedAs('invalid', invalidAccessToken());
-    }
-    return principalOfAccessToken(decoded.header, decoded.payload);
+    return key;
   }
-}
 
-/** The one refusal of a token that is not ours, whatever is wrong with it (RFC 6750 §3.1). */
-function invalidAccessToken(): OAuth2Error {
-  return OAuth2Error.invalidToken('The access token is invalid');
+  private signOptionsFor(key: SigningKey): JwtSignOptions {
+    let options = this.signOptions.get(key);
+    if (options === undefined) {
+      options = {
+        privateKey: key.signingKey as unknown as Buffer,
+        algorithm: key.algorithm,
+        // RFC 9068 §2.1: typ at+jwt; the kid tells verifiers which published key to use.
+        header: {
+          alg: key.algorithm,
+          typ: 'at+jwt',
+          ...(key.kid === undefined ? {} : { kid: key.kid }),
+        },
+      };
+      this.signOptions.set(key, options);
+    }
+    return options;
+  }
 }
