@@ -19,6 +19,24 @@ import { requestOf, type OAuth2Transport } from './transport-request.js';
 
 export { principalOf } from './principal.js';
 
+/** Whether a response's headers went out: Node's `headersSent`, on Fastify's reply as `raw.headersSent`. */
+function headersSent(response: unknown): boolean {
+  if (typeof response !== 'object' || response === null) return false;
+  const { headersSent: sent, raw } = response as {
+    headersSent?: unknown;
+    raw?: { headersSent?: unknown };
+  };
+  return sent === true || raw?.headersSent === true;
+}
+
+/** What OAuth2Guard needs of a route's decorators. */
+export interface OAuth2Route {
+  /** `@OAuth2Public()`: no token asked. */
+  readonly public: boolean;
+  /** Every scope `@Scopes()` requires of the token, each once. */
+  readonly scopes: readonly string[];
+}
+
 /**
  * Protects routes with access tokens (RFC 6750). Use it per route, per controller (`@UseGuards(OAuth2Guard)`)
  * or app-wide (`APP_GUARD`, with `@OAuth2Public()` on open routes). Subclass it and override the protected
@@ -32,18 +50,11 @@ export { principalOf } from './principal.js';
  * error with `extensions.code`) and microservice handlers (the token of the message's headers; a refusal is
  * an RpcException the client receives) the same way.
  */
-/** Whether a response's headers went out: Node's `headersSent`, on Fastify's reply as `raw.headersSent`. */
-function headersSent(response: unknown): boolean {
-  if (typeof response !== 'object' || response === null) return false;
-  const { headersSent: sent, raw } = response as {
-    headersSent?: unknown;
-    raw?: { headersSent?: unknown };
-  };
-  return sent === true || raw?.headersSent === true;
-}
-
 @Injectable()
 export class OAuth2Guard implements CanActivate {
+  /** Each controller's routes, as `routeOf()` read them. */
+  private readonly routes = new WeakMap<object, WeakMap<object, OAuth2Route>>();
+
   constructor(
     protected readonly reflector: Reflector,
     protected readonly verifier: AccessTokenVerifier,
@@ -55,8 +66,8 @@ export class OAuth2Guard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(OAUTH2_PUBLIC_METADATA, targets)) return true;
+    const route = this.routeOf(context);
+    if (route.public) return true;
     // Loaded before the first refusal of a message, which must be an RpcException to reach the client.
     if (context.getType<OAuth2Transport>() === 'rpc') await loadRpcException();
     try {
@@ -65,10 +76,9 @@ export class OAuth2Guard implements CanActivate {
       const token = this.extractToken(request);
       if (token === undefined) throw OAuth2Error.missingToken();
       const principal = await this.verifier.verify(token);
-      const required = this.reflector.getAllAndMerge<string[]>(OAUTH2_SCOPES_METADATA, targets);
-      const held = new Set(principal.scopes);
-      if (!required.every((scope) => held.has(scope))) {
-        throw OAuth2Error.insufficientScope([...new Set(required)]);
+      const held = principal.scopes;
+      for (const scope of route.scopes) {
+        if (!held.includes(scope)) throw OAuth2Error.insufficientScope([...route.scopes]);
       }
       request[PRINCIPAL] = principal;
       this.metrics.verification(this.verifier.kind, 'valid');
@@ -78,6 +88,30 @@ export class OAuth2Guard implements CanActivate {
       this.metrics.verification(this.verifier.kind, verificationOutcomeOf(error));
       throw this.refuse(context, error);
     }
+  }
+
+  /**
+   * What the route's decorators say: `@OAuth2Public()` (the handler's overrides the controller's) and the
+   * scopes `@Scopes()` requires (the handler's and the controller's together, each once). Decorators are
+   * applied when the class is defined, so this is read from the Reflector once per controller and handler.
+   */
+  protected routeOf(context: ExecutionContext): OAuth2Route {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let routes = this.routes.get(controller);
+    if (routes === undefined) this.routes.set(controller, (routes = new WeakMap()));
+    let route = routes.get(handler);
+    if (route === undefined) {
+      const targets = [handler, controller];
+      route = {
+        public: this.reflector.getAllAndOverride<boolean>(OAUTH2_PUBLIC_METADATA, targets) === true,
+        scopes: [
+          ...new Set(this.reflector.getAllAndMerge<string[]>(OAUTH2_SCOPES_METADATA, targets)),
+        ],
+      };
+      routes.set(handler, route);
+    }
+    return route;
   }
 
   /**
