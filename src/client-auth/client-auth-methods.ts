@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import passport from 'passport';
-import { parseAuthorization, parseBasicCredentials } from '../http/authorization.js';
+import { basicCredentialsOf, parseAuthorization } from '../http/authorization.js';
 import { formFields, formParameter, hasFormParameter } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
@@ -156,10 +156,7 @@ export class ClientAuthMethods implements OnModuleDestroy {
 /** The client id of Basic credentials; undefined when they cannot be read (the strategy then refuses them). */
 function basicClientId(request: OAuth2HttpRequest): string | undefined {
   try {
-    const authorization = parseAuthorization(request.headers.authorization);
-    return authorization?.scheme === 'basic'
-      ? parseBasicCredentials(authorization.credentials).clientId
-      : undefined;
+    return basicCredentialsOf(request)?.clientId;
   } catch {
     return undefined;
   }

@@ -95,6 +95,17 @@ describe('ClientAuthThrottle', () => {
     expect(await t.admit('svc', '10.0.0.1')).toEqual({ delayMs: 0, failedBefore: false });
   });
 
+  test('an address without failures costs one store read; one with failures, two (its own, the client id’s)', async () => {
+    const { throttle: t, store } = throttle();
+    const get = jest.spyOn(store, 'get');
+    await t.admit('svc', '10.0.0.1');
+    expect(get).toHaveBeenCalledTimes(1);
+    await t.failed('svc', '10.0.0.1');
+    get.mockClear();
+    await t.admit('svc', '10.0.0.1');
+    expect(get).toHaveBeenCalledTimes(2);
+  });
+
   test('turned off, it counts and refuses nothing', async () => {
     const { throttle: t, store } = throttle(false);
     const increment = jest.spyOn(store, 'increment');

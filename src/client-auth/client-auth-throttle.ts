@@ -44,11 +44,14 @@ export class ClientAuthThrottle {
   async admit(clientId: string, address: string): Promise<ThrottleVerdict> {
     const settings = this.config.clientAuthThrottle;
     if (!settings) return { delayMs: 0, failedBefore: false };
-    const [pair, client] = await this.read([pairKey(clientId, address), clientKey(clientId)]);
+    const pair = await this.read(pairKey(clientId, address));
     const now = Date.now();
     const failures = pair?.count ?? 0;
     if (pair && failures >= settings.maxFailures) throw tooMany(pair.resetAt, now);
-    if (pair && client && client.count >= settings.maxFailuresPerClient) {
+    // The client id's own count matters only to an address that has failed for it: the usual request, from
+    // an address without failures, reads one key.
+    const client = pair && (await this.read(clientKey(clientId)));
+    if (client && client.count >= settings.maxFailuresPerClient) {
       throw tooMany(client.resetAt, now);
     }
     const over = failures - settings.freeFailures;
@@ -75,8 +78,8 @@ export class ClientAuthThrottle {
     await this.guarded(() => this.store.reset(pairKey(clientId, address)));
   }
 
-  private async read(keys: string[]) {
-    return (await this.guarded(() => Promise.all(keys.map((key) => this.store.get(key))))) ?? [];
+  private read(key: string) {
+    return this.guarded(() => this.store.get(key));
   }
 
   private async guarded<T>(work: () => Promise<T>): Promise<T | undefined> {

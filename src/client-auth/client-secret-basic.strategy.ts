@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { BasicStrategy, type BasicVerifyFunctionWithRequest } from 'passport-http';
 import type { OAuthClient } from '../clients/oauth-client.entity.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
-import { parseAuthorization, parseBasicCredentials } from '../http/authorization.js';
+import { basicCredentialsOf } from '../http/authorization.js';
 import { formFields, formParameter } from '../http/form-body.js';
 import type { OAuth2HttpRequest } from '../http/http-request.js';
 import { remoteAddressOf } from '../http/remote-address.js';
@@ -43,9 +43,9 @@ class RfcBasicStrategy extends BasicStrategy {
     const self = this as unknown as BasicStrategyInternals;
     let credentials: { clientId: string; clientSecret: string };
     try {
-      const authorization = parseAuthorization(request.headers.authorization);
-      if (authorization?.scheme !== 'basic') return self.fail(self._challenge());
-      credentials = parseBasicCredentials(authorization.credentials);
+      const basic = basicCredentialsOf(request);
+      if (basic === undefined) return self.fail(self._challenge());
+      credentials = basic;
       // A body client_id next to Basic credentials must name the same client (RFC 6749 §2.3.1).
       const bodyId = formParameter(formFields(request) ?? {}, 'client_id');
       if (bodyId !== undefined && bodyId !== credentials.clientId) {

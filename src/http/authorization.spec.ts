@@ -3,6 +3,7 @@ import {
   basicAuthorization,
   decodeFormComponent,
   parseAuthorization,
+  basicCredentialsOf,
   parseBasicCredentials,
   parseBearerCredentials,
 } from './authorization.js';
@@ -294,5 +295,30 @@ describe('parseBearerCredentials (RFC 6750 §2.1 b64token)', () => {
     const authorization = parseAuthorization('Bearer  abc.def');
     expect(authorization).toEqual({ scheme: 'bearer', credentials: 'abc.def' });
     expect(parseBearerCredentials(authorization!.credentials)).toBe('abc.def');
+  });
+});
+
+describe('basicCredentialsOf', () => {
+  const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+
+  test('reads the credentials once per request, and again when the header changes', () => {
+    const request = { headers: { authorization: basic('svc:s3cret') } };
+    const first = basicCredentialsOf(request);
+    expect(first).toEqual({ clientId: 'svc', clientSecret: 's3cret' });
+    expect(basicCredentialsOf(request)).toBe(first);
+    request.headers.authorization = basic('other:pass');
+    expect(basicCredentialsOf(request)).toEqual({ clientId: 'other', clientSecret: 'pass' });
+    expect(basicCredentialsOf({ headers: { authorization: basic('svc:s3cret') } })).not.toBe(first);
+  });
+
+  test('no header or another scheme: undefined; malformed: refused every time it is asked', () => {
+    expect(basicCredentialsOf({ headers: {} })).toBeUndefined();
+    expect(basicCredentialsOf({ headers: { authorization: 'Bearer abc' } })).toBeUndefined();
+    const malformed = { headers: { authorization: 'Basic !!!' } };
+    for (let i = 0; i < 2; i++) {
+      expect(() => basicCredentialsOf(malformed)).toThrow(
+        'The Basic credentials are not valid base64',
+      );
+    }
   });
 });

@@ -45,15 +45,18 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
+/** A client's id and secret, as client_secret_basic sends them. */
+export interface BasicCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
 /**
  * Basic credentials (RFC 7617 §2) as RFC 6749 §2.3.1 defines them for clients: the base64 must be
  * canonical, the user-pass splits at the FIRST colon (a secret may hold colons), and both halves are
  * Appendix B decoded.
  */
-export function parseBasicCredentials(credentials: string): {
-  clientId: string;
-  clientSecret: string;
-} {
+export function parseBasicCredentials(credentials: string): BasicCredentials {
   const bytes = Buffer.from(credentials, 'base64');
   // Node's decoder skips what it cannot read; a round trip to the same text proves canonical base64
   // (RFC 4648 §3.5: padding present, no stray characters, unused bits zero).
@@ -72,6 +75,27 @@ export function parseBasicCredentials(credentials: string): {
     clientId: decodeFormComponent(userPass.slice(0, colon)),
     clientSecret: decodeFormComponent(userPass.slice(colon + 1)),
   };
+}
+
+/** Basic credentials already read, by request: throttling reads the client id before the strategy runs. */
+const basicCredentials = new WeakMap<object, { header: string; credentials: BasicCredentials }>();
+
+/**
+ * The Basic credentials of a request's Authorization header (`parseBasicCredentials`), read once per request
+ * however many readers ask; undefined when the header is absent or of another scheme. Throws a
+ * MalformedRequestError for a malformed header or credentials, every time it is asked.
+ */
+export function basicCredentialsOf(request: {
+  headers: { authorization?: string | string[] };
+}): BasicCredentials | undefined {
+  const header = request.headers.authorization;
+  const known = basicCredentials.get(request);
+  if (known !== undefined && known.header === header) return known.credentials;
+  const authorization = parseAuthorization(header);
+  if (authorization?.scheme !== 'basic') return undefined;
+  const credentials = parseBasicCredentials(authorization.credentials);
+  basicCredentials.set(request, { header: header as string, credentials });
+  return credentials;
 }
 
 /** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
