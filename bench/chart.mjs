@@ -13,8 +13,8 @@ const ALGORITHMS = ['HS256', 'ES256', 'RS256'];
 
 /** Okabe-Ito colours, told apart with every common form of colour blindness. */
 const SERIES = {
-  ours: { colour: '#0072B2', name: 'ours (Fastify), fresh tokens' },
-  reused: { colour: '#56B4E9', name: 'ours (Fastify), 300 tokens reused' },
+  ours: { colour: '#0072B2', name: 'ours (Fastify); on the guarded route, fresh tokens' },
+  reused: { colour: '#56B4E9', name: 'ours (Fastify), guarded route, 300 tokens reused' },
   remote: { colour: '#009E73', name: 'ours, resource server (remote JWKS), fresh tokens' },
   reference: { colour: '#7A7A7A', name: 'reference: node:http + node:crypto' },
   oidc: { colour: '#CC79A7', name: 'oidc-provider (peer)' },
@@ -22,19 +22,19 @@ const SERIES = {
   jmondi: { colour: '#D55E00', name: '@jmondi/oauth2-server (peer, Express)' },
 };
 
-/** The bars of one algorithm's group in each panel: [series, row id]; the reference row comes first. */
+/** The bars of one algorithm's group in each panel: [series, row id, label]. */
 const PANELS = [
   {
     title: 'Token issuance (client_credentials, client_secret_basic)',
     reference: (alg) => `ref-issue-${alg}`,
     bars: (alg) => [
-      ['ours', `ours-fastify-issue-${alg}`],
-      ['reference', `ref-issue-${alg}`],
-      ['oidc', `oidc-issue-${alg}`],
+      ['ours', `ours-fastify-issue-${alg}`, 'ours (Fastify)'],
+      ['reference', `ref-issue-${alg}`, 'reference issuer (node:http)'],
+      ['oidc', `oidc-issue-${alg}`, 'oidc-provider'],
       ...(alg === 'HS256'
         ? [
-            ['express', 'ours-express-issue-HS256'],
-            ['jmondi', 'jmondi-issue-HS256'],
+            ['express', 'ours-express-issue-HS256', 'ours (Express)'],
+            ['jmondi', 'jmondi-issue-HS256', '@jmondi/oauth2-server'],
           ]
         : []),
     ],
@@ -44,10 +44,12 @@ const PANELS = [
     reference: (alg) => `ref-verify-${alg}`,
     hello: 'nest-fastify-hello',
     bars: (alg) => [
-      ['ours', `ours-fastify-verify-${alg}`],
-      ['reused', `ours-fastify-verify-reused-${alg}`],
-      ...(alg === 'HS256' ? [] : [['remote', `ours-fastify-verify-remote-${alg}`]]),
-      ['reference', `ref-verify-${alg}`],
+      ['ours', `ours-fastify-verify-${alg}`, 'ours, fresh tokens'],
+      ['reused', `ours-fastify-verify-reused-${alg}`, 'ours, 300 tokens reused'],
+      ...(alg === 'HS256'
+        ? []
+        : [['remote', `ours-fastify-verify-remote-${alg}`, 'resource server, fresh tokens']]),
+      ['reference', `ref-verify-${alg}`, 'reference verifier (node:http)'],
     ],
   },
 ];
@@ -123,9 +125,13 @@ export function renderChart(results) {
     `<line x1="${hx + 6}" y1="${hy - 1}" x2="${hx + 6}" y2="${hy + 13}" class="hello"/>`,
     `<text x="${hx + 18}" y="${hy + 10}">Nest+Fastify hello, no OAuth (the framework's ceiling)</text>`,
   );
-  y = hy + 30;
+  y = hy + 44;
 
-  for (const panel of PANELS) {
+  if (!algorithms.length) {
+    text(LABEL_X, y, 'None of the rows this chart shows ran in this run.', ' class="missing"');
+    y += 20;
+  }
+  for (const panel of PANELS.filter(() => algorithms.length)) {
     const ids = algorithms.flatMap((alg) => panel.bars(alg).map(([, id]) => id));
     const hello = panel.hello ? rates.get(panel.hello) : undefined;
     const max = Math.max(1, hello ?? 0, ...ids.map((id) => rates.get(id) ?? 0));
@@ -133,16 +139,19 @@ export function renderChart(results) {
     text(LABEL_X, y, panel.title, ' class="panel"');
     y += 10;
     const top = y;
+    const behindBars = parts.length;
     for (const alg of algorithms) {
       y += 18;
       text(LABEL_X, y, alg, ' class="alg"');
       y += 6;
       const reference = rates.get(panel.reference(alg));
-      for (const [key, id] of panel.bars(alg)) {
+      for (const [key, id, barLabel] of panel.bars(alg)) {
+        // Runs before the token pools presented one token to every request.
+        const label = results.settings?.freshTokens ? barLabel : barLabel.replace('fresh', 'one');
         const series = SERIES[key];
         const rate = rates.get(id);
         const mid = y + BAR_H / 2 + 4;
-        text(LABEL_X + 12, mid, series.name.replace(/ \(peer.*\)$/, ''), ' class="label"');
+        text(LABEL_X + 12, mid, label, ' class="label"');
         if (rate === undefined) {
           text(BAR_X + 4, mid, 'not run', ' class="missing"');
         } else {
@@ -169,7 +178,11 @@ export function renderChart(results) {
     }
     if (hello !== undefined) {
       const x = (BAR_X + scale(hello)).toFixed(1);
-      parts.push(`<line x1="${x}" y1="${top + 4}" x2="${x}" y2="${y}" class="hello"/>`);
+      parts.splice(
+        behindBars,
+        0,
+        `<line x1="${x}" y1="${top + 4}" x2="${x}" y2="${y}" class="hello"/>`,
+      );
       text(
         Number(x) - 4,
         top + 2,
@@ -190,7 +203,8 @@ export function renderChart(results) {
     '.sub { font-size: 12px; fill: #57606a; }',
     '.panel { font-size: 15px; font-weight: 600; }',
     '.alg { font-size: 13px; font-weight: 600; }',
-    '.value { font-size: 11px; }',
+    // A white halo keeps a label readable where the hello line crosses it.
+    '.value { font-size: 11px; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; }',
     '.missing { font-size: 11px; fill: #57606a; font-style: italic; }',
     '.hello { stroke: #1f2328; stroke-width: 1.5; stroke-dasharray: 5 3; }',
     '</style>',
