@@ -1260,7 +1260,11 @@ async function main() {
         'BENCH_POSTGRES_URL',
       ]
         .filter((name) => process.env[name])
-        .map((name) => `${name}=${process.env[name]}`),
+        .map((name) => {
+          const value = process.env[name];
+          // A URL's password stays out of the results.
+          return `${name}=${name.endsWith('_URL') && value !== 'off' ? redact(value) : value}`;
+        }),
       'npm run bench',
     ].join(' '),
     machine,
