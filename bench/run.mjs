@@ -184,6 +184,17 @@ function scenarios() {
       path: '/',
     },
     {
+      // Every request built anew with the next token, as the guarded-route rows send them: what that costs
+      // the load generator (the server ignores the header).
+      id: 'http-hello-rotating',
+      label: `load ceiling, a new token per request: node:http constant JSON`,
+      server: servers.reference('hello'),
+      kind: 'hello',
+      path: '/',
+      tokens: FRESH_TOKENS,
+      ref: 'http-hello',
+    },
+    {
       id: 'nest-fastify-hello',
       label: 'Nest+Fastify hello (no OAuth)',
       server: servers.nest('fastify', 'hello'),
@@ -473,6 +484,18 @@ class Bench {
     return this.tokenPools.get(algorithm);
   }
 
+  /**
+   * A stream's Authorization headers: `count` of the pool in turn, one per request. The pool's last token is
+   * for the check before measuring alone, so that the rows' first request is not its second.
+   */
+  bearerTokens(algorithm, count) {
+    const pool = this.tokenPool(algorithm);
+    return {
+      headers: { authorization: `Bearer ${pool.at(-1)}` },
+      authorizations: pool.slice(0, count).map((token) => `Bearer ${token}`),
+    };
+  }
+
   job(spec) {
     const id = ++this.jobs;
     const timeoutMs = (spec.duration + 30) * 1000;
@@ -610,6 +633,7 @@ class Bench {
           return await this.measure(scenario, child, {
             name: scenario.id,
             url: `http://127.0.0.1:${ready.port}${scenario.path}`,
+            ...(scenario.tokens ? this.bearerTokens(DEFAULT_ALG, scenario.tokens) : {}),
             connections,
           });
         case 'issue': {
@@ -632,15 +656,10 @@ class Bench {
           return await this.measure(scenario, child, stream);
         }
         case 'verify': {
-          // The pool's last token is for the check alone: the rows' first request is not its second.
-          const pool = this.tokenPool(server.algorithm ?? DEFAULT_ALG);
           const stream = {
             name: scenario.id,
             url: `http://127.0.0.1:${ready.port}/api/whoami`,
-            headers: { authorization: `Bearer ${pool.at(-1)}` },
-            authorizations: pool
-              .slice(0, scenario.tokens ?? FRESH_TOKENS)
-              .map((token) => `Bearer ${token}`),
+            ...this.bearerTokens(server.algorithm ?? DEFAULT_ALG, scenario.tokens ?? FRESH_TOKENS),
             connections,
           };
           return await this.measure(scenario, child, stream);
@@ -1199,7 +1218,9 @@ async function main() {
   const { list, skipped } = scenarios();
   // Minted before the first row, so no row waits for RSA signatures mid-run.
   for (const scenario of list) {
-    if (scenario.kind === 'verify') bench.tokenPool(scenario.server.algorithm ?? DEFAULT_ALG);
+    if (scenario.kind === 'verify' || scenario.tokens) {
+      bench.tokenPool(scenario.server.algorithm ?? DEFAULT_ALG);
+    }
   }
   console.log(
     `bench: ${list.length} scenarios, ${TIMING.warmup} s warm-up + ${TIMING.duration} s each${QUICK ? ' (quick)' : ''}; ${machine.pinning}`,
