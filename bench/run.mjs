@@ -1203,9 +1203,16 @@ async function settle() {
 
 async function main() {
   const started = Date.now();
+  let [usesRedis, usesPostgres] = [false, false];
   const deadline = setTimeout(() => {
     console.error(`bench: past its ${DEADLINE_MS / 60_000} min deadline, stopping`);
-    process.exit(2);
+    // What the run left in Redis and PostgreSQL goes too, within a few seconds.
+    const exit = () => process.exit(2);
+    setTimeout(exit, 5000).unref();
+    Promise.allSettled([
+      usesRedis && deleteRedisKeys(REDIS_URL, REDIS_PREFIX),
+      usesPostgres && dropSchema(POSTGRES_URL, POSTGRES_SCHEMA),
+    ]).then(exit);
   }, DEADLINE_MS);
   deadline.unref();
 
@@ -1216,6 +1223,8 @@ async function main() {
     ? `server on CPU ${CORES.server}, load generator and orchestrator on CPU ${CORES.load} (taskset)`
     : 'none (taskset missing or a single CPU): server and load generator share the machine';
   const { list, skipped } = scenarios();
+  usesRedis = list.some((s) => s.external === 'Redis');
+  usesPostgres = list.some((s) => s.external === 'PostgreSQL');
   // Minted before the first row, so no row waits for RSA signatures mid-run.
   for (const scenario of list) {
     if (scenario.kind === 'verify' || scenario.tokens) {
@@ -1251,7 +1260,7 @@ async function main() {
     }
   } finally {
     await bench.close();
-    if (list.some((s) => s.external === 'Redis')) {
+    if (usesRedis) {
       await deleteRedisKeys(REDIS_URL, REDIS_PREFIX).catch((error) =>
         console.error(`bench: could not delete the Redis keys ${REDIS_PREFIX}*: ${error.message}`),
       );
