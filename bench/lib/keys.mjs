@@ -8,6 +8,7 @@ import {
   createSecretKey,
   generateKeyPairSync,
   randomBytes,
+  randomUUID,
   sign,
   timingSafeEqual,
   verify,
@@ -118,4 +119,29 @@ export function clientJwks(keys) {
   return {
     keys: [{ ...publicKey.export({ format: 'jwk' }), kid: jws.kid, alg: 'ES256', use: 'sig' }],
   };
+}
+
+/**
+ * `count` access tokens as our issuer signs them (RFC 9068: header alg, typ at+jwt, kid when the key has one;
+ * claims iss, sub, aud, client_id, scope, jti, iat, exp = iat + 3600), each with its own jti: the guarded-route
+ * rows present them in turn, so a verified-token cache smaller than the pool never holds the next one.
+ */
+export function accessTokens(keys, algorithm, { issuer, audience, count }) {
+  const jws = jwsFor(keys, algorithm);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = part({ alg: algorithm, typ: 'at+jwt', ...(jws.kid ? { kid: jws.kid } : {}) });
+  const iat = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, () => {
+    const input = `${header}.${part({
+      iss: issuer,
+      sub: 'bench-client',
+      aud: audience,
+      client_id: 'bench-client',
+      scope: 'bench:read',
+      jti: randomUUID(),
+      iat,
+      exp: iat + 3600,
+    })}`;
+    return `${input}.${jws.sign(input)}`;
+  });
 }

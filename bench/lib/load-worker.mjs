@@ -37,6 +37,9 @@ function wrongSecrets(clientId) {
   return () => 'Basic ' + Buffer.from(prefix + counter++).toString('base64');
 }
 
+/** Where each rotating stream (by name) is in its list of credentials. */
+const cursors = new Map();
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -122,7 +125,6 @@ function runStream(stream, duration) {
   if (stream.localAddress) return runHttpStream(stream, duration);
   const latencies = new Samples();
   const statuses = {};
-  let counter = 0;
   const options = {
     url: stream.url,
     method: stream.method ?? 'GET',
@@ -135,12 +137,15 @@ function runStream(stream, duration) {
     ...(stream.overallRate ? { overallRate: stream.overallRate } : {}),
   };
   if (stream.authorizations) {
-    // Credentials in turn, one per request.
+    // Credentials in turn, one per request, the turn carried over from the stream's earlier jobs (its warm-up):
+    // each of a pool of N tokens comes back only after the N - 1 others.
     const { authorizations } = stream;
+    const cursor = cursors.get(stream.name) ?? { next: 0 };
+    cursors.set(stream.name, cursor);
     options.requests = [
       {
         setupRequest(req) {
-          const authorization = authorizations[counter++ % authorizations.length];
+          const authorization = authorizations[cursor.next++ % authorizations.length];
           return { ...req, headers: { ...req.headers, authorization } };
         },
       },

@@ -2,8 +2,10 @@
 // file (better-sqlite3), clients stored through the module's own repository and hasher, and a resource route
 // guarded by OAuth2Guard with a required scope. Mode `hello` is the same Nest app without the module: the
 // framework's own ceiling on this machine. Mode `resource` is a service on OAuth2ResourceServerModule: the same
-// guarded route, its keys fetched from a JWKS this process serves on another port, and a token it mints with the
-// run's key as the issuer would. Plain JavaScript, so decorators are applied with Reflect.decorate.
+// guarded route, its keys fetched from a JWKS this process serves on another port (the tokens presented are
+// the orchestrator's, signed with the run's key as the issuer would). config.database, when set, replaces the
+// SQLite file (PostgreSQL, in a schema the orchestrator created); config.revocations seeds the revocation
+// store after start. Plain JavaScript, so decorators are applied with Reflect.decorate.
 //
 // Observability (config.observability): 'on' installs an OpenTelemetry SDK MeterProvider before the app is
 // created (a periodic reader every 10 s, to an exporter that drops what it is given) and gives the app a JSON
@@ -27,6 +29,8 @@ import {
   OAuth2Guard,
   OAuth2Module,
   OAuth2ResourceServerModule,
+  OAuth2Revocations,
+  OAuth2RevocationStore,
   oauth2Entities,
   OAuthClient,
   OAuthClientRepository,
@@ -72,7 +76,8 @@ Reflect.defineMetadata('design:paramtypes', [Object], WhoamiController.prototype
 decorateMethod(WhoamiController, 'whoami', [Get('whoami'), Scopes('bench:read')]);
 Reflect.decorate([Controller('api'), UseGuards(OAuth2Guard)], WhoamiController);
 
-const dataDir = mode === 'oauth' ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
+const dataDir =
+  mode === 'oauth' && !config.database ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
 
 /** The run's public key as a one-key JWK Set, served on loopback: what the issuer's jwks_uri would answer. */
 async function serveJwks() {
@@ -96,24 +101,6 @@ async function serveJwks() {
   return { server, url: `http://127.0.0.1:${server.address().port}/jwks` };
 }
 
-/** An access token as the issuer signs it (RFC 9068), valid for the whole run. */
-function mintToken() {
-  const jws = jwsFor(config.keys, config.algorithm);
-  const now = Math.floor(Date.now() / 1000);
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const input = `${part({ alg: config.algorithm, typ: 'at+jwt', kid: jws.kid })}.${part({
-    iss: config.issuer,
-    sub: 'bench-client',
-    aud: config.audience,
-    client_id: 'bench-client',
-    scope: 'bench:read',
-    jti: randomUUID(),
-    iat: now,
-    exp: now + 3600,
-  })}`;
-  return `${input}.${jws.sign(input)}`;
-}
-
 function appModule(jwksUri) {
   class AppModule {}
   const metadata =
@@ -133,8 +120,10 @@ function appModule(jwksUri) {
         : {
             imports: [
               TypeOrmModule.forRoot({
-                type: 'better-sqlite3',
-                database: join(dataDir, 'clients.sqlite'),
+                ...(config.database ?? {
+                  type: 'better-sqlite3',
+                  database: join(dataDir, 'clients.sqlite'),
+                }),
                 entities: oauth2Entities(),
                 synchronize: true,
               }),
@@ -262,6 +251,20 @@ async function seed(app) {
   return { credentials, kdf, assertionClientId: 'bench-pkjwt' };
 }
 
+/**
+ * Revocations an issuer in service holds, recorded through the module's API as the CLI and an admin tool do:
+ * `revocations.tokens` revoked access tokens (RFC 7009, unknown jtis) and `revocations.clients` clients whose
+ * tokens were all revoked, none of them the bench's clients. With `store: { redis }` they are written to Redis.
+ */
+async function seedRevocations(app, { tokens, clients }) {
+  const store = app.get(OAuth2RevocationStore);
+  const revocations = app.get(OAuth2Revocations);
+  const expiresAt = Date.now() + 3600_000;
+  for (let i = 0; i < tokens; i++)
+    await store.revoke({ kind: 'token', jti: randomUUID(), expiresAt });
+  for (let i = 0; i < clients; i++) await revocations.revokeClientTokens(`bench-revoked-${i}`);
+}
+
 async function main() {
   if (observability === 'pino') pinoLogger = await import('nestjs-pino');
   const meterProvider =
@@ -270,8 +273,8 @@ async function main() {
   const app = await createApp(jwks?.url);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address();
-  const seeded =
-    mode === 'oauth' ? await seed(app) : mode === 'resource' ? { token: mintToken() } : {};
+  const seeded = mode === 'oauth' ? await seed(app) : {};
+  if (config.revocations) await seedRevocations(app, config.revocations);
   reportReady(port, seeded);
   serveIpc(async () => {
     await app.close();
