@@ -56,7 +56,7 @@ export class JwtAccessTokenReader {
   }
 
   /**
-   * `read()` with the configured audience, through the verified-token cache: a token accepted before, whose
+   * `read()` with the configured audience, through the verified-token cache: a token accepted twice, whose
    * `exp` (plus the clock tolerance) has not passed, is accepted again without verification while `holds`
    * says the key that verified it is still in force. Its principal is then frozen, since every request that
    * presents the token gets the same one. What must be checked on every request (revocation) is the caller's.
@@ -70,7 +70,8 @@ export class JwtAccessTokenReader {
     if (cached !== undefined && holds(cached.verifiedWith as K)) return cached.value;
     const key = await keyOf(token);
     const principal = this.read(token, key);
-    if (this.verified.maxEntries === 0) return principal;
+    // A token held for keys since replaced is held again at once; any other on its second verification.
+    if (cached === undefined && !this.verified.admits(token)) return principal;
     const remembered = frozenPrincipal(principal);
     this.verified.set(token, {
       value: remembered,

@@ -66,6 +66,27 @@ describe('VerifiedTokenCache', () => {
   });
 });
 
+describe('VerifiedTokenCache.admits (admission on the second verification)', () => {
+  test('a token is admitted the second time it is offered, not the first', () => {
+    const cache = new VerifiedTokenCache<string>(10);
+    expect(cache.admits('a.b.signature-one')).toBe(false);
+    expect(cache.admits('a.b.signature-two')).toBe(false);
+    expect(cache.admits('a.b.signature-one')).toBe(true);
+    // Admitted once: the filter forgets it, so a token evicted later starts over.
+    expect(cache.admits('a.b.signature-one')).toBe(false);
+  });
+
+  test('bounded: the filter starts over when it holds maxEntries tails; off admits nothing', () => {
+    const cache = new VerifiedTokenCache<string>(2);
+    for (const token of ['x.y.first-token', 'x.y.second-token', 'x.y.third-token']) {
+      expect(cache.admits(token)).toBe(false);
+    }
+    expect(cache.admits('x.y.first-token')).toBe(false);
+    const off = new VerifiedTokenCache<string>(0);
+    expect([off.admits('t'), off.admits('t')]).toEqual([false, false]);
+  });
+});
+
 describe('accessTokenCacheSize', () => {
   const configError = (problem: string) => new Error(problem);
 

@@ -23,17 +23,41 @@ export interface VerifiedToken<T> {
   readonly expiresAt: number;
 }
 
+/** How much of a token's end the admission filter keeps: short enough that V8 copies it (no slice of the token). */
+const TAIL_LENGTH = 12;
+
 /**
  * Verified access tokens by their exact compact serialization, so a token seen again skips the signature
  * and claims checks (RFC 9068 §4) until its `exp`. What a hit still needs is the verifier's to check each
  * time: that the key is still in force (`verifiedWith`), and revocation (RFC 7009), which the stores answer
  * locally. Bounded by `maxEntries` with first-in-first-out eviction: a hit costs one map lookup and never
  * reorders, and a working set larger than the bound simply misses.
+ *
+ * A token is admitted on its second verification (`admits()`): clients reuse their tokens, so the second
+ * request caches it, while a stream of tokens each seen once (more clients than entries, or a flood of valid
+ * tokens) costs no entry, no freezing and no old-generation garbage. Held entries would then only be evicted
+ * for tokens nobody presents again.
  */
 export class VerifiedTokenCache<T> {
   private readonly entries = new Map<string, VerifiedToken<T>>();
+  /** The tails of tokens verified once and not cached yet; cleared whenever it reaches `maxEntries`. */
+  private seenOnce = new Set<string>();
 
   constructor(readonly maxEntries: number) {}
+
+  /**
+   * Whether a token that just passed verification should be held: it was verified before (its signature's
+   * last characters are remembered; a collision only caches a token one request early). Bounded like the
+   * entries.
+   */
+  admits(token: string): boolean {
+    if (this.maxEntries <= 0) return false;
+    const tail = token.slice(-TAIL_LENGTH);
+    if (this.seenOnce.delete(tail)) return true;
+    if (this.seenOnce.size >= this.maxEntries) this.seenOnce = new Set();
+    this.seenOnce.add(tail);
+    return false;
+  }
 
   /** The entry of `token` while it has not expired. */
   get(token: string, now = Date.now()): VerifiedToken<T> | undefined {

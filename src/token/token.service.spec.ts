@@ -747,40 +747,48 @@ describe('the verified-token cache (accessTokenCache)', () => {
     return { tokens, keyRing, revocations, verifications: jest.spyOn(jwt, 'verify') };
   }
 
-  test('a token presented again is not verified again, and its principal cannot be changed', async () => {
+  test('a token presented a third time is not verified again, and its principal cannot be changed', async () => {
     const { tokens, verifications } = cached();
     const { access_token } = await tokens.issue(client(), ['reports:read']);
     const first = await tokens.verify(access_token);
+    // Admitted on its second verification: a token presented once costs the cache nothing.
+    await tokens.verify(access_token);
     const again = await tokens.verify(access_token);
     expect(again).toEqual(first);
-    expect(verifications).toHaveBeenCalledTimes(1);
+    expect(verifications).toHaveBeenCalledTimes(2);
+    await tokens.verify(access_token);
+    expect(verifications).toHaveBeenCalledTimes(2);
     expect(Object.isFrozen(again) && Object.isFrozen(again.scopes)).toBe(true);
     expect(Object.isFrozen(again.claims)).toBe(true);
     expect(() => (again.scopes as string[]).push('reports:write')).toThrow(TypeError);
   });
 
   test('a token revoked after it was cached is refused: revocation is checked on every hit', async () => {
-    const { tokens, revocations } = cached();
+    const { tokens, revocations, verifications } = cached();
     const one = (await tokens.issue(client(), [])).access_token;
     const two = (await tokens.issue(client({ clientId: 'other' }), [])).access_token;
+    for (const token of [one, two, one, two]) await tokens.verify(token);
     const { claims } = await tokens.verify(one);
-    await tokens.verify(two);
+    expect(verifications).toHaveBeenCalledTimes(4);
     await revocations.revoke({ kind: 'token', jti: claims.jti, expiresAt: claims.exp * 1000 });
     await expectInvalidToken(tokens.verify(one), 'The access token was revoked');
     await revocations.revoke(
       clientRevocation('other', Date.now(), { maxAccessTokenLifetime: 3600, clockTolerance: 0 }),
     );
     await expectInvalidToken(tokens.verify(two), 'The access token was revoked');
+    expect(verifications).toHaveBeenCalledTimes(4);
   });
 
   test('a cached token expires at its exp (plus the clock tolerance), not later', async () => {
-    const { tokens } = cached(ES, { clockTolerance: 5 });
+    const { tokens, verifications } = cached(ES, { clockTolerance: 5 });
     const { access_token } = await tokens.issue(client(), [], { lifetime: 60 });
+    await tokens.verify(access_token);
     const { claims } = await tokens.verify(access_token);
     const clock = jest.spyOn(Date, 'now');
     try {
       clock.mockReturnValue((claims.exp + 4) * 1000);
       await expect(tokens.verify(access_token)).resolves.toMatchObject({ clientId: 'testclient' });
+      expect(verifications).toHaveBeenCalledTimes(2);
       clock.mockReturnValue((claims.exp + 5) * 1000);
       await expectInvalidToken(tokens.verify(access_token), 'The access token expired');
     } finally {
@@ -788,21 +796,22 @@ describe('the verified-token cache (accessTokenCache)', () => {
     }
   });
 
-  test('a key no longer in force refuses its cached tokens at once; a reload of the same keys re-verifies', async () => {
+  test('a key no longer in force refuses its cached tokens at once; a reload of the same keys re-verifies once', async () => {
     const { tokens, keyRing, verifications } = cached([
       { ...ES, state: 'active' },
       { ...RS, state: 'next' },
     ]);
     const { access_token } = await tokens.issue(client(), []);
     await tokens.verify(access_token);
-    // Reloaded, the same keys: new objects, so the token is verified once more, then cached again.
+    await tokens.verify(access_token);
+    // Reloaded, the same keys: new objects, so the token is verified once more, then held again.
     keyRing.current = SigningKeySet.fromOptions([
       { ...ES, state: 'retired' },
       { ...RS, state: 'active' },
     ]);
     await tokens.verify(access_token);
     await tokens.verify(access_token);
-    expect(verifications).toHaveBeenCalledTimes(2);
+    expect(verifications).toHaveBeenCalledTimes(3);
     // The key removed: refused, though the token was cached a moment ago.
     keyRing.current = SigningKeySet.fromOptions(RS);
     await expectInvalidToken(tokens.verify(access_token));
@@ -829,25 +838,36 @@ describe('the verified-token cache (accessTokenCache)', () => {
     const issued = await Promise.all(
       [1, 2, 3].map(async () => (await tokens.issue(client(), [])).access_token),
     );
-    for (const token of issued) await tokens.verify(token);
-    expect(verifications).toHaveBeenCalledTimes(3);
+    for (const token of issued) {
+      await tokens.verify(token);
+      await tokens.verify(token);
+    }
+    expect(verifications).toHaveBeenCalledTimes(6);
     await tokens.verify(issued[2]);
     await tokens.verify(issued[1]);
-    expect(verifications).toHaveBeenCalledTimes(3);
+    expect(verifications).toHaveBeenCalledTimes(6);
     await tokens.verify(issued[0]);
-    expect(verifications).toHaveBeenCalledTimes(4);
+    expect(verifications).toHaveBeenCalledTimes(7);
+  });
+
+  test('tokens each presented once are never held: a pool larger than the cache always verifies', async () => {
+    const { tokens, verifications } = cached(ES, { accessTokenCache: { maxEntries: 2 } });
+    const issued = await Promise.all(
+      [1, 2, 3, 4].map(async () => (await tokens.issue(client(), [])).access_token),
+    );
+    for (let round = 0; round < 3; round++) for (const token of issued) await tokens.verify(token);
+    expect(verifications).toHaveBeenCalledTimes(12);
   });
 
   test('maxEntries 0 turns it off; verifyIssued never reads it', async () => {
     const off = cached(ES, { accessTokenCache: { maxEntries: 0 } });
     const token = (await off.tokens.issue(client(), [])).access_token;
-    await off.tokens.verify(token);
-    await off.tokens.verify(token);
-    expect(off.verifications).toHaveBeenCalledTimes(2);
+    for (let i = 0; i < 3; i++) await off.tokens.verify(token);
+    expect(off.verifications).toHaveBeenCalledTimes(3);
     const on = cached();
     const other = (await on.tokens.issue(client(), [])).access_token;
-    await on.tokens.verify(other);
+    for (let i = 0; i < 3; i++) await on.tokens.verify(other);
     await on.tokens.verifyIssued(other);
-    expect(on.verifications).toHaveBeenCalledTimes(2);
+    expect(on.verifications).toHaveBeenCalledTimes(3);
   });
 });
