@@ -1,6 +1,6 @@
 // The functions a server spent its CPU in, from the profiles BENCH_PROFILE=1 writes: for each profile, the
-// functions with the most self time, as a share of the busy samples (idle, program and GC kept apart, GC shown
-// as its own row). A share of the main thread's busy time, so other work on the machine skews it far less than
+// functions with the most self time, as a share of the busy samples (idle, program and module loading left
+// out, GC shown as its own row). A share of the main thread's busy time, so other work on the machine skews it far less than
 // it skews throughput. Functions are named with their package (or our file) so that one name in two places
 // stays two rows.
 //
@@ -32,18 +32,31 @@ function placeOf(url) {
 }
 
 const IDLE = new Set(['(idle)', '(program)']);
+/** Start-up: loading modules and building the app, which no request pays for. */
+const STARTUP = /\/modules\/(cjs|esm)\/|node:internal\/modules\//;
 
 for (const file of readdirSync(dir)
   .filter((name) => name.endsWith('.cpuprofile') && (!only || new RegExp(only).test(name)))
   .sort()) {
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const startup = new Map();
+  const inStartup = (id) => {
+    if (!startup.has(id)) {
+      const { url } = nodes.get(id).callFrame;
+      const parent = parents.get(id);
+      startup.set(id, STARTUP.test(url) || (parent !== undefined && inStartup(parent)));
+    }
+    return startup.get(id);
+  };
   const self = new Map();
   let busy = 0;
   profile.samples.forEach((id, i) => {
     const micros = profile.timeDeltas[i + 1] ?? 0;
     const { functionName, url } = nodes.get(id).callFrame;
-    if (IDLE.has(functionName)) return;
+    if (IDLE.has(functionName) || inStartup(id)) return;
     busy += micros;
     const name = `${functionName || '(anonymous)'}  [${placeOf(url) || 'native'}]`;
     self.set(name, (self.get(name) ?? 0) + micros);

@@ -1,9 +1,9 @@
 /** The verified-token cache of a guard's verifier (`accessTokenCache` of either module). */
 export interface OAuth2AccessTokenCacheOptions {
   /**
-   * The most tokens held; `0` turns the cache off. Only tokens that passed every check are held, so tokens
-   * nobody was issued cannot fill it; past the bound, the oldest entry makes room. Each entry holds the token
-   * and its principal, about 1-2 KiB. @default 1000
+   * The most tokens held; `0` turns the cache off. Only tokens that passed every check are held, from their
+   * second verification on, so tokens nobody was issued cannot fill it; past the bound, the oldest entry makes
+   * room. Each entry holds the token and its principal, about 1-2 KiB. @default 1000
    */
   maxEntries?: number;
 }
