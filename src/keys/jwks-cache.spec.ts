@@ -214,17 +214,27 @@ describe('JwksCache', () => {
       expect(s.cache.holds(key)).toBe(true);
     });
 
-    test('past the max-age no key is held; after the refetch, a key kept by the issuer is a new object', async () => {
+    test('past the max-age no key is held until it is handed out again; a key the issuer kept is the same object', async () => {
       const s = setup({ jwksUri: JWKS_URL });
       const key = await s.cache.verificationKey(header('k1'));
       advance(599);
       expect(s.cache.holds(key)).toBe(true);
       advance(1);
       expect(s.cache.holds(key)).toBe(false);
-      const again = await s.cache.verificationKey(header('k1'));
-      expect(again).not.toBe(key);
-      expect(s.cache.holds(again)).toBe(true);
+      expect(await s.cache.verificationKey(header('k1'))).toBe(key);
+      expect(s.fetched()).toHaveLength(2);
+      expect(s.cache.holds(key)).toBe(true);
+    });
+
+    test('a key replaced under the same kid is a new object; the old one is held no more', async () => {
+      const s = setup({ jwksUri: JWKS_URL });
+      const key = await s.cache.verificationKey(header('k1'));
+      s.jwks({ body: { keys: [{ ...jwk('k1') }] } });
+      advance(600);
+      const replaced = await s.cache.verificationKey(header('k1'));
+      expect(replaced).not.toBe(key);
       expect(s.cache.holds(key)).toBe(false);
+      expect(s.cache.holds(replaced)).toBe(true);
     });
 
     test('a key the issuer removed is held no more, and refused', async () => {

@@ -19,8 +19,12 @@ type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 /** One fetched JWK Set: jose's selection over it, and the keys `verificationKey()` handed out from it. */
 interface KeySetGeneration {
   readonly keySet: JWTVerifyGetKey;
-  /** By the key jose selected (and by the KeyObject, when jose selected one), the object handed out. */
+  /** By the key jose selected (and by the KeyObject handed out), the object handed out. */
   readonly handedOut: WeakMap<object, JwksVerificationKey>;
+  /** The same, by algorithm and public JWK: what the next fetch hands out again for a key it brings back. */
+  readonly byIdentity: Map<string, JwksVerificationKey>;
+  /** The previous fetch's `byIdentity`. */
+  readonly previous: ReadonlyMap<string, JwksVerificationKey> | undefined;
 }
 
 /** A key of the JWK Set as a Node `KeyObject`, with the one algorithm a token's header chose it for. */
@@ -95,7 +99,6 @@ export class JwksCache {
   private lastAttemptFailed = false;
   private pending: Promise<void> | undefined;
   private discoveredJwksUri: string | undefined;
-  /** The keys handed out by `verificationKey()` from the set in force, by the key jose selected. */
 
   constructor(
     private readonly settings: JwksCacheSettings,
@@ -115,19 +118,22 @@ export class JwksCache {
    * The key for a token's header as a `KeyObject`, chosen by jose's JWK Set selection (`kid`, and a key type and
    * `alg` that fit the header's `alg`), for verifying with @nestjs/jwt. Refuses as `resolve` does. One object per
    * key and algorithm while its set is in force, so a caller may remember what verified a token and ask
-   * `holds()` later.
+   * `holds()` later; a key the next fetch brings back unchanged is the same object again, so what it verified
+   * stays verified across fetches.
    */
   async verificationKey(header: CompactJWSHeaderParameters): Promise<JwksVerificationKey> {
     const { key: selected, generation } = await this.select(header, undefined);
     let key = generation.handedOut.get(selected as object);
-    if (key === undefined) {
+    if (key === undefined || key.algorithm !== header.alg) {
       const verificationKey =
         selected instanceof KeyObject
           ? selected
           : KeyObject.from(selected as Parameters<typeof KeyObject.from>[0]);
-      key = { algorithm: header.alg, verificationKey };
+      const identity = `${header.alg} ${JSON.stringify(verificationKey.export({ format: 'jwk' }))}`;
+      key = generation.previous?.get(identity) ?? { algorithm: header.alg, verificationKey };
       generation.handedOut.set(selected as object, key);
-      generation.handedOut.set(verificationKey, key);
+      generation.handedOut.set(key.verificationKey, key);
+      generation.byIdentity.set(identity, key);
     }
     return key;
   }
@@ -216,7 +222,12 @@ export class JwksCache {
           reason,
         } satisfies OAuth2LogFields);
       }
-      this.generation = { keySet: createLocalJWKSet({ keys }), handedOut: new WeakMap() };
+      this.generation = {
+        keySet: createLocalJWKSet({ keys }),
+        handedOut: new WeakMap(),
+        byIdentity: new Map(),
+        previous: this.generation?.byIdentity,
+      };
       this.expiresAt = Date.now() + Math.min(max, Math.max(min, maxAge ?? min)) * 1000;
       this.lastAttemptFailed = false;
       this.metrics.jwksFetch('ok', performance.now() - started);

@@ -49,8 +49,10 @@ export class RemoteAccessTokenVerifier extends AccessTokenVerifier {
     super();
     this.kind = introspector === undefined ? 'jwks' : 'introspection';
     this.reader = new JwtAccessTokenReader(jwt, {
-      maxEntries: config.accessTokenCache.maxEntries,
+      issuer: config.issuer,
+      audience: config.audience,
       clockTolerance: config.clockTolerance,
+      maxEntries: config.accessTokenCache.maxEntries,
     });
   }
 

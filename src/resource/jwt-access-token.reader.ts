@@ -14,6 +14,18 @@ export interface AccessTokenKey {
   readonly verificationKey: KeyObject;
 }
 
+/** What a verifier requires of every token, and the size of its verified-token cache. */
+export interface AccessTokenVerifierSettings {
+  /** The exact `iss`. */
+  readonly issuer: string;
+  /** A token's `aud` must hold one of these (unless the audience check is `any`). */
+  readonly audience: readonly string[];
+  /** Seconds of clock skew allowed on `exp` and `nbf`. */
+  readonly clockTolerance: number;
+  /** `accessTokenCache.maxEntries`: 0 turns the cache off. */
+  readonly maxEntries: number;
+}
+
 /** Whose `aud` a token must hold: the verifier's configured audience, or any (RFC 8707: another resource's). */
 export type AudienceCheck = 'configured' | 'any';
 
@@ -44,22 +56,20 @@ export class JwtAccessTokenReader {
   private readonly options = new WeakMap<AccessTokenKey, Record<AudienceCheck, JwtVerifyOptions>>();
   /** Tokens `readRemembered()` accepted: one presented again is not verified again until its `exp`. */
   private readonly verified: VerifiedTokenCache<OAuthPrincipal>;
-  private readonly clockTolerance: number;
 
   constructor(
     private readonly jwt: JwtService,
-    /** The `accessTokenCache.maxEntries` and `clockTolerance` of the verifier. */
-    { maxEntries, clockTolerance }: { maxEntries: number; clockTolerance: number },
+    /** What every token must meet, and the size of the verified-token cache. */
+    private readonly verifier: AccessTokenVerifierSettings,
   ) {
-    this.verified = new VerifiedTokenCache(maxEntries);
-    this.clockTolerance = clockTolerance;
+    this.verified = new VerifiedTokenCache(verifier.maxEntries);
   }
 
   /**
    * `read()` with the configured audience, through the verified-token cache: a token accepted twice, whose
    * `exp` (plus the clock tolerance) has not passed, is accepted again without verification while `holds`
-   * says the key that verified it is still in force. Its principal is then frozen, since every request that
-   * presents the token gets the same one. What must be checked on every request (revocation) is the caller's.
+   * says the key that verified it is still in force; every request that presents it gets the same (frozen)
+   * principal. What must be checked on every request (revocation) is the caller's.
    */
   async readRemembered<K extends AccessTokenKey>(
     token: string,
@@ -71,14 +81,14 @@ export class JwtAccessTokenReader {
     const key = await keyOf(token);
     const principal = this.read(token, key);
     // A token held for keys since replaced is held again at once; any other on its second verification.
-    if (cached === undefined && !this.verified.admits(token)) return principal;
-    const remembered = frozenPrincipal(principal);
-    this.verified.set(token, {
-      value: remembered,
-      verifiedWith: key,
-      expiresAt: (principal.claims.exp + this.clockTolerance) * 1000,
-    });
-    return remembered;
+    if (cached !== undefined || this.verified.admits(token)) {
+      this.verified.set(token, {
+        value: principal,
+        verifiedWith: key,
+        expiresAt: (principal.claims.exp + this.verifier.clockTolerance) * 1000,
+      });
+    }
+    return principal;
   }
 
   /** The token's principal; an `invalid_token` refusal marked with its outcome otherwise. */
@@ -91,14 +101,21 @@ export class JwtAccessTokenReader {
         ? refusedAs('expired', OAuth2Error.invalidToken('The access token expired'))
         : refusedAs('invalid', invalidAccessToken());
     }
-    return principalOfAccessToken(decoded.header, decoded.payload);
+    // Frozen, cached or not: a handler sees the same kind of object on every request.
+    return frozenPrincipal(principalOfAccessToken(decoded.header, decoded.payload));
   }
 
   private optionsFor(key: AccessTokenKey): Record<AudienceCheck, JwtVerifyOptions> {
     let options = this.options.get(key);
     if (options === undefined) {
+      const { issuer, audience, clockTolerance } = this.verifier;
       const configured: JwtVerifyOptions = {
         complete: true,
+        // Given here, not left to the JwtService's own verifyOptions: a JwtService built without them must not
+        // turn the issuer and audience checks off.
+        issuer,
+        audience: audience as [string, ...string[]],
+        clockTolerance,
         // jsonwebtoken takes a KeyObject; @nestjs/jwt's type says string or Buffer only.
         publicKey: key.verificationKey as unknown as Buffer,
         // Only the key's own algorithm: nothing in the token's header chooses it (RFC 8725 §3.1).

@@ -104,7 +104,7 @@ export class OAuth2Guard implements CanActivate {
     if (route === undefined) {
       const targets = [handler, controller];
       route = {
-        public: this.reflector.getAllAndOverride<boolean>(OAUTH2_PUBLIC_METADATA, targets) === true,
+        public: Boolean(this.reflector.getAllAndOverride<boolean>(OAUTH2_PUBLIC_METADATA, targets)),
         scopes: [
           ...new Set(this.reflector.getAllAndMerge<string[]>(OAUTH2_SCOPES_METADATA, targets)),
         ],

@@ -3,7 +3,8 @@ export interface OAuth2AccessTokenCacheOptions {
   /**
    * The most tokens held; `0` turns the cache off. Only tokens that passed every check are held, from their
    * second verification on, so tokens nobody was issued cannot fill it; past the bound, the oldest entry makes
-   * room. Each entry holds the token and its principal, about 1-2 KiB. @default 1000
+   * room. Each entry holds the token and its principal: about 1-2 KiB for the library's own tokens, up to about
+   * 20 KiB for the longest token accepted (8 KiB, with large custom claims). @default 1000
    */
   maxEntries?: number;
 }

@@ -763,6 +763,32 @@ describe('the verified-token cache (accessTokenCache)', () => {
     expect(() => (again.scopes as string[]).push('reports:write')).toThrow(TypeError);
   });
 
+  test('every principal is frozen, the first one too', async () => {
+    const { tokens } = cached();
+    const { access_token } = await tokens.issue(client(), ['reports:read']);
+    const first = await tokens.verify(access_token);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.scopes)).toBe(true);
+    expect(Object.isFrozen(first.claims)).toBe(true);
+  });
+
+  test('iss and aud are checked even with a JwtService built without verifyOptions', async () => {
+    const config = new OAuth2Config({ issuer: ISSUER, signing: ES });
+    const bare = new TokenService(
+      new JwtService(),
+      config,
+      new StaticKeyRing(config.keys!),
+      new InMemoryOAuth2RevocationStore(),
+    );
+    const signed = (claims: object) =>
+      craft({ alg: 'ES256', typ: 'at+jwt', kid: 'ec-1' }, claims, (input) =>
+        sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }),
+      );
+    const claims = minimalClaims(now() + 60);
+    await expect(bare.verify(signed(claims))).resolves.toMatchObject({ clientId: 'x' });
+    await expectInvalidToken(bare.verify(signed({ ...claims, aud: 'https://other.example' })));
+    await expectInvalidToken(bare.verify(signed({ ...claims, iss: 'https://other.example' })));
+  });
+
   test('a token revoked after it was cached is refused: revocation is checked on every hit', async () => {
     const { tokens, revocations, verifications } = cached();
     const one = (await tokens.issue(client(), [])).access_token;

@@ -86,8 +86,10 @@ export class TokenService extends AccessTokenVerifier {
   ) {
     super();
     this.reader = new JwtAccessTokenReader(jwt, {
-      maxEntries: config.accessTokenCache.maxEntries,
+      issuer: config.issuer,
+      audience: config.audience,
       clockTolerance: config.clockTolerance,
+      maxEntries: config.accessTokenCache.maxEntries,
     });
   }
 
