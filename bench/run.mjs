@@ -202,6 +202,16 @@ function scenarios() {
       path: '/api/hello',
       ref: 'http-hello',
     },
+    {
+      // The reused-token rows' own floor: Nest's guard and param-decorator machinery, with nothing to verify.
+      id: 'nest-fastify-guarded',
+      label: `Nest+Fastify whoami behind a guard that always passes (no OAuth), ${REUSED_TOKENS} tokens sent`,
+      server: servers.nest('fastify', 'guarded'),
+      kind: 'hello',
+      path: '/api/whoami',
+      tokens: REUSED_TOKENS,
+      ref: 'nest-fastify-hello',
+    },
   ];
   // Tokens reused (a few hundred clients, each presenting its token until it expires), next to the Nest+Fastify
   // hello they are compared with; the resource server's right after our local guard's.
@@ -1032,6 +1042,23 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
       `ours-fastify-verify-reused-${alg}`,
       'nest-fastify-hello',
       0.9,
+    );
+  }
+  // What Nest alone costs such a route: its guard and param-decorator machinery with nothing to verify.
+  compare(
+    `Nest+Fastify route behind a guard that always passes, against Nest+Fastify hello (context: the floor of the reused rows)`,
+    'nest-fastify-guarded',
+    'nest-fastify-hello',
+    0.9,
+    { context: true },
+  );
+  for (const alg of TARGET_ALGORITHMS) {
+    compare(
+      `guarded route, ${REUSED_TOKENS} tokens reused, against the guard that always passes (context: what OAuth adds to Nest's own guard) (${alg})`,
+      `ours-fastify-verify-reused-${alg}`,
+      'nest-fastify-guarded',
+      0.9,
+      { context: true },
     );
   }
   for (const alg of TARGET_ALGORITHMS) {

@@ -14,14 +14,21 @@
 // (its LoggerModule, pino's default destination: sonic-boom on fd 1, asynchronous); 'off' is the no-op metrics
 // and an event sink that drops. Unset: as an app without either configured (no SDK, Nest's logger off).
 //
-//   node bench/servers/nest.mjs <fastify|express> <oauth|hello|resource>
+//   node bench/servers/nest.mjs <fastify|express> <oauth|hello|guarded|resource>
 import 'reflect-metadata';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleLogger, Controller, Get, Module, UseGuards } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  Controller,
+  createParamDecorator,
+  Get,
+  Module,
+  UseGuards,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
@@ -76,6 +83,38 @@ Reflect.defineMetadata('design:paramtypes', [Object], WhoamiController.prototype
 decorateMethod(WhoamiController, 'whoami', [Get('whoami'), Scopes('bench:read')]);
 Reflect.decorate([Controller('api'), UseGuards(OAuth2Guard)], WhoamiController);
 
+/**
+ * Mode `guarded`: the whoami route behind a guard of Nest's that always passes and a param decorator of its own,
+ * no OAuth: what Nest itself costs a guarded route that reads a principal (the floor of the reused-token rows).
+ */
+const BENCH_PRINCIPAL = Object.freeze({
+  clientId: 'bench-client',
+  subject: 'bench-client',
+  scopes: Object.freeze(['bench:read']),
+});
+class PassingGuard {
+  canActivate(context) {
+    context.switchToHttp().getRequest().benchPrincipal = BENCH_PRINCIPAL;
+    return true;
+  }
+}
+const BenchPrincipal = createParamDecorator(
+  (_data, context) => context.switchToHttp().getRequest().benchPrincipal,
+);
+class NoopGuardedController {
+  whoami(principal) {
+    return {
+      client_id: principal.clientId,
+      sub: principal.subject,
+      scope: principal.scopes.join(' '),
+    };
+  }
+}
+BenchPrincipal()(NoopGuardedController.prototype, 'whoami', 0);
+Reflect.defineMetadata('design:paramtypes', [Object], NoopGuardedController.prototype, 'whoami');
+decorateMethod(NoopGuardedController, 'whoami', [Get('whoami')]);
+Reflect.decorate([Controller('api'), UseGuards(PassingGuard)], NoopGuardedController);
+
 const dataDir =
   mode === 'oauth' && !config.database ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
 
@@ -106,39 +145,41 @@ function appModule(jwksUri) {
   const metadata =
     mode === 'hello'
       ? { controllers: [HelloController] }
-      : mode === 'resource'
-        ? {
-            imports: [
-              OAuth2ResourceServerModule.forRoot({
-                issuer: config.issuer,
-                audience: config.audience,
-                jwksUri,
-              }),
-            ],
-            controllers: [WhoamiController],
-          }
-        : {
-            imports: [
-              TypeOrmModule.forRoot({
-                ...(config.database ?? {
-                  type: 'better-sqlite3',
-                  database: join(dataDir, 'clients.sqlite'),
+      : mode === 'guarded'
+        ? { controllers: [NoopGuardedController] }
+        : mode === 'resource'
+          ? {
+              imports: [
+                OAuth2ResourceServerModule.forRoot({
+                  issuer: config.issuer,
+                  audience: config.audience,
+                  jwksUri,
                 }),
-                entities: oauth2Entities(),
-                synchronize: true,
-              }),
-              OAuth2Module.forRoot({
-                issuer: config.issuer,
-                audience: config.audience,
-                signing: signingOptions(config.keys, config.algorithm),
-                secretPepper: Buffer.from(config.pepper, 'base64url'),
-                ...config.moduleOptions,
-                ...(observability === 'off' ? { eventSink: { useValue: { emit() {} } } } : {}),
-              }),
-              ...(observability === 'pino' ? [pinoLoggerModule()] : []),
-            ],
-            controllers: [WhoamiController],
-          };
+              ],
+              controllers: [WhoamiController],
+            }
+          : {
+              imports: [
+                TypeOrmModule.forRoot({
+                  ...(config.database ?? {
+                    type: 'better-sqlite3',
+                    database: join(dataDir, 'clients.sqlite'),
+                  }),
+                  entities: oauth2Entities(),
+                  synchronize: true,
+                }),
+                OAuth2Module.forRoot({
+                  issuer: config.issuer,
+                  audience: config.audience,
+                  signing: signingOptions(config.keys, config.algorithm),
+                  secretPepper: Buffer.from(config.pepper, 'base64url'),
+                  ...config.moduleOptions,
+                  ...(observability === 'off' ? { eventSink: { useValue: { emit() {} } } } : {}),
+                }),
+                ...(observability === 'pino' ? [pinoLoggerModule()] : []),
+              ],
+              controllers: [WhoamiController],
+            };
   Reflect.decorate([Module(metadata)], AppModule);
   return AppModule;
 }
