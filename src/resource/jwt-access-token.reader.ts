@@ -71,17 +71,24 @@ export class JwtAccessTokenReader {
    * says the key that verified it is still in force; every request that presents it gets the same (frozen)
    * principal. What must be checked on every request (revocation) is the caller's.
    */
-  async readRemembered<K extends AccessTokenKey>(
+  readRemembered<K extends AccessTokenKey>(
     token: string,
     keyOf: (token: string) => K | Promise<K>,
     holds: (key: K) => boolean,
-  ): Promise<OAuthPrincipal> {
+  ): OAuthPrincipal | Promise<OAuthPrincipal> {
     const cached = this.verified.get(token);
+    // A hit answers at once, without a promise of its own.
     if (cached !== undefined && holds(cached.verifiedWith as K)) return cached.value;
-    const key = await keyOf(token);
+    const key = keyOf(token);
+    return key instanceof Promise
+      ? key.then((found) => this.readAndRemember(token, found, cached !== undefined))
+      : this.readAndRemember(token, key, cached !== undefined);
+  }
+
+  private readAndRemember(token: string, key: AccessTokenKey, held: boolean): OAuthPrincipal {
     const principal = this.read(token, key);
     // A token held for keys since replaced is held again at once; any other on its second verification.
-    if (cached !== undefined || this.verified.admits(token)) {
+    if (held || this.verified.admits(token)) {
       this.verified.set(token, {
         value: principal,
         verifiedWith: key,
