@@ -41,7 +41,8 @@ for (const file of readdirSync(dir)
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parents.set(child, node.id);
   const startup = new Map();
   const inStartup = (id) => {
     if (!startup.has(id)) {
