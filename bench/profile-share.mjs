@@ -6,9 +6,9 @@
 // libuv's thread pool, which no profile of the main thread sees: their CPU is in the bench's `srv µs/req`.
 //
 //   node bench/profile-share.mjs [bench/results/profiles]
-import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readProfiles } from './lib/profiles.mjs';
 
 const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'results/profiles');
 const PINO =
@@ -23,14 +23,7 @@ const PARTS = {
   OpenTelemetry: /\/@opentelemetry\//,
 };
 
-for (const file of readdirSync(dir)
-  .filter((name) => name.endsWith('.cpuprofile'))
-  .sort()) {
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parents = new Map();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parents.set(child, node.id);
+for (const { file, profile, nodes, parents } of readProfiles(dir)) {
   let busy = 0;
   let any = 0;
   const shares = Object.fromEntries(Object.keys(PARTS).map((part) => [part, 0]));

@@ -5,9 +5,9 @@
 // stays two rows.
 //
 //   node bench/profile-top.mjs [bench/results/profiles] [--top 15] [--only <regex on the file name>]
-import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readProfiles } from './lib/profiles.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -35,14 +35,10 @@ const IDLE = new Set(['(idle)', '(program)']);
 /** Start-up: loading modules and building the app, which no request pays for. */
 const STARTUP = /\/modules\/(cjs|esm)\/|node:internal\/modules\//;
 
-for (const file of readdirSync(dir)
-  .filter((name) => name.endsWith('.cpuprofile') && (!only || new RegExp(only).test(name)))
-  .sort()) {
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parents = new Map();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parents.set(child, node.id);
+for (const { file, profile, nodes, parents } of readProfiles(
+  dir,
+  (name) => !only || new RegExp(only).test(name),
+)) {
   const startup = new Map();
   const inStartup = (id) => {
     if (!startup.has(id)) {

@@ -68,14 +68,17 @@ class HelloController {
 decorateMethod(HelloController, 'hello', [Get('hello')]);
 Reflect.decorate([Controller('api')], HelloController);
 
-/** What the example app's /api/whoami does, behind a scope. */
+/** What the example app's /api/whoami answers. */
+const whoamiOf = (principal) => ({
+  client_id: principal.clientId,
+  sub: principal.subject,
+  scope: principal.scopes.join(' '),
+});
+
+/** The example app's /api/whoami, behind a scope. */
 class WhoamiController {
   whoami(principal) {
-    return {
-      client_id: principal.clientId,
-      sub: principal.subject,
-      scope: principal.scopes.join(' '),
-    };
+    return whoamiOf(principal);
   }
 }
 OAuthPrincipal()(WhoamiController.prototype, 'whoami', 0);
@@ -103,11 +106,7 @@ const BenchPrincipal = createParamDecorator(
 );
 class NoopGuardedController {
   whoami(principal) {
-    return {
-      client_id: principal.clientId,
-      sub: principal.subject,
-      scope: principal.scopes.join(' '),
-    };
+    return whoamiOf(principal);
   }
 }
 BenchPrincipal()(NoopGuardedController.prototype, 'whoami', 0);
