@@ -46,11 +46,11 @@ export function protectedHeaderOf(token: string): ProtectedHeaderParameters {
 /**
  * Verifies access tokens (RFC 9068 §4) with the key their `kid` chose, through @nestjs/jwt's `JwtService`
  * (jsonwebtoken on a ready `KeyObject`): the signature with the key's own algorithm only, then `iss`, `aud` and
- * `exp` within the clock tolerance as the JwtService's `verifyOptions` set them at construction, then the
- * profile's `typ`, `crit` and claims. The one path of the module's own guard and of a resource server.
+ * `exp` within the clock tolerance of the verifier's settings, then the profile's `typ`, `crit` and claims. The
+ * one path of the module's own guard and of a resource server.
  *
  * jsonwebtoken takes the key and the algorithms per call; they change only when keys do, so each key's
- * options object is built once and passed as it is on every call.
+ * options object (with the settings) is built once and passed as it is on every call.
  */
 export class JwtAccessTokenReader {
   private readonly options = new WeakMap<AccessTokenKey, Record<AudienceCheck, JwtVerifyOptions>>();
@@ -137,8 +137,9 @@ export class JwtAccessTokenReader {
 }
 
 /**
- * A JwtService that verifies for `verifier`: its issuer, audiences and clock tolerance given once, at
- * construction, so that a verification passes only the key (see `JwtAccessTokenReader`).
+ * A JwtService that verifies for `verifier`: its issuer, audiences and clock tolerance given at construction
+ * too, so that the service verifies the same way when a host app calls it directly (`JwtAccessTokenReader`
+ * passes them per key whatever the service says).
  */
 export function verifyingJwtService(verifier: {
   issuer: string;
