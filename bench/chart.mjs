@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compareRows } from './lib/rounds.mjs';
 
 const ALGORITHMS = ['HS256', 'ES256', 'RS256'];
 
@@ -74,9 +75,8 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 
 /** The SVG document for a results object (bench/results/*.json). */
 export function renderChart(results) {
-  const rates = new Map(
-    results.rows.filter((r) => r.okPerSecond > 0).map((r) => [r.id, r.okPerSecond]),
-  );
+  const measured = new Map(results.rows.filter((r) => r.okPerSecond > 0).map((r) => [r.id, r]));
+  const rates = new Map([...measured].map(([id, r]) => [id, r.okPerSecond]));
   const algorithms = ALGORITHMS.filter((alg) =>
     PANELS.some((panel) => panel.bars(alg).some(([, id]) => rates.has(id))),
   );
@@ -160,7 +160,7 @@ export function renderChart(results) {
             id === panel.reference(alg)
               ? 'reference'
               : reference
-                ? `${(rate / reference).toFixed(2)}× reference`
+                ? `${compareRows(measured.get(id), measured.get(panel.reference(alg))).ratio.toFixed(2)}× reference`
                 : '';
           parts.push(
             `<rect x="${BAR_X}" y="${y}" width="${width.toFixed(1)}" height="${BAR_H}" fill="${series.colour}">` +

@@ -12,6 +12,7 @@ import { accessTokens, clientAssertionBodies, generateKeyMaterial } from './lib/
 import { describeMachine } from './lib/machine.mjs';
 import { CORES, nextMessage, setUpPinning, spawnNode, stopChild } from './lib/processes.mjs';
 import { printTable, renderMarkdown } from './lib/report.mjs';
+import { combineRounds, compareRows } from './lib/rounds.mjs';
 import { checkRedis, createSchema, deleteRedisKeys, dropSchema, redact } from './lib/services.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,9 +36,37 @@ const ALGORITHMS = [
 /** The Express rows' and the revocation-and-throttling rows' algorithms. */
 const EXPRESS_ALGORITHMS = [...new Set([DEFAULT_ALG, 'HS256'])];
 const STATE_ALGORITHMS = EXPRESS_ALGORITHMS;
+/**
+ * Throughput rows are measured in `rounds` of `round` seconds, each after `rewarm` seconds of load (the server
+ * warmed up `warmup` seconds once, before the first); the flood scenarios measure `duration` seconds once.
+ */
 const TIMING = QUICK
-  ? { warmup: 1, duration: 3, soak: 15, soakWarmup: 5, soakChunk: 5, coldProbes: 2, retries: 4 }
-  : { warmup: 2, duration: 8, soak: 60, soakWarmup: 10, soakChunk: 5, coldProbes: 6, retries: 12 };
+  ? {
+      warmup: 1,
+      rounds: 2,
+      round: 1.5,
+      rewarm: 0.25,
+      duration: 3,
+      soak: 15,
+      soakWarmup: 5,
+      soakChunk: 5,
+      coldProbes: 2,
+      retries: 6,
+    }
+  : {
+      warmup: 2,
+      rounds: 6,
+      round: 1.5,
+      rewarm: 0.25,
+      duration: 8,
+      soak: 60,
+      soakWarmup: 10,
+      soakChunk: 5,
+      coldProbes: 6,
+      retries: 24,
+    };
+/** The kinds of scenario measured in rounds: one stream, throughput and CPU per request. */
+const ROUND_KINDS = new Set(['hello', 'issue', 'verify']);
 /** Other processes using more than this percent of a core during a measurement make it noisy. */
 const BUSY_PERCENT = 15;
 const CONNECTIONS = 32;
@@ -109,9 +138,11 @@ function observabilityScenarios() {
   return OBSERVABILITY_ROWS.flatMap(([kind, alg]) => {
     const what = kind === 'issue' ? 'token' : 'guarded route';
     const off = `observability-off-${kind}-${alg}`;
+    const group = `observability-${kind}-${alg}`;
     return [
       {
         id: off,
+        group,
         label: `ours Fastify ${what} ${alg}, events and metrics off (no-op metrics, dropping sink)`,
         server: { ...servers.nest('fastify', 'oauth', alg), observability: 'off' },
         kind,
@@ -119,6 +150,7 @@ function observabilityScenarios() {
       ...OBSERVABILITY_LOGGERS.filter(([mode]) => mode === 'on' || kind === 'issue').map(
         ([mode, how]) => ({
           id: `observability-${mode}-${kind}-${alg}`,
+          group,
           label: `ours Fastify ${what} ${alg}, events and metrics on, ${how} (OpenTelemetry SDK)`,
           server: { ...servers.nest('fastify', 'oauth', alg), observability: mode },
           kind,
@@ -140,16 +172,19 @@ function stateScenarios() {
     ['issue', 'verify'].flatMap((kind) => {
       const what = kind === 'issue' ? 'token' : 'guarded route';
       const id = (store) => `state-${store}-${kind}-${alg}`;
+      const group = `state-${kind}-${alg}`;
       const seeded = `${REVOCATIONS.tokens} tokens and ${REVOCATIONS.clients} clients revoked`;
       return [
         {
           id: id('off'),
+          group,
           label: `ours Fastify ${what} ${alg}, throttling off, nothing revoked`,
           server: servers.nest('fastify', 'oauth', alg, { clientAuthThrottle: false }),
           kind,
         },
         {
           id: id('memory'),
+          group,
           label: `ours Fastify ${what} ${alg}, throttling on, in-memory store, ${seeded}`,
           server: { ...servers.nest('fastify', 'oauth', alg), revocations: REVOCATIONS },
           kind,
@@ -157,6 +192,7 @@ function stateScenarios() {
         },
         {
           id: id('redis'),
+          group,
           label: `ours Fastify ${what} ${alg}, throttling on, Redis store, ${seeded}`,
           server: {
             ...servers.nest('fastify', 'oauth', alg, {
@@ -173,11 +209,18 @@ function stateScenarios() {
   );
 }
 
-/** The run's scenarios, ordered so that each ratio's two sides are measured close together in time. */
+/**
+ * The run's scenarios. Consecutive scenarios of one `group` are measured in alternating rounds, their servers up
+ * side by side (bench/lib/rounds.mjs); every ratio target compares two rows of one group, except where a row is
+ * compared with one of another group (the Express issuance rows with the reference issuer, PostgreSQL with
+ * SQLite), whose ratio is of medians.
+ */
 function scenarios() {
+  const reused = 'reused';
   const list = [
     {
       id: 'http-hello',
+      group: reused,
       label: 'load ceiling: node:http constant JSON',
       server: servers.reference('hello'),
       kind: 'hello',
@@ -187,6 +230,7 @@ function scenarios() {
       // Every request built anew with the next token, as the guarded-route rows send them: what that costs
       // the load generator (the server ignores the header).
       id: 'http-hello-rotating',
+      group: reused,
       label: `load ceiling, a new token per request: node:http constant JSON`,
       server: servers.reference('hello'),
       kind: 'hello',
@@ -196,6 +240,7 @@ function scenarios() {
     },
     {
       id: 'nest-fastify-hello',
+      group: reused,
       label: 'Nest+Fastify hello (no OAuth)',
       server: servers.nest('fastify', 'hello'),
       kind: 'hello',
@@ -205,6 +250,7 @@ function scenarios() {
     {
       // The reused-token rows' own floor: Nest's guard and param-decorator machinery, with nothing to verify.
       id: 'nest-fastify-guarded',
+      group: reused,
       label: `Nest+Fastify whoami behind a guard that always passes (no OAuth), ${REUSED_TOKENS} tokens sent`,
       server: servers.nest('fastify', 'guarded'),
       kind: 'hello',
@@ -213,11 +259,12 @@ function scenarios() {
       ref: 'nest-fastify-hello',
     },
   ];
-  // Tokens reused (a few hundred clients, each presenting its token until it expires), next to the Nest+Fastify
-  // hello they are compared with; the resource server's right after our local guard's.
+  // Tokens reused (a few hundred clients, each presenting its token until it expires), in one group with the
+  // Nest+Fastify hello they are compared with; the resource server's right after our local guard's.
   for (const alg of ALGORITHMS) {
     list.push({
       id: `ours-fastify-verify-reused-${alg}`,
+      group: reused,
       label: `ours Fastify guarded route ${alg}, ${REUSED_TOKENS} tokens reused`,
       server: servers.nest('fastify', 'oauth', alg),
       kind: 'verify',
@@ -227,6 +274,7 @@ function scenarios() {
     if (alg !== 'HS256') {
       list.push({
         id: `ours-fastify-verify-remote-reused-${alg}`,
+        group: reused,
         label: `ours Fastify resource server (remote JWKS) ${alg}, ${REUSED_TOKENS} tokens reused`,
         server: servers.nest('fastify', 'resource', alg),
         kind: 'verify',
@@ -235,37 +283,97 @@ function scenarios() {
       });
     }
   }
+  const base = `ours-fastify-issue-${DEFAULT_ALG}`;
   for (const alg of ALGORITHMS) {
+    const issue = `issue-${alg}`;
+    const verify = `verify-${alg}`;
     list.push(
       {
         id: `ref-issue-${alg}`,
+        group: issue,
         label: `reference issuer ${alg} (node:http+crypto)`,
         server: servers.reference('oauth', alg),
         kind: 'issue',
       },
       {
         id: `ours-fastify-issue-${alg}`,
+        group: issue,
         label: `ours Fastify token ${alg}`,
         server: servers.nest('fastify', 'oauth', alg),
         kind: 'issue',
         ref: `ref-issue-${alg}`,
       },
       {
+        // What the stack alone costs a token request (Nest+Fastify, @nestjs/passport with passport-http,
+        // @nestjs/jwt; no OAuth library).
+        id: `nest-fastify-token-floor-${alg}`,
+        group: issue,
+        label: `Nest+Fastify token endpoint from the stack's parts alone (passport-http, @nestjs/jwt; no OAuth library) ${alg}`,
+        server: servers.nest('fastify', 'token-floor', alg),
+        kind: 'issue',
+        ref: `ref-issue-${alg}`,
+      },
+      {
         id: `oidc-issue-${alg}`,
+        group: issue,
         label: `oidc-provider token ${alg} (JWT AT)`,
         server: servers.oidc(alg),
         kind: 'issue',
         ref: `ours-fastify-issue-${alg}`,
         peer: true,
       },
+    );
+    if (alg === DEFAULT_ALG) {
+      list.push(
+        {
+          // Compared with client_secret_basic (the issue's target: at least half its rate).
+          id: 'ours-fastify-issue-private-key-jwt',
+          group: issue,
+          label: `ours Fastify token ${DEFAULT_ALG}, private_key_jwt (ES256 assertion signed per request)`,
+          server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
+          kind: 'issue',
+          client: 'private_key_jwt',
+          ref: base,
+        },
+        {
+          id: 'ours-fastify-issue-no-client-cache',
+          group: issue,
+          label: `ours Fastify token ${DEFAULT_ALG}, client cache off (SQLite per request)`,
+          server: servers.nest('fastify', 'oauth', DEFAULT_ALG, { clientCache: { ttl: 0 } }),
+          kind: 'issue',
+          ref: base,
+        },
+      );
+    }
+    list.push(
       {
         id: `ref-verify-${alg}`,
+        group: verify,
         label: `reference verifier ${alg} (node:http+crypto)`,
         server: servers.reference('oauth', alg),
         kind: 'verify',
       },
       {
+        // The fresh rows' own floor: Nest's guard machinery with nothing to verify, sent the same tokens.
+        id: `nest-fastify-guarded-fresh-${alg}`,
+        group: verify,
+        label: `Nest+Fastify whoami behind a guard that always passes (no OAuth), ${FRESH_TOKENS} ${alg} tokens sent`,
+        server: servers.nest('fastify', 'guarded'),
+        kind: 'verify',
+        ref: `ref-verify-${alg}`,
+      },
+      {
+        // What the stack alone costs verifying a fresh token (Nest+Fastify and @nestjs/jwt, no OAuth library).
+        id: `nest-fastify-jwt-guarded-${alg}`,
+        group: verify,
+        label: `Nest+Fastify whoami behind a bare @nestjs/jwt guard (no OAuth library), ${alg}, fresh tokens`,
+        server: servers.nest('fastify', 'jwt-guarded', alg),
+        kind: 'verify',
+        ref: `nest-fastify-guarded-fresh-${alg}`,
+      },
+      {
         id: `ours-fastify-verify-${alg}`,
+        group: verify,
         label: `ours Fastify guarded route ${alg}, fresh tokens`,
         server: servers.nest('fastify', 'oauth', alg),
         kind: 'verify',
@@ -275,6 +383,7 @@ function scenarios() {
     if (alg !== 'HS256') {
       list.push({
         id: `ours-fastify-verify-remote-${alg}`,
+        group: verify,
         label: `ours Fastify resource server (remote JWKS) ${alg}, fresh tokens`,
         server: servers.nest('fastify', 'resource', alg),
         kind: 'verify',
@@ -282,9 +391,10 @@ function scenarios() {
       });
     }
   }
-  // Express: the guarded route next to the Nest+Express hello it is compared with, then issuance and the peer.
+  // Express: the guarded route with the Nest+Express hello it is compared with, then issuance and the peer.
   list.push({
     id: 'nest-express-hello',
+    group: 'express-verify',
     label: 'Nest+Express hello (no OAuth)',
     server: servers.nest('express', 'hello'),
     kind: 'hello',
@@ -293,7 +403,16 @@ function scenarios() {
   });
   for (const alg of EXPRESS_ALGORITHMS) {
     list.push({
+      id: `nest-express-jwt-guarded-${alg}`,
+      group: 'express-verify',
+      label: `Nest+Express whoami behind a bare @nestjs/jwt guard (no OAuth library), ${alg}, fresh tokens`,
+      server: servers.nest('express', 'jwt-guarded', alg),
+      kind: 'verify',
+      ref: 'nest-express-hello',
+    });
+    list.push({
       id: `ours-express-verify-${alg}`,
+      group: 'express-verify',
       label: `ours Express guarded route ${alg}, fresh tokens`,
       server: servers.nest('express', 'oauth', alg),
       kind: 'verify',
@@ -303,6 +422,7 @@ function scenarios() {
   for (const alg of EXPRESS_ALGORITHMS) {
     list.push({
       id: `ours-express-issue-${alg}`,
+      group: 'express-issue',
       label: `ours Express token ${alg}`,
       server: servers.nest('express', 'oauth', alg),
       kind: 'issue',
@@ -311,31 +431,16 @@ function scenarios() {
   }
   list.push({
     id: 'jmondi-issue-HS256',
+    group: 'express-issue',
     label: '@jmondi/oauth2-server token HS256 (Express)',
     server: servers.jmondi(),
     kind: 'issue',
     ref: 'ours-express-issue-HS256',
     peer: true,
   });
-  const base = `ours-fastify-issue-${DEFAULT_ALG}`;
   list.push(
     {
-      // Next to the client_secret_basic row it is compared with (the issue's target: at least half its rate).
-      id: 'ours-fastify-issue-private-key-jwt',
-      label: `ours Fastify token ${DEFAULT_ALG}, private_key_jwt (ES256 assertion signed per request)`,
-      server: servers.nest('fastify', 'oauth', DEFAULT_ALG),
-      kind: 'issue',
-      client: 'private_key_jwt',
-      ref: base,
-    },
-    {
-      id: 'ours-fastify-issue-no-client-cache',
-      label: `ours Fastify token ${DEFAULT_ALG}, client cache off (SQLite per request)`,
-      server: servers.nest('fastify', 'oauth', DEFAULT_ALG, { clientCache: { ttl: 0 } }),
-      kind: 'issue',
-      ref: base,
-    },
-    {
+      // Each PostgreSQL row alone: the run has one schema, which each row creates and drops.
       id: 'ours-fastify-issue-postgres',
       label: `ours Fastify token ${DEFAULT_ALG}, PostgreSQL (client cache on)`,
       server: { ...servers.nest('fastify', 'oauth', DEFAULT_ALG), database: 'postgres' },
@@ -573,38 +678,134 @@ class Bench {
   }
 
   /**
-   * Warm-up then measurement of one stream; one table row. A measurement during which other processes took
-   * CPU is retried (twice at most, within a run-wide budget) after waiting for quiet; the cleanest attempt is
-   * kept, and its CPU columns show what interference remained.
+   * One round of one row: `TIMING.rewarm` seconds of load, then `TIMING.round` measured. A measurement during
+   * which other processes took CPU is repeated after waiting for quiet (twice at most, within a run-wide
+   * budget); the cleanest attempt is kept, and its CPU columns show what interference remained.
    */
-  async measure(scenario, child, stream) {
-    await checkStream(stream);
+  async measureRound(entry) {
+    const { scenario, child, stream } = entry;
     let best;
     for (let attempt = 1; ; attempt++) {
-      await this.job({ serverPid: child.pid, duration: TIMING.warmup, streams: [stream] });
+      await this.job({ serverPid: child.pid, duration: TIMING.rewarm, streams: [stream] });
       const linesBefore = child.logLines;
       const { streams, cpu } = await this.job({
         serverPid: child.pid,
-        duration: TIMING.duration,
+        duration: TIMING.round,
         streams: [stream],
       });
       const logLines = child.logLines === undefined ? undefined : child.logLines - linesBefore;
       if (!best || (cpu.other ?? 0) < (best.cpu.other ?? 0))
-        best = { stream: streams[0], cpu, attempt, logLines };
+        best = { ...row(scenario, streams[0], cpu), attempt, logLines };
       // Redis or PostgreSQL count as "other": a row that needs one is not repeated for it.
       if (scenario.external || (cpu.other ?? 0) <= BUSY_PERCENT) break;
       if (attempt === 3 || this.retries <= 0) break;
       this.retries--;
       await settle();
     }
-    const measured = { ...row(scenario, best.stream, best.cpu), attempt: best.attempt };
-    if (scenario.external) measured.external = scenario.external;
-    if (scenario.tokens) measured.tokens = scenario.tokens;
-    if (best.logLines !== undefined) {
-      measured.logLines = best.logLines;
-      measured.note = `${(best.logLines / Math.max(1, best.stream.responses)).toFixed(2)} log lines per response`;
+    return best;
+  }
+
+  /** The stream a throughput row sends. */
+  streamFor(scenario, server, ready) {
+    const connections = scenario.connections ?? CONNECTIONS;
+    if (scenario.kind === 'hello') {
+      return {
+        name: scenario.id,
+        url: `http://127.0.0.1:${ready.port}${scenario.path}`,
+        ...(scenario.tokens ? this.bearerTokens(DEFAULT_ALG, scenario.tokens) : {}),
+        connections,
+      };
     }
-    this.rows.push(measured);
+    if (scenario.kind === 'verify') {
+      return {
+        name: scenario.id,
+        url: `http://127.0.0.1:${ready.port}/api/whoami`,
+        ...this.bearerTokens(server.algorithm ?? DEFAULT_ALG, scenario.tokens ?? FRESH_TOKENS),
+        connections,
+      };
+    }
+    const credentials = scenario.client?.startsWith('kdf') ? ready.kdf[0] : ready.credentials;
+    const stream = { name: scenario.id, ...tokenRequest(ready, credentials), connections };
+    if (scenario.client === 'kdf-rotating') stream.authorizations = ready.kdf.map(basic);
+    if (scenario.client === 'private_key_jwt') {
+      // The assertion is the credential: no Basic header (two methods would be a 400).
+      const { authorization: _basic, ...headers } = stream.headers;
+      stream.headers = headers;
+      stream.clientAssertion = {
+        keys: this.keys,
+        clientId: ready.assertionClientId,
+        audience: ISSUER,
+        body: stream.body,
+      };
+      // What checkStream sends once; the load generator signs its own, with other jti.
+      stream.body = clientAssertionBodies(stream.clientAssertion)();
+    }
+    return stream;
+  }
+
+  /**
+   * A group of throughput rows (bench/lib/rounds.mjs): every server started, checked with one request and
+   * warmed up, then TIMING.rounds rounds measuring each in turn, the order reversed every other round. One
+   * table row per scenario, the median of its rounds. Returns the scenarios that failed, with why; the others
+   * still report.
+   */
+  async runRounds(batch) {
+    const entries = [];
+    const failed = [];
+    const fail = (entry, error) => {
+      entry.failed = true;
+      failed.push({ scenario: entry.scenario, error });
+    };
+    try {
+      for (const scenario of batch) {
+        const entry = { scenario, perRound: [] };
+        entries.push(entry);
+        try {
+          const { server, undo } = await this.prepare(scenario);
+          entry.undo = undo;
+          const { child, ready } = await this.startServer(server, scenario.id);
+          entry.child = child;
+          entry.stream = this.streamFor(scenario, server, ready);
+          await checkStream(entry.stream);
+          await this.job({
+            serverPid: child.pid,
+            duration: TIMING.warmup,
+            streams: [entry.stream],
+          });
+        } catch (error) {
+          fail(entry, error);
+        }
+      }
+      for (let round = 0; round < TIMING.rounds; round++) {
+        const order = round % 2 ? [...entries].reverse() : entries;
+        for (const entry of order.filter((e) => !e.failed)) {
+          try {
+            entry.perRound.push(await this.measureRound(entry));
+          } catch (error) {
+            fail(entry, error);
+          }
+        }
+      }
+    } finally {
+      for (const entry of entries) {
+        if (entry.child) await stopChild(entry.child);
+        await entry.undo?.();
+      }
+    }
+    for (const { scenario, perRound, failed: broke } of entries) {
+      if (broke) continue;
+      const measured = { ...combineRounds(perRound), group: scenario.group };
+      if (scenario.external) measured.external = scenario.external;
+      if (scenario.tokens) measured.tokens = scenario.tokens;
+      if (perRound[0].logLines !== undefined) {
+        measured.logLines = perRound.reduce((n, r) => n + r.logLines, 0);
+        const responses = perRound.reduce((n, r) => n + r.responses, 0);
+        measured.note = `${(measured.logLines / Math.max(1, responses)).toFixed(2)} log lines per response`;
+      }
+      for (const r of perRound) delete r.logLines;
+      this.rows.push(measured);
+    }
+    return failed;
   }
 
   /**
@@ -637,43 +838,7 @@ class Bench {
   async runServer(scenario, server) {
     const { child, ready } = await this.startServer(server, scenario.id);
     try {
-      const connections = scenario.connections ?? CONNECTIONS;
       switch (scenario.kind) {
-        case 'hello':
-          return await this.measure(scenario, child, {
-            name: scenario.id,
-            url: `http://127.0.0.1:${ready.port}${scenario.path}`,
-            ...(scenario.tokens ? this.bearerTokens(DEFAULT_ALG, scenario.tokens) : {}),
-            connections,
-          });
-        case 'issue': {
-          const credentials = scenario.client?.startsWith('kdf') ? ready.kdf[0] : ready.credentials;
-          const stream = { name: scenario.id, ...tokenRequest(ready, credentials), connections };
-          if (scenario.client === 'kdf-rotating') stream.authorizations = ready.kdf.map(basic);
-          if (scenario.client === 'private_key_jwt') {
-            // The assertion is the credential: no Basic header (two methods would be a 400).
-            const { authorization: _basic, ...headers } = stream.headers;
-            stream.headers = headers;
-            stream.clientAssertion = {
-              keys: this.keys,
-              clientId: ready.assertionClientId,
-              audience: ISSUER,
-              body: stream.body,
-            };
-            // What checkStream sends once; the load generator signs its own, with other jti.
-            stream.body = clientAssertionBodies(stream.clientAssertion)();
-          }
-          return await this.measure(scenario, child, stream);
-        }
-        case 'verify': {
-          const stream = {
-            name: scenario.id,
-            url: `http://127.0.0.1:${ready.port}/api/whoami`,
-            ...this.bearerTokens(server.algorithm ?? DEFAULT_ALG, scenario.tokens ?? FRESH_TOKENS),
-            connections,
-          };
-          return await this.measure(scenario, child, stream);
-        }
         case 'flood':
           return await this.flood(scenario, child, ready);
         case 'flood-same-client':
@@ -1012,8 +1177,7 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
         name,
         [ours, theirs].filter((id) => !byId.has(id)),
       );
-    const ratio = a.okPerSecond / b.okPerSecond;
-    const costRatio = a.costMicros && b.costMicros ? b.costMicros / a.costMicros : undefined;
+    const { ratio, costRatio, range } = compareRows(a, b);
     const met = ratio >= min && (throughputOnly || costRatio === undefined || costRatio >= min);
     const cost = (r) => (r.costMicros === undefined ? '—' : r.costMicros.toFixed(0));
     targets.push({
@@ -1021,10 +1185,14 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
       status: context ? 'context' : met ? 'met' : 'missed',
       min,
       ratio,
+      range,
       costRatio,
       detail:
         `${ours} ${a.okPerSecond.toFixed(0)} vs ${theirs} ${b.okPerSecond.toFixed(0)} 2xx/s; ` +
-        `server CPU ${cost(a)} vs ${cost(b)} µs/req`,
+        `server CPU ${cost(a)} vs ${cost(b)} µs/req` +
+        (range
+          ? `; ${a.rounds.length} rounds alternated, ${range.map((n) => n.toFixed(2)).join('–')}× by 2xx/s`
+          : '; medians of rows measured apart'),
     });
     return targets.at(-1);
   };
@@ -1034,6 +1202,23 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
       `ours-fastify-verify-${alg}`,
       `ref-verify-${alg}`,
       0.8,
+    );
+  }
+  for (const alg of TARGET_ALGORITHMS) {
+    // The stack's own ceiling for the target above: Nest+Fastify and @nestjs/jwt verifying, nothing else.
+    compare(
+      `bare @nestjs/jwt guard, fresh tokens, against the reference verifier (context: the stack's own ceiling for the target above) (${alg})`,
+      `nest-fastify-jwt-guarded-${alg}`,
+      `ref-verify-${alg}`,
+      0.8,
+      { context: true },
+    );
+    compare(
+      `guarded route, fresh tokens, against the bare @nestjs/jwt guard (context: what the library adds to the stack's own verification) (${alg})`,
+      `ours-fastify-verify-${alg}`,
+      `nest-fastify-jwt-guarded-${alg}`,
+      0.8,
+      { context: true },
     );
   }
   for (const alg of TARGET_ALGORITHMS) {
@@ -1071,6 +1256,22 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
     );
   }
   for (const alg of TARGET_ALGORITHMS) {
+    compare(
+      `token endpoint from the stack's parts alone, against the reference issuer (context: the stack's own ceiling for the target above) (${alg})`,
+      `nest-fastify-token-floor-${alg}`,
+      `ref-issue-${alg}`,
+      alg === 'HS256' ? 0.6 : 0.75,
+      { context: true },
+    );
+    compare(
+      `token issuance against the token endpoint from the stack's parts alone (context: what the library adds) (${alg})`,
+      `ours-fastify-issue-${alg}`,
+      `nest-fastify-token-floor-${alg}`,
+      alg === 'HS256' ? 0.6 : 0.75,
+      { context: true },
+    );
+  }
+  for (const alg of TARGET_ALGORITHMS) {
     // RS256 is bound by the RSA signature: shown, with the reference's own ratio, but not judged.
     const target = compare(
       `token issuance ≥ 2× oidc-provider (${alg}${alg === 'RS256' ? ': context, not a target' : ''})`,
@@ -1079,10 +1280,15 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
       2,
       { context: alg === 'RS256' },
     );
-    const ceiling =
-      byId.get(`ref-issue-${alg}`)?.okPerSecond / byId.get(`oidc-issue-${alg}`)?.okPerSecond;
-    if (target && Number.isFinite(ceiling)) {
+    const oidc = byId.get(`oidc-issue-${alg}`);
+    const versusOidc = (id) => byId.has(id) && oidc && compareRows(byId.get(id), oidc).ratio;
+    const ceiling = versusOidc(`ref-issue-${alg}`);
+    if (target && ceiling) {
       target.detail += `; the node:http reference itself is ${ceiling.toFixed(2)}× oidc-provider`;
+    }
+    const floor = versusOidc(`nest-fastify-token-floor-${alg}`);
+    if (target && floor) {
+      target.detail += `, the token endpoint from the stack's parts alone ${floor.toFixed(2)}×`;
     }
   }
   for (const alg of TARGET_ALGORITHMS.filter((a) => a !== 'HS256')) {
@@ -1120,6 +1326,13 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
       `ours-express-verify-${alg}`,
       'nest-express-hello',
       0.8,
+    );
+    compare(
+      `bare @nestjs/jwt guard on Express, fresh tokens, against Nest+Express hello (context: the stack's own ceiling for the target above) (${alg})`,
+      `nest-express-jwt-guarded-${alg}`,
+      'nest-express-hello',
+      0.8,
+      { context: true },
     );
   }
   for (const [kind, alg] of OBSERVABILITY_ROWS) {
@@ -1193,6 +1406,25 @@ function evaluateTargets(rows, bench, { skipped, failures }) {
   return targets;
 }
 
+/**
+ * The scenarios in the batches they run in: consecutive throughput rows of one group together (measured in
+ * alternated rounds), every other scenario alone.
+ */
+function batches(list) {
+  const out = [];
+  for (const scenario of list) {
+    const last = out.at(-1);
+    const joins =
+      scenario.group !== undefined &&
+      last?.[0].group === scenario.group &&
+      ROUND_KINDS.has(scenario.kind) &&
+      ROUND_KINDS.has(last[0].kind);
+    if (joins) last.push(scenario);
+    else out.push([scenario]);
+  }
+  return out;
+}
+
 /** CPUs' worth of work the rest of the machine does, over `seconds`. */
 async function foreignLoad(seconds) {
   const before = systemCpuSeconds();
@@ -1259,30 +1491,48 @@ async function main() {
     }
   }
   console.log(
-    `bench: ${list.length} scenarios, ${TIMING.warmup} s warm-up + ${TIMING.duration} s each${QUICK ? ' (quick)' : ''}; ${machine.pinning}`,
+    `bench: ${list.length} scenarios; throughput rows in ${TIMING.rounds} alternated rounds of ` +
+      `${TIMING.round} s after ${TIMING.warmup} s warm-up${QUICK ? ' (quick)' : ''}; ${machine.pinning}`,
   );
   const failures = [];
+  const failed = (scenario, error) => {
+    console.log(`  ${scenario.id}: FAILED`);
+    console.error(error?.stack ?? String(error));
+    failures.push({ id: scenario.id, error: String(error?.message ?? error).split('\n')[0] });
+  };
   try {
-    for (const scenario of list) {
+    for (const batch of batches(list)) {
       const waited = await settle();
-      process.stdout.write(
-        `  ${scenario.label}${waited > 1 ? ` (waited ${waited} s for quiet)` : ''} … `,
-      );
       const t0 = Date.now();
+      const what =
+        batch.length > 1 ? `group ${batch[0].group}: ${batch.length} rows` : batch[0].label;
+      process.stdout.write(`  ${what}${waited > 1 ? ` (waited ${waited} s for quiet)` : ''} … `);
+      if (ROUND_KINDS.has(batch[0].kind)) {
+        const broke = await bench.runRounds(batch);
+        console.log(`${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        for (const scenario of batch) {
+          const problem = broke.find((f) => f.scenario === scenario);
+          if (problem) failed(scenario, problem.error);
+          else {
+            const r = bench.rows.findLast((x) => x.id === scenario.id);
+            const rates = r.rounds.map((x) => x.okPerSecond.toFixed(0)).join(' / ');
+            console.log(`    ${scenario.id}: ${r.okPerSecond.toFixed(0)} req/s (rounds ${rates})`);
+          }
+        }
+        continue;
+      }
+      const [scenario] = batch;
       try {
         await bench.runScenario(scenario);
-        const last = bench.rows.at(-1);
         console.log(
           scenario.kind === 'soak'
             ? `done (${((Date.now() - t0) / 1000).toFixed(0)} s)`
             : scenario.kind === 'timing'
               ? `medians ${bench.timingResult?.kinds.map((k) => k.medianMs?.toFixed(2)).join(' / ')} ms`
-              : `${last?.okPerSecond.toFixed(0)} req/s`,
+              : 'done',
         );
       } catch (error) {
-        console.log('FAILED');
-        console.error(error?.stack ?? String(error));
-        failures.push({ id: scenario.id, error: String(error?.message ?? error).split('\n')[0] });
+        failed(scenario, error);
       }
     }
   } finally {
@@ -1301,7 +1551,11 @@ async function main() {
   const rows = bench.rows;
   for (const r of rows) {
     const reference = rows.find((x) => x.id === r.ref);
-    if (reference) r.ratio = r.okPerSecond / reference.okPerSecond;
+    if (reference) {
+      const { ratio, range } = compareRows(r, reference);
+      r.ratio = ratio;
+      if (range) r.ratioRange = range;
+    }
   }
   const name = QUICK ? 'quick' : ONLY ? 'partial' : 'latest';
   const results = {

@@ -6,6 +6,18 @@ const ms = (n) =>
 const pct = (n) => (n === undefined ? '—' : `${Math.round(n)}`);
 const ratio = (n) => (n === undefined ? '' : `${n.toFixed(n < 0.1 ? 3 : 2)}×`);
 const targetRatio = (n) => (n === undefined ? '—' : `${n.toFixed(2)}×`);
+/** A ratio paired round by round, with the range of its rounds. */
+const ratioWithRange = (n, range) =>
+  n === undefined
+    ? ''
+    : `${ratio(n)}${range ? ` (${range.map((x) => x.toFixed(2)).join('–')})` : ''}`;
+/** How far a row's rounds spread around their median: ±half the range, in percent. */
+const roundSpread = (r) => {
+  if (!r.rounds?.length) return '';
+  const rates = r.rounds.map((x) => x.okPerSecond);
+  const half = (Math.max(...rates) - Math.min(...rates)) / 2 / r.okPerSecond;
+  return `${r.rounds.length}, ±${(100 * half).toFixed(0)}%`;
+};
 
 /** A throughput row whose server used well under one core was limited by something else (see the README). */
 const SATURATED = 85;
@@ -34,7 +46,8 @@ function tableRows(results) {
       p99: ms(r.p99),
       non2xx: int(r.non2xx),
       vs: r.ref ?? '',
-      ratio: ratio(r.ratio),
+      ratio: ratioWithRange(r.ratio, r.ratioRange),
+      rounds: roundSpread(r),
       cost: r.costMicros === undefined ? '—' : r.costMicros.toFixed(0),
       cpu: `${pct(r.cpu?.server)}/${pct(r.cpu?.load)}/${pct(r.cpu?.other)}`,
       note: flags.join('; '),
@@ -49,7 +62,8 @@ const HEADERS = {
   p99: 'p99 ms',
   non2xx: 'non-2xx',
   vs: 'vs',
-  ratio: 'ratio',
+  ratio: 'ratio (rounds)',
+  rounds: 'rounds, 2xx/s ±',
   cost: 'srv µs/req',
   cpu: 'CPU% srv/load/other',
   note: 'note',
@@ -61,7 +75,7 @@ export function printTable(results) {
   const width = Object.fromEntries(
     keys.map((k) => [k, Math.max(HEADERS[k].length, ...rows.map((r) => String(r[k]).length))]),
   );
-  const numeric = new Set(['rps', 'p50', 'p99', 'non2xx', 'ratio', 'cost', 'cpu']);
+  const numeric = new Set(['rps', 'p50', 'p99', 'non2xx', 'ratio', 'rounds', 'cost', 'cpu']);
   const line = (r) =>
     keys
       .map((k) =>
@@ -75,7 +89,7 @@ export function printTable(results) {
   console.log('\nTargets:');
   for (const t of results.targets) {
     const ratios = [t.ratio, t.costRatio].some((n) => n !== undefined)
-      ? `${targetRatio(t.ratio)} by 2xx/s, ${targetRatio(t.costRatio)} by CPU — `
+      ? `${targetRatio(t.ratio)} by 2xx/s, ${targetRatio(t.costRatio)} by CPU (medians) — `
       : '';
     console.log(`  ${t.status.toUpperCase().padEnd(7)} ${t.name}: ${ratios}${t.detail}`);
   }
@@ -108,8 +122,12 @@ export function renderMarkdown(results) {
       .map(([k, v]) => `${k} ${v ?? '?'}`)
       .join(', ')}`,
   );
+  const perRow = s.rounds
+    ? `${s.warmup} s warm-up, then ${s.rounds} rounds of ${s.round} s (each after ${s.rewarm} s of load) per ` +
+      `throughput row, the rows of a group in turn; floods ${s.duration} s`
+    : `${s.warmup} s warm-up + ${s.duration} s per scenario`;
   out.push(
-    `- settings: ${s.warmup} s warm-up + ${s.duration} s per scenario, ${s.connections} connections (KDF cold: 8), ` +
+    `- settings: ${perRow}, ${s.connections} connections (KDF cold: 8), ` +
       `autocannon without pipelining; default algorithm ${s.defaultAlgorithm}; algorithms ${s.algorithms.join(', ')}`,
   );
   if (s.freshTokens) {
@@ -123,7 +141,9 @@ export function renderMarkdown(results) {
 
   out.push('## Results', '');
   out.push(
-    "`2xx/s` counts successful responses only. `vs`/`ratio`: this row's 2xx/s divided by the named row's. " +
+    "`2xx/s` counts successful responses only, the median of the row's rounds; `rounds, 2xx/s ±`: how many " +
+      "rounds, and how far their 2xx/s spread (± half the range). `vs`/`ratio`: this row's 2xx/s divided by " +
+      "the named row's; for two rows of one group, the median of the per-round ratios, with their range. " +
       "`srv µs/req` is the server's CPU time per successful response, which other load on the machine disturbs " +
       'far less than throughput. `CPU%` is percent of one core used by the server, the load generator and ' +
       'everything else during the measurement (100 = the server saturated its core).',
@@ -148,7 +168,8 @@ export function renderMarkdown(results) {
   out.push('## Targets (issue 14, then the earlier ones)', '');
   out.push(
     'A ratio target is met when it holds by throughput (2xx/s) and by server CPU per request (the other ' +
-      'row\'s µs/req over this one\'s); "not run" when a row it needs did not run. ' +
+      "row's µs/req over this one's), each the median of the per-round ratios (range of the 2xx/s ones in " +
+      'brackets); "not run" when a row it needs did not run. ' +
       `Chart: [${results.chart ?? 'latest.svg'}](${results.chart ?? 'latest.svg'}).`,
     '',
   );
@@ -159,7 +180,7 @@ export function renderMarkdown(results) {
   const shown = { met: 'met', missed: '**missed**', 'not run': '_not run_', context: 'context' };
   for (const t of results.targets) {
     out.push(
-      `| ${t.name} | ${shown[t.status]} | ${t.ratio === undefined ? '' : t.ratio.toFixed(3)} | ${t.costRatio === undefined ? '' : t.costRatio.toFixed(3)} | ${t.detail.replace(/\|/g, '\\|')} |`,
+      `| ${t.name} | ${shown[t.status]} | ${t.ratio === undefined ? '' : t.ratio.toFixed(3)}${t.range ? ` (${t.range.map((x) => x.toFixed(2)).join('–')})` : ''} | ${t.costRatio === undefined ? '' : t.costRatio.toFixed(3)} | ${t.detail.replace(/\|/g, '\\|')} |`,
     );
   }
   out.push('');

@@ -14,22 +14,40 @@
 // (its LoggerModule, pino's default destination: sonic-boom on fd 1, asynchronous); 'off' is the no-op metrics
 // and an event sink that drops. Unset: as an app without either configured (no SDK, Nest's logger off).
 //
-//   node bench/servers/nest.mjs <fastify|express> <oauth|hello|guarded|resource>
+//   node bench/servers/nest.mjs <fastify|express> <oauth|hello|guarded|jwt-guarded|token-floor|resource>
 import 'reflect-metadata';
-import { createPublicKey, randomUUID } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BadRequestException,
+  Body,
   ConsoleLogger,
   Controller,
   createParamDecorator,
   Get,
+  Header,
+  HttpCode,
+  Injectable,
   Module,
+  Post,
+  Req,
   UseGuards,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { BasicStrategy } from 'passport-http';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   ClientSecretHasher,
@@ -104,15 +122,138 @@ class PassingGuard {
 const BenchPrincipal = createParamDecorator(
   (_data, context) => context.switchToHttp().getRequest().benchPrincipal,
 );
-class NoopGuardedController {
-  whoami(principal) {
-    return whoamiOf(principal);
+/** The whoami route behind `guard`, which leaves the principal for BenchPrincipal. */
+function benchGuardedController(guard) {
+  class BenchGuardedController {
+    whoami(principal) {
+      return whoamiOf(principal);
+    }
+  }
+  BenchPrincipal()(BenchGuardedController.prototype, 'whoami', 0);
+  Reflect.defineMetadata('design:paramtypes', [Object], BenchGuardedController.prototype, 'whoami');
+  decorateMethod(BenchGuardedController, 'whoami', [Get('whoami')]);
+  Reflect.decorate([Controller('api'), UseGuards(guard)], BenchGuardedController);
+  return BenchGuardedController;
+}
+
+/**
+ * Mode `jwt-guarded`: the whoami route behind the cheapest bearer-JWT guard this stack allows, no OAuth library:
+ * @nestjs/jwt's JwtService built with the run's key and every verify option (the algorithm, iss, aud), so that
+ * `verify(token)` takes no per-call options, the principal read from the claims. No `kid` selection, no RFC
+ * 9068 profile checks, no revocation, scope check or verified-token cache: what Nest+Fastify and @nestjs/jwt
+ * alone cost a request presenting a token never seen before (the fresh rows' floor in this stack).
+ */
+class JwtGuard {
+  constructor() {
+    this.jwt = new JwtService({
+      publicKey: runKey('public'),
+      verifyOptions: {
+        algorithms: [config.algorithm],
+        issuer: config.issuer,
+        audience: config.audience,
+      },
+    });
+  }
+  canActivate(context) {
+    const request = context.switchToHttp().getRequest();
+    const [scheme, token] = (request.headers.authorization ?? '').split(' ');
+    if (scheme !== 'Bearer' || !token) return false;
+    const claims = this.jwt.verify(token);
+    request.benchPrincipal = {
+      clientId: claims.client_id,
+      subject: claims.sub,
+      scopes: claims.scope.split(' '),
+    };
+    return true;
   }
 }
-BenchPrincipal()(NoopGuardedController.prototype, 'whoami', 0);
-Reflect.defineMetadata('design:paramtypes', [Object], NoopGuardedController.prototype, 'whoami');
-decorateMethod(NoopGuardedController, 'whoami', [Get('whoami')]);
-Reflect.decorate([Controller('api'), UseGuards(PassingGuard)], NoopGuardedController);
+
+/** The run's key for signing (`token-floor`) or verifying (`jwt-guarded`), as a KeyObject. */
+function runKey(half) {
+  const material = materialFor(config.keys, config.algorithm);
+  if (config.algorithm.startsWith('HS'))
+    return createSecretKey(Buffer.from(material.secret, 'base64url'));
+  const privateKey = createPrivateKey(material.privateKey);
+  return half === 'private' ? privateKey : createPublicKey(privateKey);
+}
+
+/**
+ * Mode `token-floor`: a token endpoint built from this stack's parts alone, no OAuth library (the issuance
+ * rows' floor). @nestjs/passport's AuthGuard with passport-http's BasicStrategy, whose callback checks the
+ * secret against the reference's keyed digest (HMAC-SHA256 with the pepper, compared in constant time; the
+ * client in a Map); the form parsed by the FastifyAdapter's own parser; grant type and scope checked; the
+ * reference's claims signed by a JwtService built with the run's key and sign options (`sign(payload)`, no
+ * per-call options). No storage, throttling, events, metrics, error rendering or checks beyond those.
+ */
+const floorPepper = Buffer.from(config.pepper ?? '', 'base64url');
+const floorDigest = (secret) => createHmac('sha256', floorPepper).update(secret, 'utf8').digest();
+const floorSecret = randomBytes(32).toString('base64url');
+const floorClients = new Map([
+  ['bench-client', { digest: floorDigest(floorSecret), scopes: new Set(config.scope?.split(' ')) }],
+]);
+class FloorBasicStrategy extends PassportStrategy(BasicStrategy, 'floor-basic') {
+  validate(clientId, secret) {
+    const client = floorClients.get(clientId);
+    return client && timingSafeEqual(floorDigest(secret), client.digest)
+      ? { id: clientId, scopes: client.scopes }
+      : false;
+  }
+}
+Reflect.decorate([Injectable()], FloorBasicStrategy);
+class FloorTokenController {
+  constructor() {
+    const kid = jwsFor(config.keys, config.algorithm).kid;
+    this.jwt = new JwtService({
+      privateKey: runKey('private'),
+      signOptions: {
+        algorithm: config.algorithm,
+        header: { alg: config.algorithm, typ: 'at+jwt', ...(kid ? { kid } : {}) },
+      },
+    });
+  }
+  token(request, body) {
+    const client = request.user;
+    if (body?.grant_type !== 'client_credentials')
+      throw new BadRequestException({ error: 'unsupported_grant_type' });
+    const scopes = body.scope ? body.scope.split(' ') : [...client.scopes];
+    if (!scopes.every((scope) => client.scopes.has(scope)))
+      throw new BadRequestException({ error: 'invalid_scope' });
+    const iat = Math.floor(Date.now() / 1000);
+    const scope = scopes.join(' ');
+    const payload = {
+      client_id: client.id,
+      scope,
+      iat,
+      exp: iat + 3600,
+      aud: config.audience,
+      iss: config.issuer,
+      sub: client.id,
+      jti: randomUUID(),
+    };
+    return {
+      access_token: this.jwt.sign(payload),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope,
+    };
+  }
+}
+Req()(FloorTokenController.prototype, 'token', 0);
+Body()(FloorTokenController.prototype, 'token', 1);
+Reflect.defineMetadata(
+  'design:paramtypes',
+  [Object, Object],
+  FloorTokenController.prototype,
+  'token',
+);
+decorateMethod(FloorTokenController, 'token', [
+  Post('token'),
+  HttpCode(200),
+  Header('Cache-Control', 'no-store'),
+  Header('Pragma', 'no-cache'),
+  UseGuards(AuthGuard('floor-basic')),
+]);
+Reflect.decorate([Controller('oauth2')], FloorTokenController);
 
 const dataDir =
   mode === 'oauth' && !config.database ? mkdtempSync(join(tmpdir(), 'oauth2-bench-')) : undefined;
@@ -145,40 +286,46 @@ function appModule(jwksUri) {
     mode === 'hello'
       ? { controllers: [HelloController] }
       : mode === 'guarded'
-        ? { controllers: [NoopGuardedController] }
-        : mode === 'resource'
-          ? {
-              imports: [
-                OAuth2ResourceServerModule.forRoot({
-                  issuer: config.issuer,
-                  audience: config.audience,
-                  jwksUri,
-                }),
-              ],
-              controllers: [WhoamiController],
-            }
-          : {
-              imports: [
-                TypeOrmModule.forRoot({
-                  ...(config.database ?? {
-                    type: 'better-sqlite3',
-                    database: join(dataDir, 'clients.sqlite'),
-                  }),
-                  entities: oauth2Entities(),
-                  synchronize: true,
-                }),
-                OAuth2Module.forRoot({
-                  issuer: config.issuer,
-                  audience: config.audience,
-                  signing: signingOptions(config.keys, config.algorithm),
-                  secretPepper: Buffer.from(config.pepper, 'base64url'),
-                  ...config.moduleOptions,
-                  ...(observability === 'off' ? { eventSink: { useValue: { emit() {} } } } : {}),
-                }),
-                ...(observability === 'pino' ? [pinoLoggerModule()] : []),
-              ],
-              controllers: [WhoamiController],
-            };
+        ? { controllers: [benchGuardedController(PassingGuard)] }
+        : mode === 'jwt-guarded'
+          ? { controllers: [benchGuardedController(JwtGuard)] }
+          : mode === 'token-floor'
+            ? { controllers: [FloorTokenController], providers: [FloorBasicStrategy] }
+            : mode === 'resource'
+              ? {
+                  imports: [
+                    OAuth2ResourceServerModule.forRoot({
+                      issuer: config.issuer,
+                      audience: config.audience,
+                      jwksUri,
+                    }),
+                  ],
+                  controllers: [WhoamiController],
+                }
+              : {
+                  imports: [
+                    TypeOrmModule.forRoot({
+                      ...(config.database ?? {
+                        type: 'better-sqlite3',
+                        database: join(dataDir, 'clients.sqlite'),
+                      }),
+                      entities: oauth2Entities(),
+                      synchronize: true,
+                    }),
+                    OAuth2Module.forRoot({
+                      issuer: config.issuer,
+                      audience: config.audience,
+                      signing: signingOptions(config.keys, config.algorithm),
+                      secretPepper: Buffer.from(config.pepper, 'base64url'),
+                      ...config.moduleOptions,
+                      ...(observability === 'off'
+                        ? { eventSink: { useValue: { emit() {} } } }
+                        : {}),
+                    }),
+                    ...(observability === 'pino' ? [pinoLoggerModule()] : []),
+                  ],
+                  controllers: [WhoamiController],
+                };
   Reflect.decorate([Module(metadata)], AppModule);
   return AppModule;
 }
@@ -313,7 +460,12 @@ async function main() {
   const app = await createApp(jwks?.url);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address();
-  const seeded = mode === 'oauth' ? await seed(app) : {};
+  const seeded =
+    mode === 'oauth'
+      ? await seed(app)
+      : mode === 'token-floor'
+        ? { credentials: { clientId: 'bench-client', clientSecret: floorSecret } }
+        : {};
   if (config.revocations) await seedRevocations(app, config.revocations);
   reportReady(port, seeded);
   serveIpc(async () => {
