@@ -1,4 +1,3 @@
-import type { JwtService } from '@nestjs/jwt';
 import { errors } from 'jose';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import type { OAuthPrincipal } from '../resource/access-token.interface.js';
@@ -6,7 +5,6 @@ import {
   invalidAccessToken,
   JwtAccessTokenReader,
   protectedHeaderOf,
-  verifyingJwtService,
 } from '../resource/jwt-access-token.reader.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { refusedAs } from '../resource/verification-outcome.js';
@@ -43,12 +41,10 @@ export class RemoteAccessTokenVerifier extends AccessTokenVerifier {
     private readonly config: OAuth2ResourceServerConfig,
     private readonly keys: JwksCache,
     private readonly introspector?: TokenIntrospector,
-    /** Verifies with `iss`, `aud` and the clock tolerance of `config` set at construction. */
-    jwt: JwtService = verifyingJwtService(config),
   ) {
     super();
     this.kind = introspector === undefined ? 'jwks' : 'introspection';
-    this.reader = new JwtAccessTokenReader(jwt, {
+    this.reader = new JwtAccessTokenReader({
       issuer: config.issuer,
       audience: config.audience,
       clockTolerance: config.clockTolerance,

@@ -744,8 +744,12 @@ describe('the verified-token cache (accessTokenCache)', () => {
     const jwt = createJwtService(config);
     const keyRing = new ReloadingKeyRing(config.keys!);
     const tokens = new TokenService(jwt, config, keyRing, revocations);
-    return { tokens, keyRing, revocations, verifications: jest.spyOn(jwt, 'verify') };
+    // Verification runs on a JwtService per key (JwtAccessTokenReader), not on the injected one.
+    const verifications = jest.spyOn(JwtService.prototype, 'verify');
+    return { tokens, keyRing, revocations, verifications };
   }
+
+  afterEach(() => jest.restoreAllMocks());
 
   test('a token presented a third time is not verified again, and its principal cannot be changed', async () => {
     const { tokens, verifications } = cached();
@@ -771,7 +775,7 @@ describe('the verified-token cache (accessTokenCache)', () => {
     expect(Object.isFrozen(first.claims)).toBe(true);
   });
 
-  test('iss and aud are checked even with a JwtService built without verifyOptions', async () => {
+  test('iss and aud are checked whatever the injected JwtService was built with', async () => {
     const config = new OAuth2Config({ issuer: ISSUER, signing: ES });
     const bare = new TokenService(
       new JwtService(),
@@ -891,6 +895,8 @@ describe('the verified-token cache (accessTokenCache)', () => {
     for (let i = 0; i < 3; i++) await off.tokens.verify(token);
     expect(off.verifications).toHaveBeenCalledTimes(3);
     const on = cached();
+    // One spy on JwtService.prototype for both services: count the second one's calls alone.
+    on.verifications.mockClear();
     const other = (await on.tokens.issue(client(), [])).access_token;
     for (let i = 0; i < 3; i++) await on.tokens.verify(other);
     await on.tokens.verifyIssued(other);

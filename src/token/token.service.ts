@@ -12,7 +12,6 @@ import {
   invalidAccessToken,
   JwtAccessTokenReader,
   protectedHeaderOf,
-  verifyingJwtService,
 } from '../resource/jwt-access-token.reader.js';
 import { AccessTokenVerifier } from '../resource/access-token.verifier.js';
 import { refusedAs } from '../resource/verification-outcome.js';
@@ -59,11 +58,19 @@ export interface OAuthTokenOptions {
 }
 
 /**
- * Builds the JwtService the module signs and verifies with. The key and algorithm are chosen per call from the
- * key ring; what never changes (issuer, audience) is given here.
+ * Builds the JwtService the module signs with; the key and algorithm are chosen per call from the key ring.
+ * Its verify options are the module's issuer, audiences and clock tolerance, so that a host app calling it
+ * directly verifies the way the module does (the module's own verification builds a JwtService per key:
+ * `JwtAccessTokenReader`).
  */
 export function createJwtService(config: OAuth2Config): JwtService {
-  return verifyingJwtService(config);
+  return new JwtService({
+    verifyOptions: {
+      issuer: config.issuer,
+      audience: config.audience as [string, ...string[]],
+      clockTolerance: config.clockTolerance,
+    },
+  });
 }
 
 /**
@@ -85,7 +92,7 @@ export class TokenService extends AccessTokenVerifier {
     private readonly revocations: OAuth2RevocationStore,
   ) {
     super();
-    this.reader = new JwtAccessTokenReader(jwt, {
+    this.reader = new JwtAccessTokenReader({
       issuer: config.issuer,
       audience: config.audience,
       clockTolerance: config.clockTolerance,
