@@ -1,4 +1,4 @@
-import { describe, expect, jest, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { JwtService } from '@nestjs/jwt';
@@ -749,7 +749,9 @@ describe('the verified-token cache (accessTokenCache)', () => {
     return { tokens, keyRing, revocations, verifications };
   }
 
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   test('a token presented a third time is not verified again, and its principal cannot be changed', async () => {
     const { tokens, verifications } = cached();
