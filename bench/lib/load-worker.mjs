@@ -134,6 +134,9 @@ function runStream(stream, duration) {
     duration,
     pipelining: 1,
     timeout: 10,
+    // autocannon sends until the first sample tick past `duration` (1 s apart by default): a 0.25 s job
+    // would last a second. Ticks every 250 ms keep each job within 250 ms of its duration.
+    sampleInt: 250,
     ...(stream.overallRate ? { overallRate: stream.overallRate } : {}),
   };
   if (stream.authorizations) {
