@@ -1,8 +1,8 @@
 // The bench's results as an SVG chart, drawn here (no dependency, no service): per algorithm, grouped
-// horizontal bars of token issuance (ours, the node:http reference, the peers) and of the guarded route (ours
-// with fresh and with reused tokens, the resource server, the reference), the Nest+Fastify hello as a dashed
-// line. Each bar says its 2xx/s and its ratio to the reference of its group. bench/run.mjs calls it after each
-// run; to redraw from a results file without running the bench:
+// horizontal bars of token issuance (ours, the stack alone, the node:http reference, the peers) and of the
+// guarded route (ours with fresh and with reused tokens, the resource server, the stack alone, the reference),
+// the Nest+Fastify hello as a dashed line. Each bar says its 2xx/s and its ratio to the reference of its
+// group. bench/run.mjs calls it after each run; to redraw from a results file without running the bench:
 //
 //   node bench/chart.mjs [bench/results/latest.json]     # writes the .svg next to the .json
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,10 @@ const SERIES = {
   ours: { colour: '#0072B2', name: 'ours (Fastify); on the guarded route, fresh tokens' },
   reused: { colour: '#56B4E9', name: 'ours (Fastify), guarded route, 300 tokens reused' },
   remote: { colour: '#009E73', name: 'ours, resource server (remote JWKS), fresh tokens' },
+  floor: {
+    colour: '#BBBBBB',
+    name: 'the stack alone (Nest, passport-http, @nestjs/jwt; no OAuth library)',
+  },
   reference: { colour: '#7A7A7A', name: 'reference: node:http + node:crypto' },
   oidc: { colour: '#CC79A7', name: 'oidc-provider (peer)' },
   express: { colour: '#E69F00', name: 'ours (Express)' },
@@ -30,6 +34,7 @@ const PANELS = [
     reference: (alg) => `ref-issue-${alg}`,
     bars: (alg) => [
       ['ours', `ours-fastify-issue-${alg}`, 'ours (Fastify)'],
+      ['floor', `nest-fastify-token-floor-${alg}`, 'the stack alone'],
       ['reference', `ref-issue-${alg}`, 'reference issuer (node:http)'],
       ['oidc', `oidc-issue-${alg}`, 'oidc-provider'],
       ...(alg === 'HS256'
@@ -50,6 +55,7 @@ const PANELS = [
       ...(alg === 'HS256'
         ? []
         : [['remote', `ours-fastify-verify-remote-${alg}`, 'resource server, fresh tokens']]),
+      ['floor', `nest-fastify-jwt-guarded-${alg}`, 'the stack alone, fresh tokens'],
       ['reference', `ref-verify-${alg}`, 'reference verifier (node:http)'],
     ],
   },
