@@ -29,18 +29,45 @@ export interface AccessTokenVerifierSettings {
 /** Whose `aud` a token must hold: the verifier's configured audience, or any (RFC 8707: another resource's). */
 export type AudienceCheck = 'configured' | 'any';
 
+/** The protected headers read so far, by their encoded segment (see `protectedHeaderOf()`). */
+const headers = new Map<string, Readonly<ProtectedHeaderParameters>>();
+/** More distinct headers than any key ring holds keys; past it the map starts again, so none can grow it. */
+const MAX_HEADERS = 64;
+
 /**
  * The protected header of a compact JWS, read without verifying anything, to choose the key by its `kid`
  * (jose's `decodeProtectedHeader`: one base64url decode and one JSON parse of the header alone). A token
  * longer than any we issue, or one whose header cannot be read, is refused as malformed.
+ *
+ * Every token one key signs carries the same header segment, so each segment is decoded once and its
+ * (frozen) header handed out again: jose's decode cost 4-8 µs of server CPU per fresh token on Node 20. The
+ * map is keyed by the segment alone, which is all the header is read from, and is emptied when full, so
+ * garbage headers cost a decode each, as before, and never memory.
  */
-export function protectedHeaderOf(token: string): ProtectedHeaderParameters {
+export function protectedHeaderOf(token: string): Readonly<ProtectedHeaderParameters> {
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) throw refusedAs('malformed', invalidAccessToken());
-  try {
-    return decodeProtectedHeader(token);
-  } catch {
-    throw refusedAs('malformed', invalidAccessToken());
+  // jose reads the first of 3 (JWS) or 5 (JWE) segments, and refuses any other count.
+  const dots = dotsIn(token);
+  if (dots !== 2 && dots !== 4) throw refusedAs('malformed', invalidAccessToken());
+  const segment = token.slice(0, token.indexOf('.'));
+  let header = headers.get(segment);
+  if (header === undefined) {
+    try {
+      header = Object.freeze(decodeProtectedHeader(token));
+    } catch {
+      throw refusedAs('malformed', invalidAccessToken());
+    }
+    if (headers.size >= MAX_HEADERS) headers.clear();
+    headers.set(segment, header);
   }
+  return header;
+}
+
+/** How many dots `token` holds, counted up to 5. */
+function dotsIn(token: string): number {
+  let dots = 0;
+  for (let at = token.indexOf('.'); at !== -1 && dots < 5; at = token.indexOf('.', at + 1)) dots++;
+  return dots;
 }
 
 /**
