@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   decodeJwt,
   errors,
@@ -208,5 +208,5 @@ async function verifyWithAnyKey(
 
 /** The replay store's key: the client id and the jti, length-prefixed so no two pairs meet, then hashed. */
 export function replayKey(clientId: string, jti: string): string {
-  return createHash('sha256').update(`${clientId.length}:${clientId}${jti}`).digest('base64url');
+  return hash('sha256', `${clientId.length}:${clientId}${jti}`, 'base64url');
 }

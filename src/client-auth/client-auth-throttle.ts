@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { describeStorageError } from '../errors/storage-error.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
@@ -102,11 +102,14 @@ function tooMany(resetAt: number, now: number): OAuth2Error {
   );
 }
 
-/** Store keys of fixed length whatever was presented: a digest of the length-prefixed fields. */
+/**
+ * Store keys of fixed length whatever was presented: a digest of the length-prefixed fields (Node's one-shot
+ * `hash()`, half the cost of a `Hash` object on every token request).
+ */
 function digest(...fields: string[]): string {
-  const hash = createHash('sha256');
-  for (const field of fields) hash.update(`${Buffer.byteLength(field)}:`).update(field);
-  return hash.digest('base64url');
+  let input = '';
+  for (const field of fields) input += `${Buffer.byteLength(field)}:${field}`;
+  return hash('sha256', input, 'base64url');
 }
 
 const pairKey = (clientId: string, address: string) =>

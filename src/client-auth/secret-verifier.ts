@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as hashOnce } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
@@ -178,9 +178,7 @@ const requesterKey = (clientId: string, requester: string) =>
 
 /** Length-prefixed fields, so no two different triples share a key. */
 function credentialKey(clientId: string, secret: string, stored: string): string {
-  const hash = createHash('sha256');
-  for (const field of [clientId, secret, stored]) {
-    hash.update(`${Buffer.byteLength(field)}:`).update(field);
-  }
-  return hash.digest('base64url');
+  let input = '';
+  for (const field of [clientId, secret, stored]) input += `${Buffer.byteLength(field)}:${field}`;
+  return hashOnce('sha256', input, 'base64url');
 }
