@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { MalformedRequestError } from './http-request.js';
 
 /** The `Authorization` header split into its scheme (lower case) and credentials (RFC 9110 §11.6.2). */
@@ -29,6 +30,8 @@ export function parseAuthorization(
  * `+` is a space and `%XX` an octet of UTF-8.
  */
 export function decodeFormComponent(value: string): string {
+  // Most ids and secrets hold neither: nothing to decode.
+  if (!value.includes('%') && !value.includes('+')) return value;
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
@@ -65,7 +68,8 @@ export function parseBasicCredentials(credentials: string): BasicCredentials {
   }
   let userPass: string;
   try {
-    userPass = utf8.decode(bytes);
+    // ASCII (what form-urlencoded credentials are) is UTF-8 already; anything else is decoded strictly.
+    userPass = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   } catch {
     throw new MalformedRequestError('The Basic credentials are not valid UTF-8');
   }

@@ -27,6 +27,7 @@ describe('clientAddressOf (what an audit event names)', () => {
     // Behind a trusted proxy request.ip is the leftmost X-Forwarded-For entry, which the client writes.
     ['evil\n{"event":"forged"}', 'invalid'],
     ['x'.repeat(10_000), 'invalid'],
+    ['203.0.113.256', 'invalid'],
   ])('%j → %j', (ip, expected) => {
     expect(clientAddressOf(request({ ip }))).toBe(expected);
   });

@@ -23,6 +23,8 @@ export function clientAddressOf(request: OAuth2HttpRequest): string {
   const socket = request.socket as { remoteAddress?: unknown } | undefined;
   const ip = typeof request.ip === 'string' ? request.ip : socket?.remoteAddress;
   if (typeof ip !== 'string') return 'unknown';
+  // No colon, no IPv6 (nor mapped) address: the usual IPv4 peer skips the IPv6 pattern.
+  if (!ip.includes(':')) return isIPv4(ip) ? ip : 'invalid';
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   if (mapped && isIPv4(mapped[1])) return mapped[1];
   return isIP(ip) === 0 ? 'invalid' : ip;
@@ -30,6 +32,7 @@ export function clientAddressOf(request: OAuth2HttpRequest): string {
 
 /** The throttling key of an address: IPv4 as is, IPv6 by its /64 prefix. */
 export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
   if (mapped && isIPv4(mapped[1])) return mapped[1];
   if (!isIPv6(ip)) return ip;

@@ -41,7 +41,6 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
     // order with `event` first, and the event is copied only for an emitter. The line carries no `time` of
     // its own for an event happening now: every logger stamps its lines (ConsoleLogger's `timestamp`, pino's
     // `time`, which a second `time` member would clash with).
-    const time = input.time ?? isoNow();
     try {
       this.logger.log(describe(input), logFields(input));
     } catch {
@@ -51,7 +50,7 @@ export class DefaultOAuth2EventSink extends OAuth2EventSink {
     if (this.emitter === undefined) this.emitter = this.findEmitter();
     if (!this.emitter) return;
     try {
-      this.emitter.emit(input.type, { ...input, time } as OAuth2Event);
+      this.emitter.emit(input.type, { ...input, time: input.time ?? isoNow() } as OAuth2Event);
     } catch (error) {
       this.listenerFailed(input.type, error);
     }
