@@ -100,7 +100,8 @@ export class AuditingOAuth2KeyStore extends OAuth2KeyStore {
 
   /**
    * `retired`, unless the key was retired already: told by a read before the change, or, when that read fails,
-   * by the key's retirement time being the one this call gave it.
+   * by the key's retirement time being the one this call gave it (so an unread retirement of a key retired in
+   * the same millisecond is announced again).
    */
   async retire(kid: string, options?: { now?: Date }): Promise<OAuthKeyInfo> {
     const now = options?.now ?? new Date();
