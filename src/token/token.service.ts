@@ -208,7 +208,6 @@ export class TokenService extends AccessTokenVerifier {
     let options = this.signOptions.get(key);
     if (options === undefined) {
       options = {
-        privateKey: key.signingKey as unknown as Buffer,
         algorithm: key.algorithm,
         // RFC 9068 §2.1: typ at+jwt; the kid tells verifiers which published key to use.
         header: {
@@ -217,6 +216,10 @@ export class TokenService extends AccessTokenVerifier {
           ...(key.kid === undefined ? {} : { kid: key.kid }),
         },
       };
+      // The key is read from these options by any JwtService (ours or a host's), but left out of the copy
+      // @nestjs/jwt makes of them on every call and then `delete`s the key from: a copy that lost a member
+      // that way merges and validates slowly (bench/results/before-after.md).
+      Object.defineProperty(options, 'privateKey', { value: key.signingKey, enumerable: false });
       this.signOptions.set(key, options);
     }
     return options;
