@@ -70,6 +70,7 @@ export {
 } from './clients/oauth-client-secret.entity.js';
 export { OAuthSubjectConflictError } from './clients/subject.js';
 export { OAuthClientRepository } from './clients/oauth-client.repository.js';
+export type { CachedClient } from './clients/oauth-client.repository.js';
 export { TypeOrmOAuthClientRepository } from './clients/typeorm-client.repository.js';
 export { InMemoryOAuthClientRepository } from './clients/in-memory-client.repository.js';
 export { ClientSecretHasher, ClientSecretPolicyError } from './clients/client-secret.hasher.js';

@@ -1,5 +1,6 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { CachingOAuthClientRepository } from '../clients/caching-client.repository.js';
 import { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import { InMemoryOAuthClientRepository } from '../clients/in-memory-client.repository.js';
 import { OAuthClient } from '../clients/oauth-client.entity.js';
@@ -141,5 +142,44 @@ describe('ClientAuthenticator: a stored secret it cannot verify is logged once p
     const legacy = await withClients({ svc: PLAINTEXT }, true);
     expect(await reasonOf(legacy.authenticator.authenticate('svc', PLAINTEXT))).toBe('accepted');
     expect((await legacy.warningsAfterTwoAttempts('svc')).warnings).toEqual([]);
+  });
+});
+
+describe('ClientAuthenticator: a client the cache holds', () => {
+  test('is authenticated from the cache alone: no storage read, no storage timer', async () => {
+    const config = new OAuth2Config({
+      issuer: 'https://auth.example.com',
+      signing: { algorithm: 'HS256', secret: 'x'.repeat(32) },
+      storageTimeoutMs: 4321,
+    });
+    const hasher = new ClientSecretHasher();
+    const store = new InMemoryOAuthClientRepository();
+    await store.save(
+      OAuthClient.create({ clientId: 'svc', clientSecret: await hasher.hash(LIVE) }),
+    );
+    const clients = new CachingOAuthClientRepository(store, { ttl: 60, max: 10, maxWaitMs: 50 });
+    const verifier = new SecretVerifier(hasher, {
+      cacheTtl: 60,
+      cacheMax: 10,
+      maxConcurrentKdf: 2,
+      maxQueuedKdf: 10,
+    });
+    const authenticator = new ClientAuthenticator(clients, hasher, verifier, config);
+    expect((await authenticator.authenticate('svc', LIVE)).clientId).toBe('svc');
+    // Storage now hangs: only the cache can answer.
+    const hang = () => new Promise<never>(() => {});
+    const findById = jest.spyOn(store, 'findById').mockImplementation(hang);
+    const findSecrets = jest.spyOn(store, 'findSecrets').mockImplementation(hang);
+    const timers = jest.spyOn(globalThis, 'setTimeout');
+    try {
+      expect((await authenticator.authenticate('svc', LIVE)).clientId).toBe('svc');
+      expect(await reasonOf(authenticator.authenticate('svc', 'wrong'))).toBe('wrong_secret');
+      // The lookup's timeout bounds storage; a cache hit needs none.
+      expect(timers.mock.calls.filter(([, delay]) => delay === 4321)).toEqual([]);
+    } finally {
+      timers.mockRestore();
+    }
+    expect(findById).not.toHaveBeenCalled();
+    expect(findSecrets).not.toHaveBeenCalled();
   });
 });

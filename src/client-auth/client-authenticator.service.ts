@@ -286,6 +286,9 @@ export class ClientAuthenticator {
   ): Promise<{ client: OAuthClient; secrets: OAuthClientSecret[] } | null> {
     // No stored client can have such an id (Appendix A.1, VARCHAR(80)): spare the database the query.
     if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID_PATTERN.test(clientId)) return null;
+    // A cached client needs no storage timer (a timer and a race per token request).
+    const cached = this.clients.findCached(clientId);
+    if (cached) return cached.client ? { client: cached.client, secrets: cached.secrets } : null;
     const [client, secrets] = await lookUpClient(
       Promise.all([this.clients.findById(clientId), this.clients.findSecrets(clientId)]),
       this.config.storageTimeoutMs,

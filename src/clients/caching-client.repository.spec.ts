@@ -386,3 +386,60 @@ describe('CachingOAuthClientRepository and the change feed', () => {
     expect(findById).toHaveBeenCalledTimes(5);
   });
 });
+
+describe('CachingOAuthClientRepository.findCached (no I/O)', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test('answers only when the client and its secrets are both cached, with copies', async () => {
+    const { cached } = await setupWithSecret();
+    expect(cached.findCached('svc')).toBeUndefined();
+    await cached.findById('svc');
+    expect(cached.findCached('svc')).toBeUndefined();
+    await cached.findSecrets('svc');
+    const hit = cached.findCached('svc');
+    expect(hit?.client?.clientSecret).toBe('h1');
+    expect(hit?.secrets).toEqual([FIRST]);
+    hit!.client!.clientSecret = 'changed';
+    hit!.secrets[0].hash = 'changed';
+    hit!.secrets.push({ ...FIRST, id: 'forged' });
+    expect(cached.findCached('svc')).toEqual({ client: expect.any(OAuthClient), secrets: [FIRST] });
+    expect(cached.findCached('svc')?.client?.clientSecret).toBe('h1');
+  });
+
+  test('an id known not to exist is answered as null', async () => {
+    const { cached } = setup();
+    await cached.findById('nobody');
+    await cached.findSecrets('nobody');
+    expect(cached.findCached('nobody')).toEqual({ client: null, secrets: [] });
+  });
+
+  test.each(WRITES)('%s evicts what it answers', async (_name, write) => {
+    const { cached } = await setupWithSecret();
+    await cached.findById('svc');
+    await cached.findSecrets('svc');
+    await write(cached);
+    expect(cached.findCached('svc')).toBeUndefined();
+  });
+
+  test('an evicted or expired entry is not answered', async () => {
+    useFakeClock();
+    const { cached } = await setupWithSecret();
+    await cached.findById('svc');
+    await cached.findSecrets('svc');
+    cached.evict('svc');
+    expect(cached.findCached('svc')).toBeUndefined();
+    await cached.findById('svc');
+    await cached.findSecrets('svc');
+    jest.advanceTimersByTime(60_001);
+    expect(cached.findCached('svc')).toBeUndefined();
+  });
+
+  test('a repository without a cache answers nothing', async () => {
+    const { inner } = setup();
+    await inner.findById('svc');
+    expect(inner.findCached('svc')).toBeUndefined();
+  });
+});

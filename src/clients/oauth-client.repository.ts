@@ -121,4 +121,20 @@ export abstract class OAuthClientRepository {
   touchSecret(_clientId: string, _secretId: string, _at: Date): Promise<void> {
     return Promise.resolve();
   }
+
+  /**
+   * What this repository answers for `clientId` at once, without I/O: a cache's copies of the client (null:
+   * known not to exist) and of its secrets, when it holds both. Undefined sends the caller to `findById()`
+   * and `findSecrets()`, bounded by the storage timeout.
+   * @default undefined: no cache
+   */
+  findCached(_clientId: string): CachedClient | undefined {
+    return undefined;
+  }
+}
+
+/** A client (null: none has the id) and its secrets, as a cache holds them. */
+export interface CachedClient {
+  client: OAuthClient | null;
+  secrets: OAuthClientSecret[];
 }
