@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { hash } from 'node:crypto';
 import { describeStorageError } from '../errors/storage-error.js';
 import { OAuth2Error } from '../errors/oauth2-error.js';
 import { OAuth2Config } from '../oauth2-config.js';
 import { refusal } from './auth-failure.js';
+import { fieldsDigest } from './fields-digest.js';
 import { OAuth2ThrottleStore } from './throttle.store.js';
 
 /** The first delay once an address has used up its free failures for a client id; it doubles after each. */
@@ -102,16 +102,6 @@ function tooMany(resetAt: number, now: number): OAuth2Error {
   );
 }
 
-/**
- * Store keys of fixed length whatever was presented: a digest of the length-prefixed fields (Node's one-shot
- * `hash()`, half the cost of a `Hash` object on every token request).
- */
-function digest(...fields: string[]): string {
-  let input = '';
-  for (const field of fields) input += `${Buffer.byteLength(field)}:${field}`;
-  return hash('sha256', input, 'base64url');
-}
-
 const pairKey = (clientId: string, address: string) =>
-  `oauth2:fail:pair:${digest(clientId, address)}`;
-const clientKey = (clientId: string) => `oauth2:fail:client:${digest(clientId)}`;
+  `oauth2:fail:pair:${fieldsDigest(clientId, address)}`;
+const clientKey = (clientId: string) => `oauth2:fail:client:${fieldsDigest(clientId)}`;

@@ -1,8 +1,8 @@
-import { hash as hashOnce } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { ClientSecretHasher } from '../clients/client-secret.hasher.js';
 import type { OAuth2Metrics } from '../observability/metrics.js';
+import { fieldsDigest } from './fields-digest.js';
 import { KdfLimiter } from './kdf-limiter.js';
 
 export interface SecretVerifierOptions {
@@ -176,9 +176,6 @@ const CALIBRATION_HASH = `$scrypt$ln=15,r=8,p=1$${'A'.repeat(22)}$${'A'.repeat(3
 const requesterKey = (clientId: string, requester: string) =>
   `${clientId.length}:${clientId}${requester}`;
 
-/** Length-prefixed fields, so no two different triples share a key. */
-function credentialKey(clientId: string, secret: string, stored: string): string {
-  let input = '';
-  for (const field of [clientId, secret, stored]) input += `${Buffer.byteLength(field)}:${field}`;
-  return hashOnce('sha256', input, 'base64url');
-}
+/** No two different triples share a key. */
+const credentialKey = (clientId: string, secret: string, stored: string) =>
+  fieldsDigest(clientId, secret, stored);
